@@ -1,0 +1,91 @@
+#!/bin/sh
+# make check: deps, build, unit tests, root tests (netns), fuzz, lab.
+# Every test prints one line: "PASS name", "FAIL name: why" or
+# "SKIP name: why".  The last line is the summary "N passed, N failed[, N skipped]".
+# Usage: tests/check.sh [unit|root|fuzz|lab ...]   (default: all phases)
+set -u
+cd "$(dirname "$0")/.."
+phases=${*:-"deps build unit root fuzz lab"}
+res=$(mktemp /tmp/vfagent-check.XXXXXX)
+trap 'rm -f "$res"' EXIT
+say() { echo "$*" | tee -a "$res"; }
+# Run a command, echo its output, keep its result lines.
+collect() {
+	name=$1; shift
+	out=$("$@" 2>&1); rc=$?
+	printf '%s\n' "$out"
+	printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP) ' >>"$res"
+	if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then
+		say "FAIL $name: exited with status $rc"
+	fi
+	return 0
+}
+is_root() { [ "$(id -u)" = 0 ]; }
+
+for ph in $phases; do
+	echo "== $ph"
+	case $ph in
+	deps)
+		if is_root; then
+			sh tests/deps.sh || say "FAIL deps: tests/deps.sh failed"
+		else
+			sh tests/deps.sh 2>/dev/null || echo "deps: not root; using what is installed"
+		fi ;;
+	build)
+		if make -s WERROR=1 all; then say "PASS build: -Werror build"
+		else say "FAIL build: make WERROR=1 all failed"; break; fi ;;
+	unit)
+		for t in tests/unit/test_*; do
+			case $t in *.c) continue ;; esac
+			[ -x "$t" ] && collect "$t" "$t"
+		done ;;
+	root)
+		for t in tests/root/*.sh; do
+			[ -f "$t" ] || continue
+			if is_root; then collect "$t" sh "$t"
+			else say "SKIP $t: needs root (network namespaces)"; fi
+		done ;;
+	fuzz)
+		if ! command -v clang >/dev/null; then
+			say "SKIP fuzz: clang not installed"
+		elif ! make -s fuzz >/tmp/vfagent-fuzz-build.log 2>&1; then
+			say "SKIP fuzz: libFuzzer harnesses do not build here (see /tmp/vfagent-fuzz-build.log)"
+		else
+			for f in tests/fuzz/fuzz_*; do
+				case $f in *.c) continue ;; esac
+				[ -x "$f" ] || continue
+				seeds=tests/fixtures
+				corp=$(mktemp -d)
+				if "$f" -max_total_time="${VFAGENT_FUZZ_SECONDS:-20}" -rss_limit_mb=1024 "$corp" $seeds >/tmp/vfagent-$(basename "$f").log 2>&1; then
+					say "PASS $f: $(grep -o 'Done [0-9]* runs' /tmp/vfagent-$(basename "$f").log | tail -n1)"
+				else
+					say "FAIL $f: crash, see /tmp/vfagent-$(basename "$f").log"
+				fi
+				rm -rf "$corp"
+			done
+		fi ;;
+	lab)
+		if ! is_root; then
+			say "SKIP lab: needs root (QEMU guest with vfio, 9p)"
+		elif [ ! -f "${VFAGENT_LAB_CACHE:-/var/tmp/vfagent-lab}/kernel/ready" ]; then
+			say "SKIP lab: no guest kernel (make deps failed?)"
+		else
+			out=$(mktemp -d /tmp/vfagent-lab.XXXXXX)
+			sh tests/lab/run.sh --out "$out" --timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh tests/lab/all.sh ${VFAGENT_LAB_TESTS:-}
+			rc=$?
+			[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
+			if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
+				say "FAIL lab: guest exited $rc (console log: $out/console.log)"
+			fi
+		fi ;;
+	*) echo "unknown phase $ph" >&2; exit 2 ;;
+	esac
+done
+
+p=$(grep -c '^PASS ' "$res"); f=$(grep -c '^FAIL ' "$res"); s=$(grep -c '^SKIP ' "$res")
+echo
+grep -E '^(FAIL|SKIP) ' "$res"
+line="$p passed, $f failed"
+[ "$s" -gt 0 ] && line="$line, $s skipped"
+echo "$line"
+[ "$f" -eq 0 ]
