@@ -91,6 +91,11 @@ void vfnl_close(struct vfnl *nl);	/* accepts NULL */
 /* Text of the last failure on this handle ("" if none). Owned by nl. */
 const char *vfnl_errmsg(const struct vfnl *nl);
 
+/* True when vfnl_errmsg() is the kernel's extended-ack text (NLMSGERR_ATTR_MSG),
+ * false when it is vfnl's own description because the kernel sent none
+ * (do_setvfinfo() sends none for most VF errors, e.g. on 6.1 and 6.18). */
+bool vfnl_errmsg_is_kernel(const struct vfnl *nl);
+
 /* Resolves a netdev name to its ifindex. -ENODEV if there is none. */
 int vfnl_ifindex(struct vfnl *nl, const char *name, int *ret_ifindex);
 

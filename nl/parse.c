@@ -1,0 +1,385 @@
+/* vfnl parser: RTM_NEWLINK bytes -> struct vfnl_link.  Pure: no socket, no
+ * allocation visible to the caller, so tests and the fuzzer replay recorded
+ * bytes through the very code the agent runs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
+#include "nl/vfnl.h"
+
+struct parse_ctx {
+	const char *buf;
+	size_t len;
+	struct vfnl_link *link;
+	int found;
+	int err;		/* first error, -errno */
+};
+
+/* Iterates the attributes in [start, start+len) and requires that they fill
+ * it exactly (up to alignment): libmnl's iterators stop silently at the first
+ * attribute whose length runs past its container, which would turn a
+ * message lying about its lengths into a short but "valid" one. */
+typedef int (*attr_fn)(const struct nlattr *a, void *data);
+
+static int walk_attrs(const void *start, size_t len, attr_fn fn, void *data)
+{
+	const char *p = start, *end = p + len;
+	int r;
+
+	while ((size_t)(end - p) >= sizeof(struct nlattr)) {
+		const struct nlattr *a = (const struct nlattr *)p;
+
+		if (a->nla_len < sizeof(struct nlattr) ||
+		    a->nla_len > (size_t)(end - p))
+			return -EBADMSG;
+		r = fn(a, data);
+		if (r < 0)
+			return r;
+		if ((size_t)MNL_ALIGN(a->nla_len) >= (size_t)(end - p))
+			return 0;
+		p += (size_t)MNL_ALIGN(a->nla_len);
+	}
+	return p == end ? 0 : -EBADMSG;
+}
+
+static int walk_nested(const struct nlattr *nest, attr_fn fn, void *data)
+{
+	return walk_attrs(mnl_attr_get_payload(nest),
+			  mnl_attr_get_payload_len(nest), fn, data);
+}
+
+/* mnl_attr_validate2 with an exact struct size, as -EBADMSG. */
+static int need(const struct nlattr *a, enum mnl_attr_data_type t, size_t size)
+{
+	return mnl_attr_validate2(a, t, size) < 0 ? -EBADMSG : 0;
+}
+
+struct vf_ctx {
+	struct vfnl_vf *vf;
+	int have_index;
+	int have_rate;
+	int have_vlan_list;
+};
+
+/* Every ifla_vf_* struct starts with the VF number; they must agree. */
+static int vf_index(struct vf_ctx *c, uint32_t idx)
+{
+	if (c->have_index && c->vf->index != idx)
+		return -EBADMSG;
+	c->vf->index = idx;
+	c->have_index = 1;
+	return 0;
+}
+
+static int vlan_list_attr(const struct nlattr *a, void *data)
+{
+	struct vf_ctx *c = data;
+	const struct ifla_vf_vlan_info *vi;
+	int r;
+
+	if (mnl_attr_get_type(a) != IFLA_VF_VLAN_INFO)
+		return 0;
+	r = need(a, MNL_TYPE_UNSPEC, sizeof(*vi));
+	if (r < 0)
+		return r;
+	if (c->have_vlan_list)	/* QinQ lists: the first entry is the outer tag */
+		return 0;
+	vi = mnl_attr_get_payload(a);
+	r = vf_index(c, vi->vf);
+	if (r < 0)
+		return r;
+	c->vf->vlan = (uint16_t)vi->vlan;
+	c->vf->qos = (uint8_t)vi->qos;
+	c->vf->vlan_proto = ntohs(vi->vlan_proto);
+	c->vf->has |= VFNL_HAS_VLAN | VFNL_HAS_VLAN_PROTO;
+	c->have_vlan_list = 1;
+	return 0;
+}
+
+/* A u32 "setting" of (u32)-1 is the kernel's "driver did not say". */
+#define VF_UNSET 0xffffffffu
+
+static int vf_attr(const struct nlattr *a, void *data)
+{
+	struct vf_ctx *c = data;
+	struct vfnl_vf *vf = c->vf;
+	int r = 0;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_VF_MAC: {
+		const struct ifla_vf_mac *m;
+
+		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*m))) < 0)
+			return r;
+		m = mnl_attr_get_payload(a);
+		if ((r = vf_index(c, m->vf)) < 0)
+			return r;
+		memcpy(vf->mac, m->mac, sizeof(vf->mac));
+		vf->has |= VFNL_HAS_MAC;
+		break;
+	}
+	case IFLA_VF_VLAN: {
+		const struct ifla_vf_vlan *v;
+
+		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*v))) < 0)
+			return r;
+		v = mnl_attr_get_payload(a);
+		if ((r = vf_index(c, v->vf)) < 0)
+			return r;
+		if (!c->have_vlan_list) {	/* the list wins when both came */
+			vf->vlan = (uint16_t)v->vlan;
+			vf->qos = (uint8_t)v->qos;
+			vf->has |= VFNL_HAS_VLAN;
+		}
+		break;
+	}
+	case IFLA_VF_VLAN_LIST:
+		if ((r = need(a, MNL_TYPE_NESTED, 0)) < 0)
+			return r;
+		r = walk_nested(a, vlan_list_attr, c);
+		break;
+	case IFLA_VF_TX_RATE: {
+		const struct ifla_vf_tx_rate *t;
+
+		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*t))) < 0)
+			return r;
+		t = mnl_attr_get_payload(a);
+		if ((r = vf_index(c, t->vf)) < 0)
+			return r;
+		if (!c->have_rate)
+			vf->max_tx_rate = t->rate;
+		vf->has |= VFNL_HAS_TX_RATE;
+		break;
+	}
+	case IFLA_VF_RATE: {
+		const struct ifla_vf_rate *t;
+
+		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*t))) < 0)
+			return r;
+		t = mnl_attr_get_payload(a);
+		if ((r = vf_index(c, t->vf)) < 0)
+			return r;
+		vf->min_tx_rate = t->min_tx_rate;
+		vf->max_tx_rate = t->max_tx_rate;
+		vf->has |= VFNL_HAS_RATE;
+		c->have_rate = 1;
+		break;
+	}
+	case IFLA_VF_SPOOFCHK: {
+		const struct ifla_vf_spoofchk *s;
+
+		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*s))) < 0)
+			return r;
+		s = mnl_attr_get_payload(a);
+		if ((r = vf_index(c, s->vf)) < 0)
+			return r;
+		if (s->setting != VF_UNSET) {
+			vf->spoofchk = s->setting != 0;
+			vf->has |= VFNL_HAS_SPOOFCHK;
+		}
+		break;
+	}
+	case IFLA_VF_TRUST: {
+		const struct ifla_vf_trust *s;
+
+		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*s))) < 0)
+			return r;
+		s = mnl_attr_get_payload(a);
+		if ((r = vf_index(c, s->vf)) < 0)
+			return r;
+		if (s->setting != VF_UNSET) {
+			vf->trust = s->setting != 0;
+			vf->has |= VFNL_HAS_TRUST;
+		}
+		break;
+	}
+	case IFLA_VF_RSS_QUERY_EN: {
+		const struct ifla_vf_rss_query_en *s;
+
+		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*s))) < 0)
+			return r;
+		s = mnl_attr_get_payload(a);
+		if ((r = vf_index(c, s->vf)) < 0)
+			return r;
+		if (s->setting != VF_UNSET) {
+			vf->rss_query = s->setting != 0;
+			vf->has |= VFNL_HAS_RSS_QUERY;
+		}
+		break;
+	}
+	case IFLA_VF_LINK_STATE: {
+		const struct ifla_vf_link_state *s;
+
+		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*s))) < 0)
+			return r;
+		s = mnl_attr_get_payload(a);
+		if ((r = vf_index(c, s->vf)) < 0)
+			return r;
+		vf->link_state = s->link_state;
+		vf->has |= VFNL_HAS_LINK_STATE;
+		break;
+	}
+	default:		/* stats, GUIDs, broadcast: not ours */
+		break;
+	}
+	return r;
+}
+
+static int vfinfo_attr(const struct nlattr *a, void *data)
+{
+	struct vfnl_link *l = data;
+	struct vf_ctx c;
+	struct vfnl_vf vf;
+	int r;
+
+	if (mnl_attr_get_type(a) != IFLA_VF_INFO)
+		return 0;
+	if ((r = need(a, MNL_TYPE_NESTED, 0)) < 0)
+		return r;
+	memset(&vf, 0, sizeof(vf));
+	memset(&c, 0, sizeof(c));
+	c.vf = &vf;
+	if ((r = walk_nested(a, vf_attr, &c)) < 0)
+		return r;
+	if (!c.have_index)	/* an entry that names no VF says nothing */
+		return -EBADMSG;
+	if (l->n_vfs >= VFNL_MAX_VFS) {
+		l->truncated = true;	/* we cut it; keep validating the rest */
+		return 0;
+	}
+	l->vfs[l->n_vfs++] = vf;
+	return 0;
+}
+
+/* Copies a NUL-terminated string attribute if it fits; "" otherwise. */
+static int get_str(const struct nlattr *a, char *dst, size_t size, int must_fit)
+{
+	size_t n;
+
+	if (need(a, MNL_TYPE_NUL_STRING, 0) < 0)
+		return -EBADMSG;
+	n = strlen(mnl_attr_get_str(a));
+	if (n >= size) {
+		dst[0] = '\0';
+		return must_fit ? -EBADMSG : 0;
+	}
+	memcpy(dst, mnl_attr_get_str(a), n + 1);
+	return 0;
+}
+
+static int link_attr(const struct nlattr *a, void *data)
+{
+	struct vfnl_link *l = data;
+	int r = 0;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_IFNAME:
+		r = get_str(a, l->name, sizeof(l->name), 1);
+		break;
+	case IFLA_ADDRESS:
+		/* Only Ethernet-sized addresses are ours; tunnels send 4 or 16. */
+		if (mnl_attr_get_payload_len(a) == sizeof(l->addr))
+			memcpy(l->addr, mnl_attr_get_payload(a), sizeof(l->addr));
+		break;
+	case IFLA_OPERSTATE:
+		if ((r = need(a, MNL_TYPE_U8, sizeof(uint8_t))) == 0)
+			l->operstate = mnl_attr_get_u8(a);
+		break;
+	case IFLA_NUM_VF:
+		if ((r = need(a, MNL_TYPE_U32, sizeof(uint32_t))) == 0) {
+			l->num_vf = mnl_attr_get_u32(a);
+			l->has_num_vf = true;
+		}
+		break;
+	case IFLA_PARENT_DEV_NAME:
+		r = get_str(a, l->parent_dev, sizeof(l->parent_dev), 0);
+		break;
+	case IFLA_PARENT_DEV_BUS_NAME:
+		r = get_str(a, l->parent_bus, sizeof(l->parent_bus), 0);
+		break;
+	case IFLA_VFINFO_LIST:
+		if ((r = need(a, MNL_TYPE_NESTED, 0)) == 0)
+			r = walk_nested(a, vfinfo_attr, l);
+		break;
+	default:
+		break;
+	}
+	return r;
+}
+
+static int parse_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct parse_ctx *p = data;
+	const struct ifinfomsg *ifi;
+	size_t off = (size_t)((const char *)nlh - p->buf);
+	int r;
+
+	if (p->found || nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	/* libmnl walks attributes up to the ALIGNED message end; make sure
+	 * that end is inside what we were given. */
+	if (MNL_ALIGN(nlh->nlmsg_len) > p->len - off ||
+	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*ifi))) {
+		p->err = -EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	ifi = mnl_nlmsg_get_payload(nlh);
+	p->link->ifindex = ifi->ifi_index;
+	p->link->flags = ifi->ifi_flags;
+	r = walk_attrs(mnl_nlmsg_get_payload_offset(nlh, sizeof(*ifi)),
+		       nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(*ifi)),
+		       link_attr, p->link);
+	if (r < 0) {
+		p->err = r;
+		return MNL_CB_ERROR;
+	}
+	p->found = 1;
+	return MNL_CB_STOP;
+}
+
+/* Parses the first RTM_NEWLINK in buf (whole netlink messages) into ret.
+ * Returns 0, -EBADMSG on malformed input or when no RTM_NEWLINK is there,
+ * or the -errno of an NLMSG_ERROR that comes first.  ret is caller memory,
+ * written only on success. */
+int vfnl_parse_link(const void *buf, size_t len, struct vfnl_link *ret)
+{
+	struct parse_ctx p;
+	struct vfnl_link *l;
+	int r;
+
+	if (!buf || !ret)
+		return -EINVAL;
+	/* Big (10 KiB) and written only on success: parse into a scratch copy. */
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	memset(&p, 0, sizeof(p));
+	p.buf = buf;
+	p.len = len;
+	p.link = l;
+	errno = 0;
+	r = mnl_cb_run(buf, len, 0, 0, parse_msg, &p);
+	if (p.err < 0) {
+		r = p.err;
+		goto out;
+	}
+	if (r == MNL_CB_ERROR && !p.found) {
+		r = errno > 0 ? -errno : -EBADMSG;
+		goto out;
+	}
+	if (!p.found) {
+		r = -EBADMSG;
+		goto out;
+	}
+	if (l->has_num_vf && l->n_vfs < l->num_vf)
+		l->truncated = true;
+	memcpy(ret, l, sizeof(*l));
+	r = 0;
+out:
+	free(l);
+	return r;
+}
