@@ -1,2 +1,307 @@
+/* vfagent: the CLI. Parses arguments, runs one operation, prints the
+ * result as text or (--json) as one JSON document, picks the exit code. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
-int main(void) { puts("vfagent"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+
+enum {
+	EXIT_USAGE = 2,		/* bad arguments or config */
+	EXIT_EXHAUSTED = 3,	/* no free VF in the pool */
+	EXIT_PENDING = 4,	/* a detach is pending in the guest */
+};
+
+static const char usage_text[] =
+"usage: vfagent [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
+"\n"
+"Manage SR-IOV Virtual Functions: pools of VFs ready on vfio-pci, leased to VMs.\n"
+"\n"
+"Commands:\n"
+"  setup                      make the host match the config: PFs up (no addresses),\n"
+"                             VFs created (host-driver autoprobe off), bound to\n"
+"                             vfio-pci, pool baseline applied, /dev/vfio nodes owned.\n"
+"                             Idempotent.\n"
+"  list [PF]                  every configured PF (or PF) and its VFs\n"
+"  alloc --pool P [--mac M] [--vlan ID[:QOS]] [--domain NAME [--live] [--persistent]]\n"
+"                             lease a free VF of pool P, set its MAC/VLAN, make it\n"
+"                             ready for the VM user; with --domain attach it to that\n"
+"                             libvirt domain as <hostdev managed='no'>\n"
+"  release (--pci ADDR | --lease ID | --domain NAME)\n"
+"                             detach, scrub (MAC 0, VLAN 0, pool baseline) and return\n"
+"                             VFs to the pool\n"
+"  status                     per pool: VFs, free, leased and who holds each lease\n"
+"\n"
+"Global options:\n"
+"  -c, --config FILE          config (default /etc/vfagent/vfagent.conf)\n"
+"  -s, --state-dir DIR        lease journal and locks (default /run/vfagent)\n"
+"  -j, --json                 print one JSON document\n"
+"      --sysfs-root DIR       sysfs root (default /sys; for tests)\n"
+"      --dev-root DIR         /dev root (default /dev; for tests)\n"
+"  -h, --help                 this text\n"
+"\n"
+"Exit status: 0 done, 1 failed (nothing half-done), 2 bad usage or config,\n"
+"3 pool exhausted, 4 detach pending (the guest has not released the VF yet).\n"
+"Every command first reconciles the lease journal with the kernel and reports\n"
+"what it repaired.\n";
+
+static int usage(FILE *f, int code)
+{
+	fputs(usage_text, f);
+	return code;
+}
+
+static const char *js(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : "";
+}
+
+static int ji(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_int(v) : -1;
+}
+
+static void print_lease(json_object *l, const char *verb)
+{
+	printf("%s lease %s: pool %s, PF %s vf %d (%s), IOMMU group %d (%s), mac %s, vlan %d qos %d",
+	       verb, js(l, "id"), js(l, "pool"), js(l, "pf"), ji(l, "vf"), js(l, "pci"),
+	       ji(l, "iommu_group"), js(l, "vfio_node"), js(l, "mac"), ji(l, "vlan"), ji(l, "qos"));
+	if (*js(l, "domain"))
+		printf(", domain %s%s", js(l, "domain"),
+		       !strcmp(js(l, "attached"), "true") ? " (attached)" : "");
+	putchar('\n');
+}
+
+static void print_text(const char *cmd, json_object *o)
+{
+	json_object *a;
+
+	if (!strcmp(cmd, "alloc")) {
+		print_lease(o, "new");
+	} else if (!strcmp(cmd, "release")) {
+		json_object_object_get_ex(o, "released", &a);
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			print_lease(json_object_array_get_idx(a, i), "released");
+		json_object_object_get_ex(o, "pending", &a);
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			print_lease(json_object_array_get_idx(a, i),
+				    "detach pending (VF stays leased until the guest releases it or the domain stops):");
+	} else if (!strcmp(cmd, "setup")) {
+		json_object_object_get_ex(o, "changes", &a);
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			printf("changed: %s\n", json_object_get_string(json_object_array_get_idx(a, i)));
+		if (!json_object_array_length(a))
+			printf("nothing to change: the host already matches the config\n");
+	} else if (!strcmp(cmd, "status")) {
+		json_object_object_get_ex(o, "pools", &a);
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *p = json_object_array_get_idx(a, i), *ls;
+
+			printf("pool %s: %d VFs, %d present, %d free, %d leased\n", js(p, "pool"),
+			       ji(p, "vfs"), ji(p, "present"), ji(p, "free"), ji(p, "leased"));
+			json_object_object_get_ex(p, "leases", &ls);
+			for (size_t k = 0; k < json_object_array_length(ls); k++) {
+				json_object *l = json_object_array_get_idx(ls, k);
+
+				printf("  %s  %s vf %d  %-9s  %s  %s\n", js(l, "id"), js(l, "pf"),
+				       ji(l, "vf"), js(l, "state"), js(l, "pci"),
+				       *js(l, "domain") ? js(l, "domain") : "-");
+			}
+		}
+	} else if (!strcmp(cmd, "list")) {
+		json_object_object_get_ex(o, "pfs", &a);
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *p = json_object_array_get_idx(a, i), *vfs;
+
+			printf("%s %s pool %s %s: %d of %d VFs (device %s)%s\n", js(p, "pf"),
+			       js(p, "pci"), *js(p, "pool") ? js(p, "pool") : "-",
+			       !strcmp(js(p, "up"), "true") ? "up" : "DOWN", ji(p, "num_vfs"),
+			       ji(p, "total_vfs"), js(p, "vf_device"),
+			       !strcmp(js(p, "truncated"), "true") ? " (kernel truncated the VF list)" : "");
+			printf("  %-3s %-13s %-9s %-8s %-5s %-30s %-17s %-8s %-5s %-5s %s\n", "vf",
+			       "pci", "driver", "netdev", "group", "node owner", "mac", "vlan:qos",
+			       "spoof", "trust", "lease");
+			json_object_object_get_ex(p, "vfs", &vfs);
+			for (size_t k = 0; k < json_object_array_length(vfs); k++) {
+				json_object *v = json_object_array_get_idx(vfs, k), *l;
+				char vq[16], own[48];
+
+				snprintf(vq, sizeof(vq), "%d:%d", ji(v, "vlan"), ji(v, "qos"));
+				snprintf(own, sizeof(own), "%s", *js(v, "node_owner") ? js(v, "node_owner") : "-");
+				json_object_object_get_ex(v, "lease", &l);
+				printf("  %-3d %-13s %-9s %-8s %-5d %-30s %-17s %-8s %-5s %-5s %s%s%s\n",
+				       ji(v, "vf"), js(v, "pci"), *js(v, "driver") ? js(v, "driver") : "-",
+				       *js(v, "netdev") ? js(v, "netdev") : "-", ji(v, "iommu_group"),
+				       own, js(v, "mac"), vq, js(v, "spoofchk"), js(v, "trust"),
+				       l ? js(l, "id") : "-", l && *js(l, "domain") ? "@" : "",
+				       l ? js(l, "domain") : "");
+			}
+		}
+	}
+}
+
+static const char *errno_name(int err)
+{
+	switch (err) {
+	case EBUSY: return "EBUSY";
+	case ENOENT: return "ENOENT";
+	case EINVAL: return "EINVAL";
+	case ENETDOWN: return "ENETDOWN";
+	case EINPROGRESS: return "EINPROGRESS";
+	case ENOTSUP: return "ENOTSUP";
+	case ENODEV: return "ENODEV";
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	default: return "EIO";
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option gopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "sysfs-root", required_argument, NULL, 'S' },
+		{ "dev-root", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "pool", required_argument, NULL, 'p' },
+		{ "mac", required_argument, NULL, 'm' },
+		{ "vlan", required_argument, NULL, 'v' },
+		{ "domain", required_argument, NULL, 'd' },
+		{ "live", no_argument, NULL, 'L' },
+		{ "persistent", no_argument, NULL, 'P' },
+		{ "pci", required_argument, NULL, 'a' },
+		{ "lease", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vfa_opts o = {
+		.config = "/etc/vfagent/vfagent.conf",
+		.state_dir = "/run/vfagent",
+	};
+	struct vfa_err e = { "" };
+	json_object *res = NULL, *reco;
+	const char *cmd = NULL;
+	bool json = false;
+	int c, r;
+
+	/* Options may come before or after the command. */
+	while ((c = getopt_long(argc, argv, "+c:s:jh", gopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.config = optarg; break;
+		case 's': o.state_dir = optarg; break;
+		case 'j': json = true; break;
+		case 'S': o.sys_root = optarg; break;
+		case 'D': o.dev_root = optarg; break;
+		case 'h': return usage(stdout, 0);
+		default: return usage(stderr, EXIT_USAGE);
+		}
+	}
+	if (optind >= argc)
+		return usage(stderr, EXIT_USAGE);
+	cmd = argv[optind];
+	optind++;
+	while ((c = getopt_long(argc, argv, "c:s:jh", gopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.config = optarg; break;
+		case 's': o.state_dir = optarg; break;
+		case 'j': json = true; break;
+		case 'S': o.sys_root = optarg; break;
+		case 'D': o.dev_root = optarg; break;
+		case 'h': return usage(stdout, 0);
+		case 'p': o.pool = optarg; break;
+		case 'd': o.domain = optarg; break;
+		case 'L': o.live = true; break;
+		case 'P': o.persistent = true; break;
+		case 'a': o.pci = optarg; break;
+		case 'l': o.lease = optarg; break;
+		case 'm':
+			r = vfa_parse_mac(optarg, o.mac);
+			if (r) {
+				fprintf(stderr, "vfagent: --mac %s: %s\n", optarg, r == -EADDRNOTAVAIL ?
+					"a multicast MAC cannot be a VF's address" :
+					"expected six hex bytes like 52:54:00:aa:bb:cc");
+				return EXIT_USAGE;
+			}
+			o.has_mac = true;
+			break;
+		case 'v':
+			r = vfa_parse_vlan(optarg, &o.vlan, &o.qos, &o.has_qos);
+			if (r) {
+				fprintf(stderr, "vfagent: --vlan %s: %s\n", optarg, r == -EDOM ?
+					"QoS (802.1p priority) must be 0..7" :
+					"VLAN ID must be 0..4094 (4095 is reserved), as ID or ID:QOS");
+				return EXIT_USAGE;
+			}
+			o.has_vlan = true;
+			break;
+		default: return usage(stderr, EXIT_USAGE);
+		}
+	}
+	if (!strcmp(cmd, "list") && optind < argc)
+		o.pf = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "vfagent: unexpected argument \"%s\"\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	if (!strcmp(cmd, "setup")) {
+		r = vfa_setup(&o, &res, &e);
+	} else if (!strcmp(cmd, "list")) {
+		r = vfa_list(&o, &res, &e);
+	} else if (!strcmp(cmd, "status")) {
+		r = vfa_status(&o, &res, &e);
+	} else if (!strcmp(cmd, "alloc")) {
+		if (!o.pool) {
+			fprintf(stderr, "vfagent: alloc needs --pool NAME\n");
+			return EXIT_USAGE;
+		}
+		if ((o.live || o.persistent) && !o.domain) {
+			fprintf(stderr, "vfagent: --live/--persistent need --domain NAME\n");
+			return EXIT_USAGE;
+		}
+		r = vfa_alloc(&o, &res, &e);
+	} else if (!strcmp(cmd, "release")) {
+		if (!!o.pci + !!o.lease + !!o.domain != 1) {
+			fprintf(stderr, "vfagent: release needs exactly one of --pci ADDR, --lease ID, --domain NAME\n");
+			return EXIT_USAGE;
+		}
+		r = vfa_release(&o, &res, &e);
+	} else {
+		fprintf(stderr, "vfagent: unknown command \"%s\" (vfagent --help lists them)\n", cmd);
+		return EXIT_USAGE;
+	}
+
+	if (r && r != -EINPROGRESS) {
+		if (json) {
+			json_object *eo = json_object_new_object();
+
+			json_object_object_add(eo, "error", json_object_new_string(e.msg));
+			json_object_object_add(eo, "errno", json_object_new_string(errno_name(-r)));
+			puts(json_object_to_json_string_ext(eo, JSON_C_TO_STRING_PRETTY));
+			json_object_put(eo);
+		}
+		fprintf(stderr, "vfagent: %s\n", e.msg);
+		if (r == -EBUSY && strstr(e.msg, "exhausted"))
+			return EXIT_EXHAUSTED;
+		return strstr(e.msg, o.config) == e.msg ? EXIT_USAGE : 1;
+	}
+	if (json) {
+		puts(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		if (json_object_object_get_ex(res, "reconcile", &reco))
+			for (size_t i = 0; i < json_object_array_length(reco); i++)
+				fprintf(stderr, "vfagent: reconcile: %s\n",
+					json_object_get_string(json_object_array_get_idx(reco, i)));
+		print_text(cmd, res);
+	}
+	json_object_put(res);
+	return r == -EINPROGRESS ? EXIT_PENDING : 0;
+}

@@ -1,0 +1,150 @@
+/* agent/: policy. Config, pools, leases, the operations behind the CLI,
+ * and the libvirt handoff. The only layer that decides, prints (main.c)
+ * or reads configuration. Prefix vfa_. */
+#ifndef VFAGENT_AGENT_H
+#define VFAGENT_AGENT_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VFA_MAX_POOLS 32
+#define VFA_MAX_PFS 8		/* per pool */
+#define VFA_NAME_LEN 64
+#define VFA_ERR_LEN 1024
+
+/* One line for the user: what failed and how to fix it. */
+struct vfa_err {
+	char msg[VFA_ERR_LEN];
+};
+int vfa_fail(struct vfa_err *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+struct vfa_pool {
+	char name[VFA_NAME_LEN];
+	char pf[VFA_MAX_PFS][VFA_NAME_LEN];	/* netdev name or PCI address */
+	int pf_line[VFA_MAX_PFS];
+	unsigned int n_pf;
+	unsigned int vfs;		/* VFs to create per PF */
+	uint16_t vlan;
+	uint8_t qos;
+	bool spoofchk, trust;
+	uint32_t link_state;		/* IFLA_VF_LINK_STATE_* */
+	uint32_t max_rate;		/* Mbit/s, 0 = none */
+	bool has_owner;
+	uid_t uid;
+	gid_t gid;
+	char owner[VFA_NAME_LEN];
+	mode_t mode;
+	bool keep_owner;		/* free VFs keep owner/mode */
+	int line;
+};
+
+struct vfa_config {
+	char path[256];
+	char libvirt_uri[256];		/* "" = libvirt's default */
+	unsigned int n_pools;
+	struct vfa_pool pools[VFA_MAX_POOLS];
+};
+
+/* config.c: loads path into cfg. On error e says "file:line: what". */
+int vfa_config_load(const char *path, struct vfa_config *cfg, struct vfa_err *e);
+struct vfa_pool *vfa_config_pool(struct vfa_config *cfg, const char *name);
+
+/* Parsing of user input shared by config and CLI. */
+int vfa_parse_mac(const char *s, uint8_t mac[6]);
+int vfa_parse_vlan(const char *s, uint16_t *ret_vlan, uint8_t *ret_qos,
+		   bool *ret_has_qos);
+int vfa_parse_bool(const char *s, bool *ret);
+void vfa_mac_str(const uint8_t mac[6], char buf[18]);
+
+/* lease.c: the state dir. Each lease is one JSON file leases/<pci>.json,
+ * written atomically (temp + fsync + rename + fsync of the dir). A lock
+ * file guards VF selection; locks/<pci> is held while a VF's lease is
+ * being changed, so a crashed holder is told from a live one. */
+struct vfa_state;
+
+struct vfa_lease {
+	char id[17];
+	char state[16];			/* allocating, ready, detaching, releasing */
+	char pool[VFA_NAME_LEN];
+	char pf[VFA_NAME_LEN];		/* netdev */
+	char pf_pci[16];
+	unsigned int vf;
+	char pci[16];
+	int group;
+	char mac[18];
+	uint16_t vlan;
+	uint8_t qos;
+	char domain[128];
+	bool attached;
+	long long pid;
+	long long created;
+};
+
+int vfa_state_open(const char *dir, struct vfa_state **ret, struct vfa_err *e);
+void vfa_state_close(struct vfa_state *st);	/* accepts NULL; drops locks */
+int vfa_state_lock(struct vfa_state *st, struct vfa_err *e);
+void vfa_state_unlock(struct vfa_state *st);
+/* Locks locks/<pci>; returns an fd to close, -EWOULDBLOCK if held. */
+int vfa_vf_lock(struct vfa_state *st, const char *pci, bool wait);
+int vfa_lease_load(struct vfa_state *st, const char *pci, struct vfa_lease *ret);
+int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
+		   struct vfa_err *e);
+int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e);
+/* All leases; *ret is malloc'd, caller frees. Unreadable files are
+ * reported through bad (may be NULL) and skipped. */
+int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
+		   json_object *bad);
+int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret);
+json_object *vfa_lease_json(const struct vfa_lease *l);
+
+/* virt.c: the libvirt handoff. Built without libvirt (LIBVIRT=0) every
+ * call returns -ENOTSUP saying so. */
+struct vfa_virt;
+enum { VFA_LIVE = 1, VFA_PERSISTENT = 2 };
+int vfa_virt_open(const char *uri, struct vfa_virt **ret, struct vfa_err *e);
+void vfa_virt_close(struct vfa_virt *v);	/* accepts NULL */
+/* -ENOENT if the domain is unknown; *ret_running set on success. */
+int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
+		    struct vfa_err *e);
+/* Attaches pci as <hostdev managed='no'> with VFA_LIVE / VFA_PERSISTENT. */
+int vfa_virt_attach(struct vfa_virt *v, const char *name, const char *pci,
+		    unsigned int flags, struct vfa_err *e);
+/* Detaches; 0 once the device is gone from the domain, -EINPROGRESS if
+ * the guest has not yet released it (QEMU still holds the VF). */
+int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
+		    struct vfa_err *e);
+/* Does the running domain still hold pci (live XML)? false if the domain
+ * is gone or stopped. */
+int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,
+		   bool *ret, struct vfa_err *e);
+
+/* Options of one command. */
+struct vfa_opts {
+	const char *config;
+	const char *state_dir;
+	const char *sys_root;		/* tests: fake trees */
+	const char *dev_root;
+	const char *pool;
+	const char *pf;			/* list filter */
+	const char *pci, *lease, *domain;
+	bool has_mac, has_vlan, has_qos;
+	uint8_t mac[6];
+	uint16_t vlan;
+	uint8_t qos;
+	bool live, persistent;
+	int node_timeout_ms;
+};
+
+/* ops.c: each returns 0 or -errno; on success *ret is a JSON document the
+ * caller owns (json_object_put); on failure e says why. */
+int vfa_setup(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
+int vfa_list(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
+int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
+int vfa_release(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
+int vfa_status(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
+
+#endif

@@ -1,0 +1,314 @@
+/* Configuration: INI through libinih. Errors carry file:line; a line
+ * counter in our reader gives the handler the line it is on. */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <linux/if_link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfio/vfio.h"
+
+int vfa_fail(struct vfa_err *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return err < 0 ? err : -err;
+}
+
+int vfa_parse_bool(const char *s, bool *ret)
+{
+	static const char *yes[] = { "1", "yes", "on", "true" };
+	static const char *no[] = { "0", "no", "off", "false" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*ret = true;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_uint(const char *s, unsigned long max, int base,
+		      unsigned long *ret)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno || *end || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+/* A unicast MAC: six hex pairs split by ':'. Multicast is refused. */
+int vfa_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		if (s[i * 3 + 2] != ':' && i < 5)
+			return -EINVAL;
+	if (b[0] & 1)
+		return -EADDRNOTAVAIL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+void vfa_mac_str(const uint8_t m[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+		 m[3], m[4], m[5]);
+}
+
+/* "ID" or "ID:QOS"; ID 0..4094 (4095 is reserved: the kernel may take it,
+ * we do not), QOS 0..7. */
+int vfa_parse_vlan(const char *s, uint16_t *ret_vlan, uint8_t *ret_qos,
+		   bool *ret_has_qos)
+{
+	char id[16];
+	const char *colon = strchr(s, ':');
+	unsigned long v, q = 0;
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+
+	if (n == 0 || n >= sizeof(id))
+		return -EINVAL;
+	memcpy(id, s, n);
+	id[n] = '\0';
+	if (parse_uint(id, 4094, 10, &v) < 0)
+		return -ERANGE;
+	if (colon && parse_uint(colon + 1, 7, 10, &q) < 0)
+		return -EDOM;
+	*ret_vlan = (uint16_t)v;
+	*ret_qos = (uint8_t)q;
+	if (ret_has_qos)
+		*ret_has_qos = colon != NULL;
+	return 0;
+}
+
+struct parse_state {
+	FILE *f;
+	int line;
+	struct vfa_config *cfg;
+	struct vfa_pool *pool;		/* current [pool NAME] section */
+	char section[128];
+	struct vfa_err *e;
+	bool failed;
+};
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_state *ps = stream;
+	char *r = fgets(str, num, ps->f);
+
+	if (r)
+		ps->line++;
+	return r;
+}
+
+#define PERR(...) do { \
+	if (!ps->failed) \
+		vfa_fail(ps->e, EINVAL, "%s:%d: " FIRST(__VA_ARGS__, x), \
+			 ps->cfg->path, ps->line REST(__VA_ARGS__)); \
+	ps->failed = true; \
+	return 0; \
+} while (0)
+#define FIRST(a, ...) a
+#define REST(a, ...) , ##__VA_ARGS__
+
+static int pool_key(struct parse_state *ps, struct vfa_pool *p,
+		    const char *key, const char *val)
+{
+	unsigned long v;
+	bool b;
+
+	if (!strcmp(key, "pf")) {
+		/* Several PFs: repeated keys or a list split by spaces/commas. */
+		char buf[512], *save, *tok;
+
+		snprintf(buf, sizeof(buf), "%s", val);
+		for (tok = strtok_r(buf, " ,\t", &save); tok;
+		     tok = strtok_r(NULL, " ,\t", &save)) {
+			if (p->n_pf >= VFA_MAX_PFS)
+				PERR("pool %s: more than %d PFs", p->name, VFA_MAX_PFS);
+			if (strlen(tok) >= VFA_NAME_LEN)
+				PERR("pf \"%s\": name too long", tok);
+			snprintf(p->pf[p->n_pf], VFA_NAME_LEN, "%s", tok);
+			p->pf_line[p->n_pf++] = ps->line;
+		}
+	} else if (!strcmp(key, "vfs")) {
+		if (parse_uint(val, 256, 10, &v) < 0 || v == 0)
+			PERR("vfs = %s: expected a number of VFs, 1..256", val);
+		p->vfs = (unsigned int)v;
+	} else if (!strcmp(key, "vlan")) {
+		bool hq;
+		uint8_t q;
+
+		if (vfa_parse_vlan(val, &p->vlan, &q, &hq) < 0)
+			PERR("vlan = %s: expected 0..4094 (optionally :QOS 0..7)", val);
+		if (hq)
+			p->qos = q;
+	} else if (!strcmp(key, "qos")) {
+		if (parse_uint(val, 7, 10, &v) < 0)
+			PERR("qos = %s: expected 0..7", val);
+		p->qos = (uint8_t)v;
+	} else if (!strcmp(key, "spoofchk")) {
+		if (vfa_parse_bool(val, &b) < 0)
+			PERR("spoofchk = %s: expected on or off", val);
+		p->spoofchk = b;
+	} else if (!strcmp(key, "trust")) {
+		if (vfa_parse_bool(val, &b) < 0)
+			PERR("trust = %s: expected on or off", val);
+		p->trust = b;
+	} else if (!strcmp(key, "keep-owner")) {
+		if (vfa_parse_bool(val, &b) < 0)
+			PERR("keep-owner = %s: expected yes or no", val);
+		p->keep_owner = b;
+	} else if (!strcmp(key, "link-state")) {
+		if (!strcmp(val, "auto"))
+			p->link_state = IFLA_VF_LINK_STATE_AUTO;
+		else if (!strcmp(val, "enable"))
+			p->link_state = IFLA_VF_LINK_STATE_ENABLE;
+		else if (!strcmp(val, "disable"))
+			p->link_state = IFLA_VF_LINK_STATE_DISABLE;
+		else
+			PERR("link-state = %s: expected auto, enable or disable", val);
+	} else if (!strcmp(key, "max-rate")) {
+		if (parse_uint(val, UINT32_MAX, 10, &v) < 0)
+			PERR("max-rate = %s: expected Mbit/s, 0 for none", val);
+		p->max_rate = (uint32_t)v;
+	} else if (!strcmp(key, "owner")) {
+		if (strlen(val) >= VFA_NAME_LEN ||
+		    vfio_parse_owner(val, &p->uid, &p->gid) < 0)
+			PERR("owner = %s: no such user:group on this host", val);
+		snprintf(p->owner, sizeof(p->owner), "%s", val);
+		p->has_owner = true;
+	} else if (!strcmp(key, "mode")) {
+		if (parse_uint(val, 0777, 8, &v) < 0)
+			PERR("mode = %s: expected octal permissions like 0660", val);
+		p->mode = (mode_t)v;
+	} else {
+		PERR("unknown key \"%s\" in [pool %s]", key, p->name);
+	}
+	return 1;
+}
+
+static int handler(void *user, const char *section, const char *key,
+		   const char *val)
+{
+	struct parse_state *ps = user;
+	struct vfa_config *cfg = ps->cfg;
+
+	if (ps->failed)
+		return 0;
+	if (strcmp(section, ps->section)) {
+		snprintf(ps->section, sizeof(ps->section), "%s", section);
+		ps->pool = NULL;
+		if (!strncmp(section, "pool ", 5)) {
+			const char *name = section + 5;
+
+			if (!*name || strlen(name) >= VFA_NAME_LEN ||
+			    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(name))
+				PERR("[%s]: pool names are letters, digits, '-', '_', '.'", section);
+			if (vfa_config_pool(cfg, name))
+				PERR("[%s]: pool defined twice", section);
+			if (cfg->n_pools >= VFA_MAX_POOLS)
+				PERR("too many pools (max %d)", VFA_MAX_POOLS);
+			ps->pool = &cfg->pools[cfg->n_pools++];
+			memset(ps->pool, 0, sizeof(*ps->pool));
+			snprintf(ps->pool->name, sizeof(ps->pool->name), "%s", name);
+			ps->pool->spoofchk = true;
+			ps->pool->link_state = IFLA_VF_LINK_STATE_AUTO;
+			ps->pool->mode = 0600;
+			ps->pool->line = ps->line;
+		} else if (strcmp(section, "libvirt")) {
+			PERR("unknown section [%s] (expected [pool NAME] or [libvirt])", section);
+		}
+	}
+	if (!key)		/* section header only (newer inih) */
+		return 1;
+	if (ps->pool)
+		return pool_key(ps, ps->pool, key, val);
+	if (!strcmp(key, "uri")) {
+		if (strlen(val) >= sizeof(cfg->libvirt_uri))
+			PERR("uri too long");
+		snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), "%s", val);
+		return 1;
+	}
+	PERR("unknown key \"%s\" in [%s]", key, section);
+}
+
+struct vfa_pool *vfa_config_pool(struct vfa_config *cfg, const char *name)
+{
+	for (unsigned int i = 0; i < cfg->n_pools; i++)
+		if (!strcmp(cfg->pools[i].name, name))
+			return &cfg->pools[i];
+	return NULL;
+}
+
+/* Loads and checks a whole config. Returns 0 or -errno with e set. */
+int vfa_config_load(const char *path, struct vfa_config *cfg,
+		    struct vfa_err *e)
+{
+	struct parse_state ps = { .cfg = cfg, .e = e, .section = "\x01" };
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	ps.f = fopen(path, "re");
+	if (!ps.f)
+		return vfa_fail(e, errno, "%s: %s (write one: see vfagent.conf.example)",
+				path, strerror(errno));
+	r = ini_parse_stream(read_line, &ps, handler, &ps);
+	fclose(ps.f);
+	if (ps.failed)
+		return -EINVAL;
+	if (r != 0)
+		return vfa_fail(e, EINVAL, "%s:%d: not a valid INI line", path, r);
+	for (unsigned int i = 0; i < cfg->n_pools; i++) {
+		struct vfa_pool *p = &cfg->pools[i];
+
+		if (p->n_pf == 0)
+			return vfa_fail(e, EINVAL, "%s:%d: [pool %s] has no pf", path,
+					p->line, p->name);
+		if (p->vfs == 0)
+			return vfa_fail(e, EINVAL, "%s:%d: [pool %s] has no vfs (how many VFs to create)",
+					path, p->line, p->name);
+		for (unsigned int j = 0; j < p->n_pf; j++)
+			for (unsigned int k = 0; k <= i; k++) {
+				struct vfa_pool *q = &cfg->pools[k];
+
+				for (unsigned int m = 0; m < q->n_pf; m++) {
+					if ((k == i && m >= j) || strcmp(q->pf[m], p->pf[j]))
+						continue;
+					return vfa_fail(e, EINVAL,
+						"%s:%d: pf %s is already in [pool %s] (line %d); a PF belongs to one pool",
+						path, p->pf_line[j], p->pf[j], q->name, q->pf_line[m]);
+				}
+			}
+	}
+	return 0;
+}

@@ -1,0 +1,1128 @@
+/* The operations behind the CLI: setup, list, alloc, release, status,
+ * and the reconcile step that runs under the state lock before each. */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nl/vfnl.h"
+#include "pci/vfpci.h"
+#include "vfio/vfio.h"
+
+#define NODE_TIMEOUT_MS 5000
+
+struct pf {
+	char spec[VFA_NAME_LEN];
+	char netdev[IF_NAMESIZE];
+	char pci[16];
+	struct vfpci_addr addr;
+	struct vfpci_sriov sriov;
+	struct vfnl_link *link;		/* heap: VF table included */
+	const struct vfa_pool *pool;
+};
+
+struct ctx {
+	const struct vfa_opts *o;
+	struct vfa_config cfg;
+	struct vfnl *nl;
+	struct vfpci *pci;
+	struct vfio_ctx *io;
+	struct vfa_state *st;
+	struct vfa_virt *virt;
+	bool virt_tried;
+	struct pf pfs[VFA_MAX_POOLS * VFA_MAX_PFS];
+	unsigned int n_pfs;
+	json_object *notes;		/* what reconcile repaired or found */
+};
+
+static void ctx_close(struct ctx *c)
+{
+	for (unsigned int i = 0; i < c->n_pfs; i++)
+		free(c->pfs[i].link);
+	vfa_virt_close(c->virt);
+	vfa_state_close(c->st);
+	vfio_ctx_free(c->io);
+	vfpci_close(c->pci);
+	vfnl_close(c->nl);
+	json_object_put(c->notes);
+	free(c);
+}
+
+static int ctx_open(const struct vfa_opts *o, struct ctx **ret, struct vfa_err *e)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	c->o = o;
+	c->notes = json_object_new_array();
+	r = vfa_config_load(o->config, &c->cfg, e);
+	if (r)
+		goto fail;
+	r = vfnl_open(&c->nl);
+	if (r) {
+		vfa_fail(e, r, "rtnetlink: %s", strerror(-r));
+		goto fail;
+	}
+	r = vfpci_open(o->sys_root, &c->pci);
+	if (r) {
+		vfa_fail(e, r, "libpci: %s", strerror(-r));
+		goto fail;
+	}
+	r = vfio_ctx_new(o->sys_root, o->dev_root, &c->io);
+	if (r) {
+		vfa_fail(e, r, "vfio: %s", strerror(-r));
+		goto fail;
+	}
+	r = vfa_state_open(o->state_dir, &c->st, e);
+	if (r)
+		goto fail;
+	*ret = c;
+	return 0;
+fail:
+	ctx_close(c);
+	return r;
+}
+
+static json_object *vjfmt(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
+static json_object *vjfmt(const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	return json_object_new_string(buf);
+}
+
+static json_object *jfmt(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static json_object *jfmt(const char *fmt, ...)
+{
+	json_object *o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = vjfmt(fmt, ap);
+	va_end(ap);
+	return o;
+}
+
+/* Records what reconcile repaired or found; shown with the result. */
+static void note(struct ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void note(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	json_object_array_add(c->notes, vjfmt(fmt, ap));
+	va_end(ap);
+}
+
+static struct vfa_virt *virt(struct ctx *c, struct vfa_err *e)
+{
+	if (!c->virt && !c->virt_tried) {
+		c->virt_tried = true;
+		vfa_virt_open(c->cfg.libvirt_uri, &c->virt, e);
+	}
+	return c->virt;
+}
+
+/* Resolves a PF given as netdev or PCI address, through netlink's parent
+ * device attributes, and reads its SR-IOV capability. */
+static int pf_resolve(struct ctx *c, const char *spec, const struct vfa_pool *p,
+		      struct pf **ret, struct vfa_err *e)
+{
+	struct vfpci_addr a;
+	struct pf *pf;
+	int r;
+
+	for (unsigned int i = 0; i < c->n_pfs; i++)
+		if (!strcmp(c->pfs[i].spec, spec)) {
+			*ret = &c->pfs[i];
+			return 0;
+		}
+	if (c->n_pfs >= sizeof(c->pfs) / sizeof(c->pfs[0]))
+		return vfa_fail(e, ENOSPC, "too many PFs");
+	pf = &c->pfs[c->n_pfs];
+	memset(pf, 0, sizeof(*pf));
+	pf->link = calloc(1, sizeof(*pf->link));
+	if (!pf->link)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	snprintf(pf->spec, sizeof(pf->spec), "%s", spec);
+	pf->pool = p;
+	if (vfpci_addr_parse(spec, &a) == 0) {
+		char s[VFPCI_ADDR_LEN];
+
+		r = vfnl_find_pci(c->nl, vfpci_addr_str(&a, s), pf->link);
+	} else {
+		r = vfnl_get_link(c->nl, 0, spec, pf->link);
+	}
+	if (r) {
+		r = vfa_fail(e, r, "PF %s: %s", spec, r == -ENODEV ?
+			     "no such network device (ip link shows the names)" :
+			     vfnl_errmsg(c->nl));
+		goto fail;
+	}
+	snprintf(pf->netdev, sizeof(pf->netdev), "%s", pf->link->name);
+	if (strcmp(pf->link->parent_bus, "pci") ||
+	    vfpci_addr_parse(pf->link->parent_dev, &pf->addr) < 0) {
+		r = vfa_fail(e, ENODEV, "PF %s: not a PCI network device", spec);
+		goto fail;
+	}
+	vfpci_addr_str(&pf->addr, pf->pci);
+	r = vfpci_sriov(c->pci, &pf->addr, &pf->sriov);
+	if (r) {
+		r = vfa_fail(e, r, "PF %s (%s): %s", spec, pf->pci,
+			     r == -ENOENT ? "no SR-IOV capability: this device cannot create VFs" :
+			     r == -EACCES ? "cannot read PCI config space beyond 64 bytes: run as root" :
+			     vfpci_errmsg(c->pci));
+		goto fail;
+	}
+	c->n_pfs++;
+	*ret = pf;
+	return 0;
+fail:
+	free(pf->link);
+	pf->link = NULL;
+	return r;
+}
+
+static int pf_refresh(struct ctx *c, struct pf *pf, struct vfa_err *e)
+{
+	int r = vfnl_get_link(c->nl, pf->link->ifindex, NULL, pf->link);
+
+	if (r)
+		return vfa_fail(e, r, "PF %s: %s", pf->netdev, vfnl_errmsg(c->nl));
+	return 0;
+}
+
+static const struct vfnl_vf *pf_vf(const struct pf *pf, unsigned int idx)
+{
+	for (uint32_t i = 0; i < pf->link->n_vfs; i++)
+		if (pf->link->vfs[i].index == idx)
+			return &pf->link->vfs[i];
+	return NULL;
+}
+
+/* The settings of a free VF: zero MAC, VLAN 0, the pool's switches. */
+static void baseline(const struct vfa_pool *p, unsigned int idx,
+		     struct vfnl_vf_set *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->index = idx;
+	s->set = VFNL_SET_MAC | VFNL_SET_VLAN | VFNL_SET_SPOOFCHK |
+		 VFNL_SET_TRUST | VFNL_SET_LINK_STATE | VFNL_SET_RATE;
+	s->spoofchk = p->spoofchk;
+	s->trust = p->trust;
+	s->link_state = p->link_state;
+	s->max_tx_rate = p->max_rate;
+}
+
+/* Keeps only the settings that differ from what the driver reports, so
+ * a second run sends nothing and drivers are not asked for what they
+ * already do (the kernel applies VF attributes one by one). */
+static void diff(const struct vfnl_vf *cur, struct vfnl_vf_set *s)
+{
+	static const uint8_t zero[6];
+
+	if (!cur)
+		return;
+	if ((s->set & VFNL_SET_MAC) && (cur->has & VFNL_HAS_MAC) &&
+	    !memcmp(cur->mac, s->mac, 6))
+		s->set &= ~VFNL_SET_MAC;
+	if ((s->set & VFNL_SET_VLAN) && (cur->has & VFNL_HAS_VLAN) &&
+	    cur->vlan == s->vlan && cur->qos == s->qos)
+		s->set &= ~VFNL_SET_VLAN;
+	if ((s->set & VFNL_SET_SPOOFCHK) &&
+	    (!(cur->has & VFNL_HAS_SPOOFCHK) || cur->spoofchk == s->spoofchk))
+		s->set &= ~VFNL_SET_SPOOFCHK;
+	if ((s->set & VFNL_SET_TRUST) &&
+	    (!(cur->has & VFNL_HAS_TRUST) || cur->trust == s->trust))
+		s->set &= ~VFNL_SET_TRUST;
+	if ((s->set & VFNL_SET_LINK_STATE) &&
+	    (!(cur->has & VFNL_HAS_LINK_STATE) || cur->link_state == s->link_state))
+		s->set &= ~VFNL_SET_LINK_STATE;
+	if ((s->set & VFNL_SET_RATE) &&
+	    (!(cur->has & VFNL_HAS_RATE) ||
+	     (cur->max_tx_rate == s->max_tx_rate && cur->min_tx_rate == s->min_tx_rate)))
+		s->set &= ~VFNL_SET_RATE;
+	(void)zero;
+}
+
+static int apply(struct ctx *c, struct pf *pf, struct vfnl_vf_set *s, size_t n,
+		 struct vfa_err *e)
+{
+	size_t k = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i].set)
+			s[k++] = s[i];
+	if (!k)
+		return 0;
+	r = vfnl_set_vfs(c->nl, pf->link->ifindex, s, k);
+	if (r)
+		return vfa_fail(e, r, "PF %s: setting VF %u: %s", pf->netdev,
+				s[0].index, *vfnl_errmsg(c->nl) ? vfnl_errmsg(c->nl) : strerror(-r));
+	return (int)k;
+}
+
+static void idle_owner(const struct vfa_pool *p, uid_t *u, gid_t *g, mode_t *m)
+{
+	if (p->keep_owner && p->has_owner) {
+		*u = p->uid;
+		*g = p->gid;
+		*m = p->mode;
+	} else {
+		*u = 0;
+		*g = 0;
+		*m = 0600;
+	}
+}
+
+/* chowns the node only if it differs. Returns 1 if changed. */
+static int own_node(struct ctx *c, int group, uid_t u, gid_t g, mode_t m,
+		    struct vfa_err *e)
+{
+	uid_t cu;
+	gid_t cg;
+	mode_t cm;
+	int r = vfio_node_stat(c->io, group, &cu, &cg, &cm);
+
+	if (!r && cu == u && cg == g && (cm & 07777) == m)
+		return 0;
+	r = vfio_node_chown(c->io, group, u, g, m);
+	if (r)
+		return vfa_fail(e, r, "/dev/vfio/%d: %s", group, vfio_errmsg(c->io));
+	return 1;
+}
+
+static int host_check(struct ctx *c, struct vfa_err *e)
+{
+	int r = vfio_check_host(c->io);
+
+	if (r)
+		return vfa_fail(e, r, "%s", vfio_errmsg(c->io));
+	return 0;
+}
+
+/* Puts a VF on vfio-pci, checks its group, waits for its node. */
+static int make_ready(struct ctx *c, const char *vf, int *ret_group, bool *changed,
+		      struct vfa_err *e)
+{
+	char drv[VFIO_DRV_LEN];
+	int r, g;
+
+	r = vfio_driver(c->io, vf, drv, sizeof(drv));
+	if (r)
+		return vfa_fail(e, r, "VF %s: %s", vf, vfio_errmsg(c->io));
+	if (strcmp(drv, "vfio-pci")) {
+		r = host_check(c, e);
+		if (r)
+			return r;
+		r = vfio_bind(c->io, vf, "vfio-pci");
+		if (r)
+			return vfa_fail(e, r, "VF %s: binding to vfio-pci: %s", vf, vfio_errmsg(c->io));
+		*changed = true;
+	}
+	r = vfio_group(c->io, vf, &g);
+	if (r == -ENOENT)
+		return vfa_fail(e, r, "VF %s has no IOMMU group: the IOMMU is off; boot with intel_iommu=on iommu=pt (or amd_iommu=on) and enable VT-d/AMD-Vi in firmware", vf);
+	if (r)
+		return vfa_fail(e, r, "VF %s: %s", vf, vfio_errmsg(c->io));
+	r = vfio_group_viable(c->io, g);
+	if (r)
+		return vfa_fail(e, r, "VF %s: IOMMU group %d is not viable: %s; bind those to vfio-pci or use another VF",
+				vf, g, vfio_errmsg(c->io));
+	r = vfio_wait_node(c->io, g, c->o->node_timeout_ms > 0 ? c->o->node_timeout_ms : NODE_TIMEOUT_MS);
+	if (r)
+		return vfa_fail(e, r, "/dev/vfio/%d did not appear: %s", g, vfio_errmsg(c->io));
+	*ret_group = g;
+	return 0;
+}
+
+static int vf_pci(struct ctx *c, struct pf *pf, unsigned int idx, char *buf,
+		  size_t len, struct vfa_err *e)
+{
+	int r = vfio_virtfn(c->io, pf->pci, idx, buf, len);
+
+	if (r)
+		return vfa_fail(e, r, "PF %s has no VF %u: run vfagent setup", pf->netdev, idx);
+	return 0;
+}
+
+/* Scrubs a VF back to the pool baseline and idles its node. Used by
+ * release, by a failed alloc and by reconcile. */
+static int scrub(struct ctx *c, const struct vfa_lease *l, struct vfa_err *e)
+{
+	const struct vfa_pool *p = vfa_config_pool(&c->cfg, l->pool);
+	struct vfnl_vf_set s;
+	struct pf *pf;
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	int r;
+
+	if (!p)
+		return vfa_fail(e, ENOENT, "lease %s: pool %s is no longer configured", l->id, l->pool);
+	r = pf_resolve(c, l->pf_pci, p, &pf, e);
+	if (r)
+		return r;
+	r = pf_refresh(c, pf, e);
+	if (r)
+		return r;
+	baseline(p, l->vf, &s);
+	diff(pf_vf(pf, l->vf), &s);
+	r = apply(c, pf, &s, 1, e);
+	if (r < 0)
+		return r;
+	idle_owner(p, &u, &g, &m);
+	if (l->group >= 0 && vfio_node_stat(c->io, l->group, NULL, NULL, NULL) == 0) {
+		r = own_node(c, l->group, u, g, m, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Finishes or undoes what a dead process left, and checks each ready
+ * lease against the kernel. Runs under the state lock. */
+static void reconcile(struct ctx *c)
+{
+	struct vfa_lease *ls = NULL;
+	json_object *bad = json_object_new_array();
+	size_t n = 0;
+
+	if (vfa_lease_list(c->st, &ls, &n, bad) < 0) {
+		note(c, "journal: cannot read the lease directory");
+		json_object_put(bad);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(bad); i++)
+		note(c, "journal: %s is unreadable and was ignored (kept for inspection)",
+		     json_object_get_string(json_object_array_get_idx(bad, i)));
+	json_object_put(bad);
+	for (size_t i = 0; i < n; i++) {
+		struct vfa_lease *l = &ls[i];
+		struct vfa_err e;
+		int fd;
+
+		if (!strcmp(l->state, "allocating") || !strcmp(l->state, "releasing")) {
+			fd = vfa_vf_lock(c->st, l->pci, false);
+			if (fd < 0)
+				continue;	/* its process is alive and working */
+			if (scrub(c, l, &e) == 0 && vfa_lease_drop(c->st, l->pci, &e) == 0)
+				note(c, "%s %s: %s, VF scrubbed and back in pool %s", l->pci,
+				     l->id, !strcmp(l->state, "allocating") ?
+				     "interrupted alloc rolled back" : "interrupted release finished",
+				     l->pool);
+			else
+				note(c, "%s %s: could not clean up: %s", l->pci, l->id, e.msg);
+			close(fd);
+		} else if (!strcmp(l->state, "detaching")) {
+			bool held = true;
+			struct vfa_virt *v = virt(c, &e);
+
+			if (!v || vfa_virt_holds(v, l->domain, l->pci, &held, &e))
+				continue;
+			if (held)
+				continue;
+			fd = vfa_vf_lock(c->st, l->pci, false);
+			if (fd < 0)
+				continue;
+			if (scrub(c, l, &e) == 0 && vfa_lease_drop(c->st, l->pci, &e) == 0)
+				note(c, "%s %s: %s released the device; VF scrubbed and back in pool %s",
+				     l->pci, l->id, l->domain, l->pool);
+			close(fd);
+		} else {
+			char cur[32], drv[VFIO_DRV_LEN];
+			const struct vfa_pool *p = vfa_config_pool(&c->cfg, l->pool);
+			const struct vfnl_vf *vf;
+			uint8_t mac[6];
+			struct pf *pf;
+
+			if (!p) {
+				note(c, "%s %s: pool %s is no longer configured (lease kept)", l->pci, l->id, l->pool);
+				continue;
+			}
+			if (vfio_virtfn(c->io, l->pf_pci, l->vf, cur, sizeof(cur)) ||
+			    strcmp(cur, l->pci)) {
+				note(c, "%s %s: the VF is gone (sriov_numvfs changed?); lease kept, release it", l->pci, l->id);
+				continue;
+			}
+			if (!l->attached && !vfio_driver(c->io, l->pci, drv, sizeof(drv)) &&
+			    strcmp(drv, "vfio-pci")) {
+				bool ch = false;
+				int g;
+
+				if (make_ready(c, l->pci, &g, &ch, &e) == 0)
+					note(c, "%s %s: was on driver \"%s\", rebound to vfio-pci", l->pci, l->id, drv);
+				else
+					note(c, "%s %s: not on vfio-pci and could not be rebound: %s", l->pci, l->id, e.msg);
+			}
+			if (pf_resolve(c, l->pf_pci, p, &pf, &e) || vfa_parse_mac(l->mac, mac))
+				continue;
+			vf = pf_vf(pf, l->vf);
+			if (vf && (vf->has & VFNL_HAS_MAC) &&
+			    (memcmp(vf->mac, mac, 6) || vf->vlan != l->vlan || vf->qos != l->qos)) {
+				struct vfnl_vf_set s = { .index = l->vf,
+					.set = VFNL_SET_MAC | VFNL_SET_VLAN,
+					.vlan = l->vlan, .qos = l->qos };
+
+				memcpy(s.mac, mac, 6);
+				if (apply(c, pf, &s, 1, &e) >= 0)
+					note(c, "%s %s: MAC/VLAN differed from the lease, set back to %s vlan %u", l->pci, l->id, l->mac, l->vlan);
+				else
+					note(c, "%s %s: MAC/VLAN differ from the lease: %s", l->pci, l->id, e.msg);
+			}
+		}
+	}
+	free(ls);
+}
+
+static int begin(const struct vfa_opts *o, struct ctx **ret, struct vfa_err *e)
+{
+	struct ctx *c = NULL;
+	int r = ctx_open(o, &c, e);
+
+	if (r)
+		return r;
+	r = vfa_state_lock(c->st, e);
+	if (r) {
+		ctx_close(c);
+		return r;
+	}
+	reconcile(c);
+	*ret = c;
+	return 0;
+}
+
+static json_object *finish(struct ctx *c, json_object *o)
+{
+	json_object_object_add(o, "reconcile", json_object_get(c->notes));
+	return o;
+}
+
+static int leases_of(struct ctx *c, struct vfa_lease **ret, size_t *ret_n,
+		     struct vfa_err *e)
+{
+	int r = vfa_lease_list(c->st, ret, ret_n, NULL);
+
+	if (r)
+		return vfa_fail(e, r, "journal %s: %s", c->o->state_dir, strerror(-r));
+	return 0;
+}
+
+static const struct vfa_lease *lease_on(const struct vfa_lease *ls, size_t n,
+					const char *pci)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ls[i].pci, pci))
+			return &ls[i];
+	return NULL;
+}
+
+/* ---- setup ---- */
+
+static int setup_pf(struct ctx *c, const struct vfa_pool *p, struct pf *pf,
+		    const struct vfa_lease *ls, size_t nl, json_object *changes,
+		    struct vfa_err *e)
+{
+	struct vfnl_vf_set sets[VFNL_MAX_VFS];
+	unsigned int leased = 0;
+	char vf[32];
+	int r;
+
+	if (p->vfs > pf->sriov.total_vfs)
+		return vfa_fail(e, ERANGE, "%s:%d: pool %s asks for %u VFs but PF %s supports %u (TotalVFs)",
+				c->cfg.path, p->line, p->name, p->vfs, pf->netdev, pf->sriov.total_vfs);
+	for (size_t i = 0; i < nl; i++)
+		if (!strcmp(ls[i].pf_pci, pf->pci))
+			leased++;
+	if (!(pf->link->flags & IFF_UP)) {
+		r = vfnl_pf_up(c->nl, pf->link->ifindex);
+		if (r)
+			return vfa_fail(e, r, "PF %s: bringing it up: %s", pf->netdev, vfnl_errmsg(c->nl));
+		json_object_array_add(changes, jfmt(
+			"%s: brought up without addresses", pf->netdev));
+	}
+	if (pf->link->num_vf != p->vfs) {
+		if (leased)
+			return vfa_fail(e, EBUSY, "PF %s has %u VFs, the pool wants %u, but %u are leased: release them first",
+					pf->netdev, pf->link->num_vf, p->vfs, leased);
+		r = vfio_set_numvfs(c->io, pf->pci, p->vfs, false);
+		if (r)
+			return vfa_fail(e, r, "PF %s: creating %u VFs: %s", pf->netdev, p->vfs, vfio_errmsg(c->io));
+		json_object_array_add(changes, jfmt(
+			"%s: %u VFs created (host-driver autoprobe off)", pf->netdev, p->vfs));
+	}
+	r = pf_refresh(c, pf, e);
+	if (r)
+		return r;
+	for (unsigned int i = 0; i < p->vfs; i++) {
+		bool ch = false;
+		uid_t u;
+		gid_t g;
+		mode_t m;
+		int grp;
+
+		r = vf_pci(c, pf, i, vf, sizeof(vf), e);
+		if (r)
+			return r;
+		baseline(p, i, &sets[i]);
+		if (lease_on(ls, nl, vf)) {
+			sets[i].set = 0;	/* a leased VF keeps its settings */
+			continue;
+		}
+		r = make_ready(c, vf, &grp, &ch, e);
+		if (r)
+			return r;
+		if (ch)
+			json_object_array_add(changes, jfmt(
+				"%s vf %u (%s): bound to vfio-pci", pf->netdev, i, vf));
+		diff(pf_vf(pf, i), &sets[i]);
+		idle_owner(p, &u, &g, &m);
+		r = own_node(c, grp, u, g, m, e);
+		if (r < 0)
+			return r;
+		if (r)
+			json_object_array_add(changes, jfmt(
+				"/dev/vfio/%d: owner %u:%u mode %04o", grp, u, g, m));
+	}
+	r = apply(c, pf, sets, p->vfs, e);
+	if (r < 0)
+		return r;
+	if (r)
+		json_object_array_add(changes, jfmt(
+			"%s: baseline applied to %d VFs in one message", pf->netdev, r));
+	return 0;
+}
+
+/* Makes the host match the config. */
+int vfa_setup(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+{
+	json_object *changes = json_object_new_array();
+	struct vfa_lease *ls = NULL;
+	size_t nl = 0;
+	struct ctx *c = NULL;
+	int r = begin(o, &c, e);
+
+	if (r) {
+		json_object_put(changes);
+		return r;
+	}
+	r = leases_of(c, &ls, &nl, e);
+	for (unsigned int i = 0; !r && i < c->cfg.n_pools; i++) {
+		const struct vfa_pool *p = &c->cfg.pools[i];
+
+		for (unsigned int j = 0; !r && j < p->n_pf; j++) {
+			struct pf *pf;
+
+			r = pf_resolve(c, p->pf[j], p, &pf, e);
+			for (unsigned int k = 0; !r && k < c->n_pfs; k++)
+				if (&c->pfs[k] != pf && !strcmp(c->pfs[k].pci, pf->pci))
+					r = vfa_fail(e, EINVAL, "%s: PF %s (%s) is in pools %s and %s; a PF belongs to one pool",
+						     c->cfg.path, p->pf[j], pf->pci, c->pfs[k].pool->name, p->name);
+			if (!r)
+				r = setup_pf(c, p, pf, ls, nl, changes, e);
+		}
+	}
+	free(ls);
+	if (r) {
+		json_object_put(changes);
+		ctx_close(c);
+		return r;
+	}
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "changed", json_object_new_boolean(json_object_array_length(changes) > 0));
+	json_object_object_add(*ret, "changes", changes);
+	finish(c, *ret);
+	ctx_close(c);
+	return 0;
+}
+
+/* ---- alloc ---- */
+
+static int random_bytes(void *buf, size_t n)
+{
+	return getrandom(buf, n, 0) == (ssize_t)n ? 0 : -EIO;
+}
+
+static void exhausted_msg(struct ctx *c, const struct vfa_pool *p,
+			  const struct vfa_lease *ls, size_t n, unsigned int size,
+			  struct vfa_err *e)
+{
+	char who[600] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(ls[i].pool, p->name))
+			continue;
+		len += (size_t)snprintf(who + len, len < sizeof(who) ? sizeof(who) - len : 0,
+					"%s%s vf%u=%s%s%s", len ? ", " : "", ls[i].pf, ls[i].vf,
+					ls[i].id, ls[i].domain[0] ? "@" : "", ls[i].domain);
+		if (len >= sizeof(who))
+			break;
+	}
+	vfa_fail(e, EBUSY, "pool %s is exhausted: all %u VFs are leased (%s); release one (vfagent release --lease ID) or raise vfs in %s",
+		 p->name, size, who, c->cfg.path);
+}
+
+int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+{
+	const struct vfa_pool *p;
+	struct vfa_lease l = { 0 }, *ls = NULL;
+	struct vfnl_vf_set s;
+	struct pf *pf = NULL;
+	unsigned int size = 0;
+	size_t nl = 0;
+	struct ctx *c = NULL;
+	int r, vfl = -1;
+	bool locked = true, journaled = false, running = false, ch = false;
+	uint8_t mac[6], rnd[8];
+
+	r = begin(o, &c, e);
+	if (r)
+		return r;
+	p = vfa_config_pool(&c->cfg, o->pool);
+	if (!p) {
+		char names[512] = "";
+
+		for (unsigned int i = 0; i < c->cfg.n_pools; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 i ? ", " : "", c->cfg.pools[i].name);
+		r = vfa_fail(e, ENOENT, "unknown pool \"%s\" (pools in %s: %s)", o->pool,
+			     c->cfg.path, *names ? names : "none");
+		goto out;
+	}
+	/* Everything the user named is checked before anything changes. */
+	if (o->domain) {
+		struct vfa_virt *v = virt(c, e);
+
+		if (!v) {
+			r = -ENOTCONN;
+			goto out;
+		}
+		r = vfa_virt_domain(v, o->domain, &running, e);
+		if (r)
+			goto out;
+		if (o->live && !running) {
+			r = vfa_fail(e, EINVAL, "domain %s is not running: start it, or attach with --persistent only", o->domain);
+			goto out;
+		}
+	}
+	r = leases_of(c, &ls, &nl, e);
+	if (r)
+		goto out;
+	for (unsigned int j = 0; j < p->n_pf && !l.pci[0]; j++) {
+		r = pf_resolve(c, p->pf[j], p, &pf, e);
+		if (r)
+			goto out;
+		if (!(pf->link->flags & IFF_UP)) {
+			r = vfa_fail(e, ENETDOWN, "PF %s of pool %s is down: run vfagent setup (it brings the PF up without addresses)",
+				     pf->netdev, p->name);
+			goto out;
+		}
+		if (pf->link->num_vf < p->vfs) {
+			r = vfa_fail(e, ENODEV, "PF %s has %u of the %u VFs pool %s wants: run vfagent setup",
+				     pf->netdev, pf->link->num_vf, p->vfs, p->name);
+			goto out;
+		}
+		size += p->vfs;
+		for (unsigned int i = 0; i < p->vfs; i++) {
+			char vf[sizeof(l.pci)];
+
+			r = vf_pci(c, pf, i, vf, sizeof(vf), e);
+			if (r)
+				goto out;
+			if (lease_on(ls, nl, vf))
+				continue;
+			snprintf(l.pci, sizeof(l.pci), "%s", vf);
+			l.vf = i;
+			break;
+		}
+	}
+	if (!l.pci[0]) {
+		exhausted_msg(c, p, ls, nl, size, e);
+		r = -EBUSY;
+		goto out;
+	}
+	/* The lease, journaled before any hardware is touched. */
+	r = random_bytes(rnd, sizeof(rnd));
+	if (r) {
+		vfa_fail(e, r, "getrandom failed");
+		goto out;
+	}
+	for (int i = 0; i < 8; i++)
+		snprintf(l.id + 2 * i, 3, "%02x", rnd[i]);
+	if (o->has_mac) {
+		memcpy(mac, o->mac, 6);
+	} else {
+		/* Locally administered unicast, random. */
+		random_bytes(mac, 6);
+		mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+	}
+	vfa_mac_str(mac, l.mac);
+	for (size_t i = 0; i < nl; i++)
+		if (!strcmp(ls[i].mac, l.mac)) {
+			r = vfa_fail(e, EADDRINUSE, "MAC %s is already leased (%s, lease %s)", l.mac, ls[i].pci, ls[i].id);
+			goto out;
+		}
+	snprintf(l.state, sizeof(l.state), "allocating");
+	snprintf(l.pool, sizeof(l.pool), "%s", p->name);
+	snprintf(l.pf, sizeof(l.pf), "%s", pf->netdev);
+	snprintf(l.pf_pci, sizeof(l.pf_pci), "%s", pf->pci);
+	l.group = -1;
+	l.vlan = o->has_vlan ? o->vlan : p->vlan;
+	l.qos = o->has_vlan ? o->qos : p->qos;
+	if (o->domain)
+		snprintf(l.domain, sizeof(l.domain), "%s", o->domain);
+	l.pid = getpid();
+	l.created = time(NULL);
+	vfl = vfa_vf_lock(c->st, l.pci, true);
+	if (vfl < 0) {
+		r = vfa_fail(e, vfl, "lock for %s: %s", l.pci, strerror(-vfl));
+		goto out;
+	}
+	r = vfa_lease_save(c->st, &l, e);
+	if (r)
+		goto out;
+	journaled = true;
+	vfa_state_unlock(c->st);	/* others may pick other VFs now */
+	locked = false;
+
+	/* MAC, VLAN and the pool's switches in one message. */
+	baseline(p, l.vf, &s);
+	memcpy(s.mac, mac, 6);
+	s.vlan = l.vlan;
+	s.qos = l.qos;
+	diff(pf_vf(pf, l.vf), &s);
+	s.set |= VFNL_SET_MAC | VFNL_SET_VLAN;
+	r = apply(c, pf, &s, 1, e);
+	if (r < 0)
+		goto out;
+	r = make_ready(c, l.pci, &l.group, &ch, e);
+	if (r)
+		goto out;
+	if (p->has_owner) {
+		r = own_node(c, l.group, p->uid, p->gid, p->mode, e);
+		if (r < 0)
+			goto out;
+	}
+	if (o->domain) {
+		unsigned int fl = (o->live ? VFA_LIVE : 0) | (o->persistent ? VFA_PERSISTENT : 0);
+
+		if (!fl)
+			fl = running ? VFA_LIVE : VFA_PERSISTENT;
+		r = vfa_virt_attach(c->virt, o->domain, l.pci, fl, e);
+		if (r)
+			goto out;
+		l.attached = true;
+	}
+	snprintf(l.state, sizeof(l.state), "ready");
+	r = vfa_lease_save(c->st, &l, e);
+	if (r)
+		goto out;
+	*ret = vfa_lease_json(&l);
+	json_object_object_add(*ret, "cold", json_object_new_boolean(ch));
+	finish(c, *ret);
+out:
+	if (r && journaled) {
+		/* Nothing half-done: scrub, idle the node, drop the lease. */
+		struct vfa_err e2;
+
+		if (scrub(c, &l, &e2) == 0)
+			vfa_lease_drop(c->st, l.pci, &e2);
+	}
+	if (vfl >= 0)
+		close(vfl);
+	if (locked)
+		vfa_state_unlock(c->st);
+	free(ls);
+	ctx_close(c);
+	return r;
+}
+
+/* ---- release ---- */
+
+static int release_one(struct ctx *c, struct vfa_lease *l, json_object *done,
+		       json_object *pending, struct vfa_err *e)
+{
+	int fd = vfa_vf_lock(c->st, l->pci, true), r = 0;
+
+	if (fd < 0)
+		return vfa_fail(e, fd, "lock for %s: %s", l->pci, strerror(-fd));
+	/* Reread under the VF lock: another release may have won. */
+	if (vfa_lease_load(c->st, l->pci, l)) {
+		close(fd);
+		return 0;
+	}
+	if (l->domain[0] && (l->attached || !strcmp(l->state, "detaching"))) {
+		struct vfa_virt *v = virt(c, e);
+
+		if (!v) {
+			r = -ENOTCONN;
+			goto out;
+		}
+		r = vfa_virt_detach(v, l->domain, l->pci, e);
+		if (r == -EINPROGRESS) {
+			snprintf(l->state, sizeof(l->state), "detaching");
+			r = vfa_lease_save(c->st, l, e);
+			if (!r)
+				json_object_array_add(pending, vfa_lease_json(l));
+			goto out;
+		}
+		if (r)
+			goto out;
+	}
+	snprintf(l->state, sizeof(l->state), "releasing");
+	r = vfa_lease_save(c->st, l, e);
+	if (!r)
+		r = scrub(c, l, e);
+	if (!r)
+		r = vfa_lease_drop(c->st, l->pci, e);
+	if (!r)
+		json_object_array_add(done, vfa_lease_json(l));
+out:
+	close(fd);
+	return r;
+}
+
+int vfa_release(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+{
+	json_object *done = json_object_new_array(), *pending = json_object_new_array();
+	struct vfa_lease *ls = NULL, *todo[VFNL_MAX_VFS * 4];
+	size_t n = 0, nt = 0;
+	struct ctx *c = NULL;
+	int r = begin(o, &c, e);
+
+	if (r)
+		goto fail;
+	r = leases_of(c, &ls, &n, e);
+	for (size_t i = 0; !r && i < n && nt < sizeof(todo) / sizeof(todo[0]); i++)
+		if ((o->pci && !strcmp(ls[i].pci, o->pci)) ||
+		    (o->lease && !strcmp(ls[i].id, o->lease)) ||
+		    (o->domain && !strcmp(ls[i].domain, o->domain)))
+			todo[nt++] = &ls[i];
+	vfa_state_unlock(c->st);
+	if (!r && nt == 0)
+		r = vfa_fail(e, ENOENT, "no lease matches %s %s (vfagent status lists them)",
+			     o->pci ? "--pci" : o->lease ? "--lease" : "--domain",
+			     o->pci ? o->pci : o->lease ? o->lease : o->domain);
+	for (size_t i = 0; !r && i < nt; i++)
+		r = release_one(c, todo[i], done, pending, e);
+	free(ls);
+	if (r)
+		goto fail;
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "released", done);
+	json_object_object_add(*ret, "pending", pending);
+	finish(c, *ret);
+	ctx_close(c);
+	return json_object_array_length(pending) ? -EINPROGRESS : 0;
+fail:
+	json_object_put(done);
+	json_object_put(pending);
+	if (c)
+		ctx_close(c);
+	return r;
+}
+
+/* ---- status and list ---- */
+
+int vfa_status(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+{
+	struct vfa_lease *ls = NULL;
+	json_object *pools;
+	size_t n = 0;
+	struct ctx *c = NULL;
+	int r = begin(o, &c, e);
+
+	if (r)
+		return r;
+	r = leases_of(c, &ls, &n, e);
+	vfa_state_unlock(c->st);
+	if (r) {
+		ctx_close(c);
+		return r;
+	}
+	pools = json_object_new_array();
+	for (unsigned int i = 0; i < c->cfg.n_pools; i++) {
+		const struct vfa_pool *p = &c->cfg.pools[i];
+		json_object *po = json_object_new_object(), *held = json_object_new_array();
+		unsigned int present = 0, leased = 0;
+		json_object *pfs = json_object_new_array();
+
+		for (unsigned int j = 0; j < p->n_pf; j++) {
+			struct pf *pf;
+			struct vfa_err e2;
+
+			json_object_array_add(pfs, json_object_new_string(p->pf[j]));
+			if (pf_resolve(c, p->pf[j], p, &pf, &e2) == 0)
+				present += pf->link->num_vf < p->vfs ? pf->link->num_vf : p->vfs;
+		}
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(ls[k].pool, p->name)) {
+				json_object_array_add(held, vfa_lease_json(&ls[k]));
+				leased++;
+			}
+		json_object_object_add(po, "pool", json_object_new_string(p->name));
+		json_object_object_add(po, "pfs", pfs);
+		json_object_object_add(po, "vfs", json_object_new_int(p->n_pf * p->vfs));
+		json_object_object_add(po, "present", json_object_new_int(present));
+		json_object_object_add(po, "leased", json_object_new_int(leased));
+		json_object_object_add(po, "free", json_object_new_int(present > leased ? present - leased : 0));
+		json_object_object_add(po, "leases", held);
+		json_object_array_add(pools, po);
+	}
+	free(ls);
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "pools", pools);
+	finish(c, *ret);
+	ctx_close(c);
+	return 0;
+}
+
+static json_object *owner_json(uid_t u, gid_t g, mode_t m)
+{
+	struct passwd *pw = getpwuid(u);
+	struct group *gr = getgrgid(g);
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "%s:%s %04o", pw ? pw->pw_name : "?",
+		 gr ? gr->gr_name : "?", m & 07777);
+	return json_object_new_string(buf);
+}
+
+static const char *link_state_str(uint32_t s)
+{
+	return s == IFLA_VF_LINK_STATE_ENABLE ? "enable" :
+	       s == IFLA_VF_LINK_STATE_DISABLE ? "disable" : "auto";
+}
+
+static json_object *vf_json(struct ctx *c, struct pf *pf, unsigned int i,
+			    const struct vfa_lease *ls, size_t nl)
+{
+	json_object *o = json_object_new_object();
+	const struct vfnl_vf *v = pf_vf(pf, i);
+	const struct vfa_lease *l;
+	struct vfnl_link *vl;
+	char vf[32], drv[VFIO_DRV_LEN] = "", mac[18], node[32];
+	int g = -1;
+
+	json_object_object_add(o, "vf", json_object_new_int(i));
+	if (vfio_virtfn(c->io, pf->pci, i, vf, sizeof(vf)))
+		return o;
+	json_object_object_add(o, "pci", json_object_new_string(vf));
+	vfio_driver(c->io, vf, drv, sizeof(drv));
+	json_object_object_add(o, "driver", drv[0] ? json_object_new_string(drv) : NULL);
+	vl = calloc(1, sizeof(*vl));
+	if (vl && vfnl_find_pci(c->nl, vf, vl) == 0)
+		json_object_object_add(o, "netdev", json_object_new_string(vl->name));
+	else
+		json_object_object_add(o, "netdev", NULL);
+	free(vl);
+	if (vfio_group(c->io, vf, &g) == 0) {
+		uid_t u;
+		gid_t gg;
+		mode_t m;
+
+		json_object_object_add(o, "iommu_group", json_object_new_int(g));
+		snprintf(node, sizeof(node), "/dev/vfio/%d", g);
+		if (vfio_node_stat(c->io, g, &u, &gg, &m) == 0) {
+			json_object_object_add(o, "vfio_node", json_object_new_string(node));
+			json_object_object_add(o, "node_owner", owner_json(u, gg, m));
+		}
+	}
+	if (v) {
+		if (v->has & VFNL_HAS_MAC) {
+			vfa_mac_str(v->mac, mac);
+			json_object_object_add(o, "mac", json_object_new_string(mac));
+		}
+		if (v->has & VFNL_HAS_VLAN) {
+			json_object_object_add(o, "vlan", json_object_new_int(v->vlan));
+			json_object_object_add(o, "qos", json_object_new_int(v->qos));
+		}
+		if (v->has & VFNL_HAS_SPOOFCHK)
+			json_object_object_add(o, "spoofchk", json_object_new_boolean(v->spoofchk));
+		if (v->has & VFNL_HAS_TRUST)
+			json_object_object_add(o, "trust", json_object_new_boolean(v->trust));
+		if (v->has & VFNL_HAS_LINK_STATE)
+			json_object_object_add(o, "link_state", json_object_new_string(link_state_str(v->link_state)));
+		if (v->has & VFNL_HAS_RATE) {
+			json_object_object_add(o, "min_tx_rate", json_object_new_int64(v->min_tx_rate));
+			json_object_object_add(o, "max_tx_rate", json_object_new_int64(v->max_tx_rate));
+		}
+	}
+	l = lease_on(ls, nl, vf);
+	json_object_object_add(o, "lease", l ? vfa_lease_json(l) : NULL);
+	return o;
+}
+
+int vfa_list(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+{
+	struct vfa_lease *ls = NULL;
+	json_object *out;
+	size_t nl = 0;
+	struct ctx *c = NULL;
+	int r = begin(o, &c, e);
+
+	if (r)
+		return r;
+	r = leases_of(c, &ls, &nl, e);
+	vfa_state_unlock(c->st);
+	if (!r && o->pf) {
+		struct pf *pf;
+
+		r = pf_resolve(c, o->pf, NULL, &pf, e);
+	}
+	for (unsigned int i = 0; !r && !o->pf && i < c->cfg.n_pools; i++)
+		for (unsigned int j = 0; !r && j < c->cfg.pools[i].n_pf; j++) {
+			struct pf *pf;
+
+			r = pf_resolve(c, c->cfg.pools[i].pf[j], &c->cfg.pools[i], &pf, e);
+		}
+	if (r) {
+		free(ls);
+		ctx_close(c);
+		return r;
+	}
+	out = json_object_new_array();
+	for (unsigned int i = 0; i < c->n_pfs; i++) {
+		struct pf *pf = &c->pfs[i];
+		json_object *po = json_object_new_object(), *vfs = json_object_new_array();
+		char id[32];
+
+		json_object_object_add(po, "pf", json_object_new_string(pf->netdev));
+		json_object_object_add(po, "pci", json_object_new_string(pf->pci));
+		json_object_object_add(po, "pool", pf->pool ? json_object_new_string(pf->pool->name) : NULL);
+		json_object_object_add(po, "up", json_object_new_boolean(pf->link->flags & IFF_UP));
+		json_object_object_add(po, "total_vfs", json_object_new_int(pf->sriov.total_vfs));
+		json_object_object_add(po, "num_vfs", json_object_new_int(pf->link->num_vf));
+		snprintf(id, sizeof(id), "%04x", pf->sriov.vf_device);
+		json_object_object_add(po, "vf_device", json_object_new_string(id));
+		json_object_object_add(po, "truncated", json_object_new_boolean(pf->link->truncated));
+		for (unsigned int k = 0; k < pf->link->num_vf && k < VFNL_MAX_VFS; k++)
+			json_object_array_add(vfs, vf_json(c, pf, k, ls, nl));
+		json_object_object_add(po, "vfs", vfs);
+		json_object_array_add(out, po);
+	}
+	free(ls);
+	*ret = json_object_new_object();
+	json_object_object_add(*ret, "pfs", out);
+	finish(c, *ret);
+	ctx_close(c);
+	return 0;
+}

@@ -1,0 +1,249 @@
+/* Handing VFs to libvirt through its C API: <hostdev managed='no'>, since
+ * the VF is already on vfio-pci with its node owned as configured. */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if VFAGENT_LIBVIRT
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+struct vfa_virt {
+	virConnectPtr conn;
+};
+
+static void quiet(void *ud, virErrorPtr err)
+{
+	(void)ud;
+	(void)err;		/* errors are read with virGetLastErrorMessage() */
+}
+
+int vfa_virt_open(const char *uri, struct vfa_virt **ret, struct vfa_err *e)
+{
+	struct vfa_virt *v;
+
+	virSetErrorFunc(NULL, quiet);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	v->conn = virConnectOpen(uri && *uri ? uri : NULL);
+	if (!v->conn) {
+		vfa_fail(e, ECONNREFUSED, "libvirt not reachable (%s): %s; is libvirtd running?",
+			 uri && *uri ? uri : "default URI", virGetLastErrorMessage());
+		free(v);
+		return -ECONNREFUSED;
+	}
+	*ret = v;
+	return 0;
+}
+
+void vfa_virt_close(struct vfa_virt *v)
+{
+	if (!v)
+		return;
+	virConnectClose(v->conn);
+	free(v);
+}
+
+static int lookup(struct vfa_virt *v, const char *name, virDomainPtr *ret,
+		  struct vfa_err *e)
+{
+	virDomainPtr d = virDomainLookupByName(v->conn, name);
+
+	if (!d) {
+		virErrorPtr err = virGetLastError();
+
+		if (err && err->code == VIR_ERR_NO_DOMAIN)
+			return vfa_fail(e, ENOENT, "unknown domain \"%s\" (virsh list --all shows the known ones)", name);
+		return vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
+	}
+	*ret = d;
+	return 0;
+}
+
+int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
+		    struct vfa_err *e)
+{
+	virDomainPtr d = NULL;
+	int r = lookup(v, name, &d, e), a;
+
+	if (r)
+		return r;
+	a = virDomainIsActive(d);
+	virDomainFree(d);
+	if (a < 0)
+		return vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
+	*ret_running = a == 1;
+	return 0;
+}
+
+static int hostdev_xml(const char *pci, char *buf, size_t len, bool source_only)
+{
+	unsigned int dom, bus, slot, fn;
+
+	if (sscanf(pci, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4)
+		return -EINVAL;
+	if (source_only)
+		snprintf(buf, len, "<address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>",
+			 dom, bus, slot, fn);
+	else
+		snprintf(buf, len,
+			 "<hostdev mode='subsystem' type='pci' managed='no'>"
+			 "<driver name='vfio'/><source>"
+			 "<address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>"
+			 "</source></hostdev>", dom, bus, slot, fn);
+	return 0;
+}
+
+int vfa_virt_attach(struct vfa_virt *v, const char *name, const char *pci,
+		    unsigned int flags, struct vfa_err *e)
+{
+	char xml[512];
+	virDomainPtr d = NULL;
+	unsigned int vf = 0;
+	int r;
+
+	if (hostdev_xml(pci, xml, sizeof(xml), false) < 0)
+		return vfa_fail(e, EINVAL, "bad PCI address %s", pci);
+	r = lookup(v, name, &d, e);
+	if (r)
+		return r;
+	if (flags & VFA_LIVE)
+		vf |= VIR_DOMAIN_AFFECT_LIVE;
+	if (flags & VFA_PERSISTENT)
+		vf |= VIR_DOMAIN_AFFECT_CONFIG;
+	if (!vf)
+		vf = VIR_DOMAIN_AFFECT_CURRENT;
+	if (virDomainAttachDeviceFlags(d, xml, vf) < 0) {
+		const char *m = virGetLastErrorMessage();
+
+		r = vfa_fail(e, EIO, "libvirt could not attach %s to %s: %s%s", pci, name, m,
+			     strstr(m, "PCI slots") ?
+			     "; attach with --persistent and restart the domain, or add pcie-root-port controllers to it" : "");
+	}
+	virDomainFree(d);
+	return r;
+}
+
+/* Looks for pci as a hostdev source in the live XML. */
+static int holds(virDomainPtr d, const char *pci, bool *ret, struct vfa_err *e)
+{
+	char src[128];
+	char *xml;
+	int a = virDomainIsActive(d);
+
+	if (a < 0)
+		return vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
+	if (a == 0) {
+		*ret = false;
+		return 0;
+	}
+	hostdev_xml(pci, src, sizeof(src), true);
+	xml = virDomainGetXMLDesc(d, 0);
+	if (!xml)
+		return vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
+	*ret = strstr(xml, src) != NULL;
+	free(xml);
+	return 0;
+}
+
+int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,
+		   bool *ret, struct vfa_err *e)
+{
+	virDomainPtr d = NULL;
+	int r = lookup(v, name, &d, e);
+
+	if (r == -ENOENT) {
+		*ret = false;
+		return 0;
+	}
+	if (r)
+		return r;
+	r = holds(d, pci, ret, e);
+	virDomainFree(d);
+	return r;
+}
+
+int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
+		    struct vfa_err *e)
+{
+	char xml[512];
+	virDomainPtr d = NULL;
+	bool held = false;
+	int r;
+
+	if (hostdev_xml(pci, xml, sizeof(xml), false) < 0)
+		return vfa_fail(e, EINVAL, "bad PCI address %s", pci);
+	r = lookup(v, name, &d, e);
+	if (r == -ENOENT)
+		return 0;	/* domain gone: nothing holds the VF */
+	if (r)
+		return r;
+	r = holds(d, pci, &held, e);
+	if (r || !held)
+		goto out;
+	/* Returns 0 when the unplug was only requested; the live XML tells
+	 * whether the guest really let go. */
+	if (virDomainDetachDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		r = vfa_fail(e, EIO, "libvirt could not detach %s from %s: %s",
+			     pci, name, virGetLastErrorMessage());
+		goto out;
+	}
+	r = holds(d, pci, &held, e);
+	if (!r && held)
+		r = vfa_fail(e, EINPROGRESS,
+			     "detach of %s from %s is pending: the guest has not released the device; the VF stays leased until it does or the domain stops",
+			     pci, name);
+out:
+	virDomainFree(d);
+	return r;
+}
+
+#else /* !VFAGENT_LIBVIRT */
+
+#define NOT_BUILT(e) vfa_fail(e, ENOTSUP, \
+	"libvirt support is not built in (make LIBVIRT=1); hand the VF to QEMU directly")
+
+int vfa_virt_open(const char *uri, struct vfa_virt **ret, struct vfa_err *e)
+{
+	(void)uri;
+	(void)ret;
+	return NOT_BUILT(e);
+}
+
+void vfa_virt_close(struct vfa_virt *v)
+{
+	(void)v;
+}
+
+int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
+		    struct vfa_err *e)
+{
+	(void)v; (void)name; (void)ret_running;
+	return NOT_BUILT(e);
+}
+
+int vfa_virt_attach(struct vfa_virt *v, const char *name, const char *pci,
+		    unsigned int flags, struct vfa_err *e)
+{
+	(void)v; (void)name; (void)pci; (void)flags;
+	return NOT_BUILT(e);
+}
+
+int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
+		    struct vfa_err *e)
+{
+	(void)v; (void)name; (void)pci;
+	return NOT_BUILT(e);
+}
+
+int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,
+		   bool *ret, struct vfa_err *e)
+{
+	(void)v; (void)name; (void)pci; (void)ret;
+	return NOT_BUILT(e);
+}
+#endif
