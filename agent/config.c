@@ -115,6 +115,8 @@ struct parse_state {
 	struct vfa_config *cfg;
 	struct vfa_pool *pool;		/* current [pool NAME] section */
 	char section[128];
+	bool new_section;		/* a "[...]" line was read since the last key */
+	int section_line;
 	struct vfa_err *e;
 	bool failed;
 };
@@ -124,8 +126,15 @@ static char *read_line(char *str, int num, void *stream)
 	struct parse_state *ps = stream;
 	char *r = fgets(str, num, ps->f);
 
-	if (r)
+	if (r) {
+		const char *p = r + strspn(r, " \t");
+
 		ps->line++;
+		if (*p == '[') {
+			ps->new_section = true;
+			ps->section_line = ps->line;
+		}
+	}
 	return r;
 }
 
@@ -224,7 +233,8 @@ static int handler(void *user, const char *section, const char *key,
 
 	if (ps->failed)
 		return 0;
-	if (strcmp(section, ps->section)) {
+	if (ps->new_section || strcmp(section, ps->section)) {
+		ps->new_section = false;
 		snprintf(ps->section, sizeof(ps->section), "%s", section);
 		ps->pool = NULL;
 		if (!strncmp(section, "pool ", 5)) {
@@ -243,7 +253,7 @@ static int handler(void *user, const char *section, const char *key,
 			ps->pool->spoofchk = true;
 			ps->pool->link_state = IFLA_VF_LINK_STATE_AUTO;
 			ps->pool->mode = 0600;
-			ps->pool->line = ps->line;
+			ps->pool->line = ps->section_line;
 		} else if (strcmp(section, "libvirt")) {
 			PERR("unknown section [%s] (expected [pool NAME] or [libvirt])", section);
 		}
