@@ -8,6 +8,7 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,9 +371,9 @@ static int scrub(struct ctx *c, const struct vfa_lease *l, struct vfa_err *e)
 	const struct vfa_pool *p = vfa_config_pool(&c->cfg, l->pool);
 	struct vfnl_vf_set s;
 	struct pf *pf;
-	uid_t u;
-	gid_t g;
-	mode_t m;
+	uid_t u, cu;
+	gid_t g, cg;
+	mode_t m, cm;
 	int r;
 
 	if (!p)
@@ -389,7 +390,7 @@ static int scrub(struct ctx *c, const struct vfa_lease *l, struct vfa_err *e)
 	if (r < 0)
 		return r;
 	idle_owner(p, &u, &g, &m);
-	if (l->group >= 0 && vfio_node_stat(c->io, l->group, NULL, NULL, NULL) == 0) {
+	if (l->group >= 0 && vfio_node_stat(c->io, l->group, &cu, &cg, &cm) == 0) {
 		r = own_node(c, l->group, u, g, m, e);
 		if (r < 0)
 			return r;
@@ -655,6 +656,16 @@ int vfa_setup(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 
 /* ---- alloc ---- */
 
+/* Test hook: VFAGENT_CRASH_AT=NAME kills the process at that point of an
+ * alloc, so the lab can prove a kill -9 anywhere loses and doubles no VF. */
+static void crash_point(const char *name)
+{
+	const char *at = getenv("VFAGENT_CRASH_AT");
+
+	if (at && !strcmp(at, name))
+		raise(SIGKILL);
+}
+
 static int random_bytes(void *buf, size_t n)
 {
 	return getrandom(buf, n, 0) == (ssize_t)n ? 0 : -EIO;
@@ -800,6 +811,7 @@ int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 	if (r)
 		goto out;
 	journaled = true;
+	crash_point("journaled");
 	vfa_state_unlock(c->st);	/* others may pick other VFs now */
 	locked = false;
 
@@ -813,6 +825,7 @@ int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 	r = apply(c, pf, &s, 1, e);
 	if (r < 0)
 		goto out;
+	crash_point("netlink");
 	r = make_ready(c, l.pci, &l.group, &ch, e);
 	if (r)
 		goto out;
@@ -821,6 +834,7 @@ int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 		if (r < 0)
 			goto out;
 	}
+	crash_point("owned");
 	if (o->domain) {
 		unsigned int fl = (o->live ? VFA_LIVE : 0) | (o->persistent ? VFA_PERSISTENT : 0);
 
