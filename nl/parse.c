@@ -341,6 +341,26 @@ static int parse_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_STOP;
 }
 
+/* libmnl 1.0.4's mnl_nlmsg_ok() compares (int)nlmsg_len with the bytes
+ * left, so a length >= 2^31 passes and mnl_nlmsg_next() then jumps far out of
+ * the buffer (found by tests/fuzz/fuzz_nl.c).  Check the chain of messages
+ * ourselves before mnl_cb_run() walks it. */
+static int check_chain(const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(buf + off);
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			return -EBADMSG;
+		if (MNL_ALIGN(nlh->nlmsg_len) >= len - off)
+			return 0;
+		off += MNL_ALIGN(nlh->nlmsg_len);
+	}
+	return 0;
+}
+
 /* Parses the first RTM_NEWLINK in buf (whole netlink messages) into ret.
  * Returns 0, -EBADMSG on malformed input or when no RTM_NEWLINK is there,
  * or the -errno of an NLMSG_ERROR that comes first.  ret is caller memory,
@@ -353,6 +373,8 @@ int vfnl_parse_link(const void *buf, size_t len, struct vfnl_link *ret)
 
 	if (!buf || !ret)
 		return -EINVAL;
+	if (check_chain(buf, len) < 0)
+		return -EBADMSG;
 	/* Big (10 KiB) and written only on success: parse into a scratch copy. */
 	l = calloc(1, sizeof(*l));
 	if (!l)

@@ -387,6 +387,13 @@ static void test_lies(void)
 
 	T_EQ_INT("lie.empty", vfnl_parse_link(mbuf, 0, &L), -EBADMSG);
 
+	/* nlmsg_len >= 2^31: libmnl's mnl_nlmsg_ok() takes it as negative and
+	 * mnl_nlmsg_next() jumps out of the buffer (found by the fuzzer). */
+	nlh = newlink(3, NULL);
+	nlh->nlmsg_type = 0xeeee;
+	nlh->nlmsg_len = 0xeeee0a0au;
+	T_EQ_INT("lie.nlmsg_len_2g", vfnl_parse_link(nlh, 64, &L), -EBADMSG);
+
 	/* An NLMSG_ERROR instead of the link: its errno comes back. */
 	{
 		struct nlmsgerr *e;
