@@ -44,6 +44,8 @@ struct ctx {
 	struct pf pfs[VFA_MAX_POOLS * VFA_MAX_PFS];
 	unsigned int n_pfs;
 	json_object *notes;		/* what reconcile repaired or found */
+	struct vfa_lease reclaimed[64];	/* leases reconcile finished releasing */
+	size_t n_reclaimed;
 };
 
 static void ctx_close(struct ctx *c)
@@ -443,9 +445,12 @@ static void reconcile(struct ctx *c)
 			fd = vfa_vf_lock(c->st, l->pci, false);
 			if (fd < 0)
 				continue;
-			if (scrub(c, l, &e) == 0 && vfa_lease_drop(c->st, l->pci, &e) == 0)
+			if (scrub(c, l, &e) == 0 && vfa_lease_drop(c->st, l->pci, &e) == 0) {
 				note(c, "%s %s: %s released the device; VF scrubbed and back in pool %s",
 				     l->pci, l->id, l->domain, l->pool);
+				if (c->n_reclaimed < sizeof(c->reclaimed) / sizeof(c->reclaimed[0]))
+					c->reclaimed[c->n_reclaimed++] = *l;
+			}
 			close(fd);
 		} else {
 			char cur[32], drv[VFIO_DRV_LEN];
@@ -931,7 +936,16 @@ int vfa_release(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 		    (o->domain && !strcmp(ls[i].domain, o->domain)))
 			todo[nt++] = &ls[i];
 	vfa_state_unlock(c->st);
-	if (!r && nt == 0)
+	/* Leases that reconcile just finished releasing count as released. */
+	for (size_t i = 0; !r && i < c->n_reclaimed; i++) {
+		const struct vfa_lease *l = &c->reclaimed[i];
+
+		if ((o->pci && !strcmp(l->pci, o->pci)) ||
+		    (o->lease && !strcmp(l->id, o->lease)) ||
+		    (o->domain && !strcmp(l->domain, o->domain)))
+			json_object_array_add(done, vfa_lease_json(l));
+	}
+	if (!r && nt == 0 && json_object_array_length(done) == 0)
 		r = vfa_fail(e, ENOENT, "no lease matches %s %s (vfagent status lists them)",
 			     o->pci ? "--pci" : o->lease ? "--lease" : "--domain",
 			     o->pci ? o->pci : o->lease ? o->lease : o->domain);
