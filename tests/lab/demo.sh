@@ -1,18 +1,44 @@
 #!/bin/sh
-# make demo, inside the lab guest.
+# make demo, inside the lab guest: the field report's procedure done by
+# vfagent — setup, list, alloc to a libvirt domain, status, release.
 cd "$(dirname "$0")/../.."
 . tests/lab/lib.sh
+. tests/lab/libvirt.sh
 set -- $(lab_pf) || { echo "demo: no SR-IOV PF in the guest"; exit 1; }
-pf=$1 pfpci=$2 dev=/sys/class/net/$1/device
-echo "== the PF"
-echo "$pf  $pfpci  $(cat $dev/vendor):$(cat $dev/device)  driver $(basename "$(readlink $dev/driver)")  totalvfs $(cat $dev/sriov_totalvfs)"
-echo 7 >$dev/sriov_numvfs
-echo "== its VFs"
-for v in $dev/virtfn*; do
-	a=$(basename "$(readlink -f $v)")
-	printf '%-8s %s  %s:%s  iommu_group %s  driver %s\n' "${v##*/}" "$a" \
-		"$(cat $v/vendor)" "$(cat $v/device)" \
-		"$(basename "$(readlink $v/iommu_group)")" \
-		"$(basename "$(readlink $v/driver 2>/dev/null)" 2>/dev/null)"
-done | sort -V
-ip link show "$pf"
+pf=$1 dev=/sys/class/net/$1/device
+conf=/etc/vfagent/vfagent.conf
+mkdir -p /etc/vfagent
+cat >$conf <<CONF
+[libvirt]
+uri = qemu:///system
+
+[pool net1]
+pf = $pf
+vfs = 7
+owner = libvirt-qemu:kvm
+mode = 0660
+CONF
+run() { echo; echo "\$ $*"; "$@"; echo "(exit $?)"; }
+V=$PWD/vfagent
+echo "== The host after a reboot: PF $pf ($(cat $dev/vendor):$(cat $dev/device), igb) is down, no VFs."
+ip link set "$pf" down; echo 0 >$dev/sriov_numvfs
+ip -br link show "$pf"
+echo "== $conf:"; cat $conf
+echo "== Starting libvirtd and an L2 domain 'l2' (OS-less, 128 MiB) in the lab."
+lab_libvirt_start && lab_l2_define && virsh -q start l2 >/dev/null && virsh list
+run $V setup
+run $V setup
+run $V list
+run $V alloc --pool net1 --mac 52:54:00:aa:bb:cc --vlan 100:3 --domain l2 --live
+echo; echo "\$ virsh dumpxml l2 | grep -A3 '<hostdev'"; virsh dumpxml l2 | grep -A3 "<hostdev"
+run $V alloc --pool net1 --vlan 200
+for i in 1 2 3 4 5; do $V alloc --pool net1 >/dev/null 2>&1; done
+echo; echo "(5 more allocs: the pool is now full)"
+run $V alloc --pool net1
+run $V status
+run $V release --domain l2
+echo "(the OS-less L2 never acks the unplug, so the VF stays leased; stop the domain:)"
+echo "\$ virsh destroy l2"; virsh -q destroy l2
+run $V release --domain l2
+run $V status
+ip -d link show "$pf" | grep ' vf '
