@@ -2,6 +2,7 @@
  * allocation visible to the caller, so tests and the fuzzer replay recorded
  * bytes through the very code the agent runs. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -404,4 +405,84 @@ int vfnl_parse_link(const void *buf, size_t len, struct vfnl_link *ret)
 out:
 	free(l);
 	return r;
+}
+
+struct err_ctx {
+	char *msg;
+	size_t msglen;
+	int found;
+	int err;
+};
+
+static int err_attr(const struct nlattr *a, void *data)
+{
+	struct err_ctx *e = data;
+
+	if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0 && e->msglen)
+		snprintf(e->msg, e->msglen, "%s", mnl_attr_get_str(a));
+	return 0;
+}
+
+static int parse_err_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct err_ctx *e = data;
+	const struct nlmsgerr *ne;
+	size_t off;
+
+	if (e->found)
+		return MNL_CB_STOP;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ne))) {
+		e->err = -EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	ne = mnl_nlmsg_get_payload(nlh);
+	e->found = 1;
+	e->err = ne->error <= 0 ? ne->error : -ne->error;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return MNL_CB_STOP;
+	/* TLVs follow the echoed request: its header only when capped. */
+	off = sizeof(*ne);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		if (ne->msg.nlmsg_len < sizeof(ne->msg))
+			goto bad;
+		off += MNL_ALIGN(ne->msg.nlmsg_len - sizeof(ne->msg));
+	}
+	if (MNL_NLMSG_HDRLEN + off > nlh->nlmsg_len)
+		goto bad;
+	if (walk_attrs((const char *)mnl_nlmsg_get_payload(nlh) + off,
+		       nlh->nlmsg_len - MNL_NLMSG_HDRLEN - off, err_attr, e) < 0)
+		goto bad;
+	return MNL_CB_STOP;
+bad:
+	e->found = 0;
+	e->err = -EBADMSG;
+	return MNL_CB_ERROR;
+}
+
+/* Parses the first NLMSG_ERROR in buf; see vfnl.h.  msg is caller memory,
+ * written ("" when the kernel sent no text) only when 0 or a kernel -errno
+ * is returned. */
+int vfnl_parse_error(const void *buf, size_t len, char *msg, size_t msglen)
+{
+	struct err_ctx e;
+	static const mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = parse_err_msg,
+	};
+	char text[256];
+
+	if (!buf || (msglen && !msg))
+		return -EINVAL;
+	if (check_chain(buf, len) < 0)
+		return -EBADMSG;
+	memset(&e, 0, sizeof(e));
+	text[0] = '\0';
+	e.msg = text;
+	e.msglen = sizeof(text);
+	mnl_cb_run2(buf, len, 0, 0, NULL, &e, (mnl_cb_t *)ctl, NLMSG_MIN_TYPE);
+	if (!e.found)
+		return -EBADMSG;
+	if (msglen)
+		snprintf(msg, msglen, "%s", text);
+	return e.err;
 }

@@ -129,36 +129,19 @@ bool vfnl_errmsg_is_kernel(const struct vfnl *nl)
 /* ---- reply handling ---------------------------------------------------- */
 
 /* NLMSG_ERROR: the errno, and NLMSGERR_ATTR_MSG if the kernel sent one
- * (iproute2's lib/mnl_utils.c does the same walk). */
+ * (parsed by vfnl_parse_error(), the same walk as iproute2's mnl_utils.c). */
 static int cb_error(const struct nlmsghdr *nlh, void *data)
 {
 	struct req_ctx *c = data;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *a;
-	size_t off;
+	char msg[sizeof(c->nl->errmsg)];
+	int r = vfnl_parse_error(nlh, nlh->nlmsg_len, msg, sizeof(msg));
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
-		if (!c->err)
-			c->err = -EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	if (e->error == 0)
+	if (r == 0)
 		return MNL_CB_STOP;		/* the ACK */
 	if (!c->err)
-		c->err = e->error < 0 ? e->error : -e->error;
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return MNL_CB_STOP;
-	off = sizeof(*e);
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(e->msg);
-	if (mnl_nlmsg_size(off) > nlh->nlmsg_len)
-		return MNL_CB_STOP;
-	mnl_attr_for_each(a, nlh, off) {
-		if (mnl_attr_get_type(a) != NLMSGERR_ATTR_MSG ||
-		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
-			continue;
-		snprintf(c->nl->errmsg, sizeof(c->nl->errmsg), "%s",
-			 mnl_attr_get_str(a));
+		c->err = r;
+	if (r != -EBADMSG && msg[0]) {
+		memcpy(c->nl->errmsg, msg, sizeof(msg));
 		c->nl->kernel_msg = true;
 	}
 	return MNL_CB_STOP;

@@ -113,6 +113,12 @@ int vfnl_find_pci(struct vfnl *nl, const char *pci_addr, struct vfnl_link *ret);
  * malformed input. */
 int vfnl_parse_link(const void *buf, size_t len, struct vfnl_link *ret);
 
+/* Parses the first NLMSG_ERROR in buf (whole netlink messages, as received;
+ * no socket).  Returns its error as -errno (0 for an ACK), or -EBADMSG if
+ * there is none or it is malformed.  Copies the kernel's extended-ack text
+ * (NLMSGERR_ATTR_MSG) into msg (caller memory, msglen bytes), "" if none. */
+int vfnl_parse_error(const void *buf, size_t len, char *msg, size_t msglen);
+
 /* Applies n VF settings in ONE RTM_SETLINK with one ACK. On error nothing
  * was applied by us; the kernel's message is in vfnl_errmsg(). */
 int vfnl_set_vfs(struct vfnl *nl, int ifindex, const struct vfnl_vf_set *sets,

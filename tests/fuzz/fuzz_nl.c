@@ -1,7 +1,8 @@
-/* libFuzzer harness for vfnl_parse_link(): arbitrary bytes as a received
+/* libFuzzer harness for vfnl_parse_link() and vfnl_parse_error(): arbitrary bytes as a received
  * netlink datagram.  Seeds: tests/fixtures (the igb replies in nl/).
  * ASan/UBSan catch reads past the input or through unvalidated attributes;
  * the checks below catch a parser that "succeeds" with impossible output. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memchr(l.parent_dev, 0, sizeof(l.parent_dev)) == NULL ||
 		    memchr(l.parent_bus, 0, sizeof(l.parent_bus)) == NULL ||
 		    (l.has_num_vf && l.n_vfs < l.num_vf && !l.truncated))
+			abort();
+	}
+	{
+		char msg[64];
+
+		msg[0] = 'x';
+		if (vfnl_parse_error(copy, size, msg, sizeof(msg)) != -EBADMSG &&
+		    memchr(msg, 0, sizeof(msg)) == NULL)
 			abort();
 	}
 	free(copy);

@@ -8,6 +8,9 @@
  *               [spoofchk on|off] [trust on|off] [state auto|enable|disable]
  *               [rate MIN MAX] [vf N ...]      all in ONE RTM_SETLINK
  *   nl_tool record IFNAME FILE          raw GETLINK reply (RTM_NEWLINK) bytes
+ *   nl_tool badreq IFNAME cap|nocap [FILE]  RTM_SETLINK whose IFLA_VFINFO_LIST
+ *               fails the kernel's attribute policy (ext-ack text expected);
+ *               the NLMSG_ERROR is parsed by vfnl_parse_error() (and saved)
  *
  * Errors print "error <ERRNO-NAME> kernel=<0|1> msg=<text>" and exit 1
  * (2 for usage).  A test tool: it may print, nl/ may not. */
@@ -191,6 +194,50 @@ static int cmd_record(int ifindex, const char *file)
 	return 0;
 }
 
+static int cmd_badreq(int ifindex, const char *mode, const char *file)
+{
+	char req[256], buf[8192], msg[256];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct mnl_socket *s;
+	int one = 1, cap = strcmp(mode, "cap") == 0, r;
+	ssize_t n;
+
+	s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!s || mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(s, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+	    (cap && mnl_socket_setsockopt(s, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)) {
+		perror("badreq: socket");
+		return 1;
+	}
+	memset(req, 0, sizeof(req));
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = RTM_SETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = 1;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put(nlh, IFLA_VFINFO_LIST, 2, "\0");	/* a nest shorter than a header */
+	if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0 ||
+	    (n = mnl_socket_recvfrom(s, buf, sizeof(buf))) < 0) {
+		perror("badreq: netlink");
+		return 1;
+	}
+	mnl_socket_close(s);
+	if (file) {
+		FILE *f = fopen(file, "wb");
+
+		if (!f || fwrite(buf, 1, (size_t)n, f) != (size_t)n || fclose(f) != 0) {
+			perror(file);
+			return 1;
+		}
+	}
+	r = vfnl_parse_error(buf, (size_t)n, msg, sizeof(msg));
+	printf("error %s kernel=%d msg=%s\n", r ? strerrorname_np(-r) : "0", msg[0] != 0, msg);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct vfnl *nl = NULL;
@@ -241,6 +288,8 @@ int main(int argc, char **argv)
 		rc = r < 0 ? nlerr(nl, r) : (printf("ok\n"), 0);
 	} else if (strcmp(argv[1], "set") == 0) {
 		rc = cmd_set(nl, ifindex, argc - 3, argv + 3);
+	} else if (strcmp(argv[1], "badreq") == 0 && argc >= 4) {
+		rc = cmd_badreq(ifindex, argv[3], argc > 4 ? argv[4] : NULL);
 	} else if (strcmp(argv[1], "record") == 0 && argc == 4) {
 		rc = cmd_record(ifindex, argv[3]);
 	} else {

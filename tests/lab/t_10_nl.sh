@@ -112,6 +112,13 @@ bad vf7 EINVAL vf 7 mac 52:54:00:00:00:17
 bad mcast_mac EINVAL vf 2 mac 01:00:5e:00:00:01
 bad proto_8021ad EPROTONOSUPPORT vf 2 vlan 10 proto 802.1ad
 
+# Extended ack: a request failing the attribute policy gets the kernel's
+# text, read by vfnl_parse_error() (recorded for the unit tests too).
+for m in cap nocap; do
+	$T badreq "$pf" $m "$out/extack_$m.bin" >"$tmp/ea" 2>&1
+	check "nl.ext_ack_$m" "$(cat "$tmp/ea")" grep -q '^error E[A-Z]* kernel=1 msg=Attribute failed policy validation' "$tmp/ea"
+done
+
 # The kernel applies IFLA_VF_INFO entries in order and stops at the first
 # failure (documented at vfnl_set_vfs): VF 4's MAC lands, VF 2's VLAN does not.
 $T set "$pf" vf 4 mac 52:54:00:00:00:14 vf 2 vlan 4096 >"$tmp/err" 2>&1

@@ -62,3 +62,11 @@ fi
 
 got=$(nsx "$T" findpci 0000:ff:1f.7 2>&1)
 check "nl.root.find_pci_enodev" "got '$got'" sh -c "echo '$got' | grep -q '^error ENODEV '"
+
+# The kernel's extended-ack text comes through (vfnl_parse_error, the code
+# behind vfnl_errmsg): a SETLINK that fails the attribute policy, with and
+# without NETLINK_CAP_ACK.
+for m in cap nocap; do
+	got=$(nsx "$T" badreq va $m 2>&1)
+	check "nl.root.ext_ack_$m" "got '$got'" sh -c "echo '$got' | grep -q '^error E[A-Z]* kernel=1 msg=Attribute failed policy validation'"
+done

@@ -407,6 +407,61 @@ static void test_lies(void)
 	}
 }
 
+/* ---- NLMSG_ERROR and the kernel's extended ack ----------------------- */
+
+static void test_errors(void)
+{
+	static const char *fx[] = { FIX "extack_cap.bin", FIX "extack_nocap.bin" };
+	struct nlmsghdr *nlh;
+	struct nlmsgerr *e;
+	char msg[256], *b;
+	size_t len, i, k;
+	int r, bad;
+
+	for (k = 0; k < 2; k++) {
+		b = load(fx[k], &len);
+		if (!T(k ? "extack.load_nocap" : "extack.load_cap", b != NULL, "cannot read %s", fx[k]))
+			continue;
+		r = vfnl_parse_error(b, len, msg, sizeof(msg));
+		T(k ? "extack.kernel_nocap" : "extack.kernel_cap",
+		  r < 0 && r != -EBADMSG && strcmp(msg, "Attribute failed policy validation") == 0,
+		  "r %d msg \"%s\"", r, msg);
+		for (i = 0, bad = 0; i < len; i++)
+			if (vfnl_parse_error(b, i, msg, sizeof(msg)) != -EBADMSG)
+				bad++;
+		T(k ? "extack.prefixes_nocap" : "extack.prefixes_cap", bad == 0,
+		  "%d of %zu prefixes not -EBADMSG", bad, len);
+		free(b);
+	}
+
+	/* A plain ACK, and an error without TLVs. */
+	memset(mbuf, 0, 512);
+	nlh = mnl_nlmsg_put_header(mbuf);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	strcpy(msg, "stale");
+	T("extack.ack", vfnl_parse_error(nlh, nlh->nlmsg_len, msg, sizeof(msg)) == 0 && !msg[0],
+	  "msg \"%s\"", msg);
+	e->error = -EPERM;
+	T_EQ_INT("extack.no_tlvs", vfnl_parse_error(nlh, nlh->nlmsg_len, msg, sizeof(msg)), -EPERM);
+
+	/* Capped, with a message that is not NUL-terminated: errno, no text. */
+	nlh->nlmsg_flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
+	mnl_attr_put(nlh, NLMSGERR_ATTR_MSG, 4, "oops");
+	r = vfnl_parse_error(nlh, nlh->nlmsg_len, msg, sizeof(msg));
+	T("extack.msg_not_nul", r == -EPERM && !msg[0], "r %d msg \"%s\"", r, msg);
+
+	/* Not capped, and the echoed request claims to be longer than all. */
+	nlh->nlmsg_flags = NLM_F_ACK_TLVS;
+	e->msg.nlmsg_len = 4096;
+	strcpy(msg, "untouched");
+	r = vfnl_parse_error(nlh, nlh->nlmsg_len, msg, sizeof(msg));
+	T("extack.echo_len_lie", r == -EBADMSG && strcmp(msg, "untouched") == 0,
+	  "r %d msg \"%s\"", r, msg);
+	T_EQ_INT("extack.short_nlmsgerr", vfnl_parse_error(nlh, 20, msg, sizeof(msg)), -EBADMSG);
+	T_EQ_INT("extack.no_error_msg", vfnl_parse_error(newlink(1, "x"), 40, msg, sizeof(msg)), -EBADMSG);
+}
+
 /* ---- builder ----------------------------------------------------------- */
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
@@ -539,6 +594,7 @@ int main(void)
 	test_missing();
 	test_sizes();
 	test_lies();
+	test_errors();
 	test_build();
 	return t_done();
 }
