@@ -119,8 +119,12 @@ int vfnl_parse_link(const void *buf, size_t len, struct vfnl_link *ret);
  * (NLMSGERR_ATTR_MSG) into msg (caller memory, msglen bytes), "" if none. */
 int vfnl_parse_error(const void *buf, size_t len, char *msg, size_t msglen);
 
-/* Applies n VF settings in ONE RTM_SETLINK with one ACK. On error nothing
- * was applied by us; the kernel's message is in vfnl_errmsg(). */
+/* Applies n VF settings in ONE RTM_SETLINK with one ACK. On error the
+ * kernel's message is in vfnl_errmsg(). Beware: the kernel applies the
+ * IFLA_VF_INFO entries in order (and MAC, VLAN, rate, spoofchk, link state,
+ * trust within one) and stops at the first failure; what came before stays
+ * applied (seen on igb, tests/lab/t_10_nl.sh nl.partial_apply_in_order).
+ * Validate values before calling if all-or-nothing matters. */
 int vfnl_set_vfs(struct vfnl *nl, int ifindex, const struct vfnl_vf_set *sets,
 		 size_t n);
 
