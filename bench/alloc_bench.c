@@ -1,0 +1,730 @@
+/* alloc_bench: latency of handing one VF to a VM, vfagent against the ways
+ * users would otherwise do it (run by bench/lab.sh; root; see bench/README.md).
+ *
+ *   bench/alloc_bench run CONF STATE POOL PF OUT REPS BUDGET_S COLD_EVERY
+ *   bench/alloc_bench churn CONF STATE POOL OUT CLIENTS SECONDS
+ *
+ * run: the pool must be set up (vfagent setup) with nothing leased, so every
+ * alloc takes the pool's first VF; every path below works on that same VF.
+ * One round times each path once, in this order, with the untimed state
+ * changes between them; REPS rounds, or fewer if BUDGET_S runs out first
+ * (the table says how many ran).  The in-process paths run FAST times per
+ * round; the cold paths (each needs an untimed rebind to igbvf, slow under
+ * TCG) only every COLD_EVERY-th round.  Paths:
+ *   lib_warm_alloc/_release  vfa_alloc/vfa_release in this process
+ *   cli_warm_alloc/_release  fork/exec of ./vfagent --json alloc / release
+ *   lib_cold_alloc           vfa_alloc with the VF first put back on igbvf
+ *   cli_cold_alloc           the same through ./vfagent
+ *   script_cold/_warm        bench/script_way.sh from igbvf / from vfio-pci
+ *   nodedev_detach/_reattach virNodeDeviceDetachFlags(vfio) + ReAttach
+ *   floor_setlink/_chown/_fsync_rename and floor_sum  the bare syscalls
+ *   exec_true, cli_help      fork/exec of /bin/true and ./vfagent --help:
+ *                            what process start-up alone costs
+ * Writes OUT/samples.csv (path,rep,us), OUT/summary.csv, OUT/cdf.dat.
+ *
+ * churn: CLIENTS processes alloc+release through ./vfagent for SECONDS;
+ * each records pci and its times; a VF held by two clients at once (the
+ * span from one alloc's return to its release's start overlapping another
+ * such span of the same VF) is a double lease.  Writes OUT/churn.csv.
+ * A benchmark: no pass/fail on timings; exit 1 only if something broke. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <json-c/json.h>
+#if VFAGENT_LIBVIRT
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#endif
+
+#include "agent/agent.h"
+#include "nl/vfnl.h"
+#include "vfio/vfio.h"
+
+extern char **environ;
+
+#define FAST 4		/* in-process samples per round */
+
+enum {
+	P_LIB_WARM_ALLOC, P_LIB_WARM_RELEASE, P_CLI_WARM_ALLOC, P_CLI_WARM_RELEASE,
+	P_LIB_COLD_ALLOC, P_CLI_COLD_ALLOC, P_SCRIPT_COLD, P_SCRIPT_WARM,
+	P_NODEDEV_DETACH, P_NODEDEV_REATTACH,
+	P_FLOOR_SETLINK, P_FLOOR_CHOWN, P_FLOOR_FSYNC_RENAME, P_FLOOR_SUM,
+	P_EXEC_TRUE, P_CLI_HELP,
+	P_N
+};
+static const char *pname[P_N] = {
+	"lib_warm_alloc", "lib_warm_release", "cli_warm_alloc", "cli_warm_release",
+	"lib_cold_alloc", "cli_cold_alloc", "script_cold", "script_warm",
+	"nodedev_detach", "nodedev_reattach",
+	"floor_setlink", "floor_chown", "floor_fsync_rename", "floor_sum",
+	"exec_true", "cli_help",
+};
+
+struct series {
+	double *v;
+	int n;
+};
+static struct series S[P_N];
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void add(int p, double us)
+{
+	struct series *s = &S[p];
+
+	if (!(s->n & (s->n - 1)) || !s->n) {
+		double *nv = realloc(s->v, sizeof(*nv) * (size_t)(s->n ? 2 * s->n : 16));
+
+		if (!nv) {
+			perror("realloc");
+			exit(1);
+		}
+		s->v = nv;
+	}
+	s->v[s->n++] = us;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static double pct(const double *v, int n, double q)
+{
+	int k = (int)(q * n + 0.999999) - 1;
+
+	if (n <= 0)
+		return 0;
+	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
+/* Runs argv with stdout into buf (may be NULL); returns the exit status,
+ * 128+sig if killed, -errno if it could not start. */
+static int spawn(char *const argv[], char *buf, size_t len)
+{
+	posix_spawn_file_actions_t fa;
+	int pfd[2], st, r;
+	size_t got = 0;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	if (r) {
+		close(pfd[0]);
+		return -r;
+	}
+	for (;;) {
+		char tmp[1024];
+		ssize_t n = read(pfd[0], buf && got + 1 < len ? buf + got : tmp,
+				 buf && got + 1 < len ? len - got - 1 : sizeof(tmp));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (buf && got + 1 < len)
+			got += (size_t)n;
+	}
+	if (buf)
+		buf[got] = 0;
+	close(pfd[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static const char *conf, *state, *pool;
+static char vfagent[512];
+
+/* ./vfagent --json alloc --pool POOL; pci of the lease into pci. */
+static int cli_alloc(char pci[16])
+{
+	char out[8192];
+	char *argv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "--json",
+			 "alloc", "--pool", (char *)pool, NULL };
+	int rc = spawn(argv, out, sizeof(out));
+	json_object *j, *p;
+
+	if (rc)
+		return rc;
+	j = json_tokener_parse(out);
+	if (!j || !json_object_object_get_ex(j, "pci", &p)) {
+		json_object_put(j);
+		return -EBADMSG;
+	}
+	snprintf(pci, 16, "%s", json_object_get_string(p));
+	json_object_put(j);
+	return 0;
+}
+
+static int cli_release(const char *pci)
+{
+	char *argv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "--json",
+			 "release", "--pci", (char *)pci, NULL };
+
+	return spawn(argv, NULL, 0);
+}
+
+static int lib_alloc(struct vfa_opts *o, char pci[16], int *ret_cold, struct vfa_err *e)
+{
+	json_object *j = NULL, *p, *c;
+	int r = vfa_alloc(o, &j, e);
+
+	if (r)
+		return r;
+	if (json_object_object_get_ex(j, "pci", &p))
+		snprintf(pci, 16, "%s", json_object_get_string(p));
+	*ret_cold = json_object_object_get_ex(j, "cold", &c) && json_object_get_boolean(c);
+	json_object_put(j);
+	return 0;
+}
+
+static int lib_release(struct vfa_opts *o, const char *pci, struct vfa_err *e)
+{
+	json_object *j = NULL;
+	int r;
+
+	o->pci = pci;
+	r = vfa_release(o, &j, e);
+	o->pci = NULL;
+	json_object_put(j);
+	return r;
+}
+
+static int die(const char *what, int r, const char *msg)
+{
+	fprintf(stderr, "alloc_bench: %s: %s%s%s\n", what, strerror(r < 0 ? -r : r),
+		msg && *msg ? ": " : "", msg ? msg : "");
+	return 1;
+}
+
+static void summary(const char *out, int rounds, int reps, double secs)
+{
+	char path[1024];
+	FILE *f, *cdf;
+
+	snprintf(path, sizeof(path), "%s/summary.csv", out);
+	f = fopen(path, "w");
+	snprintf(path, sizeof(path), "%s/cdf.dat", out);
+	cdf = fopen(path, "w");
+	if (!f || !cdf) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(f, "path,n,p50_us,p90_us,p99_us,max_us\n");
+	printf("\n%d of %d rounds in %.0f s%s\n", rounds, reps, secs,
+	       rounds < reps ? " (time budget reached)" : "");
+	printf("%-20s %5s %11s %11s %11s %11s\n", "path", "n", "p50 ms", "p90 ms", "p99 ms", "max ms");
+	for (int p = 0; p < P_N; p++) {
+		struct series *s = &S[p];
+
+		if (!s->n)
+			continue;
+		qsort(s->v, (size_t)s->n, sizeof(double), cmp_d);
+		fprintf(f, "%s,%d,%.1f,%.1f,%.1f,%.1f\n", pname[p], s->n, pct(s->v, s->n, .5),
+			pct(s->v, s->n, .9), pct(s->v, s->n, .99), s->v[s->n - 1]);
+		printf("%-20s %5d %11.3f %11.3f %11.3f %11.3f\n", pname[p], s->n,
+		       pct(s->v, s->n, .5) / 1e3, pct(s->v, s->n, .9) / 1e3,
+		       pct(s->v, s->n, .99) / 1e3, s->v[s->n - 1] / 1e3);
+		fprintf(cdf, "%s %s\n", pname[p], pname[p]);
+		for (int i = 0; i < s->n; i++)
+			fprintf(cdf, "%.3f %.5f\n", s->v[i] / 1e3, (i + 1.0) / s->n);
+		fprintf(cdf, "\n\n");
+	}
+	fclose(f);
+	fclose(cdf);
+}
+
+static double p50(int p)
+{
+	return S[p].n ? pct(S[p].v, S[p].n, .5) : 0;	/* sorted by summary() */
+}
+
+static double p99(int p)
+{
+	return S[p].n ? pct(S[p].v, S[p].n, .99) : 0;
+}
+
+static void ratio(FILE *f, const char *what, int a, int b)
+{
+	if (!S[a].n || !S[b].n)
+		return;
+	printf("  %-44s p50 %8.2fx   p99 %8.2fx\n", what, p50(b) / p50(a), p99(b) / p99(a));
+	fprintf(f, "%s,%.3f,%.3f\n", what, p50(b) / p50(a), p99(b) / p99(a));
+}
+
+static void ratios(const char *out)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ratios.csv", out);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(f, "ratio,p50,p99\n");
+	printf("\nratios (how many times slower the second is; > 1 favours the first)\n");
+	ratio(f, "script_warm / cli_warm_alloc", P_CLI_WARM_ALLOC, P_SCRIPT_WARM);
+	ratio(f, "script_warm / lib_warm_alloc", P_LIB_WARM_ALLOC, P_SCRIPT_WARM);
+	ratio(f, "script_cold / cli_cold_alloc", P_CLI_COLD_ALLOC, P_SCRIPT_COLD);
+	ratio(f, "script_cold / cli_warm_alloc", P_CLI_WARM_ALLOC, P_SCRIPT_COLD);
+	ratio(f, "nodedev_detach / lib_cold_alloc", P_LIB_COLD_ALLOC, P_NODEDEV_DETACH);
+	ratio(f, "nodedev_detach / cli_cold_alloc", P_CLI_COLD_ALLOC, P_NODEDEV_DETACH);
+	ratio(f, "lib_warm_alloc / floor_sum (overhead)", P_FLOOR_SUM, P_LIB_WARM_ALLOC);
+	ratio(f, "cli_warm_alloc / lib_warm_alloc (exec)", P_LIB_WARM_ALLOC, P_CLI_WARM_ALLOC);
+	ratio(f, "cli_help / exec_true (vfagent start-up)", P_EXEC_TRUE, P_CLI_HELP);
+	if (S[P_LIB_WARM_ALLOC].n)
+		printf("  lib_warm_alloc p99/p50 %.2f, cli_warm_alloc p99/p50 %.2f\n",
+		       p99(P_LIB_WARM_ALLOC) / p50(P_LIB_WARM_ALLOC),
+		       S[P_CLI_WARM_ALLOC].n ? p99(P_CLI_WARM_ALLOC) / p50(P_CLI_WARM_ALLOC) : 0);
+	fclose(f);
+}
+
+/* Writes a small file the way a lease is journaled: temp, fsync, rename. */
+static int journal_once(const char *dir)
+{
+	static const char body[] = "{\"id\":\"0123456789abcdef\",\"state\":\"ready\"}\n";
+	char tmp[1024], dst[1024];
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/.bench.tmp", dir);
+	snprintf(dst, sizeof(dst), "%s/.bench.json", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, body, sizeof(body) - 1) < 0 || fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (!r && rename(tmp, dst) < 0)
+		r = -errno;
+	return r;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	const char *pf, *out, *script = "bench/script_way.sh";
+	struct vfa_opts o = { 0 };
+	struct vfa_err e = { "" };
+	struct vfio_ctx *io = NULL;
+	struct vfnl *nl = NULL;
+	struct passwd *pw;
+	char vf[16] = "", node[64], drv[64];
+	int reps, budget, cold_every, rounds = 0, ifindex, group, r, cold;
+	double t0, t, start;
+	uid_t vm_uid;
+	gid_t vm_gid;
+#if VFAGENT_LIBVIRT
+	virConnectPtr lv = NULL;
+	virNodeDevicePtr ndev = NULL;
+#endif
+
+	if (argc != 10) {
+		fprintf(stderr, "usage: alloc_bench run CONF STATE POOL PF OUT REPS BUDGET_S COLD_EVERY\n");
+		return 2;
+	}
+	conf = argv[2], state = argv[3], pool = argv[4], pf = argv[5], out = argv[6];
+	reps = atoi(argv[7]), budget = atoi(argv[8]), cold_every = atoi(argv[9]);
+	if (cold_every < 1)
+		cold_every = 1;
+	o.config = conf, o.state_dir = state, o.pool = pool;
+	pw = getpwnam("libvirt-qemu");
+	vm_uid = pw ? pw->pw_uid : 64055;
+	vm_gid = pw ? pw->pw_gid : 64055;
+
+	if ((r = vfnl_open(&nl)) || (r = vfnl_ifindex(nl, pf, &ifindex)))
+		return die(pf, r, vfnl_errmsg(nl));
+	if ((r = vfio_ctx_new(NULL, NULL, &io)))
+		return die("vfio", r, NULL);
+	/* Which VF the pool hands out first: every path uses that one. */
+	if ((r = lib_alloc(&o, vf, &cold, &e)) || (r = lib_release(&o, vf, &e)))
+		return die("first alloc", r, e.msg);
+	if ((r = vfio_group(io, vf, &group)))
+		return die(vf, r, vfio_errmsg(io));
+	snprintf(node, sizeof(node), "/dev/vfio/%d", group);
+	printf("VF %s (group %d) of %s, %d rounds max, %d s budget, in-process paths x%d per round, cold paths every %d rounds\n",
+	       vf, group, pf, reps, budget, FAST, cold_every);
+#if VFAGENT_LIBVIRT
+	lv = virConnectOpen("qemu:///system");
+	if (lv) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "pci_%s", vf);
+		for (char *p = name; *p; p++)
+			if (*p == ':' || *p == '.')
+				*p = '_';
+		ndev = virNodeDeviceLookupByName(lv, name);
+		if (!ndev)
+			printf("SKIP nodedev: %s: %s\n", name, virGetLastErrorMessage());
+	} else {
+		printf("SKIP nodedev: no libvirt connection: %s\n", virGetLastErrorMessage());
+	}
+#else
+	printf("SKIP nodedev: built with LIBVIRT=0\n");
+#endif
+
+	start = now_us();
+	for (rounds = 0; rounds < reps && (now_us() - start) < budget * 1e6; rounds++) {
+		char pci[16] = "", mac[18];
+		struct vfnl_vf_set s = { .index = 0, .set = VFNL_SET_MAC | VFNL_SET_VLAN, .vlan = 100 };
+
+		/* Library, warm: VF on vfio-pci, node idle. */
+		for (int k = 0; k < FAST; k++) {
+			o.has_mac = true;
+			memcpy(o.mac, (uint8_t[6]){ 0x02, 0, 0, 0, (uint8_t)(rounds >> 8), (uint8_t)rounds }, 6);
+			o.has_vlan = true, o.vlan = 100;
+			t0 = now_us();
+			r = lib_alloc(&o, pci, &cold, &e);
+			t = now_us();
+			if (r)
+				return die("lib alloc", r, e.msg);
+			add(P_LIB_WARM_ALLOC, t - t0);
+			t0 = now_us();
+			r = lib_release(&o, pci, &e);
+			t = now_us();
+			if (r)
+				return die("lib release", r, e.msg);
+			add(P_LIB_WARM_RELEASE, t - t0);
+			o.has_mac = o.has_vlan = false;
+		}
+
+		/* Process start-up alone. */
+		t0 = now_us();
+		r = spawn((char *[]){ "/bin/true", NULL }, NULL, 0);
+		t = now_us();
+		if (r)
+			return die("/bin/true", r < 0 ? r : EIO, NULL);
+		add(P_EXEC_TRUE, t - t0);
+		t0 = now_us();
+		r = spawn((char *[]){ vfagent, "--help", NULL }, NULL, 0);
+		t = now_us();
+		if (r)
+			return die("vfagent --help", r < 0 ? r : EIO, NULL);
+		add(P_CLI_HELP, t - t0);
+
+		/* CLI, warm. */
+		t0 = now_us();
+		r = cli_alloc(pci);
+		t = now_us();
+		if (r)
+			return die("cli alloc", r, "vfagent alloc failed");
+		add(P_CLI_WARM_ALLOC, t - t0);
+		t0 = now_us();
+		r = cli_release(pci);
+		t = now_us();
+		if (r)
+			return die("cli release", r, "vfagent release failed");
+		add(P_CLI_WARM_RELEASE, t - t0);
+
+		/* The floor: what the warm path cannot avoid. */
+		for (int k = 0; k < FAST; k++) {
+			double sum = 0;
+
+			s.mac[0] = 0x02, s.mac[4] = (uint8_t)k, s.mac[5] = (uint8_t)rounds;
+			t0 = now_us();
+			r = vfnl_set_vfs(nl, ifindex, &s, 1);
+			t = now_us();
+			if (r)
+				return die("floor setlink", r, vfnl_errmsg(nl));
+			add(P_FLOOR_SETLINK, t - t0), sum += t - t0;
+			t0 = now_us();
+			r = chown(node, vm_uid, vm_gid) ? -errno : 0;
+			t = now_us();
+			if (r || chown(node, 0, 0))
+				return die("floor chown", r, node);
+			add(P_FLOOR_CHOWN, t - t0), sum += t - t0;
+			t0 = now_us();
+			r = journal_once(state);
+			t = now_us();
+			if (r)
+				return die("floor journal", r, state);
+			add(P_FLOOR_FSYNC_RENAME, t - t0), sum += t - t0;
+			add(P_FLOOR_SUM, sum);
+		}
+
+		/* Cold: the VF back on igbvf (untimed), then alloc. */
+		if (rounds % cold_every == 0) {
+			if ((r = vfio_bind(io, vf, "igbvf")))
+				return die("bind igbvf", r, vfio_errmsg(io));
+			t0 = now_us();
+			r = lib_alloc(&o, pci, &cold, &e);
+			t = now_us();
+			if (r)
+				return die("lib cold alloc", r, e.msg);
+			if (!cold)
+				printf("note: round %d lib cold alloc did not rebind\n", rounds);
+			add(P_LIB_COLD_ALLOC, t - t0);
+			if ((r = lib_release(&o, pci, &e)))
+				return die("lib release", r, e.msg);
+			if ((r = vfio_bind(io, vf, "igbvf")))
+				return die("bind igbvf", r, vfio_errmsg(io));
+			t0 = now_us();
+			r = cli_alloc(pci);
+			t = now_us();
+			if (r)
+				return die("cli cold alloc", r, "vfagent alloc failed");
+			add(P_CLI_COLD_ALLOC, t - t0);
+			if ((r = cli_release(pci)))
+				return die("cli release", r, "vfagent release failed");
+		}
+
+		/* The script way, from igbvf and from vfio-pci; the VF is put
+		 * back to the pool baseline (untimed) after each. */
+		for (int warm = rounds % cold_every ? 1 : 0; warm < 2; warm++) {
+			char *sargv[] = { "/bin/sh", (char *)script, (char *)pf, "0", mac, "100",
+					  "libvirt-qemu:kvm", "0660", NULL };
+			struct vfnl_vf_set z = { .index = 0, .set = VFNL_SET_MAC | VFNL_SET_VLAN };
+
+			snprintf(mac, sizeof(mac), "02:00:00:01:%02x:%02x", (rounds >> 8) & 0xff, rounds & 0xff);
+			if (!warm && (r = vfio_bind(io, vf, "igbvf")))
+				return die("bind igbvf", r, vfio_errmsg(io));
+			t0 = now_us();
+			r = spawn(sargv, NULL, 0);
+			t = now_us();
+			if (r)
+				return die("script_way.sh", r < 0 ? r : EIO, "failed");
+			add(warm ? P_SCRIPT_WARM : P_SCRIPT_COLD, t - t0);
+			if ((r = vfnl_set_vfs(nl, ifindex, &z, 1)) || (r = chown(node, 0, 0) ? -errno : 0) ||
+			    (r = chmod(node, 0600) ? -errno : 0))
+				return die("script undo", r, NULL);
+		}
+
+#if VFAGENT_LIBVIRT
+		/* libvirt's own way, from igbvf. ReAttach clears driver_override
+		 * and probes; with sriov_drivers_autoprobe=0 (vfagent setup) the
+		 * VF then stays unbound, so vfio-pci is put back untimed. */
+		if (ndev && rounds % cold_every == 0) {
+			if ((r = vfio_bind(io, vf, "igbvf")))
+				return die("bind igbvf", r, vfio_errmsg(io));
+			t0 = now_us();
+			r = virNodeDeviceDetachFlags(ndev, "vfio", 0);
+			t = now_us();
+			if (r < 0)
+				return die("virNodeDeviceDetachFlags", EIO, virGetLastErrorMessage());
+			add(P_NODEDEV_DETACH, t - t0);
+			t0 = now_us();
+			r = virNodeDeviceReAttach(ndev);
+			t = now_us();
+			if (r < 0)
+				return die("virNodeDeviceReAttach", EIO, virGetLastErrorMessage());
+			add(P_NODEDEV_REATTACH, t - t0);
+		}
+#endif
+		if (vfio_driver(io, vf, drv, sizeof(drv)) || strcmp(drv, "vfio-pci"))
+			if ((r = vfio_bind(io, vf, "vfio-pci")) || (r = vfio_wait_node(io, group, 5000)))
+				return die("bind vfio-pci", r, vfio_errmsg(io));
+		if (rounds % 20 == 19) {
+			printf("round %d, %.0f s\n", rounds + 1, (now_us() - start) / 1e6);
+			fflush(stdout);
+		}
+	}
+	{
+		char path[1024];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/samples.csv", out);
+		f = fopen(path, "w");
+		if (!f)
+			return die(path, errno, NULL);
+		fprintf(f, "path,rep,us\n");
+		for (int p = 0; p < P_N; p++)
+			for (int i = 0; i < S[p].n; i++)
+				fprintf(f, "%s,%d,%.1f\n", pname[p], i, S[p].v[i]);
+		fclose(f);
+	}
+	summary(out, rounds, reps, (now_us() - start) / 1e6);
+	ratios(out);
+#if VFAGENT_LIBVIRT
+	if (ndev)
+		virNodeDeviceFree(ndev);
+	if (lv)
+		virConnectClose(lv);
+#endif
+	vfio_ctx_free(io);
+	vfnl_close(nl);
+	return 0;
+}
+
+struct rec {
+	char pci[16];
+	double t0, t1, t2, t3;	/* alloc start/end, release start/end */
+	int client, rc;
+};
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+	int c = strcmp(x->pci, y->pci);
+
+	return c ? c : x->t1 < y->t1 ? -1 : x->t1 > y->t1;
+}
+
+static int cmd_churn(int argc, char **argv)
+{
+	const char *out;
+	int clients, secs, doubles = 0, failed = 0, exhausted = 0;
+	char path[1024];
+	struct rec *rs = NULL;
+	size_t n = 0, cap = 0;
+	double end;
+	FILE *f;
+
+	if (argc != 8) {
+		fprintf(stderr, "usage: alloc_bench churn CONF STATE POOL OUT CLIENTS SECONDS\n");
+		return 2;
+	}
+	conf = argv[2], state = argv[3], pool = argv[4], out = argv[5];
+	clients = atoi(argv[6]), secs = atoi(argv[7]);
+	end = now_us() + secs * 1e6;
+	for (int c = 0; c < clients; c++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return die("fork", errno, NULL);
+		if (pid == 0) {
+			snprintf(path, sizeof(path), "%s/churn-%d.tmp", out, c);
+			f = fopen(path, "w");
+			if (!f)
+				_exit(1);
+			while (now_us() < end) {
+				struct rec x = { .client = c };
+
+				x.t0 = now_us();
+				x.rc = cli_alloc(x.pci);
+				x.t1 = now_us();
+				if (!x.rc) {
+					x.t2 = now_us();
+					if (cli_release(x.pci))
+						x.rc = -1000;
+					x.t3 = now_us();
+				}
+				fprintf(f, "%d,%s,%d,%.1f,%.1f,%.1f,%.1f\n", c, x.rc ? "-" : x.pci,
+					x.rc, x.t0, x.t1, x.t2, x.t3);
+			}
+			fclose(f);
+			_exit(0);
+		}
+	}
+	for (int c = 0; c < clients; c++)
+		wait(NULL);
+	for (int c = 0; c < clients; c++) {
+		struct rec x;
+
+		snprintf(path, sizeof(path), "%s/churn-%d.tmp", out, c);
+		f = fopen(path, "r");
+		if (!f)
+			return die(path, errno, NULL);
+		while (fscanf(f, "%d,%15[^,],%d,%lf,%lf,%lf,%lf\n", &x.client, x.pci, &x.rc,
+			      &x.t0, &x.t1, &x.t2, &x.t3) == 7) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 256;
+				rs = realloc(rs, cap * sizeof(*rs));
+				if (!rs)
+					return die("realloc", ENOMEM, NULL);
+			}
+			rs[n++] = x;
+		}
+		fclose(f);
+		unlink(path);
+	}
+	qsort(rs, n, sizeof(*rs), cmp_rec);
+	snprintf(path, sizeof(path), "%s/churn.csv", out);
+	f = fopen(path, "w");
+	if (!f)
+		return die(path, errno, NULL);
+	fprintf(f, "client,pci,rc,alloc_start_us,alloc_end_us,release_start_us,release_end_us\n");
+	{
+		double held_until = 0;
+		const char *cur = "";
+
+		for (size_t i = 0; i < n; i++) {
+			struct rec *x = &rs[i];
+
+			fprintf(f, "%d,%s,%d,%.1f,%.1f,%.1f,%.1f\n", x->client, x->pci, x->rc,
+				x->t0, x->t1, x->t2, x->t3);
+			if (x->rc == 3) {
+				exhausted++;
+				continue;
+			}
+			if (x->rc) {
+				failed++;
+				continue;
+			}
+			add(P_CLI_WARM_ALLOC, x->t1 - x->t0);
+			add(P_CLI_WARM_RELEASE, x->t3 - x->t2);
+			if (strcmp(cur, x->pci))
+				cur = x->pci, held_until = 0;
+			if (x->t1 < held_until) {
+				doubles++;
+				printf("DOUBLE LEASE %s: client %d got it at %.0f us while another held it until %.0f us\n",
+				       x->pci, x->client, x->t1, held_until);
+			}
+			if (x->t2 > held_until)
+				held_until = x->t2;
+		}
+	}
+	fclose(f);
+	qsort(S[P_CLI_WARM_ALLOC].v, (size_t)S[P_CLI_WARM_ALLOC].n, sizeof(double), cmp_d);
+	qsort(S[P_CLI_WARM_RELEASE].v, (size_t)S[P_CLI_WARM_RELEASE].n, sizeof(double), cmp_d);
+	printf("churn: %d clients, %d s: %d allocs (%.1f/s), %d exhausted, %d failed, "
+	       "alloc p50 %.1f ms p99 %.1f ms, release p99 %.1f ms, double leases: %d\n",
+	       clients, secs, S[P_CLI_WARM_ALLOC].n, S[P_CLI_WARM_ALLOC].n / (double)secs,
+	       exhausted, failed, p50(P_CLI_WARM_ALLOC) / 1e3, p99(P_CLI_WARM_ALLOC) / 1e3,
+	       p99(P_CLI_WARM_RELEASE) / 1e3, doubles);
+	snprintf(path, sizeof(path), "%s/churn-summary.csv", out);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "clients,seconds,allocs,allocs_per_s,exhausted,failed,alloc_p50_us,alloc_p99_us,release_p99_us,double_leases\n");
+		fprintf(f, "%d,%d,%d,%.2f,%d,%d,%.1f,%.1f,%.1f,%d\n", clients, secs,
+			S[P_CLI_WARM_ALLOC].n, S[P_CLI_WARM_ALLOC].n / (double)secs, exhausted,
+			failed, p50(P_CLI_WARM_ALLOC), p99(P_CLI_WARM_ALLOC),
+			p99(P_CLI_WARM_RELEASE), doubles);
+		fclose(f);
+	}
+	free(rs);
+	return doubles || failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	char cwd[400];
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		return die("getcwd", errno, NULL);
+	snprintf(vfagent, sizeof(vfagent), "%s/vfagent", cwd);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && !strcmp(argv[1], "run"))
+		return cmd_run(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "churn"))
+		return cmd_churn(argc, argv);
+	fprintf(stderr, "usage: alloc_bench run CONF STATE POOL PF OUT REPS BUDGET_S\n"
+			"       alloc_bench churn CONF STATE POOL OUT CLIENTS SECONDS\n");
+	return 2;
+}

@@ -1,0 +1,61 @@
+# Runs inside the lab guest (bench/run.sh boots it) or, with BENCH_PF set,
+# directly on a real SR-IOV host as root.  Sets up a pool of 7 VFs on the
+# PF, starts libvirtd for the nodedev path, runs bench/alloc_bench (the
+# interleaved rounds, then the churn) and leaves everything in $OUT.
+# The PF's VFs are removed at the end.
+. tests/lab/lib.sh
+. tests/lab/libvirt.sh
+out=${VFAGENT_LAB_OUT:-${BENCH_OUT:-/tmp/vfagent-bench}}
+# Arguments (the guest sees no host environment):
+#   REPS BUDGET_S CLIENTS CHURN_S COLD_EVERY
+reps=${1:-200} budget=${2:-600} clients=${3:-4} churn_s=${4:-30} cold_every=${5:-3}
+mkdir -p "$out"
+if [ -n "${BENCH_PF:-}" ]; then
+	pf=$BENCH_PF
+else
+	set -- $(lab_pf) || true
+	[ $# -ge 2 ] || { echo "bench: no SR-IOV PF here (no /sys/class/net/*/device/sriov_totalvfs)" >&2; exit 1; }
+	pf=$1
+fi
+dev=/sys/class/net/$pf/device
+[ -f "$dev/sriov_totalvfs" ] || { echo "bench: $pf is not an SR-IOV PF" >&2; exit 1; }
+nvf=$(cat "$dev/sriov_totalvfs"); [ "$nvf" -gt 7 ] && nvf=7
+conf=$out/vfagent.conf st=/run/vfagent-bench
+cat >"$conf" <<CONF
+[libvirt]
+uri = qemu:///system
+[pool bench]
+pf = $pf
+vfs = $nvf
+spoofchk = on
+owner = libvirt-qemu:kvm
+mode = 0660
+CONF
+{
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "kernel: $(uname -r)"
+	echo "cpus: $(nproc)"
+	echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+	if [ -n "${VFAGENT_LAB:-}" ]; then echo "where: lab guest (tests/lab/run.sh)"; else echo "where: this host, directly"; fi
+	echo "pf: $pf ($(basename "$(readlink -f $dev)"), driver $(basename "$(readlink -f $dev/driver)")), $nvf VFs"
+	echo "rounds: $reps max, budget ${budget}s, cold paths every $cold_every rounds, churn: $clients clients x ${churn_s}s"
+} >"$out/meta.txt"
+cat "$out/meta.txt"
+
+echo 0 >"$dev/sriov_numvfs"
+rm -rf "$st"
+t0=$(now_ms)
+./vfagent -c "$conf" -s "$st" setup >"$out/setup.txt" 2>&1 || { cat "$out/setup.txt"; exit 1; }
+echo "setup: $(( $(now_ms) - t0 )) ms"
+if [ -n "${VFAGENT_LAB:-}" ]; then
+	if lab_libvirt_start; then echo "libvirtd: $(libvirtd --version)"; else echo "libvirtd did not start: nodedev path skipped"; fi
+fi
+
+rc=0
+bench/alloc_bench run "$conf" "$st" bench "$pf" "$out" "$reps" "$budget" "$cold_every" | tee "$out/table.txt" || rc=1
+bench/alloc_bench churn "$conf" "$st" bench "$out" "$clients" "$churn_s" | tee -a "$out/table.txt" || rc=1
+
+./vfagent -c "$conf" -s "$st" --json status >"$out/status-end.json" 2>&1
+ip link set "$pf" down
+echo 0 >"$dev/sriov_numvfs"
+exit $rc

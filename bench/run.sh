@@ -1,0 +1,45 @@
+#!/bin/sh
+# make bench: boot the SR-IOV lab once, run bench/lab.sh in it, keep the
+# results in bench/results/ and draw bench/results/latency.png.
+#   sh bench/run.sh [--here] [--kvm]
+# --here runs on this machine instead (a real SR-IOV host, as root; needs
+# BENCH_PF=netdev, whose VFs are recreated and removed).  Knobs (env):
+# BENCH_REPS (200 rounds), BENCH_BUDGET (600 s for the rounds), BENCH_CLIENTS
+# (4), BENCH_CHURN_S (30), BENCH_COLD_EVERY (3), BENCH_OUT (/tmp/vfagent-bench).
+set -eu
+cd "$(dirname "$0")/.."
+here=0 kvm=
+for a in "$@"; do
+	case $a in
+	--here) here=1 ;;
+	--kvm) kvm=--kvm ;;
+	*) echo "usage: bench/run.sh [--here] [--kvm]" >&2; exit 2 ;;
+	esac
+done
+out=${BENCH_OUT:-/tmp/vfagent-bench}
+args="${BENCH_REPS:-200} ${BENCH_BUDGET:-600} ${BENCH_CLIENTS:-4} ${BENCH_CHURN_S:-30} ${BENCH_COLD_EVERY:-3}"
+rm -rf "$out"
+mkdir -p "$out" bench/results
+[ -x vfagent ] && [ -x bench/alloc_bench ] || make WERROR=1 all
+set +e
+if [ $here = 1 ]; then
+	[ -n "${BENCH_PF:-}" ] || { echo "bench: --here needs BENCH_PF=<SR-IOV PF netdev> (its VFs are recreated)" >&2; exit 2; }
+	[ "$(id -u)" = 0 ] || { echo "bench: --here needs root" >&2; exit 2; }
+	BENCH_OUT=$out sh bench/lab.sh $args
+else
+	sh tests/lab/run.sh $kvm --timeout 1200 --out "$out" sh bench/lab.sh $args
+fi
+rc=$?
+set -e
+for f in meta.txt table.txt summary.csv ratios.csv samples.csv churn.csv churn-summary.csv cdf.dat; do
+	[ -f "$out/$f" ] && cp "$out/$f" bench/results/
+done
+if [ -s "$out/cdf.dat" ] && command -v gnuplot >/dev/null; then
+	n=$(grep -c '^[a-z]' "$out/cdf.dat")
+	gnuplot -e "data='$out/cdf.dat'; png='bench/results/latency.png'; n=$n" bench/plot.gp &&
+		echo "bench: plot in bench/results/latency.png"
+else
+	echo "bench: no plot (gnuplot missing or no samples)"
+fi
+echo "bench: results in bench/results/ (raw: $out), status $rc"
+exit $rc
