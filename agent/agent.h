@@ -137,6 +137,7 @@ struct vfa_opts {
 	uint8_t qos;
 	bool live, persistent;
 	int node_timeout_ms;
+	bool help;
 };
 
 /* ops.c: each returns 0 or -errno; on success *ret is a JSON document the

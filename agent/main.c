@@ -162,6 +162,20 @@ static const char *errno_name(int err)
 	}
 }
 
+/* Options valid before and after the command. Returns false if c is not one. */
+static bool global_opt(int c, struct vfa_opts *o, bool *json)
+{
+	switch (c) {
+	case 'c': o->config = optarg; return true;
+	case 's': o->state_dir = optarg; return true;
+	case 'j': *json = true; return true;
+	case 'S': o->sys_root = optarg; return true;
+	case 'D': o->dev_root = optarg; return true;
+	case 'h': o->help = true; return true;
+	default: return false;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option gopts[] = {
@@ -192,29 +206,22 @@ int main(int argc, char **argv)
 	int c, r;
 
 	/* Options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "+c:s:jh", gopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': o.config = optarg; break;
-		case 's': o.state_dir = optarg; break;
-		case 'j': json = true; break;
-		case 'S': o.sys_root = optarg; break;
-		case 'D': o.dev_root = optarg; break;
-		case 'h': return usage(stdout, 0);
-		default: return usage(stderr, EXIT_USAGE);
-		}
-	}
+	while ((c = getopt_long(argc, argv, "+c:s:jh", gopts, NULL)) != -1)
+		if (!global_opt(c, &o, &json))
+			return usage(stderr, EXIT_USAGE);
+	if (o.help)
+		return usage(stdout, 0);
 	if (optind >= argc)
 		return usage(stderr, EXIT_USAGE);
 	cmd = argv[optind];
 	optind++;
 	while ((c = getopt_long(argc, argv, "c:s:jh", gopts, NULL)) != -1) {
+		if (global_opt(c, &o, &json)) {
+			if (o.help)
+				return usage(stdout, 0);
+			continue;
+		}
 		switch (c) {
-		case 'c': o.config = optarg; break;
-		case 's': o.state_dir = optarg; break;
-		case 'j': json = true; break;
-		case 'S': o.sys_root = optarg; break;
-		case 'D': o.dev_root = optarg; break;
-		case 'h': return usage(stdout, 0);
 		case 'p': o.pool = optarg; break;
 		case 'd': o.domain = optarg; break;
 		case 'L': o.live = true; break;

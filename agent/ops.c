@@ -515,6 +515,26 @@ static int begin(const struct vfa_opts *o, struct ctx **ret, struct vfa_err *e)
 	return 0;
 }
 
+/* begin() for commands that only read: the leases, then the lock is let go. */
+static int begin_read(const struct vfa_opts *o, struct ctx **ret,
+		      struct vfa_lease **ret_ls, size_t *ret_n, struct vfa_err *e)
+{
+	struct ctx *c;
+	int r = begin(o, &c, e);
+
+	if (r)
+		return r;
+	r = vfa_lease_list(c->st, ret_ls, ret_n, NULL);
+	vfa_state_unlock(c->st);
+	if (r) {
+		vfa_fail(e, r, "journal %s: %s", o->state_dir, strerror(-r));
+		ctx_close(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
 static json_object *finish(struct ctx *c, json_object *o)
 {
 	json_object_object_add(o, "reconcile", json_object_get(c->notes));
@@ -919,6 +939,13 @@ out:
 	return r;
 }
 
+static bool release_matches(const struct vfa_opts *o, const struct vfa_lease *l)
+{
+	return (o->pci && !strcmp(l->pci, o->pci)) ||
+	       (o->lease && !strcmp(l->id, o->lease)) ||
+	       (o->domain && !strcmp(l->domain, o->domain));
+}
+
 int vfa_release(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 {
 	json_object *done = json_object_new_array(), *pending = json_object_new_array();
@@ -931,19 +958,13 @@ int vfa_release(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 		goto fail;
 	r = leases_of(c, &ls, &n, e);
 	for (size_t i = 0; !r && i < n && nt < sizeof(todo) / sizeof(todo[0]); i++)
-		if ((o->pci && !strcmp(ls[i].pci, o->pci)) ||
-		    (o->lease && !strcmp(ls[i].id, o->lease)) ||
-		    (o->domain && !strcmp(ls[i].domain, o->domain)))
+		if (release_matches(o, &ls[i]))
 			todo[nt++] = &ls[i];
 	vfa_state_unlock(c->st);
 	/* Leases that reconcile just finished releasing count as released. */
 	for (size_t i = 0; !r && i < c->n_reclaimed; i++) {
-		const struct vfa_lease *l = &c->reclaimed[i];
-
-		if ((o->pci && !strcmp(l->pci, o->pci)) ||
-		    (o->lease && !strcmp(l->id, o->lease)) ||
-		    (o->domain && !strcmp(l->domain, o->domain)))
-			json_object_array_add(done, vfa_lease_json(l));
+		if (release_matches(o, &c->reclaimed[i]))
+			json_object_array_add(done, vfa_lease_json(&c->reclaimed[i]));
 	}
 	if (!r && nt == 0 && json_object_array_length(done) == 0)
 		r = vfa_fail(e, ENOENT, "no lease matches %s %s (vfagent status lists them)",
@@ -975,17 +996,11 @@ int vfa_status(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 	struct vfa_lease *ls = NULL;
 	json_object *pools;
 	size_t n = 0;
-	struct ctx *c = NULL;
-	int r = begin(o, &c, e);
+	struct ctx *c;
+	int r = begin_read(o, &c, &ls, &n, e);
 
 	if (r)
 		return r;
-	r = leases_of(c, &ls, &n, e);
-	vfa_state_unlock(c->st);
-	if (r) {
-		ctx_close(c);
-		return r;
-	}
 	pools = json_object_new_array();
 	for (unsigned int i = 0; i < c->cfg.n_pools; i++) {
 		const struct vfa_pool *p = &c->cfg.pools[i];
@@ -1104,14 +1119,12 @@ int vfa_list(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 	struct vfa_lease *ls = NULL;
 	json_object *out;
 	size_t nl = 0;
-	struct ctx *c = NULL;
-	int r = begin(o, &c, e);
+	struct ctx *c;
+	int r = begin_read(o, &c, &ls, &nl, e);
 
 	if (r)
 		return r;
-	r = leases_of(c, &ls, &nl, e);
-	vfa_state_unlock(c->st);
-	if (!r && o->pf) {
+	if (o->pf) {
 		struct pf *pf;
 
 		r = pf_resolve(c, o->pf, NULL, &pf, e);

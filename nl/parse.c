@@ -2,6 +2,7 @@
  * allocation visible to the caller, so tests and the fuzzer replay recorded
  * bytes through the very code the agent runs. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,32 @@ static int vlan_list_attr(const struct nlattr *a, void *data)
 /* A u32 "setting" of (u32)-1 is the kernel's "driver did not say". */
 #define VF_UNSET 0xffffffffu
 
+/* IFLA_VF_SPOOFCHK, _TRUST and _RSS_QUERY_EN share one layout
+ * ({u32 vf; u32 setting;}); the kernel sends -1 for "not supported". */
+_Static_assert(sizeof(struct ifla_vf_trust) == sizeof(struct ifla_vf_spoofchk) &&
+	       sizeof(struct ifla_vf_rss_query_en) == sizeof(struct ifla_vf_spoofchk) &&
+	       offsetof(struct ifla_vf_trust, setting) == offsetof(struct ifla_vf_spoofchk, setting) &&
+	       offsetof(struct ifla_vf_rss_query_en, setting) == offsetof(struct ifla_vf_spoofchk, setting),
+	       "VF switch attributes share one layout");
+
+static int vf_switch(struct vf_ctx *c, const struct nlattr *a, bool *ret,
+		     uint32_t has_bit, uint32_t *has)
+{
+	const struct ifla_vf_spoofchk *s;
+	int r;
+
+	if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*s))) < 0)
+		return r;
+	s = mnl_attr_get_payload(a);
+	if ((r = vf_index(c, s->vf)) < 0)
+		return r;
+	if (s->setting != VF_UNSET) {
+		*ret = s->setting != 0;
+		*has |= has_bit;
+	}
+	return 0;
+}
+
 static int vf_attr(const struct nlattr *a, void *data)
 {
 	struct vf_ctx *c = data;
@@ -170,48 +197,12 @@ static int vf_attr(const struct nlattr *a, void *data)
 		c->have_rate = 1;
 		break;
 	}
-	case IFLA_VF_SPOOFCHK: {
-		const struct ifla_vf_spoofchk *s;
-
-		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*s))) < 0)
-			return r;
-		s = mnl_attr_get_payload(a);
-		if ((r = vf_index(c, s->vf)) < 0)
-			return r;
-		if (s->setting != VF_UNSET) {
-			vf->spoofchk = s->setting != 0;
-			vf->has |= VFNL_HAS_SPOOFCHK;
-		}
-		break;
-	}
-	case IFLA_VF_TRUST: {
-		const struct ifla_vf_trust *s;
-
-		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*s))) < 0)
-			return r;
-		s = mnl_attr_get_payload(a);
-		if ((r = vf_index(c, s->vf)) < 0)
-			return r;
-		if (s->setting != VF_UNSET) {
-			vf->trust = s->setting != 0;
-			vf->has |= VFNL_HAS_TRUST;
-		}
-		break;
-	}
-	case IFLA_VF_RSS_QUERY_EN: {
-		const struct ifla_vf_rss_query_en *s;
-
-		if ((r = need(a, MNL_TYPE_UNSPEC, sizeof(*s))) < 0)
-			return r;
-		s = mnl_attr_get_payload(a);
-		if ((r = vf_index(c, s->vf)) < 0)
-			return r;
-		if (s->setting != VF_UNSET) {
-			vf->rss_query = s->setting != 0;
-			vf->has |= VFNL_HAS_RSS_QUERY;
-		}
-		break;
-	}
+	case IFLA_VF_SPOOFCHK:
+		return vf_switch(c, a, &vf->spoofchk, VFNL_HAS_SPOOFCHK, &vf->has);
+	case IFLA_VF_TRUST:
+		return vf_switch(c, a, &vf->trust, VFNL_HAS_TRUST, &vf->has);
+	case IFLA_VF_RSS_QUERY_EN:
+		return vf_switch(c, a, &vf->rss_query, VFNL_HAS_RSS_QUERY, &vf->has);
 	case IFLA_VF_LINK_STATE: {
 		const struct ifla_vf_link_state *s;
 

@@ -444,6 +444,18 @@ out:
 #define VFNL_SET_ALL (VFNL_SET_MAC | VFNL_SET_VLAN | VFNL_SET_SPOOFCHK | \
 		      VFNL_SET_TRUST | VFNL_SET_LINK_STATE | VFNL_SET_RATE)
 
+/* IFLA_VF_SPOOFCHK and IFLA_VF_TRUST share one layout. */
+static bool put_switch(struct nlmsghdr *nlh, size_t buflen, uint16_t type,
+		       uint32_t vf, bool on)
+{
+	struct ifla_vf_spoofchk v;
+
+	memset(&v, 0, sizeof(v));
+	v.vf = vf;
+	v.setting = on;
+	return mnl_attr_put_check(nlh, buflen, type, sizeof(v), &v);
+}
+
 static bool put_vf(struct nlmsghdr *nlh, size_t buflen, const struct vfnl_vf_set *s)
 {
 	struct nlattr *info, *list;
@@ -493,15 +505,9 @@ static bool put_vf(struct nlmsghdr *nlh, size_t buflen, const struct vfnl_vf_set
 		if (!mnl_attr_put_check(nlh, buflen, IFLA_VF_RATE, sizeof(r), &r))
 			return false;
 	}
-	if (s->set & VFNL_SET_SPOOFCHK) {
-		struct ifla_vf_spoofchk v;
-
-		memset(&v, 0, sizeof(v));
-		v.vf = s->index;
-		v.setting = s->spoofchk;
-		if (!mnl_attr_put_check(nlh, buflen, IFLA_VF_SPOOFCHK, sizeof(v), &v))
-			return false;
-	}
+	if ((s->set & VFNL_SET_SPOOFCHK) &&
+	    !put_switch(nlh, buflen, IFLA_VF_SPOOFCHK, s->index, s->spoofchk))
+		return false;
 	if (s->set & VFNL_SET_LINK_STATE) {
 		struct ifla_vf_link_state v;
 
@@ -511,15 +517,9 @@ static bool put_vf(struct nlmsghdr *nlh, size_t buflen, const struct vfnl_vf_set
 		if (!mnl_attr_put_check(nlh, buflen, IFLA_VF_LINK_STATE, sizeof(v), &v))
 			return false;
 	}
-	if (s->set & VFNL_SET_TRUST) {
-		struct ifla_vf_trust v;
-
-		memset(&v, 0, sizeof(v));
-		v.vf = s->index;
-		v.setting = s->trust;
-		if (!mnl_attr_put_check(nlh, buflen, IFLA_VF_TRUST, sizeof(v), &v))
-			return false;
-	}
+	if ((s->set & VFNL_SET_TRUST) &&
+	    !put_switch(nlh, buflen, IFLA_VF_TRUST, s->index, s->trust))
+		return false;
 	mnl_attr_nest_end(nlh, info);
 	return true;
 }
