@@ -3,6 +3,7 @@
  *
  *   bench/alloc_bench run CONF STATE POOL PF OUT REPS BUDGET_S COLD_EVERY
  *   bench/alloc_bench churn CONF STATE POOL OUT CLIENTS SECONDS
+ *   bench/alloc_bench domain CONF STATE POOL OUT REPS DOMAIN HOSTDEV_XML
  *
  * run: the pool must be set up (vfagent setup) with nothing leased, so every
  * alloc takes the pool's first VF; every path below works on that same VF.
@@ -26,6 +27,12 @@
  * each records pci and its times; a VF held by two clients at once (the
  * span from one alloc's return to its release's start overlapping another
  * such span of the same VF) is a double lease.  Writes OUT/churn.csv.
+ * domain: REPS times, the domain freshly started (untimed) before each:
+ * `vfagent alloc --domain DOMAIN --live` (domain_vfagent), then, after a
+ * destroy/start, `virsh attach-device DOMAIN HOSTDEV_XML --live` of the
+ * same VF as <hostdev managed='yes'> (domain_virsh_managed).  The domain
+ * is destroyed after each attach: its OS-less guest never acks an unplug.
+ * Writes OUT/domain-summary.csv and appends to samples.csv/cdf.dat.
  * A benchmark: no pass/fail on timings; exit 1 only if something broke. */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +67,7 @@ enum {
 	P_NODEDEV_DETACH, P_NODEDEV_REATTACH,
 	P_FLOOR_SETLINK, P_FLOOR_CHOWN, P_FLOOR_FSYNC_RENAME, P_FLOOR_SUM,
 	P_EXEC_TRUE, P_CLI_HELP,
+	P_DOM_VFAGENT, P_DOM_VIRSH,
 	P_N
 };
 static const char *pname[P_N] = {
@@ -68,6 +76,7 @@ static const char *pname[P_N] = {
 	"nodedev_detach", "nodedev_reattach",
 	"floor_setlink", "floor_chown", "floor_fsync_rename", "floor_sum",
 	"exec_true", "cli_help",
+	"domain_vfagent", "domain_virsh_managed",
 };
 
 struct series {
@@ -117,6 +126,8 @@ static double pct(const double *v, int n, double q)
 	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
 }
 
+static const char *spawn_err = "/dev/null";	/* where children's stderr goes */
+
 /* Runs argv with stdout into buf (may be NULL); returns the exit status,
  * 128+sig if killed, -errno if it could not start. */
 static int spawn(char *const argv[], char *buf, size_t len)
@@ -130,7 +141,7 @@ static int spawn(char *const argv[], char *buf, size_t len)
 		return -errno;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, spawn_err, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
@@ -224,15 +235,15 @@ static int die(const char *what, int r, const char *msg)
 	return 1;
 }
 
-static void summary(const char *out, int rounds, int reps, double secs)
+static void summary(const char *out, const char *name, int rounds, int reps, double secs)
 {
 	char path[1024];
 	FILE *f, *cdf;
 
-	snprintf(path, sizeof(path), "%s/summary.csv", out);
+	snprintf(path, sizeof(path), "%s/%s", out, name);
 	f = fopen(path, "w");
 	snprintf(path, sizeof(path), "%s/cdf.dat", out);
-	cdf = fopen(path, "w");
+	cdf = fopen(path, "a");
 	if (!f || !cdf) {
 		perror(path);
 		exit(1);
@@ -559,7 +570,7 @@ static int cmd_run(int argc, char **argv)
 				fprintf(f, "%s,%d,%.1f\n", pname[p], i, S[p].v[i]);
 		fclose(f);
 	}
-	summary(out, rounds, reps, (now_us() - start) / 1e6);
+	summary(out, "summary.csv", rounds, reps, (now_us() - start) / 1e6);
 	ratios(out);
 #if VFAGENT_LIBVIRT
 	if (ndev)
@@ -575,7 +586,7 @@ static int cmd_run(int argc, char **argv)
 struct rec {
 	char pci[16];
 	double t0, t1, t2, t3;	/* alloc start/end, release start/end */
-	int client, rc;
+	int client, rc, rel_rc;
 };
 
 static int cmp_rec(const void *a, const void *b)
@@ -589,7 +600,7 @@ static int cmp_rec(const void *a, const void *b)
 static int cmd_churn(int argc, char **argv)
 {
 	const char *out;
-	int clients, secs, doubles = 0, failed = 0, exhausted = 0;
+	int clients, secs, doubles = 0, failed = 0, rel_failed = 0, exhausted = 0;
 	char path[1024];
 	struct rec *rs = NULL;
 	size_t n = 0, cap = 0;
@@ -602,6 +613,8 @@ static int cmd_churn(int argc, char **argv)
 	}
 	conf = argv[2], state = argv[3], pool = argv[4], out = argv[5];
 	clients = atoi(argv[6]), secs = atoi(argv[7]);
+	snprintf(path, sizeof(path), "%s/churn-stderr.txt", out);
+	spawn_err = strdup(path);	/* vfagent's own words on any failure */
 	end = now_us() + secs * 1e6;
 	for (int c = 0; c < clients; c++) {
 		pid_t pid = fork();
@@ -621,12 +634,11 @@ static int cmd_churn(int argc, char **argv)
 				x.t1 = now_us();
 				if (!x.rc) {
 					x.t2 = now_us();
-					if (cli_release(x.pci))
-						x.rc = -1000;
+					x.rel_rc = cli_release(x.pci);
 					x.t3 = now_us();
 				}
-				fprintf(f, "%d,%s,%d,%.1f,%.1f,%.1f,%.1f\n", c, x.rc ? "-" : x.pci,
-					x.rc, x.t0, x.t1, x.t2, x.t3);
+				fprintf(f, "%d,%s,%d,%d,%.1f,%.1f,%.1f,%.1f\n", c, x.pci[0] ? x.pci : "-",
+					x.rc, x.rel_rc, x.t0, x.t1, x.t2, x.t3);
 			}
 			fclose(f);
 			_exit(0);
@@ -641,8 +653,8 @@ static int cmd_churn(int argc, char **argv)
 		f = fopen(path, "r");
 		if (!f)
 			return die(path, errno, NULL);
-		while (fscanf(f, "%d,%15[^,],%d,%lf,%lf,%lf,%lf\n", &x.client, x.pci, &x.rc,
-			      &x.t0, &x.t1, &x.t2, &x.t3) == 7) {
+		while (fscanf(f, "%d,%15[^,],%d,%d,%lf,%lf,%lf,%lf\n", &x.client, x.pci, &x.rc,
+			      &x.rel_rc, &x.t0, &x.t1, &x.t2, &x.t3) == 8) {
 			if (n == cap) {
 				cap = cap ? 2 * cap : 256;
 				rs = realloc(rs, cap * sizeof(*rs));
@@ -659,7 +671,7 @@ static int cmd_churn(int argc, char **argv)
 	f = fopen(path, "w");
 	if (!f)
 		return die(path, errno, NULL);
-	fprintf(f, "client,pci,rc,alloc_start_us,alloc_end_us,release_start_us,release_end_us\n");
+	fprintf(f, "client,pci,alloc_rc,release_rc,alloc_start_us,alloc_end_us,release_start_us,release_end_us\n");
 	{
 		double held_until = 0;
 		const char *cur = "";
@@ -667,8 +679,8 @@ static int cmd_churn(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			struct rec *x = &rs[i];
 
-			fprintf(f, "%d,%s,%d,%.1f,%.1f,%.1f,%.1f\n", x->client, x->pci, x->rc,
-				x->t0, x->t1, x->t2, x->t3);
+			fprintf(f, "%d,%s,%d,%d,%.1f,%.1f,%.1f,%.1f\n", x->client, x->pci, x->rc,
+				x->rel_rc, x->t0, x->t1, x->t2, x->t3);
 			if (x->rc == 3) {
 				exhausted++;
 				continue;
@@ -678,7 +690,10 @@ static int cmd_churn(int argc, char **argv)
 				continue;
 			}
 			add(P_CLI_WARM_ALLOC, x->t1 - x->t0);
-			add(P_CLI_WARM_RELEASE, x->t3 - x->t2);
+			if (x->rel_rc)
+				rel_failed++;
+			else
+				add(P_CLI_WARM_RELEASE, x->t3 - x->t2);
 			if (strcmp(cur, x->pci))
 				cur = x->pci, held_until = 0;
 			if (x->t1 < held_until) {
@@ -693,23 +708,115 @@ static int cmd_churn(int argc, char **argv)
 	fclose(f);
 	qsort(S[P_CLI_WARM_ALLOC].v, (size_t)S[P_CLI_WARM_ALLOC].n, sizeof(double), cmp_d);
 	qsort(S[P_CLI_WARM_RELEASE].v, (size_t)S[P_CLI_WARM_RELEASE].n, sizeof(double), cmp_d);
-	printf("churn: %d clients, %d s: %d allocs (%.1f/s), %d exhausted, %d failed, "
-	       "alloc p50 %.1f ms p99 %.1f ms, release p99 %.1f ms, double leases: %d\n",
+	printf("churn: %d clients, %d s: %d allocs (%.1f/s), %d exhausted, %d allocs failed, "
+	       "%d releases failed, alloc p50 %.1f ms p99 %.1f ms, release p99 %.1f ms, double leases: %d\n",
 	       clients, secs, S[P_CLI_WARM_ALLOC].n, S[P_CLI_WARM_ALLOC].n / (double)secs,
-	       exhausted, failed, p50(P_CLI_WARM_ALLOC) / 1e3, p99(P_CLI_WARM_ALLOC) / 1e3,
+	       exhausted, failed, rel_failed, p50(P_CLI_WARM_ALLOC) / 1e3, p99(P_CLI_WARM_ALLOC) / 1e3,
 	       p99(P_CLI_WARM_RELEASE) / 1e3, doubles);
 	snprintf(path, sizeof(path), "%s/churn-summary.csv", out);
 	f = fopen(path, "w");
 	if (f) {
-		fprintf(f, "clients,seconds,allocs,allocs_per_s,exhausted,failed,alloc_p50_us,alloc_p99_us,release_p99_us,double_leases\n");
-		fprintf(f, "%d,%d,%d,%.2f,%d,%d,%.1f,%.1f,%.1f,%d\n", clients, secs,
+		fprintf(f, "clients,seconds,allocs,allocs_per_s,exhausted,alloc_failed,release_failed,alloc_p50_us,alloc_p99_us,release_p99_us,double_leases\n");
+		fprintf(f, "%d,%d,%d,%.2f,%d,%d,%d,%.1f,%.1f,%.1f,%d\n", clients, secs,
 			S[P_CLI_WARM_ALLOC].n, S[P_CLI_WARM_ALLOC].n / (double)secs, exhausted,
-			failed, p50(P_CLI_WARM_ALLOC), p99(P_CLI_WARM_ALLOC),
+			failed, rel_failed, p50(P_CLI_WARM_ALLOC), p99(P_CLI_WARM_ALLOC),
 			p99(P_CLI_WARM_RELEASE), doubles);
 		fclose(f);
 	}
 	free(rs);
-	return doubles || failed ? 1 : 0;
+	return doubles || failed || rel_failed ? 1 : 0;
+}
+
+static int virsh(const char *a, const char *b, const char *c, const char *d)
+{
+	char *argv[] = { "/usr/bin/virsh", "-q", "-c", "qemu:///system", (char *)a,
+			 (char *)b, (char *)c, (char *)d, NULL };
+
+	return spawn(argv, NULL, 0);
+}
+
+static int cmd_domain(int argc, char **argv)
+{
+	const char *out, *dom, *xml;
+	struct vfio_ctx *io = NULL;
+	char pci[16] = "", drv[64];
+	int reps, r, rounds, group = -1;
+	double t0, t, start;
+
+	if (argc != 9) {
+		fprintf(stderr, "usage: alloc_bench domain CONF STATE POOL OUT REPS DOMAIN HOSTDEV_XML\n");
+		return 2;
+	}
+	conf = argv[2], state = argv[3], pool = argv[4], out = argv[5];
+	reps = atoi(argv[6]), dom = argv[7], xml = argv[8];
+	if ((r = vfio_ctx_new(NULL, NULL, &io)))
+		return die("vfio", r, NULL);
+	virsh("destroy", dom, NULL, NULL);
+	start = now_us();
+	for (rounds = 0; rounds < reps; rounds++) {
+		char *aargv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "--json",
+				  "alloc", "--pool", (char *)pool, "--domain", (char *)dom,
+				  "--live", NULL };
+		char buf[8192];
+		json_object *j, *p;
+
+		if ((r = virsh("start", dom, NULL, NULL)))
+			return die("virsh start", EIO, dom);
+		t0 = now_us();
+		r = spawn(aargv, buf, sizeof(buf));
+		t = now_us();
+		if (r)
+			return die("vfagent alloc --domain", r < 0 ? r : EIO, "failed");
+		add(P_DOM_VFAGENT, t - t0);
+		j = json_tokener_parse(buf);
+		if (j && json_object_object_get_ex(j, "pci", &p))
+			snprintf(pci, sizeof(pci), "%s", json_object_get_string(p));
+		json_object_put(j);
+		virsh("destroy", dom, NULL, NULL);
+		{
+			char *rargv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state,
+					  "release", "--domain", (char *)dom, NULL };
+
+			if ((r = spawn(rargv, NULL, 0)))
+				return die("vfagent release --domain", r < 0 ? r : EIO, "failed");
+		}
+
+		if ((r = virsh("start", dom, NULL, NULL)))
+			return die("virsh start", EIO, dom);
+		t0 = now_us();
+		r = virsh("attach-device", dom, xml, "--live");
+		t = now_us();
+		if (r)
+			return die("virsh attach-device", r < 0 ? r : EIO, xml);
+		add(P_DOM_VIRSH, t - t0);
+		virsh("destroy", dom, NULL, NULL);
+		/* managed='yes' gave the VF back to the host on destroy; with
+		 * autoprobe off it has no driver now: back to the pool, untimed. */
+		if (pci[0] && (vfio_driver(io, pci, drv, sizeof(drv)) || strcmp(drv, "vfio-pci"))) {
+			if ((r = vfio_bind(io, pci, "vfio-pci")) || (r = vfio_group(io, pci, &group)) ||
+			    (r = vfio_wait_node(io, group, 5000)))
+				return die("bind vfio-pci", r, vfio_errmsg(io));
+		}
+	}
+	{
+		char path[1024];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/samples.csv", out);
+		f = fopen(path, "a");
+		if (!f)
+			return die(path, errno, NULL);
+		for (int q = P_DOM_VFAGENT; q <= P_DOM_VIRSH; q++)
+			for (int i = 0; i < S[q].n; i++)
+				fprintf(f, "%s,%d,%.1f\n", pname[q], i, S[q].v[i]);
+		fclose(f);
+	}
+	summary(out, "domain-summary.csv", rounds, reps, (now_us() - start) / 1e6);
+	if (S[P_DOM_VFAGENT].n && S[P_DOM_VIRSH].n)
+		printf("  %-44s p50 %8.2fx   p99 %8.2fx\n", "virsh_managed / vfagent --domain",
+		       p50(P_DOM_VIRSH) / p50(P_DOM_VFAGENT), p99(P_DOM_VIRSH) / p99(P_DOM_VFAGENT));
+	vfio_ctx_free(io);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -724,7 +831,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "churn"))
 		return cmd_churn(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "domain"))
+		return cmd_domain(argc, argv);
 	fprintf(stderr, "usage: alloc_bench run CONF STATE POOL PF OUT REPS BUDGET_S\n"
-			"       alloc_bench churn CONF STATE POOL OUT CLIENTS SECONDS\n");
+			"       alloc_bench churn CONF STATE POOL OUT CLIENTS SECONDS\n"
+			"       alloc_bench domain CONF STATE POOL OUT REPS DOMAIN HOSTDEV_XML\n");
 	return 2;
 }

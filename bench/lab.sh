@@ -7,8 +7,9 @@
 . tests/lab/libvirt.sh
 out=${VFAGENT_LAB_OUT:-${BENCH_OUT:-/tmp/vfagent-bench}}
 # Arguments (the guest sees no host environment):
-#   REPS BUDGET_S CLIENTS CHURN_S COLD_EVERY
-reps=${1:-200} budget=${2:-600} clients=${3:-4} churn_s=${4:-30} cold_every=${5:-3}
+#   REPS BUDGET_S CLIENTS CHURN_S COLD_EVERY DOMAIN_REPS
+reps=${1:-200} budget=${2:-540} clients=${3:-4} churn_s=${4:-30} cold_every=${5:-3}
+domain_reps=${6:-10}
 mkdir -p "$out"
 if [ -n "${BENCH_PF:-}" ]; then
 	pf=$BENCH_PF
@@ -38,7 +39,7 @@ CONF
 	echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 	if [ -n "${VFAGENT_LAB:-}" ]; then echo "where: lab guest (tests/lab/run.sh)"; else echo "where: this host, directly"; fi
 	echo "pf: $pf ($(basename "$(readlink -f $dev)"), driver $(basename "$(readlink -f $dev/driver)")), $nvf VFs"
-	echo "rounds: $reps max, budget ${budget}s, cold paths every $cold_every rounds, churn: $clients clients x ${churn_s}s"
+	echo "rounds: $reps max, budget ${budget}s, cold paths every $cold_every rounds, churn: $clients clients x ${churn_s}s, domain: $domain_reps reps"
 } >"$out/meta.txt"
 cat "$out/meta.txt"
 
@@ -47,13 +48,36 @@ rm -rf "$st"
 t0=$(now_ms)
 ./vfagent -c "$conf" -s "$st" setup >"$out/setup.txt" 2>&1 || { cat "$out/setup.txt"; exit 1; }
 echo "setup: $(( $(now_ms) - t0 )) ms"
+libvirt=0
 if [ -n "${VFAGENT_LAB:-}" ]; then
-	if lab_libvirt_start; then echo "libvirtd: $(libvirtd --version)"; else echo "libvirtd did not start: nodedev path skipped"; fi
+	if lab_libvirt_start; then
+		libvirt=1
+		echo "libvirtd: $(libvirtd --version)"
+	else
+		echo "libvirtd did not start: nodedev and domain paths skipped"
+	fi
 fi
 
 rc=0
 bench/alloc_bench run "$conf" "$st" bench "$pf" "$out" "$reps" "$budget" "$cold_every" | tee "$out/table.txt" || rc=1
 bench/alloc_bench churn "$conf" "$st" bench "$out" "$clients" "$churn_s" | tee -a "$out/table.txt" || rc=1
+
+# --domain: vfagent alloc --domain l2 --live against virsh attach-device of
+# a managed='yes' hostdev, the OS-less L2 domain restarted before each.
+if [ $libvirt = 1 ] && [ "$domain_reps" -gt 0 ]; then
+	lab_l2_define
+	a=$(basename "$(readlink -f $dev/virtfn0)")	# 0000:00:12.0
+	d=${a%%:*} rest=${a#*:}
+	cat >"$out/hostdev.xml" <<XML
+<hostdev mode='subsystem' type='pci' managed='yes'>
+  <source><address domain='0x$d' bus='0x${rest%%:*}' slot='0x$(echo ${rest#*:} | cut -d. -f1)' function='0x${a##*.}'/></source>
+</hostdev>
+XML
+	bench/alloc_bench domain "$conf" "$st" bench "$out" "$domain_reps" l2 "$out/hostdev.xml" |
+		tee -a "$out/table.txt" || rc=1
+	virsh -q destroy l2 >/dev/null 2>&1
+	virsh -q undefine l2 >/dev/null 2>&1
+fi
 
 ./vfagent -c "$conf" -s "$st" --json status >"$out/status-end.json" 2>&1
 ip link set "$pf" down

@@ -4,8 +4,8 @@
 #   sh bench/run.sh [--here] [--kvm]
 # --here runs on this machine instead (a real SR-IOV host, as root; needs
 # BENCH_PF=netdev, whose VFs are recreated and removed).  Knobs (env):
-# BENCH_REPS (200 rounds), BENCH_BUDGET (600 s for the rounds), BENCH_CLIENTS
-# (4), BENCH_CHURN_S (30), BENCH_COLD_EVERY (3), BENCH_OUT (/tmp/vfagent-bench).
+# BENCH_REPS (200 rounds), BENCH_BUDGET (540 s for the rounds), BENCH_CLIENTS
+# (4), BENCH_CHURN_S (30), BENCH_COLD_EVERY (3), BENCH_DOMAIN_REPS (10), BENCH_OUT (/tmp/vfagent-bench).
 set -eu
 cd "$(dirname "$0")/.."
 here=0 kvm=
@@ -17,7 +17,7 @@ for a in "$@"; do
 	esac
 done
 out=${BENCH_OUT:-/tmp/vfagent-bench}
-args="${BENCH_REPS:-200} ${BENCH_BUDGET:-600} ${BENCH_CLIENTS:-4} ${BENCH_CHURN_S:-30} ${BENCH_COLD_EVERY:-3}"
+args="${BENCH_REPS:-200} ${BENCH_BUDGET:-540} ${BENCH_CLIENTS:-4} ${BENCH_CHURN_S:-30} ${BENCH_COLD_EVERY:-3} ${BENCH_DOMAIN_REPS:-10}"
 rm -rf "$out"
 mkdir -p "$out" bench/results
 [ -x vfagent ] && [ -x bench/alloc_bench ] || make WERROR=1 all
@@ -31,7 +31,7 @@ else
 fi
 rc=$?
 set -e
-for f in meta.txt table.txt summary.csv ratios.csv samples.csv churn.csv churn-summary.csv cdf.dat; do
+for f in meta.txt table.txt summary.csv domain-summary.csv ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cdf.dat; do
 	[ -f "$out/$f" ] && cp "$out/$f" bench/results/
 done
 if [ -s "$out/cdf.dat" ] && command -v gnuplot >/dev/null; then
