@@ -18,8 +18,18 @@
 /* One line for the user: what failed and how to fix it. */
 struct vfa_err {
 	char msg[VFA_ERR_LEN];
+	int exit;		/* exit status to report; 0 means 1 */
+};
+enum {
+	VFA_EXIT_FAIL = 1,	/* failed, nothing half-done */
+	VFA_EXIT_USAGE = 2,	/* bad arguments or config */
+	VFA_EXIT_EXHAUSTED = 3,	/* no free VF in the pool */
+	VFA_EXIT_PENDING = 4,	/* a detach is pending in the guest */
 };
 int vfa_fail(struct vfa_err *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Same, for errors in what the user asked or configured (exit 2). */
+int vfa_usage(struct vfa_err *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 struct vfa_pool {
@@ -42,9 +52,17 @@ struct vfa_pool {
 	int line;
 };
 
+#define VFA_MAX_ALLOW 16
 struct vfa_config {
 	char path[256];
 	char libvirt_uri[256];		/* "" = libvirt's default */
+	/* [serve] */
+	char socket[256];		/* "" = STATE_DIR/vfagent.sock */
+	uid_t allow_uid[VFA_MAX_ALLOW];
+	unsigned int n_allow_uid;
+	gid_t allow_gid[VFA_MAX_ALLOW];
+	unsigned int n_allow_gid;
+	bool pf_restore;		/* bring a PF that went down back up */
 	unsigned int n_pools;
 	struct vfa_pool pools[VFA_MAX_POOLS];
 };
@@ -80,6 +98,7 @@ struct vfa_lease {
 	uint8_t qos;
 	char domain[128];
 	bool attached;
+	bool persistent;		/* in the domain's config: kept across stops */
 	long long pid;
 	long long created;
 };
@@ -122,6 +141,13 @@ int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
 int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,
 		   bool *ret, struct vfa_err *e);
 
+/* Domain events (daemon): the domain name (NULL for VFA_VIRT_CLOSED). */
+enum { VFA_DOM_STOPPED, VFA_DOM_UNDEFINED, VFA_DOM_DEVICE_REMOVED, VFA_VIRT_CLOSED };
+typedef void (*vfa_virt_event_cb)(const char *domain, int what, void *ud);
+int vfa_virt_watch(struct vfa_virt *v, vfa_virt_event_cb cb, void *ud,
+		   struct vfa_err *e);
+bool vfa_virt_alive(const struct vfa_virt *v);
+
 /* Options of one command. */
 struct vfa_opts {
 	const char *config;
@@ -138,14 +164,56 @@ struct vfa_opts {
 	bool live, persistent;
 	int node_timeout_ms;
 	bool help;
+	const char *socket;		/* daemon socket; default STATE_DIR/vfagent.sock */
+	bool direct;			/* never use the daemon */
 };
 
-/* ops.c: each returns 0 or -errno; on success *ret is a JSON document the
- * caller owns (json_object_put); on failure e says why. */
-int vfa_setup(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
-int vfa_list(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
-int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
-int vfa_release(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
-int vfa_status(const struct vfa_opts *o, json_object **ret, struct vfa_err *e);
+/* ops.c: a long-lived handle (the CLI opens one per command, the daemon
+ * one for its life). Each operation returns 0 or -errno; on success *ret
+ * is a JSON document the caller owns (json_object_put); on failure e says
+ * why. vfa_release returns -EINPROGRESS (with *ret) when a detach is
+ * pending in the guest. */
+struct vfa_agent;
+int vfa_agent_open(const struct vfa_opts *o, struct vfa_agent **ret,
+		   struct vfa_err *e);
+void vfa_agent_close(struct vfa_agent *a);
+int vfa_agent_reload(struct vfa_agent *a, struct vfa_err *e);
+const struct vfa_config *vfa_agent_config(const struct vfa_agent *a);
+int vfa_setup(struct vfa_agent *a, const struct vfa_opts *o, json_object **ret,
+	      struct vfa_err *e);
+int vfa_list(struct vfa_agent *a, const struct vfa_opts *o, json_object **ret,
+	     struct vfa_err *e);
+int vfa_alloc(struct vfa_agent *a, const struct vfa_opts *o, json_object **ret,
+	      struct vfa_err *e);
+int vfa_release(struct vfa_agent *a, const struct vfa_opts *o, json_object **ret,
+		struct vfa_err *e);
+int vfa_status(struct vfa_agent *a, const struct vfa_opts *o, json_object **ret,
+	       struct vfa_err *e);
+/* Daemon hooks: reconcile now (domains: also release the VFs of domains
+ * that stopped or vanished); the libvirt connection (opened on demand) and
+ * its loss; a look at every pool PF, reporting changes since the last look
+ * (and bringing a downed PF back up when restore). *ret_notes: strings. */
+int vfa_reconcile(struct vfa_agent *a, bool domains, json_object **ret_notes,
+		  struct vfa_err *e);
+struct vfa_virt *vfa_agent_virt(struct vfa_agent *a, struct vfa_err *e);
+void vfa_agent_virt_lost(struct vfa_agent *a);
+int vfa_check_pfs(struct vfa_agent *a, bool restore, json_object **ret_notes,
+		  struct vfa_err *e);
+
+/* proto.c: requests and replies as JSON (CLI direct path and daemon). */
+json_object *vfa_req_json(const char *op, const struct vfa_opts *o);
+int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
+		  struct vfa_err *e);
+int vfa_dispatch(struct vfa_agent *a, const char *op, const struct vfa_opts *o,
+		 json_object **ret, struct vfa_err *e);
+json_object *vfa_reply_json(int r, json_object *res, const struct vfa_err *e);
+
+/* client.c: one request to a running daemon. -ENOENT/-ECONNREFUSED if
+ * none answers at path (the caller then works directly). */
+int vfa_client_call(const char *path, json_object *req, json_object **ret_reply,
+		    struct vfa_err *e);
+
+/* serve.c: the daemon; returns when told to stop. */
+int vfa_serve(const struct vfa_opts *o, struct vfa_err *e);
 
 #endif

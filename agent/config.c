@@ -12,16 +12,38 @@
 
 #include "vfio/vfio.h"
 
+static int vfail(struct vfa_err *e, int code, int err, const char *fmt,
+		 va_list ap) __attribute__((format(printf, 4, 0)));
+static int vfail(struct vfa_err *e, int code, int err, const char *fmt,
+		 va_list ap)
+{
+	if (e) {
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		e->exit = code;
+	}
+	return err < 0 ? err : -err;
+}
+
 int vfa_fail(struct vfa_err *e, int err, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	if (e) {
-		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		va_end(ap);
-	}
-	return err < 0 ? err : -err;
+	va_start(ap, fmt);
+	r = vfail(e, VFA_EXIT_FAIL, err, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int vfa_usage(struct vfa_err *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vfail(e, VFA_EXIT_USAGE, err, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int vfa_parse_bool(const char *s, bool *ret)
@@ -140,7 +162,7 @@ static char *read_line(char *str, int num, void *stream)
 
 #define PERR(...) do { \
 	if (!ps->failed) \
-		vfa_fail(ps->e, EINVAL, "%s:%d: " FIRST(__VA_ARGS__, x), \
+		vfa_usage(ps->e, EINVAL, "%s:%d: " FIRST(__VA_ARGS__, x), \
 			 ps->cfg->path, ps->line REST(__VA_ARGS__)); \
 	ps->failed = true; \
 	return 0; \
@@ -225,6 +247,51 @@ static int pool_key(struct parse_state *ps, struct vfa_pool *p,
 	return 1;
 }
 
+/* [serve]: who may use the socket (root always may), and the watch. */
+static int serve_key(struct parse_state *ps, const char *key, const char *val)
+{
+	struct vfa_config *cfg = ps->cfg;
+	char buf[512], *save, *tok;
+	bool b;
+
+	if (!strcmp(key, "socket")) {
+		if (strlen(val) >= sizeof(cfg->socket) || val[0] != '/')
+			PERR("socket = %s: expected an absolute path", val);
+		snprintf(cfg->socket, sizeof(cfg->socket), "%s", val);
+		return 1;
+	}
+	if (!strcmp(key, "pf-restore")) {
+		if (vfa_parse_bool(val, &b) < 0)
+			PERR("pf-restore = %s: expected yes or no", val);
+		cfg->pf_restore = b;
+		return 1;
+	}
+	if (strcmp(key, "allow-users") && strcmp(key, "allow-groups"))
+		PERR("unknown key \"%s\" in [serve]", key);
+	snprintf(buf, sizeof(buf), "%s", val);
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		char spec[160];
+		uid_t u;
+		gid_t g;
+
+		if (!strcmp(key, "allow-users")) {
+			if (vfio_parse_owner(tok, &u, &g) < 0)
+				PERR("allow-users: no user \"%s\" on this host", tok);
+			if (cfg->n_allow_uid >= VFA_MAX_ALLOW)
+				PERR("allow-users: at most %d", VFA_MAX_ALLOW);
+			cfg->allow_uid[cfg->n_allow_uid++] = u;
+		} else {
+			snprintf(spec, sizeof(spec), "root:%s", tok);
+			if (vfio_parse_owner(spec, &u, &g) < 0)
+				PERR("allow-groups: no group \"%s\" on this host", tok);
+			if (cfg->n_allow_gid >= VFA_MAX_ALLOW)
+				PERR("allow-groups: at most %d", VFA_MAX_ALLOW);
+			cfg->allow_gid[cfg->n_allow_gid++] = g;
+		}
+	}
+	return 1;
+}
+
 static int handler(void *user, const char *section, const char *key,
 		   const char *val)
 {
@@ -254,14 +321,16 @@ static int handler(void *user, const char *section, const char *key,
 			ps->pool->link_state = IFLA_VF_LINK_STATE_AUTO;
 			ps->pool->mode = 0600;
 			ps->pool->line = ps->section_line;
-		} else if (strcmp(section, "libvirt")) {
-			PERR("unknown section [%s] (expected [pool NAME] or [libvirt])", section);
+		} else if (strcmp(section, "libvirt") && strcmp(section, "serve")) {
+			PERR("unknown section [%s] (expected [pool NAME], [libvirt] or [serve])", section);
 		}
 	}
 	if (!key)		/* section header only (newer inih) */
 		return 1;
 	if (ps->pool)
 		return pool_key(ps, ps->pool, key, val);
+	if (!strcmp(section, "serve"))
+		return serve_key(ps, key, val);
 	if (!strcmp(key, "uri")) {
 		if (strlen(val) >= sizeof(cfg->libvirt_uri))
 			PERR("uri too long");
@@ -290,22 +359,22 @@ int vfa_config_load(const char *path, struct vfa_config *cfg,
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	ps.f = fopen(path, "re");
 	if (!ps.f)
-		return vfa_fail(e, errno, "%s: %s (write one: see vfagent.conf.example)",
+		return vfa_usage(e, errno, "%s: %s (write one: see vfagent.conf.example)",
 				path, strerror(errno));
 	r = ini_parse_stream(read_line, &ps, handler, &ps);
 	fclose(ps.f);
 	if (ps.failed)
 		return -EINVAL;
 	if (r != 0)
-		return vfa_fail(e, EINVAL, "%s:%d: not a valid INI line", path, r);
+		return vfa_usage(e, EINVAL, "%s:%d: not a valid INI line", path, r);
 	for (unsigned int i = 0; i < cfg->n_pools; i++) {
 		struct vfa_pool *p = &cfg->pools[i];
 
 		if (p->n_pf == 0)
-			return vfa_fail(e, EINVAL, "%s:%d: [pool %s] has no pf", path,
+			return vfa_usage(e, EINVAL, "%s:%d: [pool %s] has no pf", path,
 					p->line, p->name);
 		if (p->vfs == 0)
-			return vfa_fail(e, EINVAL, "%s:%d: [pool %s] has no vfs (how many VFs to create)",
+			return vfa_usage(e, EINVAL, "%s:%d: [pool %s] has no vfs (how many VFs to create)",
 					path, p->line, p->name);
 		for (unsigned int j = 0; j < p->n_pf; j++)
 			for (unsigned int k = 0; k <= i; k++) {
@@ -314,7 +383,7 @@ int vfa_config_load(const char *path, struct vfa_config *cfg,
 				for (unsigned int m = 0; m < q->n_pf; m++) {
 					if ((k == i && m >= j) || strcmp(q->pf[m], p->pf[j]))
 						continue;
-					return vfa_fail(e, EINVAL,
+					return vfa_usage(e, EINVAL,
 						"%s:%d: pf %s is already in [pool %s] (line %d); a PF belongs to one pool",
 						path, p->pf_line[j], p->pf[j], q->name, q->pf_line[m]);
 				}

@@ -192,6 +192,12 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	    !json_object_is_type(v, json_type_boolean))
 		goto out;
 	l.attached = json_object_get_boolean(v);
+	/* Optional: journals written before it existed lack it. */
+	if (json_object_object_get_ex(o, "persistent", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			goto out;
+		l.persistent = json_object_get_boolean(v);
+	}
 	if (strcmp(l.state, "allocating") && strcmp(l.state, "ready") &&
 	    strcmp(l.state, "detaching") && strcmp(l.state, "releasing"))
 		goto out;
@@ -225,6 +231,7 @@ json_object *vfa_lease_json(const struct vfa_lease *l)
 	json_object_object_add(o, "domain", l->domain[0] ?
 			       json_object_new_string(l->domain) : NULL);
 	json_object_object_add(o, "attached", json_object_new_boolean(l->attached));
+	json_object_object_add(o, "persistent", json_object_new_boolean(l->persistent));
 	json_object_object_add(o, "pid", json_object_new_int64(l->pid));
 	json_object_object_add(o, "created", json_object_new_int64(l->created));
 	return o;

@@ -8,12 +8,6 @@
 
 #include "agent/agent.h"
 
-enum {
-	EXIT_USAGE = 2,		/* bad arguments or config */
-	EXIT_EXHAUSTED = 3,	/* no free VF in the pool */
-	EXIT_PENDING = 4,	/* a detach is pending in the guest */
-};
-
 static const char usage_text[] =
 "usage: vfagent [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
 "\n"
@@ -33,11 +27,16 @@ static const char usage_text[] =
 "                             detach, scrub (MAC 0, VLAN 0, pool baseline) and return\n"
 "                             VFs to the pool\n"
 "  status                     per pool: VFs, free, leased and who holds each lease\n"
+"  serve                      run the agent: answers the commands above on a Unix\n"
+"                             socket, releases the VFs of libvirt domains that stop,\n"
+"                             watches the PFs. Foreground; SIGHUP rereads the config\n"
 "\n"
 "Global options:\n"
 "  -c, --config FILE          config (default /etc/vfagent/vfagent.conf)\n"
 "  -s, --state-dir DIR        lease journal and locks (default /run/vfagent)\n"
 "  -j, --json                 print one JSON document\n"
+"      --socket PATH          daemon socket (default STATE_DIR/vfagent.sock)\n"
+"      --direct               do not use a running daemon\n"
 "      --sysfs-root DIR       sysfs root (default /sys; for tests)\n"
 "      --dev-root DIR         /dev root (default /dev; for tests)\n"
 "  -h, --help                 this text\n"
@@ -45,7 +44,8 @@ static const char usage_text[] =
 "Exit status: 0 done, 1 failed (nothing half-done), 2 bad usage or config,\n"
 "3 pool exhausted, 4 detach pending (the guest has not released the VF yet).\n"
 "Every command first reconciles the lease journal with the kernel and reports\n"
-"what it repaired.\n";
+"what it repaired. When a daemon answers on the socket, commands go through it\n"
+"(same results); otherwise they run directly, serialised by the state-dir lock.\n";
 
 static int usage(FILE *f, int code)
 {
@@ -146,22 +146,6 @@ static void print_text(const char *cmd, json_object *o)
 	}
 }
 
-static const char *errno_name(int err)
-{
-	switch (err) {
-	case EBUSY: return "EBUSY";
-	case ENOENT: return "ENOENT";
-	case EINVAL: return "EINVAL";
-	case ENETDOWN: return "ENETDOWN";
-	case EINPROGRESS: return "EINPROGRESS";
-	case ENOTSUP: return "ENOTSUP";
-	case ENODEV: return "ENODEV";
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	default: return "EIO";
-	}
-}
-
 /* Options valid before and after the command. Returns false if c is not one. */
 static bool global_opt(int c, struct vfa_opts *o, bool *json)
 {
@@ -172,8 +156,69 @@ static bool global_opt(int c, struct vfa_opts *o, bool *json)
 	case 'S': o->sys_root = optarg; return true;
 	case 'D': o->dev_root = optarg; return true;
 	case 'h': o->help = true; return true;
+	case 'k': o->socket = optarg; return true;
+	case 'x': o->direct = true; return true;
 	default: return false;
 	}
+}
+
+static char sock_buf[300];
+
+/* One command: through the daemon when one answers on the state dir's
+ * socket, else directly (the state-dir lock keeps both safe). */
+static int run(const char *cmd, struct vfa_opts *o, bool json)
+{
+	json_object *req = vfa_req_json(cmd, o), *reply = NULL, *res = NULL, *v;
+	struct vfa_err e = { "", 0 };
+	int r = -ECONNREFUSED, code;
+
+	if (!o->socket) {
+		snprintf(sock_buf, sizeof(sock_buf), "%s/vfagent.sock", o->state_dir);
+		o->socket = sock_buf;
+	}
+	if (!o->direct)
+		r = vfa_client_call(o->socket, req, &reply, &e);
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		struct vfa_agent *a = NULL;
+
+		r = vfa_agent_open(o, &a, &e);
+		if (!r)
+			r = vfa_dispatch(a, cmd, o, &res, &e);
+		vfa_agent_close(a);
+		reply = vfa_reply_json(r, res, &e);
+	} else if (r) {
+		fprintf(stderr, "vfagent: %s\n", e.msg);
+		json_object_put(req);
+		return VFA_EXIT_FAIL;
+	}
+	json_object_put(req);
+	code = json_object_object_get_ex(reply, "exit", &v) ? json_object_get_int(v) : 1;
+	json_object_object_get_ex(reply, "result", &res);
+	if (json) {
+		json_object *out = res;
+
+		if (!res) {
+			out = json_object_new_object();
+			json_object_object_foreach(reply, k, val)
+				if (strcmp(k, "ok"))
+					json_object_object_add(out, k, json_object_get(val));
+		}
+		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+		if (out != res)
+			json_object_put(out);
+	} else if (res) {
+		if (json_object_object_get_ex(res, "reconcile", &v))
+			for (size_t i = 0; i < json_object_array_length(v); i++)
+				fprintf(stderr, "vfagent: reconcile: %s\n",
+					json_object_get_string(json_object_array_get_idx(v, i)));
+		print_text(cmd, res);
+	}
+	if (!res || code == VFA_EXIT_FAIL || code == VFA_EXIT_USAGE || code == VFA_EXIT_EXHAUSTED)
+		if (json_object_object_get_ex(reply, "error", &v))
+			fprintf(stderr, "vfagent: %s\n", json_object_get_string(v));
+	json_object_put(reply);
+	return code;
 }
 
 int main(int argc, char **argv)
@@ -193,14 +238,15 @@ int main(int argc, char **argv)
 		{ "persistent", no_argument, NULL, 'P' },
 		{ "pci", required_argument, NULL, 'a' },
 		{ "lease", required_argument, NULL, 'l' },
+		{ "socket", required_argument, NULL, 'k' },
+		{ "direct", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vfa_opts o = {
 		.config = "/etc/vfagent/vfagent.conf",
 		.state_dir = "/run/vfagent",
 	};
-	struct vfa_err e = { "" };
-	json_object *res = NULL, *reco;
+	struct vfa_err e = { "", 0 };
 	const char *cmd = NULL;
 	bool json = false;
 	int c, r;
@@ -208,11 +254,11 @@ int main(int argc, char **argv)
 	/* Options may come before or after the command. */
 	while ((c = getopt_long(argc, argv, "+c:s:jh", gopts, NULL)) != -1)
 		if (!global_opt(c, &o, &json))
-			return usage(stderr, EXIT_USAGE);
+			return usage(stderr, VFA_EXIT_USAGE);
 	if (o.help)
 		return usage(stdout, 0);
 	if (optind >= argc)
-		return usage(stderr, EXIT_USAGE);
+		return usage(stderr, VFA_EXIT_USAGE);
 	cmd = argv[optind];
 	optind++;
 	while ((c = getopt_long(argc, argv, "c:s:jh", gopts, NULL)) != -1) {
@@ -234,7 +280,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "vfagent: --mac %s: %s\n", optarg, r == -EADDRNOTAVAIL ?
 					"a multicast MAC cannot be a VF's address" :
 					"expected six hex bytes like 52:54:00:aa:bb:cc");
-				return EXIT_USAGE;
+				return VFA_EXIT_USAGE;
 			}
 			o.has_mac = true;
 			break;
@@ -244,71 +290,24 @@ int main(int argc, char **argv)
 				fprintf(stderr, "vfagent: --vlan %s: %s\n", optarg, r == -EDOM ?
 					"QoS (802.1p priority) must be 0..7" :
 					"VLAN ID must be 0..4094 (4095 is reserved), as ID or ID:QOS");
-				return EXIT_USAGE;
+				return VFA_EXIT_USAGE;
 			}
 			o.has_vlan = true;
 			break;
-		default: return usage(stderr, EXIT_USAGE);
+		default: return usage(stderr, VFA_EXIT_USAGE);
 		}
 	}
 	if (!strcmp(cmd, "list") && optind < argc)
 		o.pf = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "vfagent: unexpected argument \"%s\"\n", argv[optind]);
-		return EXIT_USAGE;
+		return VFA_EXIT_USAGE;
 	}
-
-	if (!strcmp(cmd, "setup")) {
-		r = vfa_setup(&o, &res, &e);
-	} else if (!strcmp(cmd, "list")) {
-		r = vfa_list(&o, &res, &e);
-	} else if (!strcmp(cmd, "status")) {
-		r = vfa_status(&o, &res, &e);
-	} else if (!strcmp(cmd, "alloc")) {
-		if (!o.pool) {
-			fprintf(stderr, "vfagent: alloc needs --pool NAME\n");
-			return EXIT_USAGE;
-		}
-		if ((o.live || o.persistent) && !o.domain) {
-			fprintf(stderr, "vfagent: --live/--persistent need --domain NAME\n");
-			return EXIT_USAGE;
-		}
-		r = vfa_alloc(&o, &res, &e);
-	} else if (!strcmp(cmd, "release")) {
-		if (!!o.pci + !!o.lease + !!o.domain != 1) {
-			fprintf(stderr, "vfagent: release needs exactly one of --pci ADDR, --lease ID, --domain NAME\n");
-			return EXIT_USAGE;
-		}
-		r = vfa_release(&o, &res, &e);
-	} else {
-		fprintf(stderr, "vfagent: unknown command \"%s\" (vfagent --help lists them)\n", cmd);
-		return EXIT_USAGE;
+	if (!strcmp(cmd, "serve")) {
+		r = vfa_serve(&o, &e);
+		if (r)
+			fprintf(stderr, "vfagent: %s\n", e.msg);
+		return r ? (e.exit ? e.exit : 1) : 0;
 	}
-
-	if (r && r != -EINPROGRESS) {
-		if (json) {
-			json_object *eo = json_object_new_object();
-
-			json_object_object_add(eo, "error", json_object_new_string(e.msg));
-			json_object_object_add(eo, "errno", json_object_new_string(errno_name(-r)));
-			puts(json_object_to_json_string_ext(eo, JSON_C_TO_STRING_PRETTY));
-			json_object_put(eo);
-		}
-		fprintf(stderr, "vfagent: %s\n", e.msg);
-		if (r == -EBUSY && strstr(e.msg, "exhausted"))
-			return EXIT_EXHAUSTED;
-		return strstr(e.msg, o.config) == e.msg ? EXIT_USAGE : 1;
-	}
-	if (json) {
-		puts(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
-						    JSON_C_TO_STRING_NOSLASHESCAPE));
-	} else {
-		if (json_object_object_get_ex(res, "reconcile", &reco))
-			for (size_t i = 0; i < json_object_array_length(reco); i++)
-				fprintf(stderr, "vfagent: reconcile: %s\n",
-					json_object_get_string(json_object_array_get_idx(reco, i)));
-		print_text(cmd, res);
-	}
-	json_object_put(res);
-	return r == -EINPROGRESS ? EXIT_PENDING : 0;
+	return run(cmd, &o, json);
 }

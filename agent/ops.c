@@ -32,8 +32,9 @@ struct pf {
 	const struct vfa_pool *pool;
 };
 
-struct ctx {
-	const struct vfa_opts *o;
+struct vfa_agent {
+	char state_dir[256];
+	int node_timeout_ms;
 	struct vfa_config cfg;
 	struct vfnl *nl;
 	struct vfpci *pci;
@@ -46,12 +47,29 @@ struct ctx {
 	json_object *notes;		/* what reconcile repaired or found */
 	struct vfa_lease reclaimed[64];	/* leases reconcile finished releasing */
 	size_t n_reclaimed;
+	bool check_domains;		/* reconcile asks libvirt about each domain */
+	struct pf_seen {		/* vfa_check_pfs: the last look at each PF */
+		char spec[VFA_NAME_LEN];
+		bool missing;
+		bool up;
+		uint32_t num_vf;
+	} seen[VFA_MAX_POOLS * VFA_MAX_PFS];
+	unsigned int n_seen;
 };
 
-static void ctx_close(struct ctx *c)
+static void pf_cache_clear(struct vfa_agent *c)
 {
 	for (unsigned int i = 0; i < c->n_pfs; i++)
 		free(c->pfs[i].link);
+	c->n_pfs = 0;
+}
+
+/* Frees everything the agent holds; accepts NULL. */
+void vfa_agent_close(struct vfa_agent *c)
+{
+	if (!c)
+		return;
+	pf_cache_clear(c);
 	vfa_virt_close(c->virt);
 	vfa_state_close(c->st);
 	vfio_ctx_free(c->io);
@@ -61,14 +79,18 @@ static void ctx_close(struct ctx *c)
 	free(c);
 }
 
-static int ctx_open(const struct vfa_opts *o, struct ctx **ret, struct vfa_err *e)
+/* Opens what every operation needs: config, rtnetlink, libpci, sysfs and
+ * the state dir. *ret is the caller's (vfa_agent_close). */
+int vfa_agent_open(const struct vfa_opts *o, struct vfa_agent **ret,
+		   struct vfa_err *e)
 {
-	struct ctx *c = calloc(1, sizeof(*c));
+	struct vfa_agent *c = calloc(1, sizeof(*c));
 	int r;
 
 	if (!c)
 		return vfa_fail(e, ENOMEM, "out of memory");
-	c->o = o;
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", o->state_dir);
+	c->node_timeout_ms = o->node_timeout_ms > 0 ? o->node_timeout_ms : NODE_TIMEOUT_MS;
 	c->notes = json_object_new_array();
 	r = vfa_config_load(o->config, &c->cfg, e);
 	if (r)
@@ -94,8 +116,30 @@ static int ctx_open(const struct vfa_opts *o, struct ctx **ret, struct vfa_err *
 	*ret = c;
 	return 0;
 fail:
-	ctx_close(c);
+	vfa_agent_close(c);
 	return r;
+}
+
+/* Rereads the config; on error the old one stays and e says why. */
+int vfa_agent_reload(struct vfa_agent *c, struct vfa_err *e)
+{
+	struct vfa_config *cfg = malloc(sizeof(*cfg));
+	int r;
+
+	if (!cfg)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	r = vfa_config_load(c->cfg.path, cfg, e);
+	if (!r) {
+		pf_cache_clear(c);
+		c->cfg = *cfg;
+	}
+	free(cfg);
+	return r;
+}
+
+const struct vfa_config *vfa_agent_config(const struct vfa_agent *c)
+{
+	return &c->cfg;
 }
 
 static json_object *vjfmt(const char *fmt, va_list ap)
@@ -122,9 +166,9 @@ static json_object *jfmt(const char *fmt, ...)
 }
 
 /* Records what reconcile repaired or found; shown with the result. */
-static void note(struct ctx *c, const char *fmt, ...)
+static void note(struct vfa_agent *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void note(struct ctx *c, const char *fmt, ...)
+static void note(struct vfa_agent *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -133,7 +177,7 @@ static void note(struct ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-static struct vfa_virt *virt(struct ctx *c, struct vfa_err *e)
+static struct vfa_virt *virt(struct vfa_agent *c, struct vfa_err *e)
 {
 	if (!c->virt && !c->virt_tried) {
 		c->virt_tried = true;
@@ -144,7 +188,7 @@ static struct vfa_virt *virt(struct ctx *c, struct vfa_err *e)
 
 /* Resolves a PF given as netdev or PCI address, through netlink's parent
  * device attributes, and reads its SR-IOV capability. */
-static int pf_resolve(struct ctx *c, const char *spec, const struct vfa_pool *p,
+static int pf_resolve(struct vfa_agent *c, const char *spec, const struct vfa_pool *p,
 		      struct pf **ret, struct vfa_err *e)
 {
 	struct vfpci_addr a;
@@ -202,7 +246,7 @@ fail:
 	return r;
 }
 
-static int pf_refresh(struct ctx *c, struct pf *pf, struct vfa_err *e)
+static int pf_refresh(struct vfa_agent *c, struct pf *pf, struct vfa_err *e)
 {
 	int r = vfnl_get_link(c->nl, pf->link->ifindex, NULL, pf->link);
 
@@ -264,7 +308,7 @@ static void diff(const struct vfnl_vf *cur, struct vfnl_vf_set *s)
 	(void)zero;
 }
 
-static int apply(struct ctx *c, struct pf *pf, struct vfnl_vf_set *s, size_t n,
+static int apply(struct vfa_agent *c, struct pf *pf, struct vfnl_vf_set *s, size_t n,
 		 struct vfa_err *e)
 {
 	size_t k = 0;
@@ -296,7 +340,7 @@ static void idle_owner(const struct vfa_pool *p, uid_t *u, gid_t *g, mode_t *m)
 }
 
 /* chowns the node only if it differs. Returns 1 if changed. */
-static int own_node(struct ctx *c, int group, uid_t u, gid_t g, mode_t m,
+static int own_node(struct vfa_agent *c, int group, uid_t u, gid_t g, mode_t m,
 		    struct vfa_err *e)
 {
 	uid_t cu;
@@ -312,7 +356,7 @@ static int own_node(struct ctx *c, int group, uid_t u, gid_t g, mode_t m,
 	return 1;
 }
 
-static int host_check(struct ctx *c, struct vfa_err *e)
+static int host_check(struct vfa_agent *c, struct vfa_err *e)
 {
 	int r = vfio_check_host(c->io);
 
@@ -322,7 +366,7 @@ static int host_check(struct ctx *c, struct vfa_err *e)
 }
 
 /* Puts a VF on vfio-pci, checks its group, waits for its node. */
-static int make_ready(struct ctx *c, const char *vf, int *ret_group, bool *changed,
+static int make_ready(struct vfa_agent *c, const char *vf, int *ret_group, bool *changed,
 		      struct vfa_err *e)
 {
 	char drv[VFIO_DRV_LEN];
@@ -349,14 +393,14 @@ static int make_ready(struct ctx *c, const char *vf, int *ret_group, bool *chang
 	if (r)
 		return vfa_fail(e, r, "VF %s: IOMMU group %d is not viable: %s; bind those to vfio-pci or use another VF",
 				vf, g, vfio_errmsg(c->io));
-	r = vfio_wait_node(c->io, g, c->o->node_timeout_ms > 0 ? c->o->node_timeout_ms : NODE_TIMEOUT_MS);
+	r = vfio_wait_node(c->io, g, c->node_timeout_ms);
 	if (r)
 		return vfa_fail(e, r, "/dev/vfio/%d did not appear: %s", g, vfio_errmsg(c->io));
 	*ret_group = g;
 	return 0;
 }
 
-static int vf_pci(struct ctx *c, struct pf *pf, unsigned int idx, char *buf,
+static int vf_pci(struct vfa_agent *c, struct pf *pf, unsigned int idx, char *buf,
 		  size_t len, struct vfa_err *e)
 {
 	int r = vfio_virtfn(c->io, pf->pci, idx, buf, len);
@@ -368,7 +412,7 @@ static int vf_pci(struct ctx *c, struct pf *pf, unsigned int idx, char *buf,
 
 /* Scrubs a VF back to the pool baseline and idles its node. Used by
  * release, by a failed alloc and by reconcile. */
-static int scrub(struct ctx *c, const struct vfa_lease *l, struct vfa_err *e)
+static int scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
 {
 	const struct vfa_pool *p = vfa_config_pool(&c->cfg, l->pool);
 	struct vfnl_vf_set s;
@@ -400,9 +444,25 @@ static int scrub(struct ctx *c, const struct vfa_lease *l, struct vfa_err *e)
 	return 0;
 }
 
+/* Is the domain holding l gone for good: undefined, or stopped when the
+ * lease was live only? Unknown (libvirt unreachable) is "no". */
+static bool domain_gone(struct vfa_agent *c, const struct vfa_lease *l)
+{
+	struct vfa_virt *v;
+	struct vfa_err e;
+	bool running = true;
+	int r;
+
+	v = virt(c, &e);
+	if (!v)
+		return false;
+	r = vfa_virt_domain(v, l->domain, &running, &e);
+	return r == -ENOENT || (r == 0 && !running && !l->persistent);
+}
+
 /* Finishes or undoes what a dead process left, and checks each ready
  * lease against the kernel. Runs under the state lock. */
-static void reconcile(struct ctx *c)
+static void reconcile(struct vfa_agent *c)
 {
 	struct vfa_lease *ls = NULL;
 	json_object *bad = json_object_new_array();
@@ -452,6 +512,21 @@ static void reconcile(struct ctx *c)
 					c->reclaimed[c->n_reclaimed++] = *l;
 			}
 			close(fd);
+		} else if (c->check_domains && l->domain[0] && l->attached &&
+			   domain_gone(c, l)) {
+			fd = vfa_vf_lock(c->st, l->pci, false);
+			if (fd < 0)
+				continue;
+			if (scrub(c, l, &e) == 0 && vfa_lease_drop(c->st, l->pci, &e) == 0) {
+				note(c, "%s %s: domain %s stopped; VF scrubbed and back in pool %s",
+				     l->pci, l->id, l->domain, l->pool);
+				if (c->n_reclaimed < sizeof(c->reclaimed) / sizeof(c->reclaimed[0]))
+					c->reclaimed[c->n_reclaimed++] = *l;
+			} else {
+				note(c, "%s %s: domain %s stopped but the VF could not be scrubbed: %s",
+				     l->pci, l->id, l->domain, e.msg);
+			}
+			close(fd);
 		} else {
 			char cur[32], drv[VFIO_DRV_LEN];
 			const struct vfa_pool *p = vfa_config_pool(&c->cfg, l->pool);
@@ -498,56 +573,52 @@ static void reconcile(struct ctx *c)
 	free(ls);
 }
 
-static int begin(const struct vfa_opts *o, struct ctx **ret, struct vfa_err *e)
+/* Starts one operation: fresh view of the PFs, the state lock, reconcile. */
+static int begin(struct vfa_agent *c, struct vfa_err *e)
 {
-	struct ctx *c = NULL;
-	int r = ctx_open(o, &c, e);
+	int r;
 
+	pf_cache_clear(c);
+	json_object_put(c->notes);
+	c->notes = json_object_new_array();
+	c->n_reclaimed = 0;
+	if (!c->virt)
+		c->virt_tried = false;	/* the daemon retries libvirt per operation */
+	r = vfa_state_lock(c->st, e);
 	if (r)
 		return r;
-	r = vfa_state_lock(c->st, e);
-	if (r) {
-		ctx_close(c);
-		return r;
-	}
 	reconcile(c);
-	*ret = c;
 	return 0;
 }
 
 /* begin() for commands that only read: the leases, then the lock is let go. */
-static int begin_read(const struct vfa_opts *o, struct ctx **ret,
-		      struct vfa_lease **ret_ls, size_t *ret_n, struct vfa_err *e)
+static int begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
+		      size_t *ret_n, struct vfa_err *e)
 {
-	struct ctx *c;
-	int r = begin(o, &c, e);
+	int r = begin(c, e);
 
 	if (r)
 		return r;
 	r = vfa_lease_list(c->st, ret_ls, ret_n, NULL);
 	vfa_state_unlock(c->st);
-	if (r) {
-		vfa_fail(e, r, "journal %s: %s", o->state_dir, strerror(-r));
-		ctx_close(c);
-		return r;
-	}
-	*ret = c;
+	if (r)
+		return vfa_fail(e, r, "journal %s: %s", c->state_dir, strerror(-r));
 	return 0;
 }
 
-static json_object *finish(struct ctx *c, json_object *o)
+static json_object *finish(struct vfa_agent *c, json_object *o)
 {
 	json_object_object_add(o, "reconcile", json_object_get(c->notes));
 	return o;
 }
 
-static int leases_of(struct ctx *c, struct vfa_lease **ret, size_t *ret_n,
+static int leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
 		     struct vfa_err *e)
 {
 	int r = vfa_lease_list(c->st, ret, ret_n, NULL);
 
 	if (r)
-		return vfa_fail(e, r, "journal %s: %s", c->o->state_dir, strerror(-r));
+		return vfa_fail(e, r, "journal %s: %s", c->state_dir, strerror(-r));
 	return 0;
 }
 
@@ -562,7 +633,7 @@ static const struct vfa_lease *lease_on(const struct vfa_lease *ls, size_t n,
 
 /* ---- setup ---- */
 
-static int setup_pf(struct ctx *c, const struct vfa_pool *p, struct pf *pf,
+static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf,
 		    const struct vfa_lease *ls, size_t nl, json_object *changes,
 		    struct vfa_err *e)
 {
@@ -637,14 +708,15 @@ static int setup_pf(struct ctx *c, const struct vfa_pool *p, struct pf *pf,
 }
 
 /* Makes the host match the config. */
-int vfa_setup(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+int vfa_setup(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
+	      struct vfa_err *e)
 {
 	json_object *changes = json_object_new_array();
 	struct vfa_lease *ls = NULL;
 	size_t nl = 0;
-	struct ctx *c = NULL;
-	int r = begin(o, &c, e);
+	int r = begin(c, e);
 
+	(void)o;		/* setup takes everything from the config */
 	if (r) {
 		json_object_put(changes);
 		return r;
@@ -666,16 +738,15 @@ int vfa_setup(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 		}
 	}
 	free(ls);
+	vfa_state_unlock(c->st);
 	if (r) {
 		json_object_put(changes);
-		ctx_close(c);
 		return r;
 	}
 	*ret = json_object_new_object();
 	json_object_object_add(*ret, "changed", json_object_new_boolean(json_object_array_length(changes) > 0));
 	json_object_object_add(*ret, "changes", changes);
 	finish(c, *ret);
-	ctx_close(c);
 	return 0;
 }
 
@@ -696,7 +767,7 @@ static int random_bytes(void *buf, size_t n)
 	return getrandom(buf, n, 0) == (ssize_t)n ? 0 : -EIO;
 }
 
-static void exhausted_msg(struct ctx *c, const struct vfa_pool *p,
+static void exhausted_msg(struct vfa_agent *c, const struct vfa_pool *p,
 			  const struct vfa_lease *ls, size_t n, unsigned int size,
 			  struct vfa_err *e)
 {
@@ -712,11 +783,13 @@ static void exhausted_msg(struct ctx *c, const struct vfa_pool *p,
 		if (len >= sizeof(who))
 			break;
 	}
-	vfa_fail(e, EBUSY, "pool %s is exhausted: all %u VFs are leased (%s); release one (vfagent release --lease ID) or raise vfs in %s",
+	e->exit = VFA_EXIT_EXHAUSTED;
+	snprintf(e->msg, sizeof(e->msg), "pool %s is exhausted: all %u VFs are leased (%s); release one (vfagent release --lease ID) or raise vfs in %s",
 		 p->name, size, who, c->cfg.path);
 }
 
-int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
+	      struct vfa_err *e)
 {
 	const struct vfa_pool *p;
 	struct vfa_lease l = { 0 }, *ls = NULL;
@@ -724,12 +797,11 @@ int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 	struct pf *pf = NULL;
 	unsigned int size = 0;
 	size_t nl = 0;
-	struct ctx *c = NULL;
 	int r, vfl = -1;
 	bool locked = true, journaled = false, running = false, ch = false;
 	uint8_t mac[6], rnd[8];
 
-	r = begin(o, &c, e);
+	r = begin(c, e);
 	if (r)
 		return r;
 	p = vfa_config_pool(&c->cfg, o->pool);
@@ -739,7 +811,7 @@ int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 		for (unsigned int i = 0; i < c->cfg.n_pools; i++)
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
 				 i ? ", " : "", c->cfg.pools[i].name);
-		r = vfa_fail(e, ENOENT, "unknown pool \"%s\" (pools in %s: %s)", o->pool,
+		r = vfa_usage(e, ENOENT, "unknown pool \"%s\" (pools in %s: %s)", o->pool,
 			     c->cfg.path, *names ? names : "none");
 		goto out;
 	}
@@ -869,6 +941,7 @@ int vfa_alloc(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 		if (r)
 			goto out;
 		l.attached = true;
+		l.persistent = fl & VFA_PERSISTENT;
 	}
 	snprintf(l.state, sizeof(l.state), "ready");
 	r = vfa_lease_save(c->st, &l, e);
@@ -890,13 +963,12 @@ out:
 	if (locked)
 		vfa_state_unlock(c->st);
 	free(ls);
-	ctx_close(c);
 	return r;
 }
 
 /* ---- release ---- */
 
-static int release_one(struct ctx *c, struct vfa_lease *l, json_object *done,
+static int release_one(struct vfa_agent *c, struct vfa_lease *l, json_object *done,
 		       json_object *pending, struct vfa_err *e)
 {
 	int fd = vfa_vf_lock(c->st, l->pci, true), r = 0;
@@ -946,13 +1018,13 @@ static bool release_matches(const struct vfa_opts *o, const struct vfa_lease *l)
 	       (o->domain && !strcmp(l->domain, o->domain));
 }
 
-int vfa_release(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
+	      struct vfa_err *e)
 {
 	json_object *done = json_object_new_array(), *pending = json_object_new_array();
 	struct vfa_lease *ls = NULL, *todo[VFNL_MAX_VFS * 4];
 	size_t n = 0, nt = 0;
-	struct ctx *c = NULL;
-	int r = begin(o, &c, e);
+	int r = begin(c, e);
 
 	if (r)
 		goto fail;
@@ -979,26 +1051,24 @@ int vfa_release(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 	json_object_object_add(*ret, "released", done);
 	json_object_object_add(*ret, "pending", pending);
 	finish(c, *ret);
-	ctx_close(c);
 	return json_object_array_length(pending) ? -EINPROGRESS : 0;
 fail:
 	json_object_put(done);
 	json_object_put(pending);
-	if (c)
-		ctx_close(c);
 	return r;
 }
 
 /* ---- status and list ---- */
 
-int vfa_status(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+int vfa_status(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
+	      struct vfa_err *e)
 {
 	struct vfa_lease *ls = NULL;
 	json_object *pools;
 	size_t n = 0;
-	struct ctx *c;
-	int r = begin_read(o, &c, &ls, &n, e);
+	int r = begin_read(c, &ls, &n, e);
 
+	(void)o;		/* status covers every pool */
 	if (r)
 		return r;
 	pools = json_object_new_array();
@@ -1034,7 +1104,6 @@ int vfa_status(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 	*ret = json_object_new_object();
 	json_object_object_add(*ret, "pools", pools);
 	finish(c, *ret);
-	ctx_close(c);
 	return 0;
 }
 
@@ -1055,7 +1124,7 @@ static const char *link_state_str(uint32_t s)
 	       s == IFLA_VF_LINK_STATE_DISABLE ? "disable" : "auto";
 }
 
-static json_object *vf_json(struct ctx *c, struct pf *pf, unsigned int i,
+static json_object *vf_json(struct vfa_agent *c, struct pf *pf, unsigned int i,
 			    const struct vfa_lease *ls, size_t nl)
 {
 	json_object *o = json_object_new_object();
@@ -1114,13 +1183,13 @@ static json_object *vf_json(struct ctx *c, struct pf *pf, unsigned int i,
 	return o;
 }
 
-int vfa_list(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
+int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
+	      struct vfa_err *e)
 {
 	struct vfa_lease *ls = NULL;
 	json_object *out;
 	size_t nl = 0;
-	struct ctx *c;
-	int r = begin_read(o, &c, &ls, &nl, e);
+	int r = begin_read(c, &ls, &nl, e);
 
 	if (r)
 		return r;
@@ -1137,7 +1206,6 @@ int vfa_list(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 		}
 	if (r) {
 		free(ls);
-		ctx_close(c);
 		return r;
 	}
 	out = json_object_new_array();
@@ -1164,6 +1232,117 @@ int vfa_list(const struct vfa_opts *o, json_object **ret, struct vfa_err *e)
 	*ret = json_object_new_object();
 	json_object_object_add(*ret, "pfs", out);
 	finish(c, *ret);
-	ctx_close(c);
+	return 0;
+}
+
+/* ---- daemon hooks ---- */
+
+int vfa_reconcile(struct vfa_agent *c, bool domains, json_object **ret_notes,
+		  struct vfa_err *e)
+{
+	int r;
+
+	c->check_domains = domains;
+	r = begin(c, e);
+	c->check_domains = false;
+	if (r)
+		return r;
+	vfa_state_unlock(c->st);
+	*ret_notes = json_object_get(c->notes);
+	return 0;
+}
+
+struct vfa_virt *vfa_agent_virt(struct vfa_agent *c, struct vfa_err *e)
+{
+	if (c->virt && !vfa_virt_alive(c->virt))
+		vfa_agent_virt_lost(c);
+	if (!c->virt)
+		c->virt_tried = false;
+	return virt(c, e);
+}
+
+void vfa_agent_virt_lost(struct vfa_agent *c)
+{
+	vfa_virt_close(c->virt);
+	c->virt = NULL;
+	c->virt_tried = false;
+}
+
+static struct pf_seen *seen_of(struct vfa_agent *c, const char *spec)
+{
+	for (unsigned int i = 0; i < c->n_seen; i++)
+		if (!strcmp(c->seen[i].spec, spec))
+			return &c->seen[i];
+	if (c->n_seen >= sizeof(c->seen) / sizeof(c->seen[0]))
+		return NULL;
+	c->seen[c->n_seen] = (struct pf_seen){ .up = true, .num_vf = UINT32_MAX };
+	{
+		/* spec lives in c->cfg: copy by length, not snprintf (restrict). */
+		size_t n = strnlen(spec, sizeof(c->seen[0].spec) - 1);
+
+		memcpy(c->seen[c->n_seen].spec, spec, n);
+		c->seen[c->n_seen].spec[n] = '\0';
+	}
+	return &c->seen[c->n_seen++];
+}
+
+int vfa_check_pfs(struct vfa_agent *c, bool restore, json_object **ret_notes,
+		  struct vfa_err *e)
+{
+	json_object *notes = json_object_new_array();
+	struct vfa_lease *ls = NULL;
+	size_t nl = 0;
+
+	pf_cache_clear(c);
+	vfa_lease_list(c->st, &ls, &nl, NULL);
+	for (unsigned int i = 0; i < c->cfg.n_pools; i++) {
+		const struct vfa_pool *p = &c->cfg.pools[i];
+
+		for (unsigned int j = 0; j < p->n_pf; j++) {
+			struct vfa_err e2;
+			struct pf_seen *sn;
+			struct pf *pf;
+			bool up;
+			unsigned int held = 0;
+
+			sn = seen_of(c, p->pf[j]);
+			if (!sn)
+				continue;
+			if (pf_resolve(c, p->pf[j], p, &pf, &e2)) {
+				if (!sn->missing)
+					json_object_array_add(notes, jfmt("pool %s: %s", p->name, e2.msg));
+				sn->missing = true;
+				continue;
+			}
+			if (sn->missing)
+				json_object_array_add(notes, jfmt("pool %s: PF %s is back", p->name, pf->netdev));
+			sn->missing = false;
+			for (size_t k = 0; k < nl; k++)
+				held += !strcmp(ls[k].pf_pci, pf->pci);
+			up = pf->link->flags & IFF_UP;
+			if (!up && sn->up) {
+				json_object_array_add(notes, jfmt(
+					"PF %s (pool %s) went down: its %u leased VFs have no link%s",
+					pf->netdev, p->name, held, restore ? "; bringing it back up" :
+					"; run vfagent setup, or set pf-restore = yes in [serve]"));
+			}
+			if (!up && restore) {
+				if (vfnl_pf_up(c->nl, pf->link->ifindex) == 0)
+					up = true;
+				else
+					json_object_array_add(notes, jfmt("PF %s: bringing it up failed: %s",
+									  pf->netdev, vfnl_errmsg(c->nl)));
+			}
+			if (pf->link->num_vf < p->vfs && pf->link->num_vf != sn->num_vf)
+				json_object_array_add(notes, jfmt(
+					"PF %s (pool %s) has %u of its %u VFs (sriov_numvfs changed behind our back): VFs past %u are unusable, %u leases affected; run vfagent setup",
+					pf->netdev, p->name, pf->link->num_vf, p->vfs, pf->link->num_vf, held));
+			sn->up = up;
+			sn->num_vf = pf->link->num_vf;
+		}
+	}
+	free(ls);
+	(void)e;
+	*ret_notes = notes;
 	return 0;
 }

@@ -13,6 +13,10 @@
 
 struct vfa_virt {
 	virConnectPtr conn;
+	vfa_virt_event_cb cb;
+	void *ud;
+	int ev_life, ev_removed;	/* callback ids, -1 if not watching */
+	bool closed;
 };
 
 static void quiet(void *ud, virErrorPtr err)
@@ -29,6 +33,7 @@ int vfa_virt_open(const char *uri, struct vfa_virt **ret, struct vfa_err *e)
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return vfa_fail(e, ENOMEM, "out of memory");
+	v->ev_life = v->ev_removed = -1;
 	v->conn = virConnectOpen(uri && *uri ? uri : NULL);
 	if (!v->conn) {
 		vfa_fail(e, ECONNREFUSED, "libvirt not reachable (%s): %s; is libvirtd running?",
@@ -44,8 +49,75 @@ void vfa_virt_close(struct vfa_virt *v)
 {
 	if (!v)
 		return;
+	if (v->ev_life >= 0)
+		virConnectDomainEventDeregisterAny(v->conn, v->ev_life);
+	if (v->ev_removed >= 0)
+		virConnectDomainEventDeregisterAny(v->conn, v->ev_removed);
+	if (v->cb)
+		virConnectUnregisterCloseCallback(v->conn, NULL);
 	virConnectClose(v->conn);
 	free(v);
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
+			int detail, void *opaque)
+{
+	struct vfa_virt *v = opaque;
+
+	(void)conn;
+	(void)detail;
+	if (event == VIR_DOMAIN_EVENT_STOPPED)
+		v->cb(virDomainGetName(dom), VFA_DOM_STOPPED, v->ud);
+	else if (event == VIR_DOMAIN_EVENT_UNDEFINED)
+		v->cb(virDomainGetName(dom), VFA_DOM_UNDEFINED, v->ud);
+	return 0;
+}
+
+static void on_removed(virConnectPtr conn, virDomainPtr dom, const char *alias,
+		       void *opaque)
+{
+	struct vfa_virt *v = opaque;
+
+	(void)conn;
+	(void)alias;
+	v->cb(virDomainGetName(dom), VFA_DOM_DEVICE_REMOVED, v->ud);
+}
+
+static void on_close(virConnectPtr conn, int reason, void *opaque)
+{
+	struct vfa_virt *v = opaque;
+
+	(void)conn;
+	(void)reason;
+	v->closed = true;
+	v->cb(NULL, VFA_VIRT_CLOSED, v->ud);
+}
+
+/* Subscribes to domain stop/undefine, device removal and connection loss.
+ * Needs an event loop registered before the connection was opened. */
+int vfa_virt_watch(struct vfa_virt *v, vfa_virt_event_cb cb, void *ud,
+		   struct vfa_err *e)
+{
+	if (v->cb)
+		return 0;
+	v->cb = cb;
+	v->ud = ud;
+	v->ev_life = virConnectDomainEventRegisterAny(v->conn, NULL,
+		VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), v, NULL);
+	v->ev_removed = virConnectDomainEventRegisterAny(v->conn, NULL,
+		VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_removed), v, NULL);
+	if (v->ev_life < 0 || v->ev_removed < 0 ||
+	    virConnectRegisterCloseCallback(v->conn, on_close, v, NULL) < 0 ||
+	    virConnectSetKeepAlive(v->conn, 5, 3) < 0) {
+		v->cb = NULL;
+		return vfa_fail(e, EIO, "libvirt events: %s", virGetLastErrorMessage());
+	}
+	return 0;
+}
+
+bool vfa_virt_alive(const struct vfa_virt *v)
+{
+	return v && !v->closed && virConnectIsAlive(v->conn) == 1;
 }
 
 static int lookup(struct vfa_virt *v, const char *name, virDomainPtr *ret,
@@ -245,5 +317,18 @@ int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,
 {
 	(void)v; (void)name; (void)pci; (void)ret;
 	return NOT_BUILT(e);
+}
+
+int vfa_virt_watch(struct vfa_virt *v, vfa_virt_event_cb cb, void *ud,
+		   struct vfa_err *e)
+{
+	(void)v; (void)cb; (void)ud;
+	return NOT_BUILT(e);
+}
+
+bool vfa_virt_alive(const struct vfa_virt *v)
+{
+	(void)v;
+	return false;
 }
 #endif

@@ -202,10 +202,21 @@ static int cli_release(const char *pci)
 	return spawn(argv, NULL, 0);
 }
 
+/* One agent handle for the whole run: what a daemon would hold. */
+static struct vfa_agent *lib_agent(const struct vfa_opts *o, struct vfa_err *e)
+{
+	static struct vfa_agent *a;
+
+	if (!a && vfa_agent_open(o, &a, e))
+		return NULL;
+	return a;
+}
+
 static int lib_alloc(struct vfa_opts *o, char pci[16], int *ret_cold, struct vfa_err *e)
 {
 	json_object *j = NULL, *p, *c;
-	int r = vfa_alloc(o, &j, e);
+	struct vfa_agent *a = lib_agent(o, e);
+	int r = a ? vfa_alloc(a, o, &j, e) : -EIO;
 
 	if (r)
 		return r;
@@ -221,8 +232,12 @@ static int lib_release(struct vfa_opts *o, const char *pci, struct vfa_err *e)
 	json_object *j = NULL;
 	int r;
 
+	struct vfa_agent *a = lib_agent(o, e);
+
+	if (!a)
+		return -EIO;
 	o->pci = pci;
-	r = vfa_release(o, &j, e);
+	r = vfa_release(a, o, &j, e);
 	o->pci = NULL;
 	json_object_put(j);
 	return r;
@@ -343,7 +358,7 @@ static int cmd_run(int argc, char **argv)
 {
 	const char *pf, *out, *script = "bench/script_way.sh";
 	struct vfa_opts o = { 0 };
-	struct vfa_err e = { "" };
+	struct vfa_err e = { "", 0 };
 	struct vfio_ctx *io = NULL;
 	struct vfnl *nl = NULL;
 	struct passwd *pw;

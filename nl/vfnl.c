@@ -30,6 +30,7 @@ struct vfnl {
 	char *rbuf;		/* receive buffer, grown to the largest datagram */
 	size_t rcap;
 	bool kernel_msg;	/* errmsg came from the kernel's extended ack */
+	bool monitor;		/* subscribed to RTNLGRP_LINK, reads never block */
 	char errmsg[256];
 };
 
@@ -193,7 +194,8 @@ static ssize_t recv_one(struct vfnl *nl)
 
 	for (;;) {
 		do
-			n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+			n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC |
+				 (nl->monitor ? MSG_DONTWAIT : 0));
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 			return -errno;
@@ -215,7 +217,7 @@ static ssize_t recv_one(struct vfnl *nl)
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
 		do
-			n = recvmsg(fd, &msg, 0);
+			n = recvmsg(fd, &msg, nl->monitor ? MSG_DONTWAIT : 0);
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 			return -errno;
@@ -670,4 +672,84 @@ int vfnl_pf_up(struct vfnl *nl, int ifindex)
 	if (r < 0)
 		return r;
 	return vfnl_set_up(nl, ifindex, true);
+}
+
+/* ---- link notifications ------------------------------------------------ */
+
+/* Opens a handle subscribed to RTNLGRP_LINK for vfnl_monitor_read(); its
+ * fd (vfnl_fd) becomes readable when links change. Caller owns *ret. */
+int vfnl_monitor_open(struct vfnl **ret)
+{
+	struct vfnl *nl;
+	int r;
+
+	r = vfnl_open(&nl);
+	if (r)
+		return r;
+	mnl_socket_close(nl->sock);
+	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl->sock) {
+		r = -errno;
+		goto fail;
+	}
+	if (mnl_socket_bind(nl->sock, 1u << (RTNLGRP_LINK - 1), MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->monitor = true;
+	*ret = nl;
+	return 0;
+fail:
+	vfnl_close(nl);
+	return r;
+}
+
+int vfnl_fd(const struct vfnl *nl)
+{
+	return mnl_socket_get_fd(nl->sock);
+}
+
+/* Drains pending notifications without blocking: cb gets each changed link
+ * (parsed without its VF table: the kernel does not put one in
+ * notifications) or, for a removed link, only its ifindex. Returns the
+ * number of links seen, or -errno (-ENOBUFS: some were lost, re-read). */
+int vfnl_monitor_read(struct vfnl *nl, vfnl_monitor_cb cb, void *ud)
+{
+	struct vfnl_link *l = calloc(1, sizeof(*l));
+	int seen = 0;
+
+	if (!l)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = recv_one(nl);
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			break;
+		if (n < 0) {
+			free(l);
+			return (int)n;
+		}
+		left = (int)n;
+		for (nlh = (const struct nlmsghdr *)nl->rbuf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			if (nlh->nlmsg_type == RTM_NEWLINK &&
+			    vfnl_parse_link(nlh, nlh->nlmsg_len, l) == 0) {
+				cb(l, false, ud);
+				seen++;
+			} else if (nlh->nlmsg_type == RTM_DELLINK &&
+				   nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
+				const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+				memset(l, 0, sizeof(*l));
+				l->ifindex = ifi->ifi_index;
+				cb(l, true, ud);
+				seen++;
+			}
+		}
+	}
+	free(l);
+	return seen;
 }

@@ -29,7 +29,7 @@ static const char *write_conf(const char *text)
 static void conf_error(const char *name, const char *text, const char *want)
 {
 	struct vfa_config cfg;
-	struct vfa_err e = { "" };
+	struct vfa_err e = { "", 0 };
 	int r = vfa_config_load(write_conf(text), &cfg, &e);
 
 	T(name, r < 0 && strstr(e.msg, want), "r=%d msg \"%s\", want \"%s\"", r, e.msg, want);
@@ -38,7 +38,7 @@ static void conf_error(const char *name, const char *text, const char *want)
 static void test_config(void)
 {
 	struct vfa_config cfg;
-	struct vfa_err e = { "" };
+	struct vfa_err e = { "", 0 };
 	const char *good =
 		"# comment\n"
 		"[libvirt]\n"
@@ -97,7 +97,7 @@ static void test_config(void)
 	conf_error("config.err.pool_twice", "[pool a]\npf = eth0\nvfs = 1\n[pool a]\nvfs = 2\n", "t.conf:5: [pool a]: pool defined twice");
 	conf_error("config.err.syntax", "[pool a]\npf = eth0\nvfs = 1\nthis is not ini\n", "t.conf:4");
 	{
-		struct vfa_err e2 = { "" };
+		struct vfa_err e2 = { "", 0 };
 		char missing[300];
 
 		snprintf(missing, sizeof(missing), "%s/none.conf", dir);
@@ -137,7 +137,7 @@ static void test_journal(void)
 	};
 	struct vfa_lease got, *all = NULL;
 	struct vfa_state *st = NULL;
-	struct vfa_err e = { "" };
+	struct vfa_err e = { "", 0 };
 	char sd[300], path[400], buf[4096];
 	size_t n = 0, len;
 	int r, cut_ok = 1, fd;

@@ -1,0 +1,28 @@
+/* agent/loop.h: the daemon's epoll loop (see loop.c). */
+#ifndef VFAGENT_LOOP_H
+#define VFAGENT_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vfa_loop;
+typedef void (*vfa_io_cb)(int id, int fd, uint32_t events, void *ud);
+typedef void (*vfa_timer_cb)(int id, void *ud);
+
+int vfa_loop_new(struct vfa_loop **ret);
+void vfa_loop_free(struct vfa_loop *l);		/* accepts NULL */
+/* Watches fd for EPOLL* events; returns a watch id > 0 or -errno. */
+int vfa_loop_add(struct vfa_loop *l, int fd, uint32_t events, vfa_io_cb cb, void *ud);
+int vfa_loop_mod(struct vfa_loop *l, int id, uint32_t events);
+int vfa_loop_del(struct vfa_loop *l, int id);
+/* A repeating timer every ms (0: every round, -1: off); id > 0 or -errno. */
+int vfa_loop_timer(struct vfa_loop *l, int ms, vfa_timer_cb cb, void *ud);
+int vfa_loop_timer_set(struct vfa_loop *l, int id, int ms);
+int vfa_loop_timer_del(struct vfa_loop *l, int id);
+int vfa_loop_run_once(struct vfa_loop *l);
+int vfa_loop_run(struct vfa_loop *l);		/* until vfa_loop_quit */
+void vfa_loop_quit(struct vfa_loop *l);
+/* Makes l libvirt's event loop; call before opening a connection. */
+void vfa_loop_for_libvirt(struct vfa_loop *l);
+
+#endif
