@@ -13,7 +13,9 @@ LIBVIRT  ?= 1
 WERROR   ?= 0
 PKGS     := libmnl libpci json-c inih
 ifeq ($(LIBVIRT),1)
-PKGS     += libvirt
+# libvirt's headers only: agent/virt.c loads libvirt.so.0 on first use.
+VIRT_CFLAGS := $(shell pkg-config --cflags libvirt)
+VIRT_LIBS   := $(shell pkg-config --libs libvirt)
 endif
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 ifeq ($(WERROR),1)
@@ -21,8 +23,8 @@ WARN     += -Werror
 endif
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -I. -D_GNU_SOURCE -DVFAGENT_LIBVIRT=$(LIBVIRT)
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS))
-LDLIBS   += $(shell pkg-config --libs $(PKGS))
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS)) $(VIRT_CFLAGS)
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -ldl
 
 NL_SRC    := $(wildcard nl/*.c)
 PCI_SRC   := $(wildcard pci/*.c)
@@ -54,7 +56,7 @@ tests/lab/%: tests/lab/%.c libvfagent.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libvfagent.a $(LDLIBS) -lm
 
 bench/%: bench/%.c libvfagent.a
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libvfagent.a $(LDLIBS) -lm
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libvfagent.a $(LDLIBS) $(VIRT_LIBS) -lm
 
 deps:
 	sh tests/deps.sh
@@ -79,7 +81,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:.c=)
 fuzz: $(FUZZ_BIN)
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
-	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LDLIBS)
+	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS)) $(VIRT_CFLAGS) -o $@ $^ $(LDLIBS)
 
 bench: all
 	sh bench/run.sh

@@ -421,11 +421,16 @@ static int virt_remove_timeout(int id)
 	return vfa_loop_timer_del(virt_loop, id) ? -1 : 0;
 }
 
+int vfa_virt_event_impl(virEventAddHandleFunc ah, virEventUpdateHandleFunc uh,
+			virEventRemoveHandleFunc rh, virEventAddTimeoutFunc at,
+			virEventUpdateTimeoutFunc ut, virEventRemoveTimeoutFunc rt);
+
 void vfa_loop_for_libvirt(struct vfa_loop *l)
 {
 	virt_loop = l;
-	virEventRegisterImpl(virt_add_handle, virt_update_handle, virt_remove_handle,
-			     virt_add_timeout, virt_update_timeout, virt_remove_timeout);
+	/* virt.c owns the (lazily loaded) library. */
+	vfa_virt_event_impl(virt_add_handle, virt_update_handle, virt_remove_handle,
+			    virt_add_timeout, virt_update_timeout, virt_remove_timeout);
 }
 #else
 void vfa_loop_for_libvirt(struct vfa_loop *l)

@@ -8,8 +8,83 @@
 #include <string.h>
 
 #if VFAGENT_LIBVIRT
+#include <dlfcn.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+
+/* libvirt is loaded on first use, not linked: its ~50 shared libraries
+ * would otherwise be mapped at every start of the CLI, which most commands
+ * (and every warm alloc without --domain) pay for and never use. */
+#define LIBVIRT_FUNCS(X) \
+	X(virConnectClose) X(virConnectDomainEventDeregisterAny) \
+	X(virConnectDomainEventRegisterAny) X(virConnectIsAlive) \
+	X(virConnectOpen) X(virConnectRegisterCloseCallback) \
+	X(virConnectSetKeepAlive) X(virConnectUnregisterCloseCallback) \
+	X(virDomainAttachDeviceFlags) X(virDomainDetachDeviceFlags) \
+	X(virDomainFree) X(virDomainGetName) X(virDomainGetXMLDesc) \
+	X(virDomainIsActive) X(virDomainLookupByName) X(virEventRegisterImpl) \
+	X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)
+
+#define LV_PTR(fn) static __typeof__(fn) *lv_##fn;
+LIBVIRT_FUNCS(LV_PTR)
+#undef LV_PTR
+
+static const char *lv_error;
+
+/* Loads libvirt.so.0 once. 0, or -ENOENT with the reason in lv_error. */
+static int lv_load(void)
+{
+	static int loaded;
+	void *h;
+
+	if (loaded)
+		return loaded > 0 ? 0 : -ENOENT;
+	loaded = -1;
+	h = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		lv_error = dlerror();
+		return -ENOENT;
+	}
+#define LV_SYM(fn) if (!(*(void **)&lv_##fn = dlsym(h, #fn))) { lv_error = #fn " missing"; return -ENOENT; }
+	LIBVIRT_FUNCS(LV_SYM)
+#undef LV_SYM
+	loaded = 1;
+	return 0;
+}
+
+#define virConnectClose (*lv_virConnectClose)
+#define virConnectDomainEventDeregisterAny (*lv_virConnectDomainEventDeregisterAny)
+#define virConnectDomainEventRegisterAny (*lv_virConnectDomainEventRegisterAny)
+#define virConnectIsAlive (*lv_virConnectIsAlive)
+#define virConnectOpen (*lv_virConnectOpen)
+#define virConnectRegisterCloseCallback (*lv_virConnectRegisterCloseCallback)
+#define virConnectSetKeepAlive (*lv_virConnectSetKeepAlive)
+#define virConnectUnregisterCloseCallback (*lv_virConnectUnregisterCloseCallback)
+#define virDomainAttachDeviceFlags (*lv_virDomainAttachDeviceFlags)
+#define virDomainDetachDeviceFlags (*lv_virDomainDetachDeviceFlags)
+#define virDomainFree (*lv_virDomainFree)
+#define virDomainGetName (*lv_virDomainGetName)
+#define virDomainGetXMLDesc (*lv_virDomainGetXMLDesc)
+#define virDomainIsActive (*lv_virDomainIsActive)
+#define virDomainLookupByName (*lv_virDomainLookupByName)
+#define virEventRegisterImpl (*lv_virEventRegisterImpl)
+#define virGetLastError (*lv_virGetLastError)
+#define virGetLastErrorMessage (*lv_virGetLastErrorMessage)
+#define virSetErrorFunc (*lv_virSetErrorFunc)
+
+/* For loop.c: makes its loop libvirt's event loop. */
+int vfa_virt_event_impl(virEventAddHandleFunc ah, virEventUpdateHandleFunc uh,
+			virEventRemoveHandleFunc rh, virEventAddTimeoutFunc at,
+			virEventUpdateTimeoutFunc ut, virEventRemoveTimeoutFunc rt);
+int vfa_virt_event_impl(virEventAddHandleFunc ah, virEventUpdateHandleFunc uh,
+			virEventRemoveHandleFunc rh, virEventAddTimeoutFunc at,
+			virEventUpdateTimeoutFunc ut, virEventRemoveTimeoutFunc rt)
+{
+	if (lv_load())
+		return -ENOENT;
+	virEventRegisterImpl(ah, uh, rh, at, ut, rt);
+	return 0;
+}
 
 struct vfa_virt {
 	virConnectPtr conn;
@@ -29,6 +104,9 @@ int vfa_virt_open(const char *uri, struct vfa_virt **ret, struct vfa_err *e)
 {
 	struct vfa_virt *v;
 
+	if (lv_load())
+		return vfa_fail(e, ENOTSUP, "libvirt not reachable: cannot load libvirt.so.0 (%s); install libvirt0",
+				lv_error);
 	virSetErrorFunc(NULL, quiet);
 	v = calloc(1, sizeof(*v));
 	if (!v)

@@ -22,9 +22,10 @@ pf-restore = yes
 CONF
 va() { "$V" -c "$conf" -s "$st" "$@"; }
 start_daemon() {
+	n0=$(grep -c 'serving on' "$log")
 	"$V" -c "$conf" -s "$st" serve >>"$log" 2>&1 &
 	dpid=$!
-	for i in $(seq 1 100); do grep -q 'serving on' "$log" 2>/dev/null && [ -S "$st/vfagent.sock" ] && return 0; sleep 0.1; done
+	for i in $(seq 1 100); do [ "$(grep -c 'serving on' "$log")" -gt "$n0" ] && return 0; sleep 0.1; done
 	return 1
 }
 # Wait (bounded) until a command's output matches; prints the ms it took.
