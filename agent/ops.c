@@ -233,7 +233,7 @@ static int pf_resolve(struct vfa_agent *c, const char *spec, const struct vfa_po
 	if (r) {
 		r = vfa_fail(e, r, "PF %s (%s): %s", spec, pf->pci,
 			     r == -ENOENT ? "no SR-IOV capability: this device cannot create VFs" :
-			     r == -EACCES ? "cannot read PCI config space beyond 64 bytes: run as root" :
+			     r == -EACCES ? "cannot read PCI config space beyond 64 bytes (needs root with CAP_SYS_ADMIN)" :
 			     vfpci_errmsg(c->pci));
 		goto fail;
 	}
@@ -321,8 +321,9 @@ static int apply(struct vfa_agent *c, struct pf *pf, struct vfnl_vf_set *s, size
 		return 0;
 	r = vfnl_set_vfs(c->nl, pf->link->ifindex, s, k);
 	if (r)
-		return vfa_fail(e, r, "PF %s: setting VF %u: %s", pf->netdev,
-				s[0].index, *vfnl_errmsg(c->nl) ? vfnl_errmsg(c->nl) : strerror(-r));
+		return vfa_fail(e, r, "PF %s: setting VF %u: %s%s", pf->netdev,
+				s[0].index, *vfnl_errmsg(c->nl) ? vfnl_errmsg(c->nl) : strerror(-r),
+				r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 	return (int)k;
 }
 
