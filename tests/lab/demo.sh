@@ -41,4 +41,17 @@ echo "(the OS-less L2 never acks the unplug, so the VF stays leased; stop the do
 echo "\$ virsh destroy l2"; virsh -q destroy l2
 run $V release --domain l2
 run $V status
+
+echo
+echo "== Now the daemon: vfagent serve watches libvirt and returns a stopped domain's VFs by itself."
+$V serve 2>/tmp/vfagent-demo.log &
+dpid=$!
+for i in $(seq 1 50); do grep -q 'serving on' /tmp/vfagent-demo.log && break; sleep 0.1; done
+virsh -q start l2 >/dev/null
+run $V alloc --pool net1 --domain l2 --live
+echo "\$ virsh destroy l2"; virsh -q destroy l2
+for i in $(seq 1 30); do grep -q 'domain l2 stopped' /tmp/vfagent-demo.log && break; sleep 0.1; done
+echo "(daemon log:)"; grep -E 'domain l2|alloc done' /tmp/vfagent-demo.log
+run $V status
+kill $dpid; wait $dpid
 ip -d link show "$pf" | grep ' vf '
