@@ -18,7 +18,7 @@ static const char usage_text[] =
 "                             VFs created (host-driver autoprobe off), bound to\n"
 "                             vfio-pci, pool baseline applied, /dev/vfio nodes owned.\n"
 "                             Idempotent.\n"
-"  list [PF]                  every configured PF (or PF) and its VFs\n"
+"  list [PF]                  every SR-IOV PF of the host (or only PF) and its VFs\n"
 "  alloc --pool P [--mac M] [--vlan ID[:QOS]] [--domain NAME [--live] [--persistent]]\n"
 "                             lease a free VF of pool P, set its MAC/VLAN, make it\n"
 "                             ready for the VM user; with --domain attach it to that\n"

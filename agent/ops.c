@@ -1184,6 +1184,45 @@ static json_object *vf_json(struct vfa_agent *c, struct pf *pf, unsigned int i,
 	return o;
 }
 
+struct pci_links {
+	char pci[64][16];
+	unsigned int n;
+};
+
+static void collect_pci(const struct vfnl_link *l, bool removed, void *ud)
+{
+	struct pci_links *pl = ud;
+
+	(void)removed;
+	if (!strcmp(l->parent_bus, "pci") && pl->n < 64 &&
+	    strlen(l->parent_dev) < sizeof(pl->pci[0]))
+		memcpy(pl->pci[pl->n++], l->parent_dev, strlen(l->parent_dev) + 1);
+}
+
+/* Every other PCI netdev with an SR-IOV capability: list shows the whole
+ * host, pools or not. */
+static void add_unpooled_pfs(struct vfa_agent *c)
+{
+	struct pci_links pl = { .n = 0 };
+	struct vfpci_sriov sr;
+	struct vfpci_addr a;
+
+	if (vfnl_dump_links(c->nl, collect_pci, &pl))
+		return;
+	for (unsigned int i = 0; i < pl.n; i++) {
+		bool known = false;
+		struct vfa_err e;
+		struct pf *pf;
+
+		for (unsigned int k = 0; k < c->n_pfs; k++)
+			known |= !strcmp(c->pfs[k].pci, pl.pci[i]);
+		if (known || vfpci_addr_parse(pl.pci[i], &a) ||
+		    vfpci_sriov(c->pci, &a, &sr))
+			continue;
+		pf_resolve(c, pl.pci[i], NULL, &pf, &e);
+	}
+}
+
 int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	      struct vfa_err *e)
 {
@@ -1205,6 +1244,8 @@ int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 
 			r = pf_resolve(c, c->cfg.pools[i].pf[j], &c->cfg.pools[i], &pf, e);
 		}
+	if (!r && !o->pf)
+		add_unpooled_pfs(c);
 	if (r) {
 		free(ls);
 		return r;

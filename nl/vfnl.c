@@ -41,7 +41,8 @@ struct req_ctx {
 	int (*on_msg)(const struct nlmsghdr *nlh, struct req_ctx *c);
 	struct vfnl_link *link;		/* scratch for the callbacks */
 	int found;
-	const char *pci;		/* vfnl_find_pci */
+	vfnl_monitor_cb each;		/* dumps: called per link */
+	void *ud;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -304,16 +305,12 @@ static int on_link(const struct nlmsghdr *nlh, struct req_ctx *c)
 {
 	if (nlh->nlmsg_type != RTM_NEWLINK || c->found)
 		return 0;
-	if (c->pci) {
-		/* A dump: take the first link whose parent is that function. */
+	if (c->each) {
 		int r = vfnl_parse_link(nlh, nlh->nlmsg_len, c->link);
 
 		if (r < 0)
 			return r;
-		if (strcmp(c->link->parent_dev, c->pci) == 0 &&
-		    (c->link->parent_bus[0] == '\0' ||
-		     strcmp(c->link->parent_bus, "pci") == 0))
-			c->found = 1;
+		c->each(c->link, false, c->ud);
 		return 0;
 	}
 	c->found = 1;
@@ -399,20 +396,21 @@ int vfnl_get_link(struct vfnl *nl, int ifindex, const char *name,
 /* Finds the netdev whose parent device is the PCI function pci_addr by a
  * link dump (no VFs, no stats: small), then reads that link with its VFs.
  * Returns 0, -ENODEV if none, or -errno; ret is written only on success. */
-int vfnl_find_pci(struct vfnl *nl, const char *pci_addr, struct vfnl_link *ret)
+/* Lists every link (without VF tables) through cb. Returns 0 or -errno. */
+int vfnl_dump_links(struct vfnl *nl, vfnl_monitor_cb cb, void *ud)
 {
 	char buf[128];
 	struct nlmsghdr *nlh;
 	struct req_ctx c;
-	struct vfnl_link *l;
 	uint32_t mask = RTEXT_FILTER_SKIP_STATS;
 	int r;
 
-	if (!nl || !pci_addr || !ret)
+	if (!nl || !cb)
 		return -EINVAL;
 	begin(nl);
-	l = calloc(1, sizeof(*l));
-	if (!l)
+	memset(&c, 0, sizeof(c));
+	c.link = calloc(1, sizeof(*c.link));
+	if (!c.link)
 		return -ENOMEM;
 	memset(buf, 0, sizeof(buf));
 	nlh = put_link_hdr(buf, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP,
@@ -421,24 +419,47 @@ int vfnl_find_pci(struct vfnl *nl, const char *pci_addr, struct vfnl_link *ret)
 		r = -EMSGSIZE;
 		goto out;
 	}
-	memset(&c, 0, sizeof(c));
 	c.on_msg = on_link;
-	c.link = l;
-	c.pci = pci_addr;
+	c.each = cb;
+	c.ud = ud;
 	r = transact(nl, nlh, &c, "RTM_GETLINK dump");
+out:
+	free(c.link);
+	return r;
+}
+
+struct find_pci {
+	const char *pci;
+	int ifindex;
+};
+
+static void match_pci(const struct vfnl_link *l, bool removed, void *ud)
+{
+	struct find_pci *f = ud;
+
+	(void)removed;
+	if (!f->ifindex && strcmp(l->parent_dev, f->pci) == 0 &&
+	    (l->parent_bus[0] == '\0' || strcmp(l->parent_bus, "pci") == 0))
+		f->ifindex = l->ifindex;
+}
+
+int vfnl_find_pci(struct vfnl *nl, const char *pci_addr, struct vfnl_link *ret)
+{
+	struct find_pci f = { .pci = pci_addr };
+	int r;
+
+	if (!nl || !pci_addr || !ret)
+		return -EINVAL;
+	r = vfnl_dump_links(nl, match_pci, &f);
 	if (r < 0)
-		goto out;
-	if (!c.found) {
-		r = -ENODEV;
+		return r;
+	if (!f.ifindex) {
 		set_err(nl, "no netdev has parent device %s", pci_addr);
-		goto out;
+		return -ENODEV;
 	}
 	/* The dump had no VFs; the link may also have changed name since. */
-	r = get_link(nl, l->ifindex, NULL,
-		     RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS, ret);
-out:
-	free(l);
-	return r;
+	return get_link(nl, f.ifindex, NULL,
+			RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS, ret);
 }
 
 /* ---- SETLINK ----------------------------------------------------------- */

@@ -140,8 +140,11 @@ int vfnl_set_up(struct vfnl *nl, int ifindex, bool up);
  * first (IFLA_AF_SPEC/AF_INET6/IFLA_INET6_ADDR_GEN_MODE), then IFF_UP. */
 int vfnl_pf_up(struct vfnl *nl, int ifindex);
 
-/* Link notifications (RTNLGRP_LINK), for the daemon's watch. */
+/* Every link, without VF tables, through cb (removed is always false). */
 typedef void (*vfnl_monitor_cb)(const struct vfnl_link *l, bool removed, void *ud);
+int vfnl_dump_links(struct vfnl *nl, vfnl_monitor_cb cb, void *ud);
+
+/* Link notifications (RTNLGRP_LINK), for the daemon's watch. */
 int vfnl_monitor_open(struct vfnl **ret);
 int vfnl_fd(const struct vfnl *nl);
 int vfnl_monitor_read(struct vfnl *nl, vfnl_monitor_cb cb, void *ud);
