@@ -629,6 +629,22 @@ out:
 	return r;
 }
 
+/* Starts an RTM_SETLINK (with ACK) for ifindex in buf; NULL on bad input. */
+static struct nlmsghdr *setlink_hdr(struct vfnl *nl, char *buf, size_t len,
+				    int ifindex)
+{
+	if (!nl)
+		return NULL;
+	begin(nl);
+	if (ifindex <= 0) {
+		set_err(nl, "RTM_SETLINK: bad ifindex %d", ifindex);
+		return NULL;
+	}
+	memset(buf, 0, len);
+	return put_link_hdr(buf, RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, ++nl->seq,
+			    ifindex);
+}
+
 /* Sets IFF_UP on or off (ifi_change = IFF_UP only).  Returns 0 or -errno. */
 int vfnl_set_up(struct vfnl *nl, int ifindex, bool up)
 {
@@ -637,16 +653,9 @@ int vfnl_set_up(struct vfnl *nl, int ifindex, bool up)
 	struct ifinfomsg *ifi;
 	struct req_ctx c;
 
-	if (!nl)
+	nlh = setlink_hdr(nl, buf, sizeof(buf), ifindex);
+	if (!nlh)
 		return -EINVAL;
-	begin(nl);
-	if (ifindex <= 0) {
-		set_err(nl, "RTM_SETLINK: bad ifindex %d", ifindex);
-		return -EINVAL;
-	}
-	memset(buf, 0, sizeof(buf));
-	nlh = put_link_hdr(buf, RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, ++nl->seq,
-			   ifindex);
 	ifi = mnl_nlmsg_get_payload(nlh);
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	ifi->ifi_change = IFF_UP;
@@ -668,16 +677,9 @@ int vfnl_pf_up(struct vfnl *nl, int ifindex)
 	struct req_ctx c;
 	int r;
 
-	if (!nl)
+	nlh = setlink_hdr(nl, buf, sizeof(buf), ifindex);
+	if (!nlh)
 		return -EINVAL;
-	begin(nl);
-	if (ifindex <= 0) {
-		set_err(nl, "RTM_SETLINK: bad ifindex %d", ifindex);
-		return -EINVAL;
-	}
-	memset(buf, 0, sizeof(buf));
-	nlh = put_link_hdr(buf, RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, ++nl->seq,
-			   ifindex);
 	spec = mnl_attr_nest_start_check(nlh, sizeof(buf), IFLA_AF_SPEC);
 	inet6 = spec ? mnl_attr_nest_start_check(nlh, sizeof(buf), AF_INET6) : NULL;
 	if (!inet6 || !mnl_attr_put_u8_check(nlh, sizeof(buf),

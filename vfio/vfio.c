@@ -240,30 +240,39 @@ int vfio_check_host(struct vfio_ctx *c)
 
 /* Current driver of pci into ret ("" if unbound). -ENODEV if no such
  * function, -ENAMETOOLONG if ret is too small. */
-int vfio_driver(struct vfio_ctx *c, const char *pci, char *ret, size_t len)
+/* Reads one optional attribute of a function (a file or a link's target,
+ * by reader) into ret; "" where the kernel has none. */
+static int read_opt(struct vfio_ctx *c, const char *pci, const char *attr,
+		    int (*reader)(const char *, char *, size_t), char *ret,
+		    size_t len)
 {
-	char path[PATH_MAX], drv[NAME_MAX + 1];
+	char path[PATH_MAX], buf[NAME_MAX + 1];
 	int r;
 
 	c->err[0] = '\0';
 	r = dev_exists(c, pci);
 	if (r < 0)
 		return r;
-	r = vfio_path(c, false, path, sizeof(path), "/bus/pci/devices/%s/driver",
-		      pci);
+	r = vfio_path(c, false, path, sizeof(path), "/bus/pci/devices/%s/%s",
+		      pci, attr);
 	if (r < 0)
 		return r;
-	r = link_base(path, drv, sizeof(drv));
+	r = reader(path, buf, sizeof(buf));
 	if (r == -ENOENT) {
-		drv[0] = '\0';
+		buf[0] = '\0';
 	} else if (r < 0) {
 		seterr(c, "cannot read %s: %s", path, strerror(-r));
 		return r;
 	}
-	if (strlen(drv) >= len)
+	if (strlen(buf) >= len)
 		return -ENAMETOOLONG;
-	strcpy(ret, drv);
+	strcpy(ret, buf);
 	return 0;
+}
+
+int vfio_driver(struct vfio_ctx *c, const char *pci, char *ret, size_t len)
+{
+	return read_opt(c, pci, "driver", link_base, ret, len);
 }
 
 static void not_registered(struct vfio_ctx *c, const char *driver,
@@ -879,26 +888,5 @@ out:
 int vfio_reset_method(struct vfio_ctx *c, const char *pci, char *ret,
 		      size_t len)
 {
-	char path[PATH_MAX], buf[256];
-	int r;
-
-	c->err[0] = '\0';
-	r = dev_exists(c, pci);
-	if (r < 0)
-		return r;
-	r = vfio_path(c, false, path, sizeof(path),
-		      "/bus/pci/devices/%s/reset_method", pci);
-	if (r < 0)
-		return r;
-	r = read_file(path, buf, sizeof(buf));
-	if (r == -ENOENT) {
-		buf[0] = '\0';
-	} else if (r < 0) {
-		seterr(c, "cannot read %s: %s", path, strerror(-r));
-		return r;
-	}
-	if (strlen(buf) >= len)
-		return -ENAMETOOLONG;
-	strcpy(ret, buf);
-	return 0;
+	return read_opt(c, pci, "reset_method", read_file, ret, len);
 }
