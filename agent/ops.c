@@ -195,8 +195,13 @@ static int pf_resolve(struct vfa_agent *c, const char *spec, const struct vfa_po
 	struct pf *pf;
 	int r;
 
+	/* A PF is named by the config (netdev or PCI) and by leases (PCI):
+	 * one look per operation whichever name is used. */
 	for (unsigned int i = 0; i < c->n_pfs; i++)
-		if (!strcmp(c->pfs[i].spec, spec)) {
+		if (!strcmp(c->pfs[i].spec, spec) || !strcmp(c->pfs[i].pci, spec) ||
+		    !strcmp(c->pfs[i].netdev, spec)) {
+			if (p && !c->pfs[i].pool)
+				c->pfs[i].pool = p;
 			*ret = &c->pfs[i];
 			return 0;
 		}
@@ -730,10 +735,11 @@ int vfa_setup(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 			struct pf *pf;
 
 			r = pf_resolve(c, p->pf[j], p, &pf, e);
-			for (unsigned int k = 0; !r && k < c->n_pfs; k++)
-				if (&c->pfs[k] != pf && !strcmp(c->pfs[k].pci, pf->pci))
-					r = vfa_fail(e, EINVAL, "%s: PF %s (%s) is in pools %s and %s; a PF belongs to one pool",
-						     c->cfg.path, p->pf[j], pf->pci, c->pfs[k].pool->name, p->name);
+			/* The config caught the same name twice; this is the same
+			 * PF under two names (netdev and PCI address). */
+			if (!r && pf->pool != p)
+				r = vfa_usage(e, EINVAL, "%s: PF %s (%s) is in pools %s and %s; a PF belongs to one pool",
+					      c->cfg.path, p->pf[j], pf->pci, pf->pool->name, p->name);
 			if (!r)
 				r = setup_pf(c, p, pf, ls, nl, changes, e);
 		}
