@@ -121,5 +121,10 @@ check agent.setup_brings_up "PF still down" sh -c "ip link show $pf | grep -q '[
 va --json status >"$out/status-end.json"
 check agent.all_released "$(jq -c '.pools[0] | [.free,.leased]' $out/status-end.json)" \
 	[ "$(jq -c '.pools[0] | [.free,.leased]' $out/status-end.json)" = "[7,0]" ]
+# The same PF in two pools under two names (netdev, PCI address).
+pfpci=$(basename "$(readlink -f $dev)")
+printf '[pool a]\npf = %s\nvfs = 1\n[pool b]\npf = %s\nvfs = 1\n' "$pf" "$pfpci" >"$out/two.conf"
+"$V" -c "$out/two.conf" -s "$out/two-state" setup 2>"$out/two.err"; rc=$?
+check agent.pf_two_names "rc=$rc $(cat $out/two.err)" sh -c "[ $rc = 2 ] && grep -q 'is in pools a and b' $out/two.err"
 ip link set "$pf" down
 echo 0 >$dev/sriov_numvfs
