@@ -728,6 +728,7 @@ int vfa_setup(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		return r;
 	}
 	r = leases_of(c, &ls, &nl, e);
+	/* Every PF resolved and checked before any is touched. */
 	for (unsigned int i = 0; !r && i < c->cfg.n_pools; i++) {
 		const struct vfa_pool *p = &c->cfg.pools[i];
 
@@ -740,10 +741,11 @@ int vfa_setup(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 			if (!r && pf->pool != p)
 				r = vfa_usage(e, EINVAL, "%s: PF %s (%s) is in pools %s and %s; a PF belongs to one pool",
 					      c->cfg.path, p->pf[j], pf->pci, pf->pool->name, p->name);
-			if (!r)
-				r = setup_pf(c, p, pf, ls, nl, changes, e);
 		}
 	}
+	for (unsigned int k = 0; !r && k < c->n_pfs; k++)
+		if (c->pfs[k].pool)
+			r = setup_pf(c, c->pfs[k].pool, &c->pfs[k], ls, nl, changes, e);
 	free(ls);
 	vfa_state_unlock(c->st);
 	if (r) {
