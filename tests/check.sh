@@ -37,12 +37,12 @@ for ph in $phases; do
 	unit)
 		for t in tests/unit/test_*; do
 			case $t in *.c) continue ;; esac
-			[ -x "$t" ] && collect "$t" "$t"
+			[ -x "$t" ] && collect "$t" timeout 300 "$t"
 		done ;;
 	root)
 		for t in tests/root/*.sh; do
 			[ -f "$t" ] || continue
-			if is_root; then collect "$t" sh "$t"
+			if is_root; then collect "$t" timeout 600 sh "$t"
 			else say "SKIP $t: needs root (network namespaces)"; fi
 		done ;;
 	fuzz)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/loop.h"
 #include "tests/unit/t.h"
 
 static char dir[] = "/tmp/vfagent-test-agent.XXXXXX";
@@ -215,6 +216,103 @@ static void test_journal(void)
 	vfa_state_close(st);
 }
 
+static int req_err(const char *json, const char *want)
+{
+	json_object *req = json_tokener_parse(json);
+	struct vfa_opts o = { 0 };
+	struct vfa_err e = { "", 0 };
+	const char *op;
+	int r = req ? vfa_req_parse(req, &op, &o, &e) : -999;
+
+	json_object_put(req);
+	return r < 0 && strstr(e.msg, want) && e.exit == VFA_EXIT_USAGE;
+}
+
+static void test_proto(void)
+{
+	struct vfa_opts o = { .pool = "net1", .domain = "vm1", .has_mac = true,
+			      .mac = { 0x52, 0x54, 0, 0xaa, 0xbb, 0xcc },
+			      .has_vlan = true, .vlan = 100, .qos = 3, .live = true };
+	struct vfa_opts back = { 0 };
+	struct vfa_err e = { "", 0 };
+	json_object *req = vfa_req_json("alloc", &o), *rep;
+	const char *op = NULL;
+	int r;
+
+	r = vfa_req_parse(req, &op, &back, &e);
+	T("proto.roundtrip", r == 0 && !strcmp(op, "alloc") && !strcmp(back.pool, "net1") &&
+	  !strcmp(back.domain, "vm1") && back.has_mac && back.mac[5] == 0xcc &&
+	  back.has_vlan && back.vlan == 100 && back.qos == 3 && back.live && !back.persistent,
+	  "r=%d %s", r, e.msg);
+	json_object_put(req);
+	T("proto.no_op", req_err("{\"pool\":\"a\"}", "no \"op\""), "accepted");
+	T("proto.not_object", req_err("[1,2]", "one JSON object"), "accepted");
+	T("proto.unknown_field", req_err("{\"op\":\"status\",\"x\":1}", "unknown field \"x\""), "accepted");
+	T("proto.bad_type", req_err("{\"op\":\"alloc\",\"pool\":7}", "\"pool\" must be a string"), "accepted");
+	T("proto.vlan_4095", req_err("{\"op\":\"alloc\",\"vlan\":4095}", "4095 is reserved"), "accepted");
+	T("proto.qos_8", req_err("{\"op\":\"alloc\",\"vlan\":1,\"qos\":8}", "0..7"), "accepted");
+	T("proto.mac_multicast", req_err("{\"op\":\"alloc\",\"mac\":\"01:00:5e:00:00:01\"}", "multicast"), "accepted");
+	T("proto.live_type", req_err("{\"op\":\"alloc\",\"live\":\"yes\"}", "true or false"), "accepted");
+
+	e.exit = VFA_EXIT_EXHAUSTED;
+	snprintf(e.msg, sizeof(e.msg), "pool x is exhausted");
+	rep = vfa_reply_json(-EBUSY, NULL, &e);
+	T("proto.reply_error", !strcmp(json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN),
+				      "{\"ok\":false,\"exit\":3,\"error\":\"pool x is exhausted\",\"errno\":\"EBUSY\"}"),
+	  "%s", json_object_to_json_string(rep));
+	json_object_put(rep);
+	rep = vfa_reply_json(-EINPROGRESS, json_object_new_object(), &e);
+	T("proto.reply_pending", !strcmp(json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN),
+					"{\"ok\":false,\"exit\":4,\"result\":{}}"),
+	  "%s", json_object_to_json_string(rep));
+	json_object_put(rep);
+}
+
+/* The daemon's loop: fd events, timers, removal from inside a callback. */
+static int loop_hits, loop_timer_hits;
+
+static void loop_io(int id, int fd, uint32_t events, void *ud)
+{
+	char b[8];
+
+	(void)events;
+	loop_hits++;
+	if (read(fd, b, sizeof(b)) <= 0 || loop_hits == 2)
+		vfa_loop_del(ud, id);	/* removes itself */
+}
+
+static void loop_tick(int id, void *ud)
+{
+	if (++loop_timer_hits == 3) {
+		vfa_loop_timer_del(ud, id);
+		vfa_loop_quit(ud);
+	}
+}
+
+static void test_loop(void)
+{
+	struct vfa_loop *l = NULL;
+	int p[2], id, r;
+
+	r = vfa_loop_new(&l);
+	T("loop.new", r == 0, "r=%d", r);
+	if (r || pipe2(p, O_NONBLOCK))
+		return;
+	id = vfa_loop_add(l, p[0], 1 /* EPOLLIN */, loop_io, l);
+	T("loop.add", id > 0, "id=%d", id);
+	T("loop.add_same_fd_twice", vfa_loop_add(l, p[0], 1, loop_io, l) > 0, "refused");
+	vfa_loop_timer(l, 10, loop_tick, l);
+	if (write(p[1], "a", 1) != 1)
+		return;
+	r = vfa_loop_run(l);
+	T("loop.run", r == 0 && loop_timer_hits == 3, "r=%d ticks=%d", r, loop_timer_hits);
+	T("loop.io_dispatched", loop_hits == 2, "hits=%d (both watches of the fd)", loop_hits);
+	T_EQ_INT("loop.del_gone", vfa_loop_del(l, id), -ENOENT);
+	vfa_loop_free(l);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -226,6 +324,8 @@ int main(void)
 	test_config();
 	test_input();
 	test_journal();
+	test_proto();
+	test_loop();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
