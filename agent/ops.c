@@ -27,7 +27,8 @@ struct pf {
 	char netdev[IF_NAMESIZE];
 	char pci[16];
 	struct vfpci_addr addr;
-	struct vfpci_sriov sriov;
+	struct vfpci_sriov sriov;	/* valid once pf_sriov() succeeded */
+	bool have_sriov;
 	struct vfnl_link *link;		/* heap: VF table included */
 	const struct vfa_pool *pool;
 };
@@ -234,14 +235,6 @@ static int pf_resolve(struct vfa_agent *c, const char *spec, const struct vfa_po
 		goto fail;
 	}
 	vfpci_addr_str(&pf->addr, pf->pci);
-	r = vfpci_sriov(c->pci, &pf->addr, &pf->sriov);
-	if (r) {
-		r = vfa_fail(e, r, "PF %s (%s): %s", spec, pf->pci,
-			     r == -ENOENT ? "no SR-IOV capability: this device cannot create VFs" :
-			     r == -EACCES ? "cannot read PCI config space beyond 64 bytes (needs root with CAP_SYS_ADMIN)" :
-			     vfpci_errmsg(c->pci));
-		goto fail;
-	}
 	c->n_pfs++;
 	*ret = pf;
 	return 0;
@@ -249,6 +242,25 @@ fail:
 	free(pf->link);
 	pf->link = NULL;
 	return r;
+}
+
+/* The PF's SR-IOV capability, read from config space when first needed:
+ * setup and list need it, the warm alloc path does not (each config read
+ * is slow on emulated and some real hardware). */
+static int pf_sriov(struct vfa_agent *c, struct pf *pf, struct vfa_err *e)
+{
+	int r;
+
+	if (pf->have_sriov)
+		return 0;
+	r = vfpci_sriov(c->pci, &pf->addr, &pf->sriov);
+	if (r)
+		return vfa_fail(e, r, "PF %s (%s): %s", pf->netdev, pf->pci,
+				r == -ENOENT ? "no SR-IOV capability: this device cannot create VFs" :
+				r == -EACCES ? "cannot read PCI config space beyond 64 bytes (needs root with CAP_SYS_ADMIN)" :
+				vfpci_errmsg(c->pci));
+	pf->have_sriov = true;
+	return 0;
 }
 
 static int pf_refresh(struct vfa_agent *c, struct pf *pf, struct vfa_err *e)
@@ -648,6 +660,9 @@ static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf
 	char vf[32];
 	int r;
 
+	r = pf_sriov(c, pf, e);
+	if (r)
+		return r;
 	if (p->vfs > pf->sriov.total_vfs)
 		return vfa_fail(e, ERANGE, "%s:%d: pool %s asks for %u VFs but PF %s supports %u (TotalVFs)",
 				c->cfg.path, p->line, p->name, p->vfs, pf->netdev, pf->sriov.total_vfs);
@@ -1227,7 +1242,10 @@ static void add_unpooled_pfs(struct vfa_agent *c)
 		if (known || vfpci_addr_parse(pl.pci[i], &a) ||
 		    vfpci_sriov(c->pci, &a, &sr))
 			continue;
-		pf_resolve(c, pl.pci[i], NULL, &pf, &e);
+		if (pf_resolve(c, pl.pci[i], NULL, &pf, &e) == 0) {
+			pf->sriov = sr;
+			pf->have_sriov = true;
+		}
 	}
 }
 
@@ -1268,6 +1286,11 @@ int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		json_object_object_add(po, "pci", json_object_new_string(pf->pci));
 		json_object_object_add(po, "pool", pf->pool ? json_object_new_string(pf->pool->name) : NULL);
 		json_object_object_add(po, "up", json_object_new_boolean(pf->link->flags & IFF_UP));
+		if (pf_sriov(c, pf, e)) {
+			json_object_object_add(po, "error", json_object_new_string(e->msg));
+			json_object_array_add(out, po);
+			continue;
+		}
 		json_object_object_add(po, "total_vfs", json_object_new_int(pf->sriov.total_vfs));
 		json_object_object_add(po, "num_vfs", json_object_new_int(pf->link->num_vf));
 		snprintf(id, sizeof(id), "%04x", pf->sriov.vf_device);
