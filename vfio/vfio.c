@@ -624,6 +624,9 @@ int vfio_wait_node(struct vfio_ctx *c, int group, int timeout_ms)
 	r = vfio_path(c, true, node, sizeof(node), "/vfio/%d", group);
 	if (r < 0)
 		return r;
+	/* The warm path: the node is there already, no watch needed. */
+	if (lstat(node, &st) == 0)
+		return 0;
 	deadline = now_ms() + timeout_ms;
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (ifd < 0) {
