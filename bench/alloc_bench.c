@@ -21,6 +21,12 @@
  *   floor_setlink/_chown/_fsync_rename and floor_sum  the bare syscalls
  *   exec_true, cli_help      fork/exec of /bin/true and ./vfagent --help:
  *                            what process start-up alone costs
+ *   daemon_sock_alloc/_release  alloc/release over STATE/vfagent.sock from
+ *                            here (`vfagent serve` started per round, untimed)
+ *   cli_daemon_alloc/_release   ./vfagent while that daemon answers; every
+ *                            other CLI call passes --direct, daemon stopped
+ *   ph_*                     the warm alloc's phases: the mechanism calls
+ *                            vfa_alloc makes, timed one by one on the VF
  * Writes OUT/samples.csv (path,rep,us), OUT/summary.csv, OUT/cdf.dat.
  *
  * churn: CLIENTS processes alloc+release through ./vfagent for SECONDS;
@@ -44,7 +50,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <json-c/json.h>
@@ -67,6 +75,9 @@ enum {
 	P_NODEDEV_DETACH, P_NODEDEV_REATTACH,
 	P_FLOOR_SETLINK, P_FLOOR_CHOWN, P_FLOOR_FSYNC_RENAME, P_FLOOR_SUM,
 	P_EXEC_TRUE, P_CLI_HELP,
+	P_DAEMON_SOCK_ALLOC, P_DAEMON_SOCK_RELEASE, P_CLI_DAEMON_ALLOC, P_CLI_DAEMON_RELEASE,
+	P_PH_LOCK_LIST, P_PH_GETLINK, P_PH_JOURNAL, P_PH_SETLINK, P_PH_BIND_CHECK,
+	P_PH_NODE_WAIT, P_PH_CHOWN, P_PH_SUM, P_PH_LEASE_DROP,
 	P_DOM_VFAGENT, P_DOM_VIRSH,
 	P_N
 };
@@ -76,6 +87,9 @@ static const char *pname[P_N] = {
 	"nodedev_detach", "nodedev_reattach",
 	"floor_setlink", "floor_chown", "floor_fsync_rename", "floor_sum",
 	"exec_true", "cli_help",
+	"daemon_sock_alloc", "daemon_sock_release", "cli_daemon_alloc", "cli_daemon_release",
+	"ph_lock_list", "ph_getlink", "ph_journal", "ph_setlink", "ph_bind_check",
+	"ph_node_wait", "ph_chown", "ph_sum", "ph_lease_drop",
 	"domain_vfagent", "domain_virsh_managed",
 };
 
@@ -173,12 +187,14 @@ static int spawn(char *const argv[], char *buf, size_t len)
 static const char *conf, *state, *pool;
 static char vfagent[512];
 
-/* ./vfagent --json alloc --pool POOL; pci of the lease into pci. */
-static int cli_alloc(char pci[16])
+/* ./vfagent [--direct] --json alloc --pool POOL; pci of the lease into pci.
+ * direct: never the daemon (cli_warm, cold, churn); else through a running
+ * one (cli_daemon). */
+static int cli_alloc_via(char pci[16], bool direct)
 {
 	char out[8192];
 	char *argv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "--json",
-			 "alloc", "--pool", (char *)pool, NULL };
+			 "alloc", "--pool", (char *)pool, direct ? "--direct" : NULL, NULL };
 	int rc = spawn(argv, out, sizeof(out));
 	json_object *j, *p;
 
@@ -194,12 +210,142 @@ static int cli_alloc(char pci[16])
 	return 0;
 }
 
-static int cli_release(const char *pci)
+static int cli_release_via(const char *pci, bool direct)
 {
 	char *argv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "--json",
-			 "release", "--pci", (char *)pci, NULL };
+			 "release", "--pci", (char *)pci, direct ? "--direct" : NULL, NULL };
 
 	return spawn(argv, NULL, 0);
+}
+
+static int cli_alloc(char pci[16])
+{
+	return cli_alloc_via(pci, true);
+}
+
+static int cli_release(const char *pci)
+{
+	return cli_release_via(pci, true);
+}
+
+/* ---- the daemon: started per round (untimed) and stopped before the
+ * direct paths run, so its netlink watch and timers never compete with
+ * them. ---- */
+static pid_t daemon_pid = -1;
+static char daemon_sock[300], daemon_log[1024] = "/dev/null";
+
+/* One request line, one reply line, over a fresh connection (what the CLI
+ * does); returns the reply's exit code, -errno if the socket failed. */
+static int sock_call(const char *req, char *buf, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t got = 0, rl = strlen(req);
+	int fd, r = 0;
+	json_object *j, *x;
+
+	if (strlen(daemon_sock) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, daemon_sock, strlen(daemon_sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || write(fd, req, rl) != (ssize_t)rl) {
+		r = -errno;
+		close(fd);
+		return r ? r : -EIO;
+	}
+	while (got + 1 < len) {
+		ssize_t n = read(fd, buf + got, len - got - 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf + got - n, '\n', (size_t)n))
+			break;
+	}
+	close(fd);
+	buf[got] = 0;
+	j = json_tokener_parse(buf);
+	if (!j)
+		return -EBADMSG;
+	r = json_object_object_get_ex(j, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
+	json_object_put(j);
+	return r;
+}
+
+static int sock_alloc(char pci[16])
+{
+	char req[256], buf[8192];
+	json_object *j, *res, *p;
+	int r;
+
+	snprintf(req, sizeof(req), "{\"op\":\"alloc\",\"pool\":\"%s\"}\n", pool);
+	r = sock_call(req, buf, sizeof(buf));
+	if (r)
+		return r;
+	j = json_tokener_parse(buf);
+	if (!j || !json_object_object_get_ex(j, "result", &res) ||
+	    !json_object_object_get_ex(res, "pci", &p)) {
+		json_object_put(j);
+		return -EBADMSG;
+	}
+	snprintf(pci, 16, "%s", json_object_get_string(p));
+	json_object_put(j);
+	return 0;
+}
+
+static int sock_release(const char *pci)
+{
+	char req[256], buf[8192];
+
+	snprintf(req, sizeof(req), "{\"op\":\"release\",\"pci\":\"%s\"}\n", pci);
+	return sock_call(req, buf, sizeof(buf));
+}
+
+static void daemon_stop(void)
+{
+	int st;
+
+	if (daemon_pid <= 0)
+		return;
+	kill(daemon_pid, SIGTERM);
+	while (waitpid(daemon_pid, &st, 0) < 0 && errno == EINTR)
+		;
+	daemon_pid = -1;
+}
+
+/* Starts `vfagent serve` and waits until it answers a status request. */
+static int daemon_start(void)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "serve", NULL };
+	char buf[65536];
+	int r;
+
+	snprintf(daemon_sock, sizeof(daemon_sock), "%s/vfagent.sock", state);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, daemon_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	r = posix_spawn(&daemon_pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r) {
+		daemon_pid = -1;
+		return -r;
+	}
+	for (int i = 0; i < 2000; i++) {
+		if (sock_call("{\"op\":\"status\"}\n", buf, sizeof(buf)) == 0)
+			return 0;
+		if (waitpid(daemon_pid, &r, WNOHANG) == daemon_pid) {
+			daemon_pid = -1;
+			return -ECHILD;
+		}
+		usleep(5000);
+	}
+	daemon_stop();
+	return -ETIMEDOUT;
 }
 
 /* One agent handle for the whole run: what a daemon would hold. */
@@ -327,10 +473,21 @@ static void ratios(const char *out)
 	ratio(f, "lib_warm_alloc / floor_sum (overhead)", P_FLOOR_SUM, P_LIB_WARM_ALLOC);
 	ratio(f, "cli_warm_alloc / lib_warm_alloc (exec)", P_LIB_WARM_ALLOC, P_CLI_WARM_ALLOC);
 	ratio(f, "cli_help / exec_true (vfagent start-up)", P_EXEC_TRUE, P_CLI_HELP);
-	if (S[P_LIB_WARM_ALLOC].n)
-		printf("  lib_warm_alloc p99/p50 %.2f, cli_warm_alloc p99/p50 %.2f\n",
-		       p99(P_LIB_WARM_ALLOC) / p50(P_LIB_WARM_ALLOC),
-		       S[P_CLI_WARM_ALLOC].n ? p99(P_CLI_WARM_ALLOC) / p50(P_CLI_WARM_ALLOC) : 0);
+	ratio(f, "script_warm / daemon_sock_alloc", P_DAEMON_SOCK_ALLOC, P_SCRIPT_WARM);
+	ratio(f, "script_warm / cli_daemon_alloc", P_CLI_DAEMON_ALLOC, P_SCRIPT_WARM);
+	ratio(f, "cli_daemon_alloc / daemon_sock_alloc", P_DAEMON_SOCK_ALLOC, P_CLI_DAEMON_ALLOC);
+	ratio(f, "cli_warm_alloc / daemon_sock_alloc", P_DAEMON_SOCK_ALLOC, P_CLI_WARM_ALLOC);
+	ratio(f, "cli_warm_alloc / cli_daemon_alloc", P_CLI_DAEMON_ALLOC, P_CLI_WARM_ALLOC);
+	ratio(f, "daemon_sock_alloc / floor_sum (overhead)", P_FLOOR_SUM, P_DAEMON_SOCK_ALLOC);
+	ratio(f, "lib_warm_alloc / ph_sum (unexplained)", P_PH_SUM, P_LIB_WARM_ALLOC);
+	ratio(f, "ph_sum / floor_sum", P_FLOOR_SUM, P_PH_SUM);
+	ratio(f, "nodedev_detach / daemon_sock_alloc", P_DAEMON_SOCK_ALLOC, P_NODEDEV_DETACH);
+	for (int p = 0; p < P_N; p++)
+		if (S[p].n && (p == P_LIB_WARM_ALLOC || p == P_CLI_WARM_ALLOC ||
+			       p == P_DAEMON_SOCK_ALLOC || p == P_CLI_DAEMON_ALLOC)) {
+			printf("  %s p99/p50 %.2f\n", pname[p], p99(p) / p50(p));
+			fprintf(f, "%s p99/p50,%.3f,\n", pname[p], p99(p) / p50(p));
+		}
 	fclose(f);
 }
 
@@ -361,6 +518,8 @@ static int cmd_run(int argc, char **argv)
 	struct vfa_err e = { "", 0 };
 	struct vfio_ctx *io = NULL;
 	struct vfnl *nl = NULL;
+	struct vfa_state *vst = NULL;
+	static struct vfnl_link link;
 	struct passwd *pw;
 	char vf[16] = "", node[64], drv[64];
 	int reps, budget, cold_every, rounds = 0, ifindex, group, r, cold;
@@ -389,6 +548,9 @@ static int cmd_run(int argc, char **argv)
 		return die(pf, r, vfnl_errmsg(nl));
 	if ((r = vfio_ctx_new(NULL, NULL, &io)))
 		return die("vfio", r, NULL);
+	if ((r = vfa_state_open(state, &vst, &e)))
+		return die("state", r, e.msg);
+	snprintf(daemon_log, sizeof(daemon_log), "%s/daemon.log", out);
 	/* Which VF the pool hands out first: every path uses that one. */
 	if ((r = lib_alloc(&o, vf, &cold, &e)) || (r = lib_release(&o, vf, &e)))
 		return die("first alloc", r, e.msg);
@@ -469,6 +631,41 @@ static int cmd_run(int argc, char **argv)
 			return die("cli release", r, "vfagent release failed");
 		add(P_CLI_WARM_RELEASE, t - t0);
 
+		/* The daemon (started untimed, one untimed op to warm it as a
+		 * long-running one is): over its socket from here, then the CLI
+		 * going through it; stopped before anything else runs. */
+		if ((r = daemon_start()))
+			return die("vfagent serve", r, daemon_log);
+		if ((r = sock_alloc(pci)) || (r = sock_release(pci)))
+			return die("daemon warm-up", r < 0 ? r : EIO, daemon_log);
+		for (int k = 0; k < FAST; k++) {
+			t0 = now_us();
+			r = sock_alloc(pci);
+			t = now_us();
+			if (r)
+				return die("daemon alloc", r < 0 ? r : EIO, daemon_log);
+			add(P_DAEMON_SOCK_ALLOC, t - t0);
+			t0 = now_us();
+			r = sock_release(pci);
+			t = now_us();
+			if (r)
+				return die("daemon release", r < 0 ? r : EIO, daemon_log);
+			add(P_DAEMON_SOCK_RELEASE, t - t0);
+		}
+		t0 = now_us();
+		r = cli_alloc_via(pci, false);
+		t = now_us();
+		if (r)
+			return die("cli alloc via daemon", r, "vfagent alloc failed");
+		add(P_CLI_DAEMON_ALLOC, t - t0);
+		t0 = now_us();
+		r = cli_release_via(pci, false);
+		t = now_us();
+		if (r)
+			return die("cli release via daemon", r, "vfagent release failed");
+		add(P_CLI_DAEMON_RELEASE, t - t0);
+		daemon_stop();
+
 		/* The floor: what the warm path cannot avoid. */
 		for (int k = 0; k < FAST; k++) {
 			double sum = 0;
@@ -493,6 +690,89 @@ static int cmd_run(int argc, char **argv)
 				return die("floor journal", r, state);
 			add(P_FLOOR_FSYNC_RENAME, t - t0), sum += t - t0;
 			add(P_FLOOR_SUM, sum);
+		}
+
+		/* Phases of the warm alloc, each the mechanism call vfa_alloc
+		 * makes, on the same VF, in its order (ops.c: begin, leases_of,
+		 * pf_resolve, lease_save, apply, make_ready, own_node,
+		 * lease_save; release: lease_drop). Not reconcile's per-lease
+		 * checks: no lease is held here, as in the warm paths. */
+		for (int k = 0; k < FAST; k++) {
+			struct vfa_lease l = { .group = group, .vlan = 100, .vf = 0 };
+			struct vfa_lease *ls = NULL;
+			size_t nls = 0;
+			double sum = 0;
+			int g;
+
+			snprintf(l.id, sizeof(l.id), "0123456789abcdef");
+			snprintf(l.state, sizeof(l.state), "allocating");
+			snprintf(l.pool, sizeof(l.pool), "%s", pool);
+			snprintf(l.pf, sizeof(l.pf), "%s", pf);
+			snprintf(l.pci, sizeof(l.pci), "%s", vf);
+			snprintf(l.mac, sizeof(l.mac), "02:00:00:02:%02x:%02x", k, rounds & 0xff);
+			s.mac[0] = 0x02, s.mac[3] = 2, s.mac[4] = (uint8_t)k, s.mac[5] = (uint8_t)rounds;
+			t0 = now_us();
+			r = vfa_state_lock(vst, &e);
+			if (!r) {
+				r = vfa_lease_list(vst, &ls, &nls, NULL);
+				vfa_state_unlock(vst);
+				free(ls);
+			}
+			t = now_us();
+			if (r)
+				return die("phase lock+list", r, e.msg);
+			add(P_PH_LOCK_LIST, t - t0), sum += t - t0;
+			t0 = now_us();
+			r = vfnl_get_link(nl, ifindex, NULL, &link);
+			t = now_us();
+			if (r)
+				return die("phase getlink", r, vfnl_errmsg(nl));
+			add(P_PH_GETLINK, t - t0), sum += t - t0;
+			t0 = now_us();
+			r = vfa_lease_save(vst, &l, &e);
+			if (!r) {
+				snprintf(l.state, sizeof(l.state), "ready");
+				r = vfa_lease_save(vst, &l, &e);
+			}
+			t = now_us();
+			if (r)
+				return die("phase journal", r, e.msg);
+			add(P_PH_JOURNAL, t - t0), sum += t - t0;
+			t0 = now_us();
+			r = vfnl_set_vfs(nl, ifindex, &s, 1);
+			t = now_us();
+			if (r)
+				return die("phase setlink", r, vfnl_errmsg(nl));
+			add(P_PH_SETLINK, t - t0), sum += t - t0;
+			t0 = now_us();
+			r = vfio_driver(io, vf, drv, sizeof(drv));
+			if (!r)
+				r = vfio_group(io, vf, &g);
+			if (!r)
+				r = vfio_group_viable(io, g);
+			t = now_us();
+			if (r)
+				return die("phase bind check", r, vfio_errmsg(io));
+			add(P_PH_BIND_CHECK, t - t0), sum += t - t0;
+			t0 = now_us();
+			r = vfio_wait_node(io, group, 5000);
+			t = now_us();
+			if (r)
+				return die("phase node wait", r, vfio_errmsg(io));
+			add(P_PH_NODE_WAIT, t - t0), sum += t - t0;
+			t0 = now_us();
+			r = vfio_node_chown(io, group, vm_uid, vm_gid, 0660);
+			t = now_us();
+			if (r || (r = vfio_node_chown(io, group, 0, 0, 0600)))
+				return die("phase chown", r, vfio_errmsg(io));
+			add(P_PH_CHOWN, t - t0), sum += t - t0;
+			add(P_PH_SUM, sum);
+			t0 = now_us();
+			r = vfa_lease_drop(vst, vf, &e);
+			t = now_us();
+			if (r)
+				return die("phase lease drop", r, e.msg);
+			add(P_PH_LEASE_DROP, t - t0);
 		}
 
 		/* Cold: the VF back on igbvf (untimed), then alloc. */
@@ -593,6 +873,7 @@ static int cmd_run(int argc, char **argv)
 	if (lv)
 		virConnectClose(lv);
 #endif
+	vfa_state_close(vst);
 	vfio_ctx_free(io);
 	vfnl_close(nl);
 	return 0;
@@ -771,7 +1052,7 @@ static int cmd_domain(int argc, char **argv)
 	for (rounds = 0; rounds < reps; rounds++) {
 		char *aargv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "--json",
 				  "alloc", "--pool", (char *)pool, "--domain", (char *)dom,
-				  "--live", NULL };
+				  "--live", "--direct", NULL };
 		char buf[8192];
 		json_object *j, *p;
 
@@ -790,7 +1071,7 @@ static int cmd_domain(int argc, char **argv)
 		virsh("destroy", dom, NULL, NULL);
 		{
 			char *rargv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state,
-					  "release", "--domain", (char *)dom, NULL };
+					  "release", "--domain", (char *)dom, "--direct", NULL };
 
 			if ((r = spawn(rargv, NULL, 0)))
 				return die("vfagent release --domain", r < 0 ? r : EIO, "failed");

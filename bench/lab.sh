@@ -2,6 +2,9 @@
 # directly on a real SR-IOV host as root.  Sets up a pool of 7 VFs on the
 # PF, starts libvirtd for the nodedev path, runs bench/alloc_bench (the
 # interleaved rounds, then the churn) and leaves everything in $OUT.
+# alloc_bench starts `vfagent serve` itself for the daemon paths of each
+# round and stops it before the direct paths (its log: $OUT/daemon.log);
+# every other CLI call passes --direct.
 # The PF's VFs are removed at the end.
 . tests/lab/lib.sh
 . tests/lab/libvirt.sh
@@ -60,6 +63,19 @@ fi
 
 rc=0
 bench/alloc_bench run "$conf" "$st" bench "$pf" "$out" "$reps" "$budget" "$cold_every" | tee "$out/table.txt" || rc=1
+# One direct warm alloc under strace (-T: time in each syscall; -c: the
+# summary), for the per-phase picture in the kernel's terms; strace slows
+# every syscall, so read shares, not absolute times.
+if command -v strace >/dev/null; then
+	for mode in T c; do
+		if [ $mode = T ]; then so="-f -tt -T -o $out/strace-alloc.txt"; else so="-f -c -o $out/strace-alloc-summary.txt"; fi
+		strace $so ./vfagent -c "$conf" -s "$st" --json alloc --pool bench --direct >"$out/strace-alloc.json" 2>&1
+		p=$(sed -n 's/.*"pci": *"\([^"]*\)".*/\1/p' "$out/strace-alloc.json" | head -n1)
+		[ -n "$p" ] && ./vfagent -c "$conf" -s "$st" release --pci "$p" --direct >/dev/null 2>&1
+	done
+else
+	echo "strace missing: no syscall trace of an alloc"
+fi
 bench/alloc_bench churn "$conf" "$st" bench "$out" "$clients" "$churn_s" | tee -a "$out/table.txt" || rc=1
 
 # --domain: vfagent alloc --domain l2 --live against virsh attach-device of
