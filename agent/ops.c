@@ -478,6 +478,72 @@ static bool domain_gone(struct vfa_agent *c, const struct vfa_lease *l)
 	return r == -ENOENT || (r == 0 && !running && !l->persistent);
 }
 
+/* A ready lease against the kernel: the VF still exists, is on vfio-pci
+ * (unless attached), and carries the lease's MAC and VLAN. Repairs what it
+ * can, notes the rest. Called with the VF's lock held. */
+static void check_ready(struct vfa_agent *c, const struct vfa_lease *l)
+{
+	struct vfa_err e;
+	char cur[32], drv[VFIO_DRV_LEN];
+	const struct vfa_pool *p = vfa_config_pool(&c->cfg, l->pool);
+	const struct vfnl_vf *vf;
+	uint8_t mac[6];
+	struct pf *pf;
+
+	if (!p) {
+		note(c, "%s %s: pool %s is no longer configured (lease kept)", l->pci, l->id, l->pool);
+		return;
+	}
+	if (vfio_virtfn(c->io, l->pf_pci, l->vf, cur, sizeof(cur)) ||
+	    strcmp(cur, l->pci)) {
+		note(c, "%s %s: the VF is gone (sriov_numvfs changed?); lease kept, release it", l->pci, l->id);
+		return;
+	}
+	if (!l->attached && !vfio_driver(c->io, l->pci, drv, sizeof(drv)) &&
+	    strcmp(drv, "vfio-pci")) {
+		bool ch = false;
+		int g;
+
+		if (make_ready(c, l->pci, &g, &ch, &e) == 0)
+			note(c, "%s %s: was on driver \"%s\", rebound to vfio-pci", l->pci, l->id, drv);
+		else
+			note(c, "%s %s: not on vfio-pci and could not be rebound: %s", l->pci, l->id, e.msg);
+	}
+	if (pf_resolve(c, l->pf_pci, p, &pf, &e) || vfa_parse_mac(l->mac, mac))
+		return;
+	vf = pf_vf(pf, l->vf);
+	if (vf && (vf->has & VFNL_HAS_MAC) &&
+	    (memcmp(vf->mac, mac, 6) || vf->vlan != l->vlan || vf->qos != l->qos)) {
+		struct vfnl_vf_set s = { .index = l->vf,
+			.set = VFNL_SET_MAC | VFNL_SET_VLAN,
+			.vlan = l->vlan, .qos = l->qos };
+
+		memcpy(s.mac, mac, 6);
+		if (apply(c, pf, &s, 1, &e) >= 0)
+			note(c, "%s %s: MAC/VLAN differed from the lease, set back to %s vlan %u", l->pci, l->id, l->mac, l->vlan);
+		else
+			note(c, "%s %s: MAC/VLAN differ from the lease: %s", l->pci, l->id, e.msg);
+	}
+}
+
+/* Scrubs a lease's VF and drops the lease, noting why; reclaimed leases
+ * are also reported as released by a release command running reconcile. */
+static void give_back(struct vfa_agent *c, const struct vfa_lease *l,
+		      const char *why, bool reclaimed)
+{
+	struct vfa_err e;
+
+	if (scrub(c, l, &e) || vfa_lease_drop(c->st, l->pci, &e)) {
+		note(c, "%s %s: %s, but the VF could not be scrubbed: %s", l->pci,
+		     l->id, why, e.msg);
+		return;
+	}
+	note(c, "%s %s: %s; VF scrubbed and back in pool %s", l->pci, l->id, why,
+	     l->pool);
+	if (reclaimed && c->n_reclaimed < sizeof(c->reclaimed) / sizeof(c->reclaimed[0]))
+		c->reclaimed[c->n_reclaimed++] = *l;
+}
+
 /* Finishes or undoes what a dead process left, and checks each ready
  * lease against the kernel. Runs under the state lock. */
 static void reconcile(struct vfa_agent *c)
@@ -496,97 +562,37 @@ static void reconcile(struct vfa_agent *c)
 		     json_object_get_string(json_object_array_get_idx(bad, i)));
 	json_object_put(bad);
 	for (size_t i = 0; i < n; i++) {
-		struct vfa_lease *l = &ls[i];
+		struct vfa_lease cur, *l = &cur;
 		struct vfa_err e;
 		int fd;
 
-		if (!strcmp(l->state, "allocating") || !strcmp(l->state, "releasing")) {
-			fd = vfa_vf_lock(c->st, l->pci, false);
-			if (fd < 0)
-				continue;	/* its process is alive and working */
-			if (scrub(c, l, &e) == 0 && vfa_lease_drop(c->st, l->pci, &e) == 0)
-				note(c, "%s %s: %s, VF scrubbed and back in pool %s", l->pci,
-				     l->id, !strcmp(l->state, "allocating") ?
-				     "interrupted alloc rolled back" : "interrupted release finished",
-				     l->pool);
-			else
-				note(c, "%s %s: could not clean up: %s", l->pci, l->id, e.msg);
+		/* Whoever changes a lease holds its VF lock: if it is taken, a
+		 * live process is at work on it; if not, the list above may be
+		 * stale (that process just finished), so read the lease again
+		 * under the lock and judge only what is there now. */
+		fd = vfa_vf_lock(c->st, ls[i].pci, false);
+		if (fd < 0)
+			continue;
+		if (vfa_lease_load(c->st, ls[i].pci, &cur)) {
 			close(fd);
+			continue;
+		}
+		if (!strcmp(l->state, "allocating") || !strcmp(l->state, "releasing")) {
+			give_back(c, l, !strcmp(l->state, "allocating") ?
+				  "interrupted alloc rolled back" : "interrupted release finished", false);
 		} else if (!strcmp(l->state, "detaching")) {
 			bool held = true;
 			struct vfa_virt *v = virt(c, &e);
 
-			if (!v || vfa_virt_holds(v, l->domain, l->pci, &held, &e))
-				continue;
-			if (held)
-				continue;
-			fd = vfa_vf_lock(c->st, l->pci, false);
-			if (fd < 0)
-				continue;
-			if (scrub(c, l, &e) == 0 && vfa_lease_drop(c->st, l->pci, &e) == 0) {
-				note(c, "%s %s: %s released the device; VF scrubbed and back in pool %s",
-				     l->pci, l->id, l->domain, l->pool);
-				if (c->n_reclaimed < sizeof(c->reclaimed) / sizeof(c->reclaimed[0]))
-					c->reclaimed[c->n_reclaimed++] = *l;
-			}
-			close(fd);
+			if (v && !vfa_virt_holds(v, l->domain, l->pci, &held, &e) && !held)
+				give_back(c, l, "the domain released the device", true);
 		} else if (c->check_domains && l->domain[0] && l->attached &&
 			   domain_gone(c, l)) {
-			fd = vfa_vf_lock(c->st, l->pci, false);
-			if (fd < 0)
-				continue;
-			if (scrub(c, l, &e) == 0 && vfa_lease_drop(c->st, l->pci, &e) == 0) {
-				note(c, "%s %s: domain %s stopped; VF scrubbed and back in pool %s",
-				     l->pci, l->id, l->domain, l->pool);
-				if (c->n_reclaimed < sizeof(c->reclaimed) / sizeof(c->reclaimed[0]))
-					c->reclaimed[c->n_reclaimed++] = *l;
-			} else {
-				note(c, "%s %s: domain %s stopped but the VF could not be scrubbed: %s",
-				     l->pci, l->id, l->domain, e.msg);
-			}
-			close(fd);
+			give_back(c, l, "its domain stopped", true);
 		} else {
-			char cur[32], drv[VFIO_DRV_LEN];
-			const struct vfa_pool *p = vfa_config_pool(&c->cfg, l->pool);
-			const struct vfnl_vf *vf;
-			uint8_t mac[6];
-			struct pf *pf;
-
-			if (!p) {
-				note(c, "%s %s: pool %s is no longer configured (lease kept)", l->pci, l->id, l->pool);
-				continue;
-			}
-			if (vfio_virtfn(c->io, l->pf_pci, l->vf, cur, sizeof(cur)) ||
-			    strcmp(cur, l->pci)) {
-				note(c, "%s %s: the VF is gone (sriov_numvfs changed?); lease kept, release it", l->pci, l->id);
-				continue;
-			}
-			if (!l->attached && !vfio_driver(c->io, l->pci, drv, sizeof(drv)) &&
-			    strcmp(drv, "vfio-pci")) {
-				bool ch = false;
-				int g;
-
-				if (make_ready(c, l->pci, &g, &ch, &e) == 0)
-					note(c, "%s %s: was on driver \"%s\", rebound to vfio-pci", l->pci, l->id, drv);
-				else
-					note(c, "%s %s: not on vfio-pci and could not be rebound: %s", l->pci, l->id, e.msg);
-			}
-			if (pf_resolve(c, l->pf_pci, p, &pf, &e) || vfa_parse_mac(l->mac, mac))
-				continue;
-			vf = pf_vf(pf, l->vf);
-			if (vf && (vf->has & VFNL_HAS_MAC) &&
-			    (memcmp(vf->mac, mac, 6) || vf->vlan != l->vlan || vf->qos != l->qos)) {
-				struct vfnl_vf_set s = { .index = l->vf,
-					.set = VFNL_SET_MAC | VFNL_SET_VLAN,
-					.vlan = l->vlan, .qos = l->qos };
-
-				memcpy(s.mac, mac, 6);
-				if (apply(c, pf, &s, 1, &e) >= 0)
-					note(c, "%s %s: MAC/VLAN differed from the lease, set back to %s vlan %u", l->pci, l->id, l->mac, l->vlan);
-				else
-					note(c, "%s %s: MAC/VLAN differ from the lease: %s", l->pci, l->id, e.msg);
-			}
+			check_ready(c, l);
 		}
+		close(fd);
 	}
 	free(ls);
 }

@@ -110,9 +110,24 @@ check agent.list_fields "list lacks fields" sh -c "jq -e '.pfs[0].vfs[0] | .pci 
 va list >"$out/list.txt" 2>&1
 cat "$out/list.txt"
 
-# PF down: alloc says to run setup.
-va release --domain none >/dev/null 2>&1
+# Churn: clients allocating and releasing at once never take or drop each
+# other's lease (a reconcile acting on a stale lease list once did).
 for f in $out/alloc[0-9]*.json; do va release --lease "$(jq -r .id $f)" >/dev/null 2>&1; done
+churn() {
+	for k in $(seq 1 15); do
+		va --json alloc --pool net1 >"$out/churn$1.json" 2>"$out/churn$1.err" || { echo "alloc: $(cat $out/churn$1.err)"; continue; }
+		va release --lease "$(jq -r .id $out/churn$1.json)" >/dev/null 2>"$out/churn$1.err" || echo "release: $(cat $out/churn$1.err)"
+	done
+}
+pids=""
+for c in 1 2 3 4; do churn $c >"$out/churn$c.log" 2>&1 & pids="$pids $!"; done
+wait $pids
+errs=$(cat $out/churn[1-4].log)
+check agent.churn_no_lost_lease "$errs" [ -z "$errs" ]
+check agent.churn_all_free "$(va --json status | jq -c '.pools[0]|[.free,.leased]')" \
+	[ "$(va --json status | jq -c '.pools[0]|[.free,.leased]')" = "[7,0]" ]
+
+# PF down: alloc says to run setup.
 ip link set "$pf" down
 va alloc --pool net1 2>"$out/e.err"; rc=$?
 check agent.alloc_pf_down "rc=$rc $(cat $out/e.err)" sh -c "[ $rc = 1 ] && grep -q 'is down: run vfagent setup' $out/e.err"
