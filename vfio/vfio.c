@@ -765,7 +765,7 @@ int vfio_node_chown(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 	if (r < 0)
 		seterr(c, "cannot set %s/vfio/%d to %u:%u %04o: %s%s", c->dev, group,
 		       (unsigned int)uid, (unsigned int)gid, (unsigned int)mode,
-		       strerror(-r), r == -EPERM ? " (run as root)" :
+		       strerror(-r), r == -EPERM ? " (needs root with CAP_CHOWN and CAP_FOWNER)" :
 		       r == -ENOENT ? " (is /proc mounted?)" : "");
 out:
 	close(fd);
