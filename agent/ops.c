@@ -563,6 +563,7 @@ static void reconcile(struct vfa_agent *c)
 	json_object_put(bad);
 	for (size_t i = 0; i < n; i++) {
 		struct vfa_lease cur, *l = &cur;
+		char why[200];
 		struct vfa_err e;
 		int fd;
 
@@ -584,11 +585,13 @@ static void reconcile(struct vfa_agent *c)
 			bool held = true;
 			struct vfa_virt *v = virt(c, &e);
 
+			snprintf(why, sizeof(why), "domain %s released the device", l->domain);
 			if (v && !vfa_virt_holds(v, l->domain, l->pci, &held, &e) && !held)
-				give_back(c, l, "the domain released the device", true);
+				give_back(c, l, why, true);
 		} else if (c->check_domains && l->domain[0] && l->attached &&
 			   domain_gone(c, l)) {
-			give_back(c, l, "its domain stopped", true);
+			snprintf(why, sizeof(why), "domain %s stopped", l->domain);
+			give_back(c, l, why, true);
 		} else {
 			check_ready(c, l);
 		}

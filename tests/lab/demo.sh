@@ -50,7 +50,7 @@ for i in $(seq 1 50); do grep -q 'serving on' /tmp/vfagent-demo.log && break; sl
 virsh -q start l2 >/dev/null
 run $V alloc --pool net1 --domain l2 --live
 echo "\$ virsh destroy l2"; virsh -q destroy l2
-for i in $(seq 1 30); do grep -q 'its domain stopped' /tmp/vfagent-demo.log && break; sleep 0.1; done
+for i in $(seq 1 30); do grep -q 'domain l2 stopped' /tmp/vfagent-demo.log && break; sleep 0.1; done
 echo "(daemon log:)"; grep -E 'domain l2|alloc done' /tmp/vfagent-demo.log
 run $V status
 kill $dpid; wait $dpid
