@@ -132,10 +132,11 @@ int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
 /* Attaches pci as <hostdev managed='no'> with VFA_LIVE / VFA_PERSISTENT. */
 int vfa_virt_attach(struct vfa_virt *v, const char *name, const char *pci,
 		    unsigned int flags, struct vfa_err *e);
-/* Detaches; 0 once the device is gone from the domain, -EINPROGRESS if
- * the guest has not yet released it (QEMU still holds the VF). */
+/* Detaches (from the saved config too when persistent); 0 once the device
+ * is gone from the domain, -EINPROGRESS if the guest has not yet released
+ * it (QEMU still holds the VF). */
 int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
-		    struct vfa_err *e);
+		    bool persistent, struct vfa_err *e);
 /* Does the running domain still hold pci (live XML)? false if the domain
  * is gone or stopped. */
 int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,

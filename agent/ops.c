@@ -43,6 +43,7 @@ struct vfa_agent {
 	struct vfa_state *st;
 	struct vfa_virt *virt;
 	bool virt_tried;
+	struct vfa_err virt_err;	/* why virt is NULL */
 	struct pf pfs[VFA_MAX_POOLS * VFA_MAX_PFS];
 	unsigned int n_pfs;
 	json_object *notes;		/* what reconcile repaired or found */
@@ -178,12 +179,16 @@ static void note(struct vfa_agent *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The libvirt connection, opened once per operation at most; e gets the
+ * reason when there is none. */
 static struct vfa_virt *virt(struct vfa_agent *c, struct vfa_err *e)
 {
 	if (!c->virt && !c->virt_tried) {
 		c->virt_tried = true;
-		vfa_virt_open(c->cfg.libvirt_uri, &c->virt, e);
+		vfa_virt_open(c->cfg.libvirt_uri, &c->virt, &c->virt_err);
 	}
+	if (!c->virt && e)
+		*e = c->virt_err;
 	return c->virt;
 }
 
@@ -526,6 +531,25 @@ static void check_ready(struct vfa_agent *c, const struct vfa_lease *l)
 	}
 }
 
+/* Takes a lease's VF back from its domain if it was attached. 0 when the
+ * domain no longer has it (the VF may be scrubbed); otherwise the lease is
+ * kept, saved as "detaching", and -EINPROGRESS or the error is returned. */
+static int undo_attach(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e)
+{
+	struct vfa_virt *v;
+	int r;
+
+	if (!l->domain[0] || !l->attached)
+		return 0;
+	v = virt(c, e);
+	r = v ? vfa_virt_detach(v, l->domain, l->pci, l->persistent, e) : -ENOTCONN;
+	if (r == 0)
+		return 0;
+	snprintf(l->state, sizeof(l->state), "detaching");
+	vfa_lease_save(c->st, l, NULL);
+	return r;
+}
+
 /* Scrubs a lease's VF and drops the lease, noting why; reclaimed leases
  * are also reported as released by a release command running reconcile. */
 static void give_back(struct vfa_agent *c, const struct vfa_lease *l,
@@ -579,14 +603,24 @@ static void reconcile(struct vfa_agent *c)
 			continue;
 		}
 		if (!strcmp(l->state, "allocating") || !strcmp(l->state, "releasing")) {
-			give_back(c, l, !strcmp(l->state, "allocating") ?
-				  "interrupted alloc rolled back" : "interrupted release finished", false);
+			const char *what = !strcmp(l->state, "allocating") ?
+				"interrupted alloc rolled back" : "interrupted release finished";
+
+			/* An attach may have happened before the crash. */
+			if (undo_attach(c, l, &e))
+				note(c, "%s %s: %s, but domain %s still holds the VF (%s); kept as detaching",
+				     l->pci, l->id, what, l->domain, e.msg);
+			else
+				give_back(c, l, what, false);
 		} else if (!strcmp(l->state, "detaching")) {
 			bool held = true;
 			struct vfa_virt *v = virt(c, &e);
 
 			snprintf(why, sizeof(why), "domain %s released the device", l->domain);
-			if (v && !vfa_virt_holds(v, l->domain, l->pci, &held, &e) && !held)
+			/* Only a cheap look while the guest holds it; the detach
+			 * (and, if persistent, the config) once it let go. */
+			if (v && !vfa_virt_holds(v, l->domain, l->pci, &held, &e) && !held &&
+			    !vfa_virt_detach(v, l->domain, l->pci, l->persistent, &e))
 				give_back(c, l, why, true);
 		} else if (c->check_domains && l->domain[0] && l->attached &&
 			   domain_gone(c, l)) {
@@ -884,12 +918,26 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		size += p->vfs;
 		for (unsigned int i = 0; i < p->vfs; i++) {
 			char vf[sizeof(l.pci)];
+			struct vfa_lease cur;
 
 			r = vf_pci(c, pf, i, vf, sizeof(vf), e);
 			if (r)
 				goto out;
 			if (lease_on(ls, nl, vf))
 				continue;
+			/* The list may have missed a lease (an unreadable file, one
+			 * renamed while listed): only a VF with no lease file at all,
+			 * checked under its lock, is free. */
+			vfl = vfa_vf_lock(c->st, vf, true);
+			if (vfl < 0) {
+				r = vfa_fail(e, vfl, "lock for %s: %s", vf, strerror(-vfl));
+				goto out;
+			}
+			if (vfa_lease_load(c->st, vf, &cur) != -ENOENT) {
+				close(vfl);
+				vfl = -1;
+				continue;
+			}
 			snprintf(l.pci, sizeof(l.pci), "%s", vf);
 			l.vf = i;
 			break;
@@ -932,11 +980,6 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		snprintf(l.domain, sizeof(l.domain), "%s", o->domain);
 	l.pid = getpid();
 	l.created = time(NULL);
-	vfl = vfa_vf_lock(c->st, l.pci, true);
-	if (vfl < 0) {
-		r = vfa_fail(e, vfl, "lock for %s: %s", l.pci, strerror(-vfl));
-		goto out;
-	}
 	r = vfa_lease_save(c->st, &l, e);
 	if (r)
 		goto out;
@@ -970,11 +1013,17 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 
 		if (!fl)
 			fl = running ? VFA_LIVE : VFA_PERSISTENT;
+		/* Journaled as attached first: a crash during or after the
+		 * attach must detach before the VF can go back to the pool. */
+		l.attached = true;
+		l.persistent = fl & VFA_PERSISTENT;
+		r = vfa_lease_save(c->st, &l, e);
+		if (r)
+			goto out;
 		r = vfa_virt_attach(c->virt, o->domain, l.pci, fl, e);
 		if (r)
 			goto out;
-		l.attached = true;
-		l.persistent = fl & VFA_PERSISTENT;
+		crash_point("attached");
 	}
 	snprintf(l.state, sizeof(l.state), "ready");
 	r = vfa_lease_save(c->st, &l, e);
@@ -985,11 +1034,19 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	finish(c, *ret);
 out:
 	if (r && journaled) {
-		/* Nothing half-done: scrub, idle the node, drop the lease. */
+		/* Nothing half-done: out of the domain, scrub, idle the node,
+		 * drop the lease. A domain that keeps the VF keeps the lease. */
 		struct vfa_err e2;
 
-		if (scrub(c, &l, &e2) == 0)
+		if (undo_attach(c, &l, &e2)) {
+			size_t len = strlen(e->msg);
+
+			snprintf(e->msg + len, sizeof(e->msg) - len,
+				 "; domain %s still holds %s, which stays leased (%s) until it lets go",
+				 l.domain, l.pci, l.id);
+		} else if (scrub(c, &l, &e2) == 0) {
 			vfa_lease_drop(c->st, l.pci, &e2);
+		}
 	}
 	if (vfl >= 0)
 		close(vfl);
@@ -1001,15 +1058,27 @@ out:
 
 /* ---- release ---- */
 
-static int release_one(struct vfa_agent *c, struct vfa_lease *l, json_object *done,
-		       json_object *pending, struct vfa_err *e)
+static bool release_matches(const struct vfa_opts *o, const struct vfa_lease *l)
+{
+	return (o->pci && !strcmp(l->pci, o->pci)) ||
+	       (o->lease && !strcmp(l->id, o->lease)) ||
+	       (o->domain && !strcmp(l->domain, o->domain));
+}
+
+static int release_one(struct vfa_agent *c, const struct vfa_opts *o,
+		       struct vfa_lease *l, json_object *done, json_object *pending,
+		       struct vfa_err *e)
 {
 	int fd = vfa_vf_lock(c->st, l->pci, true), r = 0;
+	char id[sizeof(l->id)];
 
 	if (fd < 0)
 		return vfa_fail(e, fd, "lock for %s: %s", l->pci, strerror(-fd));
-	/* Reread under the VF lock: another release may have won. */
-	if (vfa_lease_load(c->st, l->pci, l)) {
+	/* Reread under the VF lock: another release may have won, and the VF
+	 * may since have been leased again to someone else. */
+	memcpy(id, l->id, sizeof(id));
+	if (vfa_lease_load(c->st, l->pci, l) || strcmp(l->id, id) ||
+	    !release_matches(o, l)) {
 		close(fd);
 		return 0;
 	}
@@ -1020,7 +1089,7 @@ static int release_one(struct vfa_agent *c, struct vfa_lease *l, json_object *do
 			r = -ENOTCONN;
 			goto out;
 		}
-		r = vfa_virt_detach(v, l->domain, l->pci, e);
+		r = vfa_virt_detach(v, l->domain, l->pci, l->persistent, e);
 		if (r == -EINPROGRESS) {
 			snprintf(l->state, sizeof(l->state), "detaching");
 			r = vfa_lease_save(c->st, l, e);
@@ -1044,12 +1113,6 @@ out:
 	return r;
 }
 
-static bool release_matches(const struct vfa_opts *o, const struct vfa_lease *l)
-{
-	return (o->pci && !strcmp(l->pci, o->pci)) ||
-	       (o->lease && !strcmp(l->id, o->lease)) ||
-	       (o->domain && !strcmp(l->domain, o->domain));
-}
 
 int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	      struct vfa_err *e)
@@ -1076,7 +1139,7 @@ int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret
 			     o->pci ? "--pci" : o->lease ? "--lease" : "--domain",
 			     o->pci ? o->pci : o->lease ? o->lease : o->domain);
 	for (size_t i = 0; !r && i < nt; i++)
-		r = release_one(c, todo[i], done, pending, e);
+		r = release_one(c, o, todo[i], done, pending, e);
 	free(ls);
 	if (r)
 		goto fail;
@@ -1268,11 +1331,10 @@ int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 
 	if (r)
 		return r;
-	if (o->pf) {
-		struct pf *pf;
+	struct pf *only = NULL;	/* list PF: reconcile may have cached others */
 
-		r = pf_resolve(c, o->pf, NULL, &pf, e);
-	}
+	if (o->pf)
+		r = pf_resolve(c, o->pf, NULL, &only, e);
 	for (unsigned int i = 0; !r && !o->pf && i < c->cfg.n_pools; i++)
 		for (unsigned int j = 0; !r && j < c->cfg.pools[i].n_pf; j++) {
 			struct pf *pf;
@@ -1288,8 +1350,13 @@ int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	out = json_object_new_array();
 	for (unsigned int i = 0; i < c->n_pfs; i++) {
 		struct pf *pf = &c->pfs[i];
-		json_object *po = json_object_new_object(), *vfs = json_object_new_array();
+		json_object *po, *vfs;
 		char id[32];
+
+		if (only && pf != only)
+			continue;
+		po = json_object_new_object();
+		vfs = json_object_new_array();
 
 		json_object_object_add(po, "pf", json_object_new_string(pf->netdev));
 		json_object_object_add(po, "pci", json_object_new_string(pf->pci));

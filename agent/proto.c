@@ -49,9 +49,9 @@ int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
 	const char *mac = NULL;
 	long long vlan = -1, qos = 0;
 
+	*ret_op = NULL;
 	if (!json_object_is_type(req, json_type_object))
 		return vfa_usage(e, EINVAL, "a request is one JSON object per line");
-	*ret_op = NULL;
 	json_object_object_foreach(req, k, v) {
 		size_t i;
 

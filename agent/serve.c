@@ -5,12 +5,16 @@
 #include "agent/loop.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,6 +47,7 @@ struct server {
 	const struct vfa_opts *o;
 	char path[256];
 	int lfd;
+	int lockfd;			/* serve.lock, held for life */
 	struct vfnl *mon;
 	struct client *clients[MAX_CLIENTS];
 	bool virt_watching;
@@ -176,7 +181,7 @@ static void handle_line(struct client *c, char *line, size_t len)
 	struct vfa_opts o = *s->o;
 	struct vfa_err e = { "", 0 };
 	json_object *req, *res = NULL;
-	const char *op;
+	const char *op = NULL;
 	long long t0;
 	int r;
 
@@ -254,18 +259,28 @@ static void client_io(int id, int fd, uint32_t events, void *ud)
 	client_flush(c);
 }
 
+/* root, an allowed user, or a member (primary or supplementary: SO_PEERCRED
+ * gives only the primary) of an allowed group. */
 static bool allowed(struct server *s, uid_t uid, gid_t gid)
 {
 	const struct vfa_config *cfg = vfa_agent_config(s->agent);
+	gid_t groups[256];
+	int ng = 256;
+	struct passwd *pw;
 
 	if (uid == 0)
 		return true;
 	for (unsigned int i = 0; i < cfg->n_allow_uid; i++)
 		if (cfg->allow_uid[i] == uid)
 			return true;
+	groups[0] = gid;
+	pw = cfg->n_allow_gid ? getpwuid(uid) : NULL;
+	if (!pw || getgrouplist(pw->pw_name, gid, groups, &ng) < 0)
+		ng = 1;
 	for (unsigned int i = 0; i < cfg->n_allow_gid; i++)
-		if (cfg->allow_gid[i] == gid)
-			return true;
+		for (int k = 0; k < ng; k++)
+			if (cfg->allow_gid[i] == groups[k])
+				return true;
 	return false;
 }
 
@@ -464,7 +479,8 @@ static int listen_on(struct server *s, struct vfa_err *e)
 
 int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 {
-	struct server s = { .o = o, .lfd = -1, .journal = getenv("JOURNAL_STREAM") != NULL };
+	struct server s = { .o = o, .lfd = -1, .lockfd = -1,
+			    .journal = getenv("JOURNAL_STREAM") != NULL };
 	sigset_t mask;
 	int sfd = -1, r;
 
@@ -481,6 +497,19 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	r = vfa_agent_open(o, &s.agent, e);
 	if (r)
 		goto out;
+	/* One daemon per state dir, for its whole life: the socket probe
+	 * alone races when two start at once. */
+	{
+		char lp[300];
+
+		snprintf(lp, sizeof(lp), "%s/serve.lock", o->state_dir);
+		s.lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (s.lockfd < 0 || flock(s.lockfd, LOCK_EX | LOCK_NB) < 0) {
+			r = vfa_fail(e, EADDRINUSE, "another vfagent serve answers for %s (%s)",
+				     o->state_dir, s.lockfd < 0 ? strerror(errno) : "serve.lock is held");
+			goto out;
+		}
+	}
 	if (o->socket)
 		snprintf(s.path, sizeof(s.path), "%s", o->socket);
 	else if (vfa_agent_config(s.agent)->socket[0])
@@ -528,5 +557,7 @@ out:
 	vfnl_close(s.mon);
 	vfa_agent_close(s.agent);
 	vfa_loop_free(s.loop);
+	if (s.lockfd >= 0)
+		close(s.lockfd);
 	return r;
 }

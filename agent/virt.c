@@ -123,6 +123,8 @@ int vfa_virt_open(const char *uri, struct vfa_virt **ret, struct vfa_err *e)
 	return 0;
 }
 
+static void on_close(virConnectPtr conn, int reason, void *opaque);
+
 void vfa_virt_close(struct vfa_virt *v)
 {
 	if (!v)
@@ -132,7 +134,7 @@ void vfa_virt_close(struct vfa_virt *v)
 	if (v->ev_removed >= 0)
 		virConnectDomainEventDeregisterAny(v->conn, v->ev_removed);
 	if (v->cb)
-		virConnectUnregisterCloseCallback(v->conn, NULL);
+		virConnectUnregisterCloseCallback(v->conn, on_close);
 	virConnectClose(v->conn);
 	free(v);
 }
@@ -185,12 +187,21 @@ int vfa_virt_watch(struct vfa_virt *v, vfa_virt_event_cb cb, void *ud,
 	v->ev_removed = virConnectDomainEventRegisterAny(v->conn, NULL,
 		VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_removed), v, NULL);
 	if (v->ev_life < 0 || v->ev_removed < 0 ||
-	    virConnectRegisterCloseCallback(v->conn, on_close, v, NULL) < 0 ||
-	    virConnectSetKeepAlive(v->conn, 5, 3) < 0) {
-		v->cb = NULL;
-		return vfa_fail(e, EIO, "libvirt events: %s", virGetLastErrorMessage());
-	}
+	    virConnectRegisterCloseCallback(v->conn, on_close, v, NULL) < 0)
+		goto fail;
+	/* Keepalive finds a libvirtd that died without closing the socket;
+	 * drivers without it (test:///) still work, so only note it. */
+	virConnectSetKeepAlive(v->conn, 5, 3);
 	return 0;
+fail:
+	vfa_fail(e, EIO, "libvirt events: %s", virGetLastErrorMessage());
+	if (v->ev_life >= 0)
+		virConnectDomainEventDeregisterAny(v->conn, v->ev_life);
+	if (v->ev_removed >= 0)
+		virConnectDomainEventDeregisterAny(v->conn, v->ev_removed);
+	v->ev_life = v->ev_removed = -1;
+	v->cb = NULL;	/* vfa_virt_close then skips the close callback */
+	return -EIO;
 }
 
 bool vfa_virt_alive(const struct vfa_virt *v)
@@ -317,8 +328,23 @@ int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,
 	return r;
 }
 
+/* Is pci a hostdev source in the domain's saved (inactive) config? */
+static int in_config(virDomainPtr d, const char *pci, bool *ret, struct vfa_err *e)
+{
+	char src[128];
+	char *xml;
+
+	hostdev_xml(pci, src, sizeof(src), true);
+	xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	if (!xml)
+		return vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
+	*ret = strstr(xml, src) != NULL;
+	free(xml);
+	return 0;
+}
+
 int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
-		    struct vfa_err *e)
+		    bool persistent, struct vfa_err *e)
 {
 	char xml[512];
 	virDomainPtr d = NULL;
@@ -332,6 +358,18 @@ int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
 		return 0;	/* domain gone: nothing holds the VF */
 	if (r)
 		return r;
+	/* A persistent attach lives on in the saved config: out of it first,
+	 * or the next start of the domain takes a VF we gave to someone else. */
+	if (persistent) {
+		r = in_config(d, pci, &held, e);
+		if (r)
+			goto out;
+		if (held && virDomainDetachDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
+			r = vfa_fail(e, EIO, "libvirt could not remove %s from the config of %s: %s",
+				     pci, name, virGetLastErrorMessage());
+			goto out;
+		}
+	}
 	r = holds(d, pci, &held, e);
 	if (r || !held)
 		goto out;
@@ -384,9 +422,9 @@ int vfa_virt_attach(struct vfa_virt *v, const char *name, const char *pci,
 }
 
 int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
-		    struct vfa_err *e)
+		    bool persistent, struct vfa_err *e)
 {
-	(void)v; (void)name; (void)pci;
+	(void)v; (void)name; (void)pci; (void)persistent;
 	return NOT_BUILT(e);
 }
 

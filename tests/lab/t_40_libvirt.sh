@@ -68,6 +68,25 @@ virsh -q destroy l2 >/dev/null
 va --json release --domain l2 >"$out/r2.json" 2>"$out/r2.err"; rc=$?
 check virt.release_after_destroy "rc=$rc $(cat $out/r2.err)" [ $rc = 0 -a "$(jq '.released|length' $out/r2.json)" = 1 ]
 check virt.scrubbed "$(ip -d link show $pf | grep 'vf 0 ')" sh -c "! ip -d link show $pf | grep -q '02:00:00:00:01:01'"
+# kill -9 right after the attach: the next command must not free a VF the
+# domain holds; it detaches (pending here) and keeps the lease.
+virsh -q start l2 >/dev/null
+VFAGENT_CRASH_AT=attached va alloc --pool net1 --mac 02:00:00:00:01:09 --domain l2 --live >/dev/null 2>&1; rc=$?
+va --json status >"$out/crash.json" 2>&1
+check virt.crash_after_attach_kept "rc=$rc $(jq -c '[.pools[0].leased, .pools[0].leases[0].state, .reconcile]' $out/crash.json)" \
+	[ $rc = 137 -a "$(jq -r '.pools[0].leases[0].state' $out/crash.json)" = detaching ]
+virsh -q destroy l2 >/dev/null
+va release --domain l2 >/dev/null 2>&1
+check virt.crash_after_attach_freed "$(va --json status | jq -c .pools[0].leased)" [ "$(va --json status | jq .pools[0].leased)" = 0 ]
+check virt.crash_after_attach_scrubbed "$(ip -d link show $pf | grep 02:00:00:00:01:09)" sh -c "! ip -d link show $pf | grep -q 02:00:00:00:01:09"
+
+# A persistent attach leaves the domain's saved config on release.
+va --json alloc --pool net1 --domain l2 --persistent >"$out/p.json" 2>&1
+pp=$(jq -r .pci $out/p.json); pslot=$(printf '0x%s' "$(echo $pp | cut -d: -f3 | cut -d. -f1)")
+check virt.persistent_in_config "$(cat $out/p.json)" sh -c "virsh dumpxml --inactive l2 | grep -q \"slot='$pslot' function='0x$(echo $pp | cut -d. -f2)'\""
+va release --domain l2 >"$out/p-rel.txt" 2>&1
+check virt.persistent_released_from_config "$(cat $out/p-rel.txt)" sh -c "! virsh dumpxml --inactive l2 | grep -q '<hostdev'"
+
 va --json alloc --pool net1 >"$out/a4.json" 2>&1
 n4=$(jq -r .vfio_node $out/a4.json)
 check virt.node_owned_again "$(stat -c '%U:%G %a' $n4 2>&1)" [ "$(stat -c '%U:%G %a' $n4)" = "libvirt-qemu:kvm 660" ]
