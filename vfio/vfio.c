@@ -388,21 +388,28 @@ static int read_uint(struct vfio_ctx *c, const char *path, unsigned int *ret)
 	return r;
 }
 
-/* sriov_numvfs of pf. -ENOENT if pf is not SR-IOV capable. */
-int vfio_numvfs(struct vfio_ctx *c, const char *pf, unsigned int *ret)
+/* A number-valued attribute of an existing function. */
+static int read_attr_uint(struct vfio_ctx *c, const char *pci, const char *attr,
+			  unsigned int *ret)
 {
 	char path[PATH_MAX];
 	int r;
 
-	c->err[0] = '\0';
-	r = dev_exists(c, pf);
+	r = dev_exists(c, pci);
 	if (r < 0)
 		return r;
-	r = vfio_path(c, false, path, sizeof(path),
-		      "/bus/pci/devices/%s/sriov_numvfs", pf);
+	r = vfio_path(c, false, path, sizeof(path), "/bus/pci/devices/%s/%s",
+		      pci, attr);
 	if (r < 0)
 		return r;
 	return read_uint(c, path, ret);
+}
+
+/* sriov_numvfs of pf. -ENOENT if pf is not SR-IOV capable. */
+int vfio_numvfs(struct vfio_ctx *c, const char *pf, unsigned int *ret)
+{
+	c->err[0] = '\0';
+	return read_attr_uint(c, pf, "sriov_numvfs", ret);
 }
 
 static int write_uint(struct vfio_ctx *c, const char *pf, const char *attr,
@@ -430,19 +437,11 @@ static int write_uint(struct vfio_ctx *c, const char *pf, const char *attr,
 int vfio_set_numvfs(struct vfio_ctx *c, const char *pf, unsigned int n,
 		    bool autoprobe)
 {
-	char path[PATH_MAX];
 	unsigned int total, cur;
 	int r;
 
 	c->err[0] = '\0';
-	r = dev_exists(c, pf);
-	if (r < 0)
-		return r;
-	r = vfio_path(c, false, path, sizeof(path),
-		      "/bus/pci/devices/%s/sriov_totalvfs", pf);
-	if (r < 0)
-		return r;
-	r = read_uint(c, path, &total);
+	r = read_attr_uint(c, pf, "sriov_totalvfs", &total);
 	if (r == -ENOENT)
 		seterr(c, "%s is not SR-IOV capable (no sriov_totalvfs)", pf);
 	if (r < 0)
