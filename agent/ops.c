@@ -673,6 +673,15 @@ static json_object *finish(struct vfa_agent *c, json_object *o)
 	return o;
 }
 
+/* A result document holding val under key, with the reconcile notes. */
+static json_object *result(struct vfa_agent *c, const char *key, json_object *val)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, key, val);
+	return finish(c, o);
+}
+
 static int leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
 		     struct vfa_err *e)
 {
@@ -1197,9 +1206,7 @@ int vfa_status(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		json_object_array_add(pools, po);
 	}
 	free(ls);
-	*ret = json_object_new_object();
-	json_object_object_add(*ret, "pools", pools);
-	finish(c, *ret);
+	*ret = result(c, "pools", pools);
 	return 0;
 }
 
@@ -1378,9 +1385,7 @@ int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		json_object_array_add(out, po);
 	}
 	free(ls);
-	*ret = json_object_new_object();
-	json_object_object_add(*ret, "pfs", out);
-	finish(c, *ret);
+	*ret = result(c, "pfs", out);
 	return 0;
 }
 
