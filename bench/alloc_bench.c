@@ -4,6 +4,7 @@
  *   bench/alloc_bench run CONF STATE POOL PF OUT REPS BUDGET_S COLD_EVERY
  *   bench/alloc_bench churn CONF STATE POOL OUT CLIENTS SECONDS
  *   bench/alloc_bench domain CONF STATE POOL OUT REPS DOMAIN HOSTDEV_XML
+ *   bench/alloc_bench netpool CONF STATE POOL OUT REPS DOMAIN PF
  *
  * run: the pool must be set up (vfagent setup) with nothing leased, so every
  * alloc takes the pool's first VF; every path below works on that same VF.
@@ -39,6 +40,16 @@
  * same VF as <hostdev managed='yes'> (domain_virsh_managed).  The domain
  * is destroyed after each attach: its OS-less guest never acks an unplug.
  * Writes OUT/domain-summary.csv and appends to samples.csv/cdf.dat.
+ * netpool: libvirt's network pool way.  Defines and starts the network
+ * "vfpool" (<forward mode='hostdev' managed='yes'><pf dev='PF'/>); REPS
+ * times, interleaved: the domain started (untimed), `vfagent alloc --domain
+ * DOMAIN --live` (domain_vfagent_np), destroy + release; the domain started
+ * again, virDomainAttachDeviceFlags(<interface type='network'><source
+ * network='vfpool'/></interface>, AFFECT_LIVE) through the C API
+ * (domain_netpool), destroy, every VF of PF put back on vfio-pci (untimed).
+ * vfagent holds no lease during the libvirt attach, so libvirt picks the
+ * pool's first VF, the one vfagent hands out.  Writes OUT/netpool-summary.csv,
+ * appends to samples.csv/cdf.dat/ratios.csv; the network is removed at the end.
  * A benchmark: no pass/fail on timings; exit 1 only if something broke. */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +90,7 @@ enum {
 	P_PH_LOCK_LIST, P_PH_GETLINK, P_PH_JOURNAL, P_PH_SETLINK, P_PH_BIND_CHECK,
 	P_PH_NODE_WAIT, P_PH_CHOWN, P_PH_SUM, P_PH_LEASE_DROP,
 	P_DOM_VFAGENT, P_DOM_VIRSH,
+	P_NP_VFAGENT, P_NP_ATTACH,
 	P_N
 };
 static const char *pname[P_N] = {
@@ -91,6 +103,7 @@ static const char *pname[P_N] = {
 	"ph_lock_list", "ph_getlink", "ph_journal", "ph_setlink", "ph_bind_check",
 	"ph_node_wait", "ph_chown", "ph_sum", "ph_lease_drop",
 	"domain_vfagent", "domain_virsh_managed",
+	"domain_vfagent_np", "domain_netpool",
 };
 
 struct series {
@@ -1115,6 +1128,230 @@ static int cmd_domain(int argc, char **argv)
 	return 0;
 }
 
+#if VFAGENT_LIBVIRT
+/* p50/p99 (us) of PATH from a summary CSV written earlier in this run. */
+static int summary_get(const char *file, const char *path, double *ret50, double *ret99)
+{
+	char line[256];
+	size_t l = strlen(path);
+	FILE *f = fopen(file, "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		double p90, mx;
+		int n;
+
+		if (!strncmp(line, path, l) && line[l] == ',' &&
+		    sscanf(line + l + 1, "%d,%lf,%lf,%lf,%lf", &n, ret50, &p90, ret99, &mx) == 5)
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+static void np_ratio(FILE *f, const char *what, double a50, double a99, int b)
+{
+	printf("  %-44s p50 %8.2fx   p99 %8.2fx\n", what, p50(b) / a50, p99(b) / a99);
+	if (f)
+		fprintf(f, "%s,%.3f,%.3f\n", what, p50(b) / a50, p99(b) / a99);
+}
+
+/* Every VF of PF back on vfio-pci with its node present (libvirt's managed
+ * re-attach on destroy leaves the one it used on no driver or igbvf). */
+static int vfs_to_vfio(struct vfio_ctx *io, const char *pf)
+{
+	for (int i = 0; i < 64; i++) {
+		char link[256], tgt[256], drv[64];
+		const char *pci;
+		ssize_t n;
+		int r, group;
+
+		snprintf(link, sizeof(link), "/sys/class/net/%s/device/virtfn%d", pf, i);
+		n = readlink(link, tgt, sizeof(tgt) - 1);
+		if (n < 0)
+			break;
+		tgt[n] = 0;
+		pci = strrchr(tgt, '/') ? strrchr(tgt, '/') + 1 : tgt;
+		if (!vfio_driver(io, pci, drv, sizeof(drv)) && !strcmp(drv, "vfio-pci"))
+			continue;
+		if ((r = vfio_bind(io, pci, "vfio-pci")) || (r = vfio_group(io, pci, &group)) ||
+		    (r = vfio_wait_node(io, group, 5000)))
+			return die("bind vfio-pci", r, vfio_errmsg(io));
+	}
+	return 0;
+}
+
+/* libvirt's default handler prints every error on stderr, including the
+ * expected "no network" of net_drop; the bench prints its own. */
+static void quiet(void *u, virErrorPtr err)
+{
+	(void)u, (void)err;
+}
+
+static void net_drop(virConnectPtr lv, const char *name)
+{
+	virNetworkPtr n = virNetworkLookupByName(lv, name);
+
+	if (!n)
+		return;
+	if (virNetworkIsActive(n) == 1)
+		virNetworkDestroy(n);
+	virNetworkUndefine(n);
+	virNetworkFree(n);
+}
+#endif
+
+static int cmd_netpool(int argc, char **argv)
+{
+	const char *out, *dom_name, *pf;
+	int reps;
+
+	if (argc != 9) {
+		fprintf(stderr, "usage: alloc_bench netpool CONF STATE POOL OUT REPS DOMAIN PF\n");
+		return 2;
+	}
+	conf = argv[2], state = argv[3], pool = argv[4], out = argv[5];
+	reps = atoi(argv[6]), dom_name = argv[7], pf = argv[8];
+#if !VFAGENT_LIBVIRT
+	(void)out, (void)dom_name, (void)pf, (void)reps;
+	printf("SKIP netpool: built with LIBVIRT=0\n");
+	return 0;
+#else
+	static const char *iface = "<interface type='network'><source network='vfpool'/></interface>";
+	struct vfio_ctx *io = NULL;
+	virConnectPtr lv;
+	virDomainPtr dom;
+	virNetworkPtr net;
+	char xml[512], path[1024], errf[1024];
+	double t0, t, start, a50, a99;
+	int r, rounds, rc = 0;
+	FILE *f;
+
+	snprintf(errf, sizeof(errf), "%s/netpool-error.txt", out);
+	unlink(errf);
+	if ((r = vfio_ctx_new(NULL, NULL, &io)))
+		return die("vfio", r, NULL);
+	virSetErrorFunc(NULL, quiet);
+	lv = virConnectOpen("qemu:///system");
+	if (!lv) {
+		printf("SKIP netpool: no libvirt connection: %s\n", virGetLastErrorMessage());
+		return 1;
+	}
+	dom = virDomainLookupByName(lv, dom_name);
+	if (!dom) {
+		printf("SKIP netpool: domain %s: %s\n", dom_name, virGetLastErrorMessage());
+		return 1;
+	}
+	if (virDomainIsActive(dom) == 1)
+		virDomainDestroy(dom);
+	net_drop(lv, "vfpool");
+	snprintf(xml, sizeof(xml),
+		 "<network><name>vfpool</name><forward mode='hostdev' managed='yes'>"
+		 "<pf dev='%s'/></forward></network>", pf);
+	net = virNetworkDefineXML(lv, xml);
+	if (!net || virNetworkCreate(net) < 0) {
+		const char *m = virGetLastErrorMessage();
+
+		printf("FAIL netpool: network vfpool: %s\n", m);
+		if ((f = fopen(errf, "w")))
+			fprintf(f, "virNetworkDefineXML/virNetworkCreate: %s\n", m), fclose(f);
+		rc = 1;
+		goto done;
+	}
+	printf("\nnetwork vfpool: %s\n", xml);
+	start = now_us();
+	for (rounds = 0; rounds < reps; rounds++) {
+		char *aargv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "--json",
+				  "alloc", "--pool", (char *)pool, "--domain", (char *)dom_name,
+				  "--live", "--direct", NULL };
+		char *rargv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state,
+				  "release", "--domain", (char *)dom_name, "--direct", NULL };
+
+		/* vfagent's way, on the same freshly started domain. */
+		if (virDomainCreate(dom) < 0) {
+			rc = die("virDomainCreate", EIO, virGetLastErrorMessage());
+			break;
+		}
+		t0 = now_us();
+		r = spawn(aargv, NULL, 0);
+		t = now_us();
+		if (r) {
+			rc = die("vfagent alloc --domain", r < 0 ? r : EIO, "failed");
+			break;
+		}
+		add(P_NP_VFAGENT, t - t0);
+		virDomainDestroy(dom);
+		if ((r = spawn(rargv, NULL, 0))) {
+			rc = die("vfagent release --domain", r < 0 ? r : EIO, "failed");
+			break;
+		}
+
+		/* libvirt's network pool: vfagent holds no lease now. */
+		if (virDomainCreate(dom) < 0) {
+			rc = die("virDomainCreate", EIO, virGetLastErrorMessage());
+			break;
+		}
+		t0 = now_us();
+		r = virDomainAttachDeviceFlags(dom, iface, VIR_DOMAIN_AFFECT_LIVE);
+		t = now_us();
+		if (r < 0) {
+			const char *m = virGetLastErrorMessage();
+
+			printf("FAIL netpool: virDomainAttachDeviceFlags(%s): %s\n", iface, m);
+			if ((f = fopen(errf, "w")))
+				fprintf(f, "virDomainAttachDeviceFlags: %s\n", m), fclose(f);
+			virDomainDestroy(dom);
+			rc = 1;
+			break;
+		}
+		add(P_NP_ATTACH, t - t0);
+		if (rounds == 0) {
+			char *x = virDomainGetXMLDesc(dom, 0);
+			char *i = x ? strstr(x, "<interface") : NULL;
+			char *e = i ? strstr(i, "</interface>") : NULL;
+
+			if (e)
+				printf("netpool: live XML: %.*s</interface>\n", (int)(e - i), i);
+			free(x);
+		}
+		virDomainDestroy(dom);
+		if ((rc = vfs_to_vfio(io, pf)))
+			break;
+	}
+	if (!S[P_NP_VFAGENT].n && !S[P_NP_ATTACH].n)
+		goto done;
+	snprintf(path, sizeof(path), "%s/samples.csv", out);
+	if ((f = fopen(path, "a"))) {
+		for (int q = P_NP_VFAGENT; q <= P_NP_ATTACH; q++)
+			for (int i = 0; i < S[q].n; i++)
+				fprintf(f, "%s,%d,%.1f\n", pname[q], i, S[q].v[i]);
+		fclose(f);
+	}
+	summary(out, "netpool-summary.csv", rounds, reps, (now_us() - start) / 1e6);
+	if (S[P_NP_VFAGENT].n && S[P_NP_ATTACH].n) {
+		snprintf(path, sizeof(path), "%s/ratios.csv", out);
+		f = fopen(path, "a");
+		np_ratio(f, "netpool / vfagent --domain (interleaved)", p50(P_NP_VFAGENT),
+			 p99(P_NP_VFAGENT), P_NP_ATTACH);
+		snprintf(path, sizeof(path), "%s/domain-summary.csv", out);
+		if (summary_get(path, "domain_vfagent", &a50, &a99))
+			np_ratio(f, "netpool / domain_vfagent (domain mode)", a50, a99, P_NP_ATTACH);
+		if (summary_get(path, "domain_virsh_managed", &a50, &a99))
+			np_ratio(f, "netpool / virsh_managed (domain mode)", a50, a99, P_NP_ATTACH);
+		if (f)
+			fclose(f);
+	}
+done:
+	net_drop(lv, "vfpool");
+	virDomainFree(dom);
+	virConnectClose(lv);
+	vfio_ctx_free(io);
+	return rc;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	char cwd[400];
@@ -1129,8 +1366,11 @@ int main(int argc, char **argv)
 		return cmd_churn(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "domain"))
 		return cmd_domain(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "netpool"))
+		return cmd_netpool(argc, argv);
 	fprintf(stderr, "usage: alloc_bench run CONF STATE POOL PF OUT REPS BUDGET_S\n"
 			"       alloc_bench churn CONF STATE POOL OUT CLIENTS SECONDS\n"
-			"       alloc_bench domain CONF STATE POOL OUT REPS DOMAIN HOSTDEV_XML\n");
+			"       alloc_bench domain CONF STATE POOL OUT REPS DOMAIN HOSTDEV_XML\n"
+			"       alloc_bench netpool CONF STATE POOL OUT REPS DOMAIN PF\n");
 	return 2;
 }

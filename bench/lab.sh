@@ -79,7 +79,8 @@ fi
 bench/alloc_bench churn "$conf" "$st" bench "$out" "$clients" "$churn_s" | tee -a "$out/table.txt" || rc=1
 
 # --domain: vfagent alloc --domain l2 --live against virsh attach-device of
-# a managed='yes' hostdev, the OS-less L2 domain restarted before each.
+# a managed='yes' hostdev, then against a libvirt hostdev network pool; the
+# OS-less L2 domain restarted before each.
 if [ $libvirt = 1 ] && [ "$domain_reps" -gt 0 ]; then
 	lab_l2_define
 	a=$(basename "$(readlink -f $dev/virtfn0)")	# 0000:00:12.0
@@ -90,6 +91,11 @@ if [ $libvirt = 1 ] && [ "$domain_reps" -gt 0 ]; then
 </hostdev>
 XML
 	bench/alloc_bench domain "$conf" "$st" bench "$out" "$domain_reps" l2 "$out/hostdev.xml" |
+		tee -a "$out/table.txt" || rc=1
+	# libvirt's network pool: an <interface type='network'> from a
+	# <forward mode='hostdev'> network on $pf, interleaved with vfagent
+	# alloc --domain (vfagent holds no lease while libvirt attaches).
+	bench/alloc_bench netpool "$conf" "$st" bench "$out" "$domain_reps" l2 "$pf" |
 		tee -a "$out/table.txt" || rc=1
 	virsh -q destroy l2 >/dev/null 2>&1
 	virsh -q undefine l2 >/dev/null 2>&1

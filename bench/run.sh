@@ -31,7 +31,7 @@ else
 fi
 rc=$?
 set -e
-for f in meta.txt table.txt summary.csv domain-summary.csv ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
+for f in meta.txt table.txt summary.csv domain-summary.csv netpool-summary.csv netpool-error.txt ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
 	[ -f "$out/$f" ] && cp "$out/$f" bench/results/
 done
 if [ -s "$out/cdf.dat" ] && command -v gnuplot >/dev/null; then
