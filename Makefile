@@ -5,7 +5,7 @@
 # make deps       install build/test/lab dependencies (Debian 12/13, root)
 # make asan       build with AddressSanitizer + UBSan (./vfagent-asan)
 # make fuzz       build the libFuzzer harnesses (clang)
-# make bench      run the benchmarks in the lab
+# make bench      install deps if missing, run the benchmarks in the lab
 # make LIBVIRT=0  build without libvirt (no --domain)
 
 CC       ?= cc
@@ -83,7 +83,9 @@ fuzz: $(FUZZ_BIN)
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
 	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS)) $(VIRT_CFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all
+bench:
+	sh tests/deps.sh
+	$(MAKE) WERROR=1 all
 	sh bench/run.sh
 
 clean:
