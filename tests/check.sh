@@ -4,6 +4,8 @@
 # "SKIP name: why".  The last line is the summary "N passed, N failed[, N skipped]".
 # Usage: tests/check.sh [unit|root|fuzz|lab ...]   (default: all phases)
 set -u
+# sbin tools (ip, depmod, setpriv) even where the caller's PATH lacks them.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 phases=${*:-"deps build unit root fuzz lab"}
 res=$(mktemp /tmp/vfagent-check.XXXXXX)

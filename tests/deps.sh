@@ -3,6 +3,7 @@
 # Debian 12/13 machine, as root.  Idempotent: a second run changes nothing
 # and says so.  The guest kernel is unpacked into a cache, never installed.
 set -eu
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 CACHE=${VFAGENT_LAB_CACHE:-/var/tmp/vfagent-lab}
 export DEBIAN_FRONTEND=noninteractive
