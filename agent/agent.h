@@ -158,7 +158,7 @@ struct vfa_opts {
 	const char *pool;
 	const char *pf;			/* list filter */
 	const char *pci, *lease, *domain;
-	bool has_mac, has_vlan, has_qos;
+	bool has_mac, has_vlan;
 	uint8_t mac[6];
 	uint16_t vlan;
 	uint8_t qos;

@@ -285,7 +285,7 @@ int main(int argc, char **argv)
 			o.has_mac = true;
 			break;
 		case 'v':
-			r = vfa_parse_vlan(optarg, &o.vlan, &o.qos, &o.has_qos);
+			r = vfa_parse_vlan(optarg, &o.vlan, &o.qos, NULL);
 			if (r) {
 				fprintf(stderr, "vfagent: --vlan %s: %s\n", optarg, r == -EDOM ?
 					"QoS (802.1p priority) must be 0..7" :

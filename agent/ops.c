@@ -304,8 +304,6 @@ static void baseline(const struct vfa_pool *p, unsigned int idx,
  * already do (the kernel applies VF attributes one by one). */
 static void diff(const struct vfnl_vf *cur, struct vfnl_vf_set *s)
 {
-	static const uint8_t zero[6];
-
 	if (!cur)
 		return;
 	if ((s->set & VFNL_SET_MAC) && (cur->has & VFNL_HAS_MAC) &&
@@ -327,7 +325,6 @@ static void diff(const struct vfnl_vf *cur, struct vfnl_vf_set *s)
 	    (!(cur->has & VFNL_HAS_RATE) ||
 	     (cur->max_tx_rate == s->max_tx_rate && cur->min_tx_rate == s->min_tx_rate)))
 		s->set &= ~VFNL_SET_RATE;
-	(void)zero;
 }
 
 static int apply(struct vfa_agent *c, struct pf *pf, struct vfnl_vf_set *s, size_t n,
@@ -652,6 +649,16 @@ static int begin(struct vfa_agent *c, struct vfa_err *e)
 	return 0;
 }
 
+static int leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
+		     struct vfa_err *e)
+{
+	int r = vfa_lease_list(c->st, ret, ret_n, NULL);
+
+	if (r)
+		return vfa_fail(e, r, "journal %s: %s", c->state_dir, strerror(-r));
+	return 0;
+}
+
 /* begin() for commands that only read: the leases, then the lock is let go. */
 static int begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 		      size_t *ret_n, struct vfa_err *e)
@@ -660,11 +667,9 @@ static int begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 
 	if (r)
 		return r;
-	r = vfa_lease_list(c->st, ret_ls, ret_n, NULL);
+	r = leases_of(c, ret_ls, ret_n, e);
 	vfa_state_unlock(c->st);
-	if (r)
-		return vfa_fail(e, r, "journal %s: %s", c->state_dir, strerror(-r));
-	return 0;
+	return r;
 }
 
 static json_object *finish(struct vfa_agent *c, json_object *o)
@@ -682,15 +687,6 @@ static json_object *result(struct vfa_agent *c, const char *key, json_object *va
 	return finish(c, o);
 }
 
-static int leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
-		     struct vfa_err *e)
-{
-	int r = vfa_lease_list(c->st, ret, ret_n, NULL);
-
-	if (r)
-		return vfa_fail(e, r, "journal %s: %s", c->state_dir, strerror(-r));
-	return 0;
-}
 
 static const struct vfa_lease *lease_on(const struct vfa_lease *ls, size_t n,
 					const char *pci)

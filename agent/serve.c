@@ -197,7 +197,7 @@ static void handle_line(struct client *c, char *line, size_t len)
 	json_tokener_free(tok);
 	/* Request fields only; paths and roots stay the daemon's. */
 	o.pool = o.pf = o.pci = o.lease = o.domain = NULL;
-	o.has_mac = o.has_vlan = o.has_qos = o.live = o.persistent = false;
+	o.has_mac = o.has_vlan = o.live = o.persistent = false;
 	r = vfa_req_parse(req, &op, &o, &e);
 	t0 = mono_ms();
 	if (!r)
