@@ -198,7 +198,7 @@ static char *read_line(char *str, int num, void *stream)
 	str[n] = '\0';
 	ps->off += n;
 	ps->line++;
-	p += strspn(p, " \t");
+	p = str + strspn(str, " \t");
 	if (*p == '[') {
 		ps->new_section = true;
 		ps->section_line = ps->line;
