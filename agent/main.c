@@ -121,11 +121,13 @@ static void print_text(const char *cmd, json_object *o)
 		for (size_t i = 0; i < json_object_array_length(a); i++) {
 			json_object *p = json_object_array_get_idx(a, i), *vfs;
 
-			printf("%s %s pool %s %s: %d of %d VFs (device %s)%s\n", js(p, "pf"),
+			printf("%s %s pool %s %s: %d of %d VFs (device %s)", js(p, "pf"),
 			       js(p, "pci"), *js(p, "pool") ? js(p, "pool") : "-",
 			       !strcmp(js(p, "up"), "true") ? "up" : "DOWN", ji(p, "num_vfs"),
-			       ji(p, "total_vfs"), js(p, "vf_device"),
-			       !strcmp(js(p, "truncated"), "true") ? " (kernel truncated the VF list)" : "");
+			       ji(p, "total_vfs"), js(p, "vf_device"));
+			if (ji(p, "total_vfs_config") >= 0)
+				printf(" (kernel limit; config space TotalVFs %d)", ji(p, "total_vfs_config"));
+			printf("%s\n", !strcmp(js(p, "truncated"), "true") ? " (kernel truncated the VF list)" : "");
 			printf("  %-3s %-13s %-9s %-8s %-5s %-30s %-17s %-8s %-5s %-5s %s\n", "vf",
 			       "pci", "driver", "netdev", "group", "node owner", "mac", "vlan:qos",
 			       "spoof", "trust", "lease");

@@ -21,6 +21,7 @@
 #include "agent/agent.h"
 #include "agent/loop.h"
 #include "pci/vfpci.h"
+#include "vfio/vfio.h"
 #include "tests/unit/t.h"
 
 static char dir[256];		/* scratch */
@@ -437,6 +438,17 @@ static void test_loop_cloexec(void)
 	close(p[1]);
 }
 
+/* mkdir -p under dir. */
+static void mkdirs(char *d)
+{
+	for (char *s = d + strlen(dir) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		mkdir(d, 0755);
+		*s = '/';
+	}
+	mkdir(d, 0755);
+}
+
 /* ---- libpci: the error path frees what libpci allocated ---- */
 
 static void test_pci_leak(void)
@@ -449,12 +461,7 @@ static void test_pci_leak(void)
 	int r = 0;
 
 	snprintf(d, sizeof(d), "%s/sys/bus/pci/devices/0000:00:05.0", dir);
-	for (char *s = d + strlen(dir) + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		mkdir(d, 0755);
-		*s = '/';
-	}
-	mkdir(d, 0755);
+	mkdirs(d);
 	strcat(d, "/config");	/* no vendor file: libpci's error() */
 	{
 		char cfg[64] = { 0x86, 0x80 };
@@ -477,6 +484,30 @@ static void test_pci_leak(void)
 	T("input.pci.error_path_frees", r == -EIO && after - before < 200 * 64,
 	  "r=%d, %zu bytes kept over 200 failed calls", r, after - before);
 	vfpci_close(p);
+}
+
+/* The kernel's VF limit, read where the kernel keeps it (the lab's igb:
+ * sriov_totalvfs 7 while config space says TotalVFs 8). */
+static void test_totalvfs(void)
+{
+	char d[512];
+	struct vfio_ctx *c = NULL;
+	unsigned int n = 0;
+	int r;
+
+	snprintf(d, sizeof(d), "%s/sys/bus/pci/devices/0000:00:02.0", dir);
+	mkdirs(d);
+	putstr("sys/bus/pci/devices/0000:00:02.0/sriov_totalvfs", "7\n");
+	snprintf(d, sizeof(d), "%s/sys", dir);
+	if (vfio_ctx_new(d, NULL, &c)) {
+		T("input.totalvfs.ctx", 0, "vfio_ctx_new failed");
+		return;
+	}
+	r = vfio_totalvfs(c, "0000:00:02.0", &n);
+	T("input.totalvfs.sysfs", r == 0 && n == 7, "r=%d n=%u", r, n);
+	r = vfio_totalvfs(c, "0000:00:05.0", &n);
+	T("input.totalvfs.no_sriov", r < 0, "r=%d", r);
+	vfio_ctx_free(c);
 }
 
 static void rmtree(const char *path)
@@ -514,6 +545,7 @@ int main(int argc, char **argv)
 	}
 	test_loop_cloexec();
 	test_pci_leak();
+	test_totalvfs();
 	rmtree(dir);
 	return t_done();
 }
