@@ -41,6 +41,18 @@ json_object *vfa_req_json(const char *op, const struct vfa_opts *o)
 	return r;
 }
 
+/* At most 32 bytes of s for a message, control characters as '?' (the
+ * message reaches logs and terminals). Returns buf. */
+static const char *shown(const char *s, char buf[36])
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < 32; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static int set_str(const char *k, json_object *v, const char **dst,
 		   struct vfa_err *e)
 {
@@ -80,6 +92,7 @@ static int req_field(const char *k, json_object *v, const char **ret_op,
 {
 	static const char *const keys[] = { "op", "pool", "pf", "pci", "lease", "domain", "mac" };
 	const char **dst[] = { ret_op, &o->pool, &o->pf, &o->pci, &o->lease, &o->domain, mac };
+	char b[36];
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!strcmp(k, keys[i]))
@@ -92,7 +105,8 @@ static int req_field(const char *k, json_object *v, const char **ret_op,
 		return set_bool(k, v, &o->live, e);
 	if (!strcmp(k, "persistent"))
 		return set_bool(k, v, &o->persistent, e);
-	return vfa_usage(e, EINVAL, "unknown field \"%.64s\" (known: op pool pf pci lease domain mac vlan qos live persistent)", k);
+	return vfa_usage(e, EINVAL, "unknown field \"%s\" (known: op pool pf pci lease domain mac vlan qos live persistent)",
+			 shown(k, b));
 }
 
 /* Fills o (strings point into req, which must outlive o) and *ret_op.
@@ -103,6 +117,7 @@ int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
 {
 	const char *mac = NULL;
 	long long vlan = -1, qos = -1;
+	char b[36];
 	int r;
 
 	*ret_op = NULL;
@@ -118,7 +133,7 @@ int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
 	if (mac) {
 		r = vfa_parse_mac(mac, o->mac);
 		if (r)
-			return vfa_usage(e, EINVAL, "--mac %.32s: %s", mac, vfa_mac_error(r));
+			return vfa_usage(e, EINVAL, "--mac %s: %s", shown(mac, b), vfa_mac_error(r));
 		o->has_mac = true;
 	}
 	if (qos >= 0 && vlan < 0)
@@ -195,13 +210,15 @@ static const struct op_rule {
 static int check_op(const char *op, const struct vfa_opts *o, struct vfa_err *e)
 {
 	unsigned int g = given(o), extra;
+	char b[36];
 	size_t i;
 
 	for (i = 0; i < sizeof(op_rules) / sizeof(op_rules[0]); i++)
 		if (!strcmp(op, op_rules[i].op))
 			break;
 	if (i == sizeof(op_rules) / sizeof(op_rules[0]))
-		return vfa_usage(e, EOPNOTSUPP, "unknown command \"%.32s\" (vfagent --help lists them)", op);
+		return vfa_usage(e, EOPNOTSUPP, "unknown command \"%s\" (vfagent --help lists them)",
+				 shown(op, b));
 	extra = g & ~op_rules[i].takes;
 	if (extra)
 		return vfa_usage(e, EINVAL, "%s does not take %s (vfagent --help)", op, flag_name(extra));

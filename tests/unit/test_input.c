@@ -236,6 +236,15 @@ static void test_request_lines(void)
 	r = line("{\"op\":\"alloc\",\"pool\":\"a\",\"vlan\":0,\"qos\":7,\"mac\":\"02:00:00:00:00:01\"} \r", &e, &o);
 	T("input.req.ok", r == 0 && o.has_vlan && o.vlan == 0 && o.qos == 7 && o.has_mac,
 	  "r=%d %s", r, e.msg);
+	/* What the user sent is echoed without control characters (logs). */
+	r = line("{\"op\":\"re\\u001b[2Jboot\"}", &e, &o);
+	T("input.req.echo_no_escape_op", r < 0 && !strchr(e.msg, 0x1b) && strstr(e.msg, "re?[2Jboot"),
+	  "r=%d %s", r, e.msg);
+	r = line("{\"op\":\"status\",\"a\\nb\":1}", &e, &o);
+	T("input.req.echo_no_newline_field", r < 0 && !strchr(e.msg, '\n') && strstr(e.msg, "a?b"),
+	  "r=%d %s", r, e.msg);
+	r = line("{\"op\":\"alloc\",\"pool\":\"a\",\"mac\":\"\\r52:54\"}", &e, &o);
+	T("input.req.echo_no_cr_mac", r < 0 && !strchr(e.msg, '\r'), "r=%d %s", r, e.msg);
 	r = line("{\"op\":\"release\",\"lease\":\"0123456789abcdef\"}", &e, &o);
 	T("input.req.ok_lease", r == 0, "r=%d %s", r, e.msg);
 }
