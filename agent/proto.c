@@ -146,13 +146,16 @@ int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
 	return 0;
 }
 
-/* A name given by the user: not empty, no control characters. */
-static int check_name(const char *opt, const char *v, struct vfa_err *e)
+/* A name given by the user: not empty, no control characters, short
+ * enough for the journal field it lands in (max bytes with the NUL). */
+static int check_name(const char *opt, const char *v, size_t max, struct vfa_err *e)
 {
 	if (!v)
 		return 0;
 	if (!*v)
 		return vfa_usage(e, EINVAL, "%s '': empty; give a value (an empty one would match everything without one)", opt);
+	if (strlen(v) >= max)
+		return vfa_usage(e, ENAMETOOLONG, "%s: %zu bytes, at most %zu fit", opt, strlen(v), max - 1);
 	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return vfa_usage(e, EINVAL, "%s: control character 0x%02x in the value: not a name", opt, *p);
@@ -241,16 +244,17 @@ static int check_op(const char *op, const struct vfa_opts *o, struct vfa_err *e)
  */
 int vfa_req_check(const char *op, const struct vfa_opts *o, struct vfa_err *e)
 {
-	int r = check_name("--pool", o->pool, e);
+	const struct vfa_lease *l = NULL;
+	int r = check_name("--pool", o->pool, sizeof(l->pool), e);
 
 	if (!r)
-		r = check_name("PF", o->pf, e);
+		r = check_name("PF", o->pf, sizeof(l->pf), e);
 	if (!r)
-		r = check_name("--pci", o->pci, e);
+		r = check_name("--pci", o->pci, sizeof(l->pci), e);
 	if (!r)
-		r = check_name("--lease", o->lease, e);
+		r = check_name("--lease", o->lease, sizeof(l->id), e);
 	if (!r)
-		r = check_name("--domain", o->domain, e);
+		r = check_name("--domain", o->domain, sizeof(l->domain), e);
 	if (!r)
 		r = check_ids(o, e);
 	if (!r)

@@ -257,6 +257,21 @@ static void test_request_check(void)
 	int r = vfa_req_check("release", &o, &e);
 
 	T("input.check.empty_domain", r == -EINVAL && e.exit == VFA_EXIT_USAGE, "r=%d %s", r, e.msg);
+	{
+		struct vfa_lease l;
+		char big[sizeof(l.domain) + 1];
+
+		memset(big, 'd', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		memset(&o, 0, sizeof(o));
+		o.domain = big;
+		r = vfa_req_check("release", &o, &e);
+		T("input.check.domain_too_long", r == -ENAMETOOLONG && e.exit == VFA_EXIT_USAGE,
+		  "r=%d %s", r, e.msg);
+		big[sizeof(l.domain) - 1] = '\0';	/* fits the journal exactly */
+		r = vfa_req_check("release", &o, &e);
+		T("input.check.domain_fits", r == 0, "r=%d %s", r, e.msg);
+	}
 	memset(&o, 0, sizeof(o));
 	o.pool = "a";
 	o.live = true;
