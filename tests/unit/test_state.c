@@ -325,9 +325,11 @@ static void open_refused(const char *name, const char *sd, const char *want)
 
 static void test_dir_trust(void)
 {
-	const char *sd = fresh("s-perm"), *real = fresh("s-real"), *link = fresh("s-link");
+	const char *real = fresh("s-real"), *link = fresh("s-link");
 	struct vfa_state *st;
-	char p[400];
+	char sd[300], p[400];
+
+	snprintf(sd, sizeof(sd), "%s/s-perm", top);
 
 	mkdir(sd, 0755);
 	chmod(sd, 0777);
