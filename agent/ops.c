@@ -1055,13 +1055,21 @@ out:
 		/* Nothing half-done: out of the domain, scrub, idle the node,
 		 * drop the lease. A domain that keeps the VF keeps the lease. */
 		struct vfa_err e2;
+		int u = undo_attach(c, &l, &e2);
 
-		if (undo_attach(c, &l, &e2)) {
+		if (u) {
 			size_t len = strlen(e->msg);
 
-			snprintf(e->msg + len, sizeof(e->msg) - len,
-				 "; domain %s still holds %s, which stays leased (%s) until it lets go",
-				 l.domain, l.pci, l.id);
+			/* Only libvirt knows whether the attach got through; when it
+			 * cannot be asked, say so rather than guess. */
+			if (u == -EINPROGRESS)
+				snprintf(e->msg + len, sizeof(e->msg) - len,
+					 "; domain %s still holds %s, which stays leased (%s) until it lets go",
+					 l.domain, l.pci, l.id);
+			else
+				snprintf(e->msg + len, sizeof(e->msg) - len,
+					 "; whether domain %s holds %s could not be checked, so it stays leased (%s) until a later command finds it free",
+					 l.domain, l.pci, l.id);
 		} else if (scrub(c, &l, &e2) == 0) {
 			vfa_lease_drop(c->st, l.pci, &e2);
 		}
