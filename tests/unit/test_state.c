@@ -446,6 +446,59 @@ out:
 	umount2(sd, MNT_DETACH);
 }
 
+/* The PF's VFs removed under a lease (sriov_numvfs 0): a fake sysfs with
+ * the PF and no virtfn link. Release must drop the lease (nothing is left
+ * to scrub), or no command could ever free it. */
+static void test_gone_release(void)
+{
+	const char *sd = fresh("s-gone"), *sys = fresh("sys"), *devd = fresh("dev");
+	const char *conf = fresh("gone.conf");
+	struct vfa_opts o = { .config = conf, .state_dir = sd, .sys_root = sys,
+			      .dev_root = devd, .pci = good.pci };
+	struct vfa_agent *a = NULL;
+	struct vfa_state *st;
+	struct vfa_err e = { "", 0 };
+	struct vfa_lease got, l = good;
+	json_object *res = NULL;
+	char cmd[1200];
+	int r;
+
+	l.domain[0] = '\0';	/* no libvirt here */
+	l.attached = false;
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/bus/pci/devices/%s' '%s/bus/pci/drivers' '%s/vfio'",
+		 sys, good.pf_pci, sys, devd);
+	if (system(cmd) != 0) {
+		T("fault.gone_release", 0, "cannot build the fake tree");
+		return;
+	}
+	write_file(conf, "[pool net1]\npf = eth0\nvfs = 3\n");
+	st = open_ok(sd, "fault.gone_state");
+	if (!st)
+		return;
+	r = vfa_lease_save(st, &l, &e);
+	vfa_state_close(st);
+	if (r) {
+		T("fault.gone_release", 0, "save: %s", e.msg);
+		return;
+	}
+	r = vfa_agent_open(&o, &a, &e);
+	if (r) {
+		t_skip("fault.gone_release", e.msg);
+		return;
+	}
+	r = vfa_release(a, &o, &res, &e);
+	T("fault.gone_release", r == 0, "r=%d: %s", r, e.msg);
+	json_object_put(res);
+	vfa_agent_close(a);
+	st = open_ok(sd, "fault.gone_state");
+	if (!st)
+		return;
+	r = vfa_lease_load(st, good.pci, &got);
+	T("fault.gone_lease_dropped", r == -ENOENT, "r=%d", r);
+	vfa_state_close(st);
+}
+
 int main(void)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
@@ -466,6 +519,7 @@ int main(void)
 	test_fields();
 	test_dir_trust();
 	test_dir_created();
+	test_gone_release();
 	test_full();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
