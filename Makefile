@@ -73,9 +73,14 @@ demo:
 	$(MAKE) WERROR=1 all
 	sh tests/lab/run.sh --timeout 900 sh tests/lab/demo.sh
 
+# ASan intercepts xdr_*: unless libtirpc is loaded at start (libvirt comes
+# by dlopen), the interceptors call NULL at the first libvirt RPC.
+ifeq ($(LIBVIRT),1)
+ASAN_LIBS := -Wl,--no-as-needed -l:libtirpc.so.3 -Wl,--as-needed
+endif
 asan:
 	$(MAKE) clean
-	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" LDFLAGS="-fsanitize=address,undefined" all
+	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" LDFLAGS="-fsanitize=address,undefined $(ASAN_LIBS)" all
 	cp vfagent vfagent-asan
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

@@ -19,17 +19,111 @@ struct vfa_state {
 	int lock_fd;
 };
 
-static int mkdir_at(int dfd, const char *name)
+/* The state dir is root's: anyone who can write in it could plant a
+ * symlink, a FIFO or a forged lease and steer root. So the dir and its
+ * subdirs must be owned by root (or by the user running the tests) and not
+ * writable by group or others, and every file in it is opened without
+ * following links, without blocking, and only if it is a regular file. */
+#define STATE_DIR_MODE 0755	/* others reach the daemon socket in it */
+#define STATE_SUBDIR_MODE 0700
+
+static int check_dir(int fd, const char *path, struct vfa_err *e)
 {
-	if (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	struct stat s;
+
+	if (fstat(fd, &s) < 0)
+		return vfa_fail(e, errno, "state dir %s: %s", path, strerror(errno));
+	if (!S_ISDIR(s.st_mode))
+		return vfa_fail(e, ENOTDIR, "state dir %s is not a directory: remove it or choose another --state-dir", path);
+	if (s.st_uid != 0 && s.st_uid != geteuid())
+		return vfa_fail(e, EPERM, "state dir %s is owned by uid %u, not root: chown root:root %s (or choose another --state-dir)",
+				path, (unsigned int)s.st_uid, path);
+	if (s.st_mode & (S_IWGRP | S_IWOTH))
+		return vfa_fail(e, EPERM, "state dir %s is writable by group or others (mode %04o): chmod go-w %s",
+				path, (unsigned int)(s.st_mode & 07777), path);
 	return 0;
+}
+
+/* Opens dir (creating it with mode when missing) as a directory, never
+ * through a symlink, and checks who may write in it. Returns the fd. */
+static int open_dir(int at, const char *name, const char *path, mode_t mode,
+		    struct vfa_err *e)
+{
+	bool made = mkdirat(at, name, mode) == 0;
+	int fd, r;
+
+	if (!made && errno != EEXIST)
+		return vfa_fail(e, errno, "state dir %s: %s", path, strerror(errno));
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = errno;
+		if (r == ELOOP || r == ENOTDIR)
+			return vfa_fail(e, r, "state dir %s is a symlink or not a directory: remove it or point --state-dir at the real directory",
+					path);
+		return vfa_fail(e, r, "state dir %s: %s", path, strerror(r));
+	}
+	/* Whatever the umask: exactly mode, and ours. */
+	if (made && (fchmod(fd, mode) < 0 || fchown(fd, geteuid(), getegid()) < 0)) {
+		r = vfa_fail(e, errno, "state dir %s: %s", path, strerror(errno));
+		close(fd);
+		return r;
+	}
+	r = check_dir(fd, path, e);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Opens name in dfd only if it is a regular file: never through a
+ * symlink, and never a FIFO or a device, which could block or act on
+ * open. Returns the fd, -EINVAL for anything but a regular file. */
+static int open_reg(int dfd, const char *name, int flags, mode_t mode)
+{
+	struct stat s;
+	int fd;
+
+	if (fstatat(dfd, name, &s, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(s.st_mode))
+			return -EINVAL;
+	} else if (errno != ENOENT || !(flags & O_CREAT)) {
+		return -errno;
+	}
+	fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+	if (fd < 0)
+		return errno == ELOOP ? -EINVAL : -errno;
+	if (fstat(fd, &s) < 0 || !S_ISREG(s.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Is s a PCI address as sysfs spells it: DDDD:BB:DD.F, lowercase hex,
+ * device <= 1f, function <= 7? Lease file and lock names come from it. */
+static bool pci_addr_ok(const char *s)
+{
+	static const char shape[] = "xxxx:xx:xx.x";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'x' ? !is_hex(s[i]) : s[i] != shape[i])
+			return false;
+	return s[8] <= '1' && s[11] <= '7';
 }
 
 /* Opens (creating) the state dir. *ret is the caller's. */
 int vfa_state_open(const char *dir, struct vfa_state **ret, struct vfa_err *e)
 {
 	struct vfa_state *st;
+	char sub[300];
 	int r;
 
 	st = calloc(1, sizeof(*st));
@@ -37,21 +131,24 @@ int vfa_state_open(const char *dir, struct vfa_state **ret, struct vfa_err *e)
 		return vfa_fail(e, ENOMEM, "out of memory");
 	st->dirfd = st->leases_fd = st->locks_fd = st->lock_fd = -1;
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		r = vfa_fail(e, errno, "state dir %s: %s", dir, strerror(errno));
+	r = st->dirfd = open_dir(AT_FDCWD, dir, dir, STATE_DIR_MODE, e);
+	if (r < 0)
 		goto fail;
-	}
-	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (st->dirfd < 0 || (r = mkdir_at(st->dirfd, "leases")) < 0 ||
-	    (r = mkdir_at(st->dirfd, "locks")) < 0) {
-		r = vfa_fail(e, errno, "state dir %s: %s", dir, strerror(errno));
+	snprintf(sub, sizeof(sub), "%s/leases", dir);
+	r = st->leases_fd = open_dir(st->dirfd, "leases", sub, STATE_SUBDIR_MODE, e);
+	if (r < 0)
 		goto fail;
-	}
-	st->leases_fd = openat(st->dirfd, "leases", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	st->locks_fd = openat(st->dirfd, "locks", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	st->lock_fd = openat(st->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (st->leases_fd < 0 || st->locks_fd < 0 || st->lock_fd < 0) {
-		r = vfa_fail(e, errno, "state dir %s: %s", dir, strerror(errno));
+	snprintf(sub, sizeof(sub), "%s/locks", dir);
+	r = st->locks_fd = open_dir(st->dirfd, "locks", sub, STATE_SUBDIR_MODE, e);
+	if (r < 0)
+		goto fail;
+	r = st->lock_fd = open_reg(st->dirfd, "lock", O_RDWR | O_CREAT, 0600);
+	if (r < 0) {
+		if (r == -EINVAL)
+			vfa_fail(e, EINVAL, "state dir %s: lock is not a regular file (a symlink, FIFO or device?): remove %s/lock",
+				 dir, dir);
+		else
+			vfa_fail(e, -r, "state dir %s: lock: %s", dir, strerror(-r));
 		goto fail;
 	}
 	*ret = st;
@@ -61,6 +158,7 @@ fail:
 	return r;
 }
 
+/* Closes the state dir and drops its locks; accepts NULL. */
 void vfa_state_close(struct vfa_state *st)
 {
 	if (!st)
@@ -90,12 +188,18 @@ void vfa_state_unlock(struct vfa_state *st)
 	flock(st->lock_fd, LOCK_UN);
 }
 
+/* Locks locks/<pci>: returns an fd to close, -EWOULDBLOCK if held and not
+ * wait, -EINVAL for a name that is no PCI address or a lock file that is
+ * not a regular file. */
 int vfa_vf_lock(struct vfa_state *st, const char *pci, bool wait)
 {
-	int fd = openat(st->locks_fd, pci, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd;
 
+	if (!pci_addr_ok(pci))
+		return -EINVAL;
+	fd = open_reg(st->locks_fd, pci, O_RDWR | O_CREAT, 0600);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
 		int r = -errno;
 
@@ -148,6 +252,51 @@ static int jcopy(json_object *o, const char *k, char *dst, size_t len,
 	return 0;
 }
 
+static bool hex_run(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_hex(s[i]))
+			return false;
+	return true;
+}
+
+/* xx:xx:xx:xx:xx:xx, lowercase, as vfa_mac_str writes it. */
+static bool mac_ok(const char *s)
+{
+	if (strlen(s) != 17)
+		return false;
+	for (size_t i = 0; i < 17; i += 3)
+		if (!hex_run(s + i, 2) || (i < 15 && s[i + 2] != ':'))
+			return false;
+	return true;
+}
+
+/* Non-empty, printable, no '/' (pool names, netdev names). */
+static bool word_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '/')
+			return false;
+	return true;
+}
+
+/* Every field read back is checked as strictly as it was written: names
+ * built from them (lock files, sysfs paths) cannot leave their dirs. */
+static bool lease_fields_ok(const struct vfa_lease *l)
+{
+	static const char *const states[] = { "allocating", "ready", "detaching", "releasing" };
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		known |= !strcmp(l->state, states[i]);
+	return known && strlen(l->id) == 16 && hex_run(l->id, 16) &&
+	       pci_addr_ok(l->pci) && pci_addr_ok(l->pf_pci) && mac_ok(l->mac) &&
+	       word_ok(l->pool) && word_ok(l->pf) && strlen(l->pf) < 16 &&
+	       strcmp(l->pf, ".") && strcmp(l->pf, "..") && l->pid < (1 << 22);
+}
+
 /* Parses one lease file. A file cut anywhere is -EBADMSG, never a
  * half-filled lease. */
 int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
@@ -198,8 +347,7 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 			goto out;
 		l.persistent = json_object_get_boolean(v);
 	}
-	if (strcmp(l.state, "allocating") && strcmp(l.state, "ready") &&
-	    strcmp(l.state, "detaching") && strcmp(l.state, "releasing"))
+	if (!lease_fields_ok(&l))
 		goto out;
 	*ret = l;
 	r = 0;
@@ -253,6 +401,22 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* A new temp file in dfd, exclusively ours: a stale one (a crash) or
+ * anything planted under its name is removed, never written through. */
+static int open_temp(int dfd, const char *name)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		int fd;
+
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return -errno;
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
 /* Writes leases/<pci>.json atomically and durably. */
 int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
 		   struct vfa_err *e)
@@ -264,9 +428,13 @@ int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
 
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", l->pci);
 	snprintf(name, sizeof(name), "%s.json", l->pci);
-	fd = openat(st->leases_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (!pci_addr_ok(l->pci) || !lease_fields_ok(l)) {
+		r = -EINVAL;
+		goto out;
+	}
+	fd = open_temp(st->leases_fd, tmp);
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
 		goto out;
 	}
 	r = write_all(fd, txt, strlen(txt));
@@ -282,15 +450,18 @@ int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
 out:
 	json_object_put(o);
 	if (r)
-		return vfa_fail(e, r, "journal %s/leases/%s: %s", st->dir, name,
-				strerror(-r));
+		return vfa_fail(e, r, "journal %s/leases/%s: %s%s", st->dir, name,
+				strerror(-r), r == -ENOSPC ? " (free space in the state dir's file system)" : "");
 	return 0;
 }
 
+/* Removes leases/<pci>.json (gone already is fine) and syncs the dir. */
 int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e)
 {
 	char name[64];
 
+	if (!pci_addr_ok(pci))
+		return vfa_fail(e, EINVAL, "journal %s: \"%s\" is no PCI address", st->dir, pci);
 	snprintf(name, sizeof(name), "%s.json", pci);
 	if (unlinkat(st->leases_fd, name, 0) < 0 && errno != ENOENT)
 		return vfa_fail(e, errno, "journal %s/leases/%s: %s", st->dir,
@@ -301,30 +472,53 @@ int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e)
 	return 0;
 }
 
+/* Reads and checks leases/NAME: a regular file whose name is its pci. */
 static int read_lease_file(struct vfa_state *st, const char *name,
 			   struct vfa_lease *ret)
 {
-	char buf[4096];
-	ssize_t n;
-	int fd = openat(st->leases_fd, name, O_RDONLY | O_CLOEXEC);
+	char buf[4096], want[64];
+	struct vfa_lease l;
+	size_t n = 0;
+	int fd = open_reg(st->leases_fd, name, O_RDONLY, 0), r = 0;
 
 	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf));
+		return fd;
+	while (n < sizeof(buf)) {
+		ssize_t got = read(fd, buf + n, sizeof(buf) - n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			r = got < 0 ? -errno : 0;
+			break;
+		}
+		n += (size_t)got;
+	}
 	close(fd);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n == sizeof(buf))
+	if (r)
+		return r;
+	if (n == sizeof(buf))
 		return -EFBIG;
-	return vfa_lease_parse(buf, (size_t)n, ret);
+	r = vfa_lease_parse(buf, n, &l);
+	if (r)
+		return r;
+	snprintf(want, sizeof(want), "%s.json", l.pci);
+	if (strcmp(name, want))
+		return -EBADMSG;
+	*ret = l;
+	return 0;
 }
 
+/* Loads leases/<pci>.json: 0, -ENOENT when there is none, another -errno
+ * when there is one that cannot be read or trusted (its VF is taken). */
 int vfa_lease_load(struct vfa_state *st, const char *pci, struct vfa_lease *ret)
 {
 	char name[64];
 	struct vfa_lease l;
 	int r;
 
+	if (!pci_addr_ok(pci))
+		return -EINVAL;
 	snprintf(name, sizeof(name), "%s.json", pci);
 	r = read_lease_file(st, name, &l);
 	if (r)
@@ -340,7 +534,7 @@ int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int fd = dup(st->leases_fd);
+	int fd = fcntl(st->leases_fd, F_DUPFD_CLOEXEC, 0);
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)

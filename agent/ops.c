@@ -454,6 +454,17 @@ static int vf_pci(struct vfa_agent *c, struct pf *pf, unsigned int idx, char *bu
 	return 0;
 }
 
+/* Has l's VF gone away (sriov_numvfs set to 0 or lower under the lease)?
+ * Then nothing of it is left to scrub: its settings and its IOMMU group
+ * went with it, and a group number may since name another device. */
+static bool vf_gone(struct vfa_agent *c, const struct vfa_lease *l)
+{
+	char cur[32];
+	int r = vfio_virtfn(c->io, l->pf_pci, l->vf, cur, sizeof(cur));
+
+	return r == -ENOENT || (r == 0 && strcmp(cur, l->pci));
+}
+
 /* Scrubs a VF back to the pool baseline and idles its node. Used by
  * release, by a failed alloc and by reconcile. */
 static int scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
@@ -468,6 +479,8 @@ static int scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err 
 
 	if (!p)
 		return vfa_fail(e, ENOENT, "lease %s: pool %s is no longer configured", l->id, l->pool);
+	if (vf_gone(c, l))
+		return 0;
 	r = pf_resolve(c, l->pf_pci, p, &pf, e);
 	if (r)
 		return r;
@@ -1066,13 +1079,21 @@ out:
 		/* Nothing half-done: out of the domain, scrub, idle the node,
 		 * drop the lease. A domain that keeps the VF keeps the lease. */
 		struct vfa_err e2;
+		int u = undo_attach(c, &l, &e2);
 
-		if (undo_attach(c, &l, &e2)) {
+		if (u) {
 			size_t len = strlen(e->msg);
 
-			snprintf(e->msg + len, sizeof(e->msg) - len,
-				 "; domain %s still holds %s, which stays leased (%s) until it lets go",
-				 l.domain, l.pci, l.id);
+			/* Only libvirt knows whether the attach got through; when it
+			 * cannot be asked, say so rather than guess. */
+			if (u == -EINPROGRESS)
+				snprintf(e->msg + len, sizeof(e->msg) - len,
+					 "; domain %s still holds %s, which stays leased (%s) until it lets go",
+					 l.domain, l.pci, l.id);
+			else
+				snprintf(e->msg + len, sizeof(e->msg) - len,
+					 "; whether domain %s holds %s could not be checked, so it stays leased (%s) until a later command finds it free",
+					 l.domain, l.pci, l.id);
 		} else if (scrub(c, &l, &e2) == 0) {
 			vfa_lease_drop(c->st, l.pci, &e2);
 		}

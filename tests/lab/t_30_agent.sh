@@ -1,7 +1,7 @@
 # agent/ end to end, the field report without libvirt: setup from a down PF
 # with no VFs, 7 concurrent allocs, exhaustion, release, kill -9 mid-alloc.
 . tests/lab/lib.sh
-V="$PWD/vfagent"
+V="${VFAGENT:-$PWD/vfagent}"
 set -- $(lab_pf) || { fail "agent.pf: no SR-IOV PF"; exit 0; }
 pf=$1 dev=/sys/class/net/$1/device
 out=${VFAGENT_LAB_OUT:-/tmp}/agent

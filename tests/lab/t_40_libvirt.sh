@@ -3,7 +3,7 @@
 # scrubbed and returned; a failed attach returns the VF to the pool.
 . tests/lab/lib.sh
 . tests/lab/libvirt.sh
-V="$PWD/vfagent"
+V="${VFAGENT:-$PWD/vfagent}"
 set -- $(lab_pf) || { fail "virt.pf: no SR-IOV PF"; exit 0; }
 pf=$1 dev=/sys/class/net/$1/device
 out=${VFAGENT_LAB_OUT:-/tmp}/virt

@@ -3,7 +3,7 @@
 # the PF set down behind our back, VFs removed behind our back.
 . tests/lab/lib.sh
 . tests/lab/libvirt.sh
-V="$PWD/vfagent"
+V="${VFAGENT:-$PWD/vfagent}"
 set -- $(lab_pf) || { fail "serve.pf: no SR-IOV PF"; exit 0; }
 pf=$1 dev=/sys/class/net/$1/device
 out=${VFAGENT_LAB_OUT:-/tmp}/serve

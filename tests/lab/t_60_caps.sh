@@ -2,7 +2,7 @@
 # with CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_CHOWN and CAP_FOWNER only, and
 # without any one of them a step fails, with a clear error, nothing leased.
 . tests/lab/lib.sh
-V="$PWD/vfagent"
+V="${VFAGENT:-$PWD/vfagent}"
 set -- $(lab_pf) || { fail "caps.pf: no SR-IOV PF"; exit 0; }
 pf=$1 dev=/sys/class/net/$1/device
 out=${VFAGENT_LAB_OUT:-/tmp}/caps

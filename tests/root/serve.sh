@@ -2,7 +2,7 @@
 # allow-list by SO_PEERCRED, oversized and malformed requests, a stalled
 # client while another is served, SIGHUP with a bad config, SIGTERM.
 . tests/lab/lib.sh
-V="$PWD/vfagent" S="$PWD/tests/lab/sock_tool"
+V="${VFAGENT:-$PWD/vfagent}" S="$PWD/tests/lab/sock_tool"
 d=$(mktemp -d /tmp/vfagent-serve.XXXXXX)
 trap 'kill $pid 2>/dev/null; rm -rf "$d"' EXIT
 chmod 755 "$d"
