@@ -240,8 +240,12 @@ static void client_reply(struct client *c, json_object *reply)
 	size_t n = strlen(txt);
 	char *b;
 
-	if (c->out_off && c->out_off == c->out_len)
-		c->out_len = c->out_off = 0;
+	if (c->out_off >= OUT_CAP || (c->out_off && c->out_off == c->out_len)) {
+		/* Drop what was sent: the buffer stays under 2 * OUT_CAP. */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
 	b = realloc(c->out, c->out_len + n + 1);
 	if (b) {
 		c->out = b;

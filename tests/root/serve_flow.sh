@@ -58,6 +58,7 @@ sleep 0.5
 for i in $(seq 1 100); do grep -q '^flood:' "$d/flood" && break; sleep 0.1; done
 r1=$(rss)
 kill $fl 2>/dev/null; wait $fl 2>/dev/null
+echo "INFO flow.pipelining: daemon RSS $r0 -> $r1 kB; $(cat $d/flood)"
 check flow.pipelining_bounded "RSS $r0 -> $r1 kB; $(cat $d/flood)" \
 	sh -c "[ $(( r1 - r0 )) -lt 8192 ] && ! grep -q 'sent 3000000 bytes' $d/flood"
 
@@ -68,6 +69,7 @@ sp=$!
 sleep 3
 t0=$(ticks); sleep 2; t1=$(ticks)
 kill $sp 2>/dev/null; wait $sp 2>/dev/null
+echo "INFO flow.closing: $(( t1 - t0 )) CPU ticks (1/$(getconf CLK_TCK) s) in 2 s"
 check flow.closing_no_spin "$(( t1 - t0 )) ticks of CPU in 2 s idle" [ $(( t1 - t0 )) -lt 20 ]
 
 # 3. Half-close after the request (nc -N, socat): the reply still comes.
