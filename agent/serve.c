@@ -42,7 +42,7 @@ struct client {
 	char in[LINE_MAX_BYTES];
 	size_t in_len;
 	char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	uint32_t armed;			/* the events registered */
 	bool refused;			/* in a refused slot: never served */
 	bool rd_eof;			/* the peer will send nothing more */
@@ -221,6 +221,11 @@ static bool client_flush(struct client *c)
 		c->out_off += (size_t)n;
 	}
 	c->out_len = c->out_off = 0;
+	if (c->out_cap > 65536) {	/* a burst is over: give its memory back */
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
 	if (c->closing && !c->wr_shut) {
 		shutdown(c->fd, SHUT_WR);	/* the peer reads the reply, then EOF */
 		c->wr_shut = true;
@@ -246,13 +251,22 @@ static void client_reply(struct client *c, json_object *reply)
 		c->out_len -= c->out_off;
 		c->out_off = 0;
 	}
-	b = realloc(c->out, c->out_len + n + 1);
-	if (b) {
+	if (c->out_len + n + 1 > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+
+		while (cap < c->out_len + n + 1)
+			cap *= 2;
+		b = realloc(c->out, cap);
+		if (!b) {
+			json_object_put(reply);
+			return;		/* the client sees no reply and times out */
+		}
 		c->out = b;
-		memcpy(c->out + c->out_len, txt, n);
-		c->out[c->out_len + n] = '\n';
-		c->out_len += n + 1;
+		c->out_cap = cap;
 	}
+	memcpy(c->out + c->out_len, txt, n);
+	c->out[c->out_len + n] = '\n';
+	c->out_len += n + 1;
 	json_object_put(reply);
 }
 

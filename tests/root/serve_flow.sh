@@ -3,7 +3,8 @@
 # SR-IOV needed: the pools' PFs are missing, so the daemon serves status
 # and list and fails alloc (after the rules are checked). Runs as root;
 # makes two throwaway groups and a user for the group checks.
-# VFAGENT_BIN=PATH runs another build (the parent commit's must fail).
+# VFAGENT_BIN=PATH runs another build; add VFAGENT_OLD=1 for a build
+# without the rule keys (the parent commit's, which must fail).
 . tests/lab/lib.sh
 V=${VFAGENT_BIN:-$PWD/vfagent} T="$PWD/tests/lab/serve_tool"
 d=$(mktemp -d /tmp/vfagent-flow.XXXXXX)
@@ -21,8 +22,8 @@ groupadd -r "$g" && groupadd -r "$ga" &&
 gid=$(getent group "$g" | cut -d: -f3) gaid=$(getent group "$ga" | cut -d: -f3)
 nob=$(id -g nobody)
 st=$d/st sock=$d/st/vfagent.sock log=$d/log
-# Without the rule keys for an older build (VFAGENT_BIN): it refuses them.
-rules() { [ -n "${VFAGENT_BIN:-}" ] || echo "$1"; }
+# Without the rule keys for an older build (VFAGENT_OLD): it refuses them.
+rules() { [ -n "${VFAGENT_OLD:-}" ] || echo "$1"; }
 conf() {
 	{
 		printf '[pool p]\npf = vfa-nosuch0\nvfs = 2\n'
