@@ -16,7 +16,7 @@ vfs = 7
 allow-users = daemon bin
 allow-vlans = 100-199
 [serve]
-allow-users = daemon bin
+allow-users = daemon bin nobody
 CONF
 va() { "$V" -c "$conf" -s "$st" "$@"; }
 as() { who=$1; shift; setpriv --reuid "$who" --regid "$nob" --clear-groups "$@"; }
@@ -39,25 +39,31 @@ id1=$(jq -r .id "$out/a1.json" 2>/dev/null) pci1=$(jq -r .pci "$out/a1.json" 2>/
 check flow.alloc_vlan_allowed "rc=$rc $(cat $out/a1.json)" sh -c "[ $rc = 0 ] && ip -d link show $pf | grep -q 'vlan 150'"
 before=$(ip -d link show "$pf" | grep ' vf ')
 as daemon "$V" -c "$conf" -s "$st" alloc --pool net1 --vlan 300 >"$out/a2.out" 2>&1; rc=$?
-check flow.alloc_vlan_denied "rc=$rc $(cat $out/a2.out)" sh -c "[ $rc = 5 ] && grep -q 'allow-vlans' $out/a2.out && [ \"\$(leased)\" = 1 ] && [ \"\$(ip -d link show $pf | grep ' vf ')\" = '$before' ]"
+n=$(leased) after=$(ip -d link show "$pf" | grep ' vf ')
+check flow.alloc_vlan_denied "rc=$rc n=$n $(cat $out/a2.out)" sh -c "[ $rc = 5 ] && grep -q 'allow-vlans' $out/a2.out && [ $n = 1 ] && [ '$after' = '$before' ]"
 as nobody "$V" -c "$conf" -s "$st" alloc --pool net1 >"$out/a3.out" 2>&1; rc=$?
-check flow.alloc_user_denied "rc=$rc $(cat $out/a3.out)" sh -c "[ $rc = 5 ] && [ \"\$(leased)\" = 1 ]"
+n=$(leased)
+check flow.alloc_user_denied "rc=$rc n=$n $(cat $out/a3.out)" sh -c "[ $rc = 5 ] && grep -q 'in \[pool net1\]' $out/a3.out && [ $n = 1 ]"
 
 # Another user's lease: refused, also after a daemon restart; the owner
 # releases it.
 as bin "$V" -c "$conf" -s "$st" release --lease "$id1" >"$out/r1.out" 2>&1; rc=$?
-check flow.release_other_denied "rc=$rc $(cat $out/r1.out)" sh -c "[ $rc = 5 ] && grep -q 'belongs to uid 1' $out/r1.out && [ \"\$(leased)\" = 1 ]"
+n=$(leased)
+check flow.release_other_denied "rc=$rc n=$n $(cat $out/r1.out)" sh -c "[ $rc = 5 ] && grep -q 'belongs to uid 1' $out/r1.out && [ $n = 1 ]"
 kill $dpid; wait $dpid 2>/dev/null
 start_daemon
 as bin "$V" -c "$conf" -s "$st" release --pci "$pci1" >"$out/r2.out" 2>&1; rc=$?
-check flow.owner_survives_restart "rc=$rc $(cat $out/r2.out)" sh -c "[ $rc = 5 ] && [ \"\$(leased)\" = 1 ]"
+n=$(leased)
+check flow.owner_survives_restart "rc=$rc n=$n $(cat $out/r2.out)" sh -c "[ $rc = 5 ] && [ $n = 1 ]"
 as daemon "$V" -c "$conf" -s "$st" release --lease "$id1" >"$out/r3.out" 2>&1; rc=$?
-check flow.release_own "rc=$rc $(cat $out/r3.out)" sh -c "[ $rc = 0 ] && [ \"\$(leased)\" = 0 ] && [ ! -e $st/owners/$id1 ]"
+n=$(leased)
+check flow.release_own "rc=$rc n=$n $(cat $out/r3.out)" sh -c "[ $rc = 0 ] && [ $n = 0 ]"
 
 # An alloc sent with a half-close (nc -N, socat): the reply comes.
 "$T" "$sock" 'send:{"op":"alloc","pool":"net1"}\n' shutwr eof >"$out/h.out" 2>&1
 id2=$(head -n1 "$out/h.out" | jq -r .result.id 2>/dev/null)
-check flow.half_close_alloc "$(cat $out/h.out)" sh -c "head -n1 $out/h.out | jq -e .ok >/dev/null && grep -qx eof $out/h.out && [ \"\$(leased)\" = 1 ]"
+n=$(leased)
+check flow.half_close_alloc "n=$n $(cat $out/h.out)" sh -c "head -n1 $out/h.out | jq -e .ok >/dev/null && grep -qx eof $out/h.out && [ $n = 1 ]"
 va release --lease "$id2" >/dev/null 2>&1
 
 # SIGHUP that removes a user: its open connection may no longer release.
@@ -65,10 +71,11 @@ as daemon "$T" "$sock" 'send:{"op":"alloc","pool":"net1"}\n' read:1 sleep:2000 \
 	'send:{"op":"release","pci":"PCI"}\n' read:1 >"$out/hup.out" 2>&1 &
 h=$!
 sleep 1
-sed -i 's/^allow-users = daemon bin$/allow-users = bin/' "$conf"
+sed -i "s/^allow-users = daemon bin nobody$/allow-users = bin nobody/" "$conf"
 kill -HUP $dpid
 wait $h
-check flow.sighup_revokes "$(cat $out/hup.out)" sh -c "head -n1 $out/hup.out | jq -e .ok >/dev/null && tail -n1 $out/hup.out | grep -q 'permission denied' && [ \"\$(leased)\" = 1 ]"
+n=$(leased)
+check flow.sighup_revokes "n=$n $(cat $out/hup.out)" sh -c "head -n1 $out/hup.out | jq -e .ok >/dev/null && tail -n1 $out/hup.out | grep -q 'permission denied' && [ $n = 1 ]"
 va release --pci "$(head -n1 $out/hup.out | jq -r .result.pci)" >/dev/null 2>&1
 check flow.root_releases_any "$(leased) leased" [ "$(leased)" = 0 ]
 kill -TERM $dpid; wait $dpid
