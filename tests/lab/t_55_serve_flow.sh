@@ -1,23 +1,23 @@
 # vfagent serve with real VFs: per-pool rules and lease ownership through
 # the socket (the owner survives a daemon restart), revocation on SIGHUP
 # of an open connection, a half-closed alloc that gets its reply.
+# VFAGENT_BIN=PATH runs another build; VFAGENT_OLD=1 leaves the rule keys
+# out of the config (for the parent commit's build, which must fail).
 . tests/lab/lib.sh
-V="$PWD/vfagent" T="$PWD/tests/lab/serve_tool"
+V=${VFAGENT_BIN:-$PWD/vfagent} T="$PWD/tests/lab/serve_tool"
+rule() { [ -n "${VFAGENT_OLD:-}" ] || echo "$1"; }
 set -- $(lab_pf) || { fail "flow.pf: no SR-IOV PF"; exit 0; }
 pf=$1
 out=${VFAGENT_LAB_OUT:-/tmp}/flow
 mkdir -p "$out"
 conf=$out/vfagent.conf st=/run/vfagent-flow log=$out/daemon.log sock=/run/vfagent-flow/vfagent.sock
 nob=$(id -g nobody)
-cat >"$conf" <<CONF
-[pool net1]
-pf = $pf
-vfs = 7
-allow-users = daemon bin
-allow-vlans = 100-199
-[serve]
-allow-users = daemon bin nobody
-CONF
+{
+	printf '[pool net1]\npf = %s\nvfs = 7\n' "$pf"
+	rule "allow-users = daemon bin"
+	rule "allow-vlans = 100-199"
+	printf '[serve]\nallow-users = daemon bin nobody\n'
+} >"$conf"
 va() { "$V" -c "$conf" -s "$st" "$@"; }
 as() { who=$1; shift; setpriv --reuid "$who" --regid "$nob" --clear-groups "$@"; }
 leased() { va --json status | jq '.pools[0].leased'; }
