@@ -165,6 +165,7 @@ sleep 1.2
 as 4243 "$T" "$sock" connects:1 >/dev/null 2>&1
 sleep 0.3
 n1=$(grep -c 'refused uid 4243' "$log")
+echo "INFO log.refusals: $((n1 - n0)) lines for 2002 refused connects; $(grep -o 'uid 4243: [0-9]* refusals' $log | tail -n1)"
 check log.refusals_limited "$((n1 - n0)) lines for 2002 refusals" [ $((n1 - n0)) -lt 40 ]
 check log.refusals_counted "$(grep 'uid 4243' $log | tail -n2)" grep -q 'uid 4243: [0-9]* refusals and denials not logged' "$log"
 stop
