@@ -5,6 +5,7 @@
 # make deps       install build/test/lab dependencies (Debian 12/13, root)
 # make asan       build with AddressSanitizer + UBSan (./vfagent-asan)
 # make fuzz       build the libFuzzer harnesses (clang)
+# make fuzz-long  run each harness for >= 1M execs; prints execs and crashes
 # make bench      install deps if missing, run the benchmarks in the lab
 # make LIBVIRT=0  build without libvirt (no --domain)
 
@@ -37,7 +38,7 @@ UNIT_BIN  := $(UNIT_SRC:.c=)
 HELP_SRC  := $(wildcard tests/lab/*.c) $(wildcard bench/*.c)
 HELP_BIN  := $(HELP_SRC:.c=)
 
-.PHONY: all check deps demo asan fuzz bench clean unit
+.PHONY: all check deps demo asan fuzz fuzz-long bench clean unit
 all: vfagent $(UNIT_BIN) $(HELP_BIN)
 
 %.o: %.c $(wildcard */*.h)
@@ -80,6 +81,8 @@ asan:
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:.c=)
 fuzz: $(FUZZ_BIN)
+fuzz-long: fuzz
+	sh tests/fuzz/long.sh
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
 	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS)) $(VIRT_CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -80,10 +80,13 @@ struct vfa_config {
 
 /* config.c: loads path into cfg. On error e says "file:line: what". */
 int vfa_config_load(const char *path, struct vfa_config *cfg, struct vfa_err *e);
+int vfa_config_parse(const char *buf, size_t len, const char *path,
+		     struct vfa_config *cfg, struct vfa_err *e);
 struct vfa_pool *vfa_config_pool(struct vfa_config *cfg, const char *name);
 
 /* Parsing of user input shared by config and CLI. */
 int vfa_parse_mac(const char *s, uint8_t mac[6]);
+const char *vfa_mac_error(int r);
 int vfa_parse_vlan(const char *s, uint16_t *ret_vlan, uint8_t *ret_qos,
 		   bool *ret_has_qos);
 int vfa_parse_bool(const char *s, bool *ret);
@@ -216,6 +219,11 @@ int vfa_check_pfs(struct vfa_agent *a, bool restore, json_object **ret_notes,
 json_object *vfa_req_json(const char *op, const struct vfa_opts *o);
 int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
 		  struct vfa_err *e);
+int vfa_req_check(const char *op, const struct vfa_opts *o, struct vfa_err *e);
+#define VFA_REQ_MAX (64 * 1024)	/* bytes in a request line */
+int vfa_req_frame(const char *buf, size_t len, size_t *ret_len);
+int vfa_req_line(const char *line, size_t len, json_object **ret_req,
+		 const char **ret_op, struct vfa_opts *o, struct vfa_err *e);
 int vfa_dispatch(struct vfa_agent *a, const char *op, const struct vfa_opts *o,
 		 json_object **ret, struct vfa_err *e);
 json_object *vfa_reply_json(int r, json_object *res, const struct vfa_err *e);

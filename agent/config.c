@@ -3,12 +3,15 @@
 #include "agent/agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <linux/if_link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vfio/vfio.h"
 
@@ -80,24 +83,54 @@ static int parse_uint(const char *s, unsigned long max, int base,
 	return 0;
 }
 
-/* A unicast MAC: six hex pairs split by ':'. Multicast is refused. */
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A VF's MAC: exactly six pairs of hex digits split by ':' (as ip(8)
+ * prints them; '-' and other separators are refused so that one spelling
+ * is journaled and compared). Returns 0, -EINVAL if malformed,
+ * -EADDRNOTAVAIL for a multicast/broadcast address (a VF's own address
+ * must be unicast), -EDESTADDRREQ for 00:00:00:00:00:00 (the scrubbed
+ * "no address"). mac is written only on success. */
 int vfa_parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned int b[6];
-	char tail;
+	uint8_t b[6];
+	bool zero = true;
 
-	if (strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &tail) != 6)
+	if (strlen(s) != 17)
 		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		if (s[i * 3 + 2] != ':' && i < 5)
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
 			return -EINVAL;
+		b[i] = (uint8_t)(hi << 4 | lo);
+		zero &= b[i] == 0;
+	}
 	if (b[0] & 1)
 		return -EADDRNOTAVAIL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
+	if (zero)
+		return -EDESTADDRREQ;
+	memcpy(mac, b, 6);
 	return 0;
+}
+
+/* The user's fix for a vfa_parse_mac() error r (static text). */
+const char *vfa_mac_error(int r)
+{
+	if (r == -EADDRNOTAVAIL)
+		return "a multicast MAC (lowest bit of the first byte set) cannot be a VF's own address: use a unicast one like 02:00:00:00:00:01";
+	if (r == -EDESTADDRREQ)
+		return "00:00:00:00:00:00 means no address: omit --mac for a random one";
+	return "expected six pairs of hex digits split by ':' like 52:54:00:aa:bb:cc";
 }
 
 void vfa_mac_str(const uint8_t m[6], char buf[18])
@@ -132,7 +165,8 @@ int vfa_parse_vlan(const char *s, uint16_t *ret_vlan, uint8_t *ret_qos,
 }
 
 struct parse_state {
-	FILE *f;
+	const char *buf;		/* the whole file, len bytes, no NUL inside */
+	size_t len, off;
 	int line;
 	struct vfa_config *cfg;
 	struct vfa_pool *pool;		/* current [pool NAME] section */
@@ -143,21 +177,33 @@ struct parse_state {
 	bool failed;
 };
 
+/* fgets() over the buffer, for ini_parse_stream(): at most num - 1 bytes,
+ * up to and including a newline. */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parse_state *ps = stream;
-	char *r = fgets(str, num, ps->f);
+	const char *p, *nl;
+	size_t n;
 
-	if (r) {
-		const char *p = r + strspn(r, " \t");
-
-		ps->line++;
-		if (*p == '[') {
-			ps->new_section = true;
-			ps->section_line = ps->line;
-		}
+	if (ps->off >= ps->len || num < 2)
+		return NULL;
+	p = ps->buf + ps->off;
+	n = ps->len - ps->off;
+	if (n > (size_t)num - 1)
+		n = (size_t)num - 1;
+	nl = memchr(p, '\n', n);
+	if (nl)
+		n = (size_t)(nl - p) + 1;
+	memcpy(str, p, n);
+	str[n] = '\0';
+	ps->off += n;
+	ps->line++;
+	p = str + strspn(str, " \t");
+	if (*p == '[') {
+		ps->new_section = true;
+		ps->section_line = ps->line;
 	}
-	return r;
+	return str;
 }
 
 #define PERR(...) do { \
@@ -235,11 +281,15 @@ static int pool_key(struct parse_state *ps, struct vfa_pool *p,
 		if (strlen(val) >= VFA_NAME_LEN ||
 		    vfio_parse_owner(val, &p->uid, &p->gid) < 0)
 			PERR("owner = %s: no such user:group on this host", val);
+		if (p->uid == (uid_t)-1 || p->gid == (gid_t)-1)
+			PERR("owner = %s: id 4294967295 (-1) means \"no change\" to the kernel, not an owner; name a real user:group", val);
 		snprintf(p->owner, sizeof(p->owner), "%s", val);
 		p->has_owner = true;
 	} else if (!strcmp(key, "mode")) {
 		if (parse_uint(val, 0777, 8, &v) < 0)
 			PERR("mode = %s: expected octal permissions like 0660", val);
+		if (v & 0007)
+			PERR("mode = %s: no permission bits for \"other\" allowed (whoever opens a VFIO node drives the VF's DMA): use 0660 with owner = USER:GROUP", val);
 		p->mode = (mode_t)v;
 	} else {
 		PERR("unknown key \"%s\" in [pool %s]", key, p->name);
@@ -275,14 +325,14 @@ static int serve_key(struct parse_state *ps, const char *key, const char *val)
 		gid_t g;
 
 		if (!strcmp(key, "allow-users")) {
-			if (vfio_parse_owner(tok, &u, &g) < 0)
+			if (vfio_parse_owner(tok, &u, &g) < 0 || u == (uid_t)-1)
 				PERR("allow-users: no user \"%s\" on this host", tok);
 			if (cfg->n_allow_uid >= VFA_MAX_ALLOW)
 				PERR("allow-users: at most %d", VFA_MAX_ALLOW);
 			cfg->allow_uid[cfg->n_allow_uid++] = u;
 		} else {
 			snprintf(spec, sizeof(spec), "root:%s", tok);
-			if (vfio_parse_owner(spec, &u, &g) < 0)
+			if (vfio_parse_owner(spec, &u, &g) < 0 || g == (gid_t)-1)
 				PERR("allow-groups: no group \"%s\" on this host", tok);
 			if (cfg->n_allow_gid >= VFA_MAX_ALLOW)
 				PERR("allow-groups: at most %d", VFA_MAX_ALLOW);
@@ -429,27 +479,12 @@ struct vfa_pool *vfa_config_pool(struct vfa_config *cfg, const char *name)
 	return NULL;
 }
 
-/* Loads and checks a whole config. Returns 0 or -errno with e set. */
-int vfa_config_load(const char *path, struct vfa_config *cfg,
-		    struct vfa_err *e)
+static int check_pools(const struct vfa_config *cfg, struct vfa_err *e)
 {
-	struct parse_state ps = { .cfg = cfg, .e = e, .section = "\x01" };
-	int r;
+	const char *path = cfg->path;
 
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	ps.f = fopen(path, "re");
-	if (!ps.f)
-		return vfa_usage(e, errno, "%s: %s (write one: see vfagent.conf.example)",
-				path, strerror(errno));
-	r = ini_parse_stream(read_line, &ps, handler, &ps);
-	fclose(ps.f);
-	if (ps.failed)
-		return -EINVAL;
-	if (r != 0)
-		return vfa_usage(e, EINVAL, "%s:%d: not a valid INI line", path, r);
 	for (unsigned int i = 0; i < cfg->n_pools; i++) {
-		struct vfa_pool *p = &cfg->pools[i];
+		const struct vfa_pool *p = &cfg->pools[i];
 
 		if (p->n_pf == 0)
 			return vfa_usage(e, EINVAL, "%s:%d: [pool %s] has no pf", path,
@@ -459,7 +494,7 @@ int vfa_config_load(const char *path, struct vfa_config *cfg,
 					path, p->line, p->name);
 		for (unsigned int j = 0; j < p->n_pf; j++)
 			for (unsigned int k = 0; k <= i; k++) {
-				struct vfa_pool *q = &cfg->pools[k];
+				const struct vfa_pool *q = &cfg->pools[k];
 
 				for (unsigned int m = 0; m < q->n_pf; m++) {
 					if ((k == i && m >= j) || strcmp(q->pf[m], p->pf[j]))
@@ -471,4 +506,119 @@ int vfa_config_load(const char *path, struct vfa_config *cfg,
 			}
 	}
 	return 0;
+}
+
+/**
+ * vfa_config_parse() - parse and check a whole config held in memory
+ * @buf, @len: the file's bytes (need not be NUL-terminated)
+ * @path: the name used in "path:line:" messages
+ *
+ * Returns 0 with *cfg filled, or -errno with e saying "path:line: what"
+ * (exit 2). A NUL byte anywhere or an empty buffer is refused. cfg is
+ * the caller's; it is overwritten even on failure.
+ */
+int vfa_config_parse(const char *buf, size_t len, const char *path,
+		     struct vfa_config *cfg, struct vfa_err *e)
+{
+	struct parse_state ps = { .buf = buf, .len = len, .cfg = cfg, .e = e,
+				  .section = "\x01" };
+	const char *nul = memchr(buf, '\0', len);
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	if (len == 0)
+		return vfa_usage(e, ENODATA, "%s: empty file: write a config (see vfagent.conf.example) or name another with -c", path);
+	if (nul)
+		return vfa_usage(e, EINVAL, "%s: NUL byte at offset %zu: not a text config (wrong file given to -c?)",
+				 path, (size_t)(nul - buf));
+	r = ini_parse_stream(read_line, &ps, handler, &ps);
+	if (ps.failed)
+		return -EINVAL;
+	if (r != 0)
+		return vfa_usage(e, EINVAL, "%s:%d: not a valid INI line", path, r);
+	return check_pools(cfg, e);
+}
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+/* Reads a whole regular file (at most CONFIG_MAX_BYTES) into *ret_buf,
+ * which the caller frees. */
+static int read_config(const char *path, char **ret_buf, size_t *ret_len,
+		       struct vfa_err *e)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return vfa_usage(e, errno, "%s: %s (write one: see vfagent.conf.example)",
+				 path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		r = vfa_fail(e, errno, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = vfa_usage(e, S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
+			      "%s: not a regular file (%s): -c needs the config file itself",
+			      path, S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+		goto out;
+	}
+	if (st.st_size > CONFIG_MAX_BYTES) {
+		r = vfa_usage(e, EFBIG, "%s: %lld bytes: a config is at most %d bytes",
+			      path, (long long)st.st_size, CONFIG_MAX_BYTES);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		r = vfa_fail(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = vfa_fail(e, errno, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > (size_t)st.st_size) {
+			r = vfa_usage(e, EFBIG, "%s: the file grew while being read: try again", path);
+			goto out;
+		}
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	buf = NULL;
+	r = 0;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* Loads and checks a whole config (vfa_config_parse() over the file).
+ * Returns 0 or -errno with e set; a path that is not a readable regular
+ * file is refused (exit 2). */
+int vfa_config_load(const char *path, struct vfa_config *cfg,
+		    struct vfa_err *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	r = read_config(path, &buf, &len, e);
+	if (r)
+		return r;
+	r = vfa_config_parse(buf, len, path, cfg, e);
+	free(buf);
+	return r;
 }

@@ -128,7 +128,7 @@ static int add_watch(struct vfa_loop *l, int fd, uint32_t events, vfa_io_cb cb,
 		/* libvirt may watch one fd twice; epoll takes each fd once. */
 		if (errno != EEXIST)
 			return -errno;
-		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);	/* not into children */
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			return -errno;
 		own = true;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agent/agent.h"
 
@@ -20,9 +21,10 @@ static const char usage_text[] =
 "                             Idempotent.\n"
 "  list [PF]                  every SR-IOV PF of the host (or only PF) and its VFs\n"
 "  alloc --pool P [--mac M] [--vlan ID[:QOS]] [--domain NAME [--live] [--persistent]]\n"
-"                             lease a free VF of pool P, set its MAC/VLAN, make it\n"
-"                             ready for the VM user; with --domain attach it to that\n"
-"                             libvirt domain as <hostdev managed='no'>\n"
+"                             lease a free VF of pool P, set its MAC (unicast, six\n"
+"                             hex pairs split by ':') and VLAN (0..4094, QOS 0..7),\n"
+"                             make it ready for the VM user; with --domain attach it\n"
+"                             to that libvirt domain as <hostdev managed='no'>\n"
 "  release (--pci ADDR | --lease ID | --domain NAME)\n"
 "                             detach, scrub (MAC 0, VLAN 0, pool baseline) and return\n"
 "                             VFs to the pool\n"
@@ -35,7 +37,8 @@ static const char usage_text[] =
 "  -c, --config FILE          config (default /etc/vfagent/vfagent.conf)\n"
 "  -s, --state-dir DIR        lease journal and locks (default /run/vfagent)\n"
 "  -j, --json                 print one JSON document\n"
-"      --socket PATH          daemon socket (default STATE_DIR/vfagent.sock)\n"
+"      --socket PATH          daemon socket (default: [serve] socket in the config,\n"
+"                             else STATE_DIR/vfagent.sock)\n"
 "      --direct               do not use a running daemon\n"
 "      --sysfs-root DIR       sysfs root (default /sys; for tests)\n"
 "      --dev-root DIR         /dev root (default /dev; for tests)\n"
@@ -120,11 +123,13 @@ static void print_text(const char *cmd, json_object *o)
 		for (size_t i = 0; i < json_object_array_length(a); i++) {
 			json_object *p = json_object_array_get_idx(a, i), *vfs;
 
-			printf("%s %s pool %s %s: %d of %d VFs (device %s)%s\n", js(p, "pf"),
+			printf("%s %s pool %s %s: %d of %d VFs (device %s)", js(p, "pf"),
 			       js(p, "pci"), *js(p, "pool") ? js(p, "pool") : "-",
 			       !strcmp(js(p, "up"), "true") ? "up" : "DOWN", ji(p, "num_vfs"),
-			       ji(p, "total_vfs"), js(p, "vf_device"),
-			       !strcmp(js(p, "truncated"), "true") ? " (kernel truncated the VF list)" : "");
+			       ji(p, "total_vfs"), js(p, "vf_device"));
+			if (ji(p, "total_vfs_config") >= 0)
+				printf(" (kernel limit; config space TotalVFs %d)", ji(p, "total_vfs_config"));
+			printf("%s\n", !strcmp(js(p, "truncated"), "true") ? " (kernel truncated the VF list)" : "");
 			printf("  %-3s %-13s %-9s %-8s %-5s %-30s %-17s %-8s %-5s %-5s %s\n", "vf",
 			       "pci", "driver", "netdev", "group", "node owner", "mac", "vlan:qos",
 			       "spoof", "trust", "lease");
@@ -165,20 +170,59 @@ static bool global_opt(int c, struct vfa_opts *o, bool *json)
 
 static char sock_buf[300];
 
-/* One command: through the daemon when one answers on the state dir's
- * socket, else directly (the state-dir lock keeps both safe). */
-static int run(const char *cmd, struct vfa_opts *o, bool json)
+/* The daemon socket: --socket, else the config's [serve] socket, else
+ * STATE_DIR/vfagent.sock. A config that cannot be opened (e.g. not
+ * readable by this user) leaves the default; a broken one is an error. */
+static int pick_socket(struct vfa_opts *o, struct vfa_err *e)
 {
-	json_object *req = vfa_req_json(cmd, o), *reply = NULL, *res = NULL, *v;
-	struct vfa_err e = { "", 0 };
-	int r = -ECONNREFUSED, code;
+	struct vfa_config *cfg;
+	int r;
 
-	if (!o->socket) {
-		snprintf(sock_buf, sizeof(sock_buf), "%s/vfagent.sock", o->state_dir);
-		o->socket = sock_buf;
+	if (o->socket)
+		return 0;
+	snprintf(sock_buf, sizeof(sock_buf), "%s/vfagent.sock", o->state_dir);
+	o->socket = sock_buf;
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	r = vfa_config_load(o->config, cfg, e);
+	if (r == -ENOENT || r == -EACCES)
+		r = 0;
+	else if (!r && cfg->socket[0])
+		snprintf(sock_buf, sizeof(sock_buf), "%s", cfg->socket);
+	free(cfg);
+	return r;
+}
+
+/* The state dir, if it exists, must be a directory. */
+static int check_state_dir(const char *dir, struct vfa_err *e)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		return vfa_usage(e, ENOTDIR, "state dir %s is not a directory: give -s a directory (default /run/vfagent)", dir);
+	return 0;
+}
+
+/* The reply to cmd: from the daemon when one answers on o->socket, else
+ * by running it here. */
+static int call(const char *cmd, struct vfa_opts *o, json_object **ret_reply)
+{
+	json_object *req, *res = NULL;
+	struct vfa_err e = { "", 0 };
+	int r = vfa_req_check(cmd, o, &e);
+
+	if (!r)
+		r = check_state_dir(o->state_dir, &e);
+	if (!r)
+		r = pick_socket(o, &e);
+	if (r) {
+		*ret_reply = vfa_reply_json(r, NULL, &e);
+		return 0;
 	}
-	if (!o->direct)
-		r = vfa_client_call(o->socket, req, &reply, &e);
+	req = vfa_req_json(cmd, o);
+	r = o->direct ? -ECONNREFUSED : vfa_client_call(o->socket, req, ret_reply, &e);
+	json_object_put(req);
 	if (r == -ENOENT || r == -ECONNREFUSED) {
 		struct vfa_agent *a = NULL;
 
@@ -186,13 +230,23 @@ static int run(const char *cmd, struct vfa_opts *o, bool json)
 		if (!r)
 			r = vfa_dispatch(a, cmd, o, &res, &e);
 		vfa_agent_close(a);
-		reply = vfa_reply_json(r, res, &e);
-	} else if (r) {
-		fprintf(stderr, "vfagent: %s\n", e.msg);
-		json_object_put(req);
-		return VFA_EXIT_FAIL;
+		*ret_reply = vfa_reply_json(r, res, &e);
+		return 0;
 	}
-	json_object_put(req);
+	if (r)
+		fprintf(stderr, "vfagent: %s\n", e.msg);
+	return r;
+}
+
+/* One command: through the daemon when one answers on its socket, else
+ * directly (the state-dir lock keeps both safe). */
+static int run(const char *cmd, struct vfa_opts *o, bool json)
+{
+	json_object *reply = NULL, *res = NULL, *v;
+	int code;
+
+	if (call(cmd, o, &reply))
+		return VFA_EXIT_FAIL;
 	code = json_object_object_get_ex(reply, "exit", &v) ? json_object_get_int(v) : 1;
 	json_object_object_get_ex(reply, "result", &res);
 	if (json) {
@@ -222,47 +276,96 @@ static int run(const char *cmd, struct vfa_opts *o, bool json)
 	return code;
 }
 
+static const struct option gopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "state-dir", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "sysfs-root", required_argument, NULL, 'S' },
+	{ "dev-root", required_argument, NULL, 'D' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "pool", required_argument, NULL, 'p' },
+	{ "mac", required_argument, NULL, 'm' },
+	{ "vlan", required_argument, NULL, 'v' },
+	{ "domain", required_argument, NULL, 'd' },
+	{ "live", no_argument, NULL, 'L' },
+	{ "persistent", no_argument, NULL, 'P' },
+	{ "pci", required_argument, NULL, 'a' },
+	{ "lease", required_argument, NULL, 'l' },
+	{ "socket", required_argument, NULL, 'k' },
+	{ "direct", no_argument, NULL, 'x' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One line for a bad option (getopt's own messages are off). */
+static int bad_option(int c, char **argv, bool after_cmd)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		fprintf(stderr, "vfagent: option %s needs a value (vfagent --help)\n", arg);
+	else if (c != '?')
+		for (const struct option *g = gopts; g->name; g++) {
+			if (g->val == c)
+				fprintf(stderr, "vfagent: option --%s goes after the command (vfagent COMMAND --%s ...)\n",
+					g->name, g->name);
+		}
+	else if (optopt)
+		fprintf(stderr, "vfagent: unknown option -%c (vfagent --help lists the options)\n", optopt);
+	else
+		fprintf(stderr, "vfagent: unknown option %s (vfagent --help lists the options%s)\n",
+			arg, after_cmd ? "" : "; options of a command go after it");
+	return VFA_EXIT_USAGE;
+}
+
+/* Paths given on the command line must not be empty. */
+static int check_paths(const struct vfa_opts *o)
+{
+	const char *bad = !*o->config ? "-c/--config" : !*o->state_dir ? "-s/--state-dir" :
+			  o->socket && !*o->socket ? "--socket" : NULL;
+
+	if (!bad)
+		return 0;
+	fprintf(stderr, "vfagent: %s '': empty path; give a file or directory\n", bad);
+	return VFA_EXIT_USAGE;
+}
+
+/* vfagent serve, after the same checks as any command. */
+static int serve(struct vfa_opts *o)
+{
+	struct vfa_err e = { "", 0 };
+	int r = check_state_dir(o->state_dir, &e);
+
+	if (!r)
+		r = vfa_serve(o, &e);
+	if (r)
+		fprintf(stderr, "vfagent: %s\n", e.msg);
+	return r ? (e.exit ? e.exit : 1) : 0;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option gopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "sysfs-root", required_argument, NULL, 'S' },
-		{ "dev-root", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "pool", required_argument, NULL, 'p' },
-		{ "mac", required_argument, NULL, 'm' },
-		{ "vlan", required_argument, NULL, 'v' },
-		{ "domain", required_argument, NULL, 'd' },
-		{ "live", no_argument, NULL, 'L' },
-		{ "persistent", no_argument, NULL, 'P' },
-		{ "pci", required_argument, NULL, 'a' },
-		{ "lease", required_argument, NULL, 'l' },
-		{ "socket", required_argument, NULL, 'k' },
-		{ "direct", no_argument, NULL, 'x' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vfa_opts o = {
 		.config = "/etc/vfagent/vfagent.conf",
 		.state_dir = "/run/vfagent",
 	};
-	struct vfa_err e = { "", 0 };
 	const char *cmd = NULL;
 	bool json = false;
 	int c, r;
 
+	opterr = 0;
 	/* Options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "+c:s:jh", gopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "+:c:s:jh", gopts, NULL)) != -1)
 		if (!global_opt(c, &o, &json))
-			return usage(stderr, VFA_EXIT_USAGE);
+			return bad_option(c, argv, false);
 	if (o.help)
 		return usage(stdout, 0);
-	if (optind >= argc)
-		return usage(stderr, VFA_EXIT_USAGE);
+	if (optind >= argc) {
+		fprintf(stderr, "vfagent: no command given (vfagent --help lists them)\n");
+		return VFA_EXIT_USAGE;
+	}
 	cmd = argv[optind];
 	optind++;
-	while ((c = getopt_long(argc, argv, "c:s:jh", gopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:s:jh", gopts, NULL)) != -1) {
 		if (global_opt(c, &o, &json)) {
 			if (o.help)
 				return usage(stdout, 0);
@@ -278,9 +381,7 @@ int main(int argc, char **argv)
 		case 'm':
 			r = vfa_parse_mac(optarg, o.mac);
 			if (r) {
-				fprintf(stderr, "vfagent: --mac %s: %s\n", optarg, r == -EADDRNOTAVAIL ?
-					"a multicast MAC cannot be a VF's address" :
-					"expected six hex bytes like 52:54:00:aa:bb:cc");
+				fprintf(stderr, "vfagent: --mac %s: %s\n", optarg, vfa_mac_error(r));
 				return VFA_EXIT_USAGE;
 			}
 			o.has_mac = true;
@@ -295,7 +396,7 @@ int main(int argc, char **argv)
 			}
 			o.has_vlan = true;
 			break;
-		default: return usage(stderr, VFA_EXIT_USAGE);
+		default: return bad_option(c, argv, true);
 		}
 	}
 	if (!strcmp(cmd, "list") && optind < argc)
@@ -304,11 +405,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfagent: unexpected argument \"%s\"\n", argv[optind]);
 		return VFA_EXIT_USAGE;
 	}
-	if (!strcmp(cmd, "serve")) {
-		r = vfa_serve(&o, &e);
-		if (r)
-			fprintf(stderr, "vfagent: %s\n", e.msg);
-		return r ? (e.exit ? e.exit : 1) : 0;
-	}
+	if (check_paths(&o))
+		return VFA_EXIT_USAGE;
+	if (!strcmp(cmd, "serve"))
+		return serve(&o);
 	return run(cmd, &o, json);
 }

@@ -28,6 +28,7 @@ struct pf {
 	char pci[16];
 	struct vfpci_addr addr;
 	struct vfpci_sriov sriov;	/* valid once pf_sriov() succeeded */
+	unsigned int max_vfs;		/* the kernel's sriov_totalvfs (binds) */
 	bool have_sriov;
 	struct vfnl_link *link;		/* heap: VF table included */
 	const struct vfa_pool *pool;
@@ -249,6 +250,15 @@ fail:
 	return r;
 }
 
+/* The kernel may allow fewer VFs than config space's TotalVFs (igb: 7 of
+ * 8); without sysfs (fake trees) config space is all we know. */
+static void pf_max_vfs(struct vfa_agent *c, struct pf *pf)
+{
+	if (vfio_totalvfs(c->io, pf->pci, &pf->max_vfs) || pf->max_vfs > pf->sriov.total_vfs)
+		pf->max_vfs = pf->sriov.total_vfs;
+	pf->have_sriov = true;
+}
+
 /* The PF's SR-IOV capability, read from config space when first needed:
  * setup and list need it, the warm alloc path does not (each config read
  * is slow on emulated and some real hardware). */
@@ -264,8 +274,22 @@ static int pf_sriov(struct vfa_agent *c, struct pf *pf, struct vfa_err *e)
 				r == -ENOENT ? "no SR-IOV capability: this device cannot create VFs" :
 				r == -EACCES ? "cannot read PCI config space beyond 64 bytes (needs root with CAP_SYS_ADMIN)" :
 				vfpci_errmsg(c->pci));
-	pf->have_sriov = true;
+	pf_max_vfs(c, pf);
 	return 0;
+}
+
+/* Does the kernel let pf have the pool's VF count? Checked for every PF
+ * before setup touches any. */
+static int pf_check_vfs(struct vfa_agent *c, struct pf *pf, struct vfa_err *e)
+{
+	const struct vfa_pool *p = pf->pool;
+	int r = pf_sriov(c, pf, e);
+
+	if (r || p->vfs <= pf->max_vfs)
+		return r;
+	return vfa_usage(e, ERANGE, "%s:%d: pool %s asks for vfs = %u but the kernel allows %u on PF %s (sriov_totalvfs; config space TotalVFs is %u): set vfs = %u or fewer",
+			 c->cfg.path, p->line, p->name, p->vfs, pf->max_vfs, pf->netdev,
+			 pf->sriov.total_vfs, pf->max_vfs);
 }
 
 static int pf_refresh(struct vfa_agent *c, struct pf *pf, struct vfa_err *e)
@@ -708,12 +732,9 @@ static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf
 	char vf[32];
 	int r;
 
-	r = pf_sriov(c, pf, e);
+	r = pf_check_vfs(c, pf, e);
 	if (r)
 		return r;
-	if (p->vfs > pf->sriov.total_vfs)
-		return vfa_fail(e, ERANGE, "%s:%d: pool %s asks for %u VFs but PF %s supports %u (TotalVFs)",
-				c->cfg.path, p->line, p->name, p->vfs, pf->netdev, pf->sriov.total_vfs);
 	for (size_t i = 0; i < nl; i++)
 		if (!strcmp(ls[i].pf_pci, pf->pci))
 			leased++;
@@ -806,6 +827,9 @@ int vfa_setup(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 					      c->cfg.path, p->pf[j], pf->pci, pf->pool->name, p->name);
 		}
 	}
+	for (unsigned int k = 0; !r && k < c->n_pfs; k++)
+		if (c->pfs[k].pool)
+			r = pf_check_vfs(c, &c->pfs[k], e);
 	for (unsigned int k = 0; !r && k < c->n_pfs; k++)
 		if (c->pfs[k].pool)
 			r = setup_pf(c, c->pfs[k].pool, &c->pfs[k], ls, nl, changes, e);
@@ -1319,7 +1343,7 @@ static void add_unpooled_pfs(struct vfa_agent *c)
 			continue;
 		if (pf_resolve(c, pl.pci[i], NULL, &pf, &e) == 0) {
 			pf->sriov = sr;
-			pf->have_sriov = true;
+			pf_max_vfs(c, pf);
 		}
 	}
 }
@@ -1370,7 +1394,10 @@ int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 			json_object_array_add(out, po);
 			continue;
 		}
-		json_object_object_add(po, "total_vfs", json_object_new_int(pf->sriov.total_vfs));
+		json_object_object_add(po, "total_vfs", json_object_new_int(pf->max_vfs));
+		if (pf->max_vfs != pf->sriov.total_vfs)
+			json_object_object_add(po, "total_vfs_config",
+					       json_object_new_int(pf->sriov.total_vfs));
 		json_object_object_add(po, "num_vfs", json_object_new_int(pf->link->num_vf));
 		snprintf(id, sizeof(id), "%04x", pf->sriov.vf_device);
 		json_object_object_add(po, "vf_device", json_object_new_string(id));

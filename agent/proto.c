@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pci/vfpci.h"
+
 static void put_str(json_object *o, const char *k, const char *v)
 {
 	if (v)
@@ -39,90 +41,335 @@ json_object *vfa_req_json(const char *op, const struct vfa_opts *o)
 	return r;
 }
 
+/* At most 32 bytes of s for a message, control characters as '?' (the
+ * message reaches logs and terminals). Returns buf. */
+static const char *shown(const char *s, char buf[36])
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < 32; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+static int set_str(const char *k, json_object *v, const char **dst,
+		   struct vfa_err *e)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return vfa_usage(e, EINVAL, "\"%s\" must be a string", k);
+	*dst = json_object_get_string(v);
+	return 0;
+}
+
+static int set_int(const char *k, json_object *v, long long max, long long *dst,
+		   struct vfa_err *e)
+{
+	long long n;
+
+	if (!json_object_is_type(v, json_type_int))
+		return vfa_usage(e, EINVAL, "\"%s\" must be an integer", k);
+	n = json_object_get_int64(v);
+	if (n < 0 || n > max)
+		return vfa_usage(e, ERANGE, "\"%s\": %lld is out of range 0..%lld%s", k, n, max,
+				 max == 4094 ? " (4095 is reserved)" : "");
+	*dst = n;
+	return 0;
+}
+
+static int set_bool(const char *k, json_object *v, bool *dst, struct vfa_err *e)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return vfa_usage(e, EINVAL, "\"%s\" must be true or false", k);
+	*dst = json_object_get_boolean(v);
+	return 0;
+}
+
+/* One field of a request into o; mac/vlan/qos are kept for the end. */
+static int req_field(const char *k, json_object *v, const char **ret_op,
+		     struct vfa_opts *o, const char **mac, long long *vlan,
+		     long long *qos, struct vfa_err *e)
+{
+	static const char *const keys[] = { "op", "pool", "pf", "pci", "lease", "domain", "mac" };
+	const char **dst[] = { ret_op, &o->pool, &o->pf, &o->pci, &o->lease, &o->domain, mac };
+	char b[36];
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(k, keys[i]))
+			return set_str(k, v, dst[i], e);
+	if (!strcmp(k, "vlan"))
+		return set_int(k, v, 4094, vlan, e);
+	if (!strcmp(k, "qos"))
+		return set_int(k, v, 7, qos, e);
+	if (!strcmp(k, "live"))
+		return set_bool(k, v, &o->live, e);
+	if (!strcmp(k, "persistent"))
+		return set_bool(k, v, &o->persistent, e);
+	return vfa_usage(e, EINVAL, "unknown field \"%s\" (known: op pool pf pci lease domain mac vlan qos live persistent)",
+			 shown(k, b));
+}
+
 /* Fills o (strings point into req, which must outlive o) and *ret_op.
- * Every value is checked as the CLI checks it. */
+ * Every field is type- and range-checked; unknown fields are refused.
+ * What each op needs is vfa_req_check()'s. */
 int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
 		  struct vfa_err *e)
 {
-	static const char *const str_keys[] = { "op", "pool", "pf", "pci", "lease", "domain", "mac" };
-	const char **str_dst[] = { ret_op, &o->pool, &o->pf, &o->pci, &o->lease, &o->domain, NULL };
 	const char *mac = NULL;
-	long long vlan = -1, qos = 0;
+	long long vlan = -1, qos = -1;
+	char b[36];
+	int r;
 
 	*ret_op = NULL;
 	if (!json_object_is_type(req, json_type_object))
 		return vfa_usage(e, EINVAL, "a request is one JSON object per line");
 	json_object_object_foreach(req, k, v) {
-		size_t i;
-
-		for (i = 0; i < sizeof(str_keys) / sizeof(str_keys[0]); i++)
-			if (!strcmp(k, str_keys[i]))
-				break;
-		if (i < sizeof(str_keys) / sizeof(str_keys[0])) {
-			if (!json_object_is_type(v, json_type_string))
-				return vfa_usage(e, EINVAL, "\"%s\" must be a string", k);
-			if (str_dst[i])
-				*str_dst[i] = json_object_get_string(v);
-			else
-				mac = json_object_get_string(v);
-		} else if (!strcmp(k, "vlan") || !strcmp(k, "qos")) {
-			if (!json_object_is_type(v, json_type_int))
-				return vfa_usage(e, EINVAL, "\"%s\" must be a number", k);
-			*(!strcmp(k, "vlan") ? &vlan : &qos) = json_object_get_int64(v);
-		} else if (!strcmp(k, "live") || !strcmp(k, "persistent")) {
-			if (!json_object_is_type(v, json_type_boolean))
-				return vfa_usage(e, EINVAL, "\"%s\" must be true or false", k);
-			*(!strcmp(k, "live") ? &o->live : &o->persistent) = json_object_get_boolean(v);
-		} else {
-			return vfa_usage(e, EINVAL, "unknown field \"%s\"", k);
-		}
+		r = req_field(k, v, ret_op, o, &mac, &vlan, &qos, e);
+		if (r)
+			return r;
 	}
 	if (!*ret_op)
 		return vfa_usage(e, EINVAL, "the request has no \"op\"");
 	if (mac) {
-		int r = vfa_parse_mac(mac, o->mac);
-
+		r = vfa_parse_mac(mac, o->mac);
 		if (r)
-			return vfa_usage(e, EINVAL, "--mac %s: %s", mac, r == -EADDRNOTAVAIL ?
-					 "a multicast MAC cannot be a VF's address" :
-					 "expected six hex bytes like 52:54:00:aa:bb:cc");
+			return vfa_usage(e, EINVAL, "--mac %s: %s", shown(mac, b), vfa_mac_error(r));
 		o->has_mac = true;
 	}
-	if (vlan >= 0 || qos) {
-		if (vlan < 0 || vlan > 4094)
-			return vfa_usage(e, EINVAL, "--vlan %lld: VLAN ID must be 0..4094 (4095 is reserved), as ID or ID:QOS", vlan);
-		if (qos < 0 || qos > 7)
-			return vfa_usage(e, EINVAL, "--vlan %lld:%lld: QoS (802.1p priority) must be 0..7", vlan, qos);
+	if (qos >= 0 && vlan < 0)
+		return vfa_usage(e, EINVAL, "\"qos\" needs \"vlan\" (--vlan ID:QOS)");
+	if (vlan >= 0) {
 		o->vlan = (uint16_t)vlan;
-		o->qos = (uint8_t)qos;
+		o->qos = (uint8_t)(qos >= 0 ? qos : 0);
 		o->has_vlan = true;
 	}
 	return 0;
 }
 
-/* Checks what each op needs, then runs it. */
+/* A name given by the user: not empty, no control characters, short
+ * enough for the journal field it lands in (max bytes with the NUL). */
+static int check_name(const char *opt, const char *v, size_t max, struct vfa_err *e)
+{
+	if (!v)
+		return 0;
+	if (!*v)
+		return vfa_usage(e, EINVAL, "%s '': empty; give a value (an empty one would match everything without one)", opt);
+	if (strlen(v) >= max)
+		return vfa_usage(e, ENAMETOOLONG, "%s: %zu bytes, at most %zu fit", opt, strlen(v), max - 1);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return vfa_usage(e, EINVAL, "%s: control character 0x%02x in the value: not a name", opt, *p);
+	return 0;
+}
+
+static int check_ids(const struct vfa_opts *o, struct vfa_err *e)
+{
+	struct vfpci_addr a;
+
+	if (o->pci && vfpci_addr_parse(o->pci, &a))
+		return vfa_usage(e, EINVAL, "--pci %.32s: expected a PCI address like 0000:00:12.0", o->pci);
+	if (o->lease && (strlen(o->lease) != 16 ||
+			 strspn(o->lease, "0123456789abcdef") != 16))
+		return vfa_usage(e, EINVAL, "--lease %.32s: expected the 16 hex digits alloc printed (vfagent status lists them)", o->lease);
+	return 0;
+}
+
+enum {
+	F_POOL = 1, F_PF = 2, F_PCI = 4, F_LEASE = 8, F_DOMAIN = 16, F_MAC = 32,
+	F_VLAN = 64, F_LIVE = 128, F_PERSISTENT = 256,
+};
+
+static unsigned int given(const struct vfa_opts *o)
+{
+	return (o->pool ? F_POOL : 0) | (o->pf ? F_PF : 0) | (o->pci ? F_PCI : 0) |
+	       (o->lease ? F_LEASE : 0) | (o->domain ? F_DOMAIN : 0) |
+	       (o->has_mac ? F_MAC : 0) | (o->has_vlan ? F_VLAN : 0) |
+	       (o->live ? F_LIVE : 0) | (o->persistent ? F_PERSISTENT : 0);
+}
+
+static const char *flag_name(unsigned int f)
+{
+	static const char *const names[] = { "--pool", "PF", "--pci", "--lease", "--domain",
+					     "--mac", "--vlan", "--live", "--persistent" };
+
+	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (f & (1u << i))
+			return names[i];
+	return "?";
+}
+
+static const struct op_rule {
+	const char *op;
+	unsigned int takes;
+} op_rules[] = {
+	{ "alloc", F_POOL | F_MAC | F_VLAN | F_DOMAIN | F_LIVE | F_PERSISTENT },
+	{ "release", F_PCI | F_LEASE | F_DOMAIN },
+	{ "setup", 0 },
+	{ "status", 0 },
+	{ "list", F_PF },
+};
+
+/* What op needs and takes. */
+static int check_op(const char *op, const struct vfa_opts *o, struct vfa_err *e)
+{
+	unsigned int g = given(o), extra;
+	char b[36];
+	size_t i;
+
+	for (i = 0; i < sizeof(op_rules) / sizeof(op_rules[0]); i++)
+		if (!strcmp(op, op_rules[i].op))
+			break;
+	if (i == sizeof(op_rules) / sizeof(op_rules[0]))
+		return vfa_usage(e, EOPNOTSUPP, "unknown command \"%s\" (vfagent --help lists them)",
+				 shown(op, b));
+	extra = g & ~op_rules[i].takes;
+	if (extra)
+		return vfa_usage(e, EINVAL, "%s does not take %s (vfagent --help)", op, flag_name(extra));
+	if (!strcmp(op, "alloc") && !o->pool)
+		return vfa_usage(e, EINVAL, "alloc needs --pool NAME");
+	if ((o->live || o->persistent) && !o->domain)
+		return vfa_usage(e, EINVAL, "--live/--persistent need --domain NAME");
+	if (!strcmp(op, "release") && !!o->pci + !!o->lease + !!o->domain != 1)
+		return vfa_usage(e, EINVAL, "release needs exactly one of --pci ADDR, --lease ID, --domain NAME");
+	return 0;
+}
+
+/**
+ * vfa_req_check() - the one validator of a request, from argv or a socket
+ * @op: the command; @o: its options
+ *
+ * Refuses an unknown op, options the op does not take, missing ones,
+ * empty or control-character names and malformed --pci/--lease. Returns 0
+ * or -errno with e set (exit 2). Changes nothing.
+ */
+int vfa_req_check(const char *op, const struct vfa_opts *o, struct vfa_err *e)
+{
+	const struct vfa_lease *l = NULL;
+	int r = check_name("--pool", o->pool, sizeof(l->pool), e);
+
+	if (!r)
+		r = check_name("PF", o->pf, sizeof(l->pf), e);
+	if (!r)
+		r = check_name("--pci", o->pci, sizeof(l->pci), e);
+	if (!r)
+		r = check_name("--lease", o->lease, sizeof(l->id), e);
+	if (!r)
+		r = check_name("--domain", o->domain, sizeof(l->domain), e);
+	if (!r)
+		r = check_ids(o, e);
+	if (!r)
+		r = check_op(op, o, e);
+	return r;
+}
+
+/**
+ * vfa_req_frame() - find the first complete request line in a buffer
+ * @buf, @len: bytes received so far
+ * @ret_len: length of the line, newline excluded
+ *
+ * Returns 1 with *ret_len (the line is buf[0..*ret_len), the next one
+ * starts at *ret_len + 1), 0 if more bytes are needed, -EMSGSIZE if len
+ * reached VFA_REQ_MAX without a newline (the caller drops the client).
+ */
+int vfa_req_frame(const char *buf, size_t len, size_t *ret_len)
+{
+	const char *nl = memchr(buf, '\n', len < VFA_REQ_MAX ? len : VFA_REQ_MAX);
+
+	if (nl) {
+		*ret_len = (size_t)(nl - buf);
+		return 1;
+	}
+	return len >= VFA_REQ_MAX ? -EMSGSIZE : 0;
+}
+
+/* The line as exactly one JSON object (trailing spaces, tabs or one CR
+ * aside); *ret is the caller's. */
+static int req_tokenize(const char *line, size_t len, json_object **ret,
+			struct vfa_err *e)
+{
+	struct json_tokener *tok;
+	json_object *req;
+	size_t end;
+
+	if (memchr(line, '\0', len))
+		return vfa_usage(e, EINVAL, "malformed JSON request: NUL byte in the line");
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+		len--;
+	tok = json_tokener_new();
+	if (!tok)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	req = json_tokener_parse_ex(tok, line, (int)len);
+	end = json_tokener_get_parse_end(tok);
+	if (!req || json_tokener_get_error(tok) != json_tokener_success || end != len) {
+		vfa_usage(e, EINVAL, "malformed JSON request: %s (one JSON object per line, nothing after it)",
+			  !req ? json_tokener_error_desc(json_tokener_get_error(tok)) :
+			  "bytes after the JSON object");
+		json_object_put(req);
+		json_tokener_free(tok);
+		return -EINVAL;
+	}
+	json_tokener_free(tok);
+	*ret = req;
+	return 0;
+}
+
+/**
+ * vfa_req_line() - a request line from the socket, parsed and validated
+ * @line, @len: one line as vfa_req_frame() delimited it
+ * @ret_req: the parsed document; o's strings and *ret_op point into it,
+ *	so the caller keeps it (json_object_put) until done with o
+ * @o: comes in with the daemon's paths; its request fields are reset
+ *
+ * The daemon's whole input path: exactly one JSON object, each field
+ * type- and range-checked, then vfa_req_check(). Returns 0, or -errno
+ * with e set and *ret_req NULL.
+ */
+int vfa_req_line(const char *line, size_t len, json_object **ret_req,
+		 const char **ret_op, struct vfa_opts *o, struct vfa_err *e)
+{
+	json_object *req = NULL;
+	int r;
+
+	*ret_req = NULL;
+	*ret_op = NULL;
+	o->pool = o->pf = o->pci = o->lease = o->domain = NULL;
+	o->has_mac = o->has_vlan = o->live = o->persistent = false;
+	r = req_tokenize(line, len, &req, e);
+	if (!r)
+		r = vfa_req_parse(req, ret_op, o, e);
+	if (!r)
+		r = vfa_req_check(*ret_op, o, e);
+	if (r) {
+		json_object_put(req);
+		*ret_op = NULL;
+		return r;
+	}
+	*ret_req = req;
+	return 0;
+}
+
+/* Checks the request (vfa_req_check), then runs it. */
 int vfa_dispatch(struct vfa_agent *a, const char *op, const struct vfa_opts *o,
 		 json_object **ret, struct vfa_err *e)
 {
-	if (!strcmp(op, "alloc")) {
-		if (!o->pool)
-			return vfa_usage(e, EINVAL, "alloc needs --pool NAME");
-		if ((o->live || o->persistent) && !o->domain)
-			return vfa_usage(e, EINVAL, "--live/--persistent need --domain NAME");
+	int r = vfa_req_check(op, o, e);
+
+	if (r)
+		return r;
+	if ((!strcmp(op, "alloc") || !strcmp(op, "setup")) &&
+	    vfa_agent_config(a)->n_pools == 0)
+		return vfa_usage(e, ENOENT, "%s: no [pool NAME] section: %s needs one (see vfagent.conf.example)",
+				 vfa_agent_config(a)->path, op);
+	if (!strcmp(op, "alloc"))
 		return vfa_alloc(a, o, ret, e);
-	}
-	if (!strcmp(op, "release")) {
-		if (!!o->pci + !!o->lease + !!o->domain != 1)
-			return vfa_usage(e, EINVAL, "release needs exactly one of --pci ADDR, --lease ID, --domain NAME");
+	if (!strcmp(op, "release"))
 		return vfa_release(a, o, ret, e);
-	}
 	if (!strcmp(op, "setup"))
 		return vfa_setup(a, o, ret, e);
 	if (!strcmp(op, "status"))
 		return vfa_status(a, o, ret, e);
-	if (!strcmp(op, "list"))
-		return vfa_list(a, o, ret, e);
-	return vfa_usage(e, EOPNOTSUPP, "unknown command \"%s\" (vfagent --help lists them)", op);
+	return vfa_list(a, o, ret, e);
 }
 
 static const char *errno_name(int err)

@@ -4,10 +4,9 @@
  * noreturn: its callers go on using the state the error was about (a
  * negative fd, buf[-1]) if the handler returns.  So every libpci call is made
  * inside an armed section: the handler records the message and longjmp()s
- * back to the entry point, which returns -EIO.  A longjmp out of libpci can
- * leak the little it had allocated for that call (a FILE, a string); that is
- * the price of not exiting, and the entry points avoid the known error paths
- * (missing device directory, unaligned reads) before calling libpci at all. */
+ * back to the entry point, which frees the device it was reading
+ * (put_dev) and returns -EIO.  The entry points also avoid the known error
+ * paths (missing device directory, unaligned reads) before calling libpci. */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -249,6 +248,23 @@ static int dev_exists(struct vfpci *p, const struct vfpci_addr *a)
 	return 0;
 }
 
+/* Frees a device libpci's error handler jumped out of (d may be NULL).
+ * pci_get_dev() returns it whole; what a failed fill or read left behind
+ * (fields not yet set, a cached fd) is what pci_free_dev() expects to
+ * clean up. Armed once more so a second error cannot return into libpci. */
+static void put_dev(struct pci_dev *d)
+{
+	jmp_buf jb;
+
+	if (!d)
+		return;
+	if (!setjmp(jb)) {
+		armed_jmp = &jb;
+		pci_free_dev(d);
+	}
+	disarm();
+}
+
 static void lookup(struct pci_access *pacc, char *dst, size_t len, int what,
 		   unsigned int v, unsigned int d)
 {
@@ -280,7 +296,8 @@ int vfpci_ident(struct vfpci *p, const struct vfpci_addr *a,
 	memset(&id, 0, sizeof(id));
 	if (setjmp(jb)) {
 		disarm();
-		return -EIO;	/* d may be half-built: leak, do not free */
+		put_dev(d);
+		return -EIO;
 	}
 	arm(p, &jb);
 	d = pci_get_dev(p->pacc, a->domain, a->bus, a->dev, a->fn);
@@ -400,6 +417,7 @@ int vfpci_sriov(struct vfpci *p, const struct vfpci_addr *pf,
 	vfpci_addr_str(pf, name);
 	if (setjmp(jb)) {
 		disarm();
+		put_dev(d);
 		return -EIO;
 	}
 	arm(p, &jb);

@@ -412,6 +412,15 @@ int vfio_numvfs(struct vfio_ctx *c, const char *pf, unsigned int *ret)
 	return read_attr_uint(c, pf, "sriov_numvfs", ret);
 }
 
+/* sriov_totalvfs of pf: the kernel's limit, which may be below the
+ * config space's TotalVFs (igb: 7 of 8). -ENOENT if pf is not SR-IOV
+ * capable. */
+int vfio_totalvfs(struct vfio_ctx *c, const char *pf, unsigned int *ret)
+{
+	c->err[0] = '\0';
+	return read_attr_uint(c, pf, "sriov_totalvfs", ret);
+}
+
 static int write_uint(struct vfio_ctx *c, const char *pf, const char *attr,
 		      unsigned int v)
 {

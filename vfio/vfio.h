@@ -41,6 +41,8 @@ int vfio_bind(struct vfio_ctx *c, const char *pci, const char *driver);
 
 /* sriov_numvfs of a PF. */
 int vfio_numvfs(struct vfio_ctx *c, const char *pf, unsigned int *ret);
+/* sriov_totalvfs of a PF: the kernel's limit (may be below TotalVFs). */
+int vfio_totalvfs(struct vfio_ctx *c, const char *pf, unsigned int *ret);
 /* Sets sriov_numvfs to n (through 0 when changing a non-zero count) with
  * sriov_drivers_autoprobe set to autoprobe first. */
 int vfio_set_numvfs(struct vfio_ctx *c, const char *pf, unsigned int n,
