@@ -23,7 +23,6 @@
 
 #include "nl/vfnl.h"
 
-#define LINE_MAX_BYTES (64 * 1024)
 #define MAX_CLIENTS 128		/* connections served at once */
 #define ROOT_RESERVE 16		/* of those, the last ones only root may take */
 #define MAX_REFUSED 32		/* refused peers given time to read why */
@@ -39,7 +38,7 @@ struct client {
 	struct server *srv;
 	int fd, watch;
 	struct vfa_peer peer;
-	char in[LINE_MAX_BYTES];
+	char in[VFA_REQ_MAX];
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off, out_cap;
@@ -338,28 +337,16 @@ static void record_owner(struct server *s, struct client *c, json_object *res)
 static bool handle_line(struct client *c, char *line, size_t len)
 {
 	struct server *s = c->srv;
-	struct json_tokener *tok = json_tokener_new();
-	struct vfa_opts o = *s->o;
+	struct vfa_opts o = *s->o;	/* paths and roots stay the daemon's */
 	struct vfa_err e = { "", 0 };
-	json_object *req, *res = NULL;
+	json_object *req = NULL, *res = NULL;
 	const char *op = NULL;
 	long long t0;
 	int r;
 
-	req = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
-	if (!req || json_tokener_get_error(tok) != json_tokener_success) {
-		snprintf(e.msg, sizeof(e.msg), "malformed JSON request: %s",
-			 tok ? json_tokener_error_desc(json_tokener_get_error(tok)) : "out of memory");
-		json_object_put(req);
-		json_tokener_free(tok);
-		client_error(c, EINVAL, e.msg);
-		return true;
-	}
-	json_tokener_free(tok);
-	/* Request fields only; paths and roots stay the daemon's. */
-	o.pool = o.pf = o.pci = o.lease = o.domain = NULL;
-	o.has_mac = o.has_vlan = o.live = o.persistent = false;
-	r = vfa_req_parse(req, &op, &o, &e);
+	/* The validator the CLI and the fuzzer use: one JSON object, fields
+	 * checked (o's strings point into req). */
+	r = vfa_req_line(line, len, &req, &op, &o, &e);
 	if (!r)
 		r = vfa_authz_request(vfa_agent_config(s->agent), &c->peer, op, &o, &e);
 	if (!r && !strcmp(op, "release"))
@@ -400,23 +387,26 @@ static bool handle_line(struct client *c, char *line, size_t len)
 static bool client_run(struct client *c)
 {
 	while (!c->closing && !c->waiting && out_pending(c) <= OUT_CAP) {
-		char *nl = memchr(c->in, '\n', c->in_len);
-		size_t len = nl ? (size_t)(nl - c->in) : c->in_len;
+		size_t len = 0;
+		int fr = vfa_req_frame(c->in, c->in_len, &len);
 
-		if (!nl && !(c->rd_eof && c->in_len))
+		if (fr < 0) {
+			client_error(c, EMSGSIZE, "request line longer than 64 KiB; closing");
+			client_close_soon(c);
 			break;
+		}
+		if (fr == 0 && !(c->rd_eof && c->in_len))
+			break;
+		if (fr == 0)
+			len = c->in_len;	/* the last line, cut by EOF */
 		if (!handle_line(c, c->in, len)) {
 			c->waiting = true;
 			want_retry(c->srv);
 			break;
 		}
-		len += nl ? 1 : 0;
+		len += fr;
 		memmove(c->in, c->in + len, c->in_len - len);
 		c->in_len -= len;
-	}
-	if (!c->closing && c->in_len == sizeof(c->in) && !memchr(c->in, '\n', c->in_len)) {
-		client_error(c, EMSGSIZE, "request line longer than 64 KiB; closing");
-		client_close_soon(c);
 	}
 	if (!c->closing && c->rd_eof && !c->in_len)
 		client_close_soon(c);

@@ -154,9 +154,11 @@ check authz.setup_admin_group "rc=$rc $out" sh -c "[ $rc != 5 ] && ! echo '$out'
 out=$(as 1 "$V" -c "$d/c.conf" -s "$st" release --lease 0123456789abcdef 2>&1); rc=$?
 check authz.release_unknown_not_denied "rc=$rc $out" sh -c "[ $rc != 5 ]"
 
-# 12. Client strings are escaped in the log: no forged line, any priority.
+# 12. Client strings cannot forge log lines, at any priority: the request
+# is logged on one line (escaped by the daemon; since main's validator,
+# also refused with the control bytes shown as "?"), never as "<0>...".
 "$T" "$sock" 'send:{"op":"x\u000a<0>forged \u001b[31m"}\n' read:1 >/dev/null 2>&1
-check log.escaped "$(grep -n forged $log)" sh -c "! grep -q '^<0>forged' $log && grep -q 'x\\\\x0a<0>forged \\\\x1b\[31m' $log"
+check log.escaped "$(grep -n forged $log)" sh -c "! grep -q '^<0>forged' $log && ! grep -q \"\$(printf '\\033')\" $log && [ \$(grep -c 'forged' $log) = 1 ]"
 
 # 13. Refused connects are rate-limited in the log, with a count.
 n0=$(grep -c 'refused uid 4243' "$log")
