@@ -25,6 +25,7 @@ enum {
 	VFA_EXIT_USAGE = 2,	/* bad arguments or config */
 	VFA_EXIT_EXHAUSTED = 3,	/* no free VF in the pool */
 	VFA_EXIT_PENDING = 4,	/* a detach is pending in the guest */
+	VFA_EXIT_DENIED = 5,	/* permission denied (daemon rules) */
 };
 int vfa_fail(struct vfa_err *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -50,6 +51,13 @@ struct vfa_pool {
 	mode_t mode;
 	bool keep_owner;		/* free VFs keep owner/mode */
 	int line;
+	/* Daemon rules (serve_priv.h): who may alloc, which VLANs. */
+	uid_t acl_uid[16];
+	unsigned int n_acl_uid;
+	gid_t acl_gid[16];
+	unsigned int n_acl_gid;
+	uint16_t vlan_lo[16], vlan_hi[16];	/* allow-vlans ranges */
+	unsigned int n_vlan_ranges;
 };
 
 #define VFA_MAX_ALLOW 16
@@ -63,6 +71,9 @@ struct vfa_config {
 	gid_t allow_gid[VFA_MAX_ALLOW];
 	unsigned int n_allow_gid;
 	bool pf_restore;		/* bring a PF that went down back up */
+	gid_t admin_gid[VFA_MAX_ALLOW];	/* [serve] admin-groups */
+	unsigned int n_admin_gid;
+	unsigned int max_conn_per_user;	/* 0 = the default (serve.c) */
 	unsigned int n_pools;
 	struct vfa_pool pools[VFA_MAX_POOLS];
 };

@@ -342,6 +342,81 @@ static int serve_key(struct parse_state *ps, const char *key, const char *val)
 	return 1;
 }
 
+/* ---- Daemon rules (vfagent serve; checked in agent/authz.c) ----
+ * [pool NAME] allow-users, allow-groups: who may alloc from the pool
+ * (unset: anyone the daemon serves); allow-vlans: the VLAN IDs a request
+ * may ask for, as "100-199, 300" (0 is untagged). [serve] admin-groups:
+ * members may run setup and release anyone's lease (root always may);
+ * max-connections-per-user: open connections per non-root uid. */
+static int rule_ids(struct parse_state *ps, const char *key, const char *val,
+		    uint32_t *ids, unsigned int *n)
+{
+	char buf[512], spec[160], *save, *tok;
+	bool users = !strcmp(key, "allow-users");
+
+	snprintf(buf, sizeof(buf), "%s", val);
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		uid_t u;
+		gid_t g;
+
+		snprintf(spec, sizeof(spec), users ? "%s" : "root:%s", tok);
+		if (vfio_parse_owner(spec, &u, &g) < 0)
+			PERR("%s: no %s \"%s\" on this host", key, users ? "user" : "group", tok);
+		if (*n >= 16)
+			PERR("%s: at most 16", key);
+		ids[(*n)++] = users ? u : g;
+	}
+	return 1;
+}
+
+static int rule_vlans(struct parse_state *ps, struct vfa_pool *p, const char *val)
+{
+	char buf[512], *save, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", val);
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		char *dash = strchr(tok, '-');
+		unsigned long lo, hi;
+
+		if (dash)
+			*dash = '\0';
+		if (parse_uint(tok, 4094, 10, &lo) < 0 ||
+		    parse_uint(dash ? dash + 1 : tok, 4094, 10, &hi) < 0 || hi < lo)
+			PERR("allow-vlans = %s: expected VLAN IDs 0..4094 or ranges like 100-199", val);
+		if (p->n_vlan_ranges >= 16)
+			PERR("allow-vlans: at most 16 ranges");
+		p->vlan_lo[p->n_vlan_ranges] = (uint16_t)lo;
+		p->vlan_hi[p->n_vlan_ranges++] = (uint16_t)hi;
+	}
+	return 1;
+}
+
+/* -1 if key is no rule key, else as handler(). */
+static int rule_key(struct parse_state *ps, const char *section, const char *key,
+		    const char *val)
+{
+	struct vfa_pool *p = ps->pool;
+	unsigned long v;
+
+	if (p && !strcmp(key, "allow-users"))
+		return rule_ids(ps, key, val, p->acl_uid, &p->n_acl_uid);
+	if (p && !strcmp(key, "allow-groups"))
+		return rule_ids(ps, key, val, p->acl_gid, &p->n_acl_gid);
+	if (p && !strcmp(key, "allow-vlans"))
+		return rule_vlans(ps, p, val);
+	if (p || strcmp(section, "serve"))
+		return -1;
+	if (!strcmp(key, "admin-groups"))
+		return rule_ids(ps, key, val, ps->cfg->admin_gid, &ps->cfg->n_admin_gid);
+	if (!strcmp(key, "max-connections-per-user")) {
+		if (parse_uint(val, 1000, 10, &v) < 0 || v == 0)
+			PERR("max-connections-per-user = %s: expected 1..1000", val);
+		ps->cfg->max_conn_per_user = (unsigned int)v;
+		return 1;
+	}
+	return -1;
+}
+
 static int handler(void *user, const char *section, const char *key,
 		   const char *val)
 {
@@ -377,6 +452,12 @@ static int handler(void *user, const char *section, const char *key,
 	}
 	if (!key)		/* section header only (newer inih) */
 		return 1;
+	{
+		int rr = rule_key(ps, section, key, val);	/* daemon rules, above */
+
+		if (rr >= 0)
+			return rr;
+	}
 	if (ps->pool)
 		return pool_key(ps, ps->pool, key, val);
 	if (!strcmp(section, "serve"))

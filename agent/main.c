@@ -45,7 +45,8 @@ static const char usage_text[] =
 "  -h, --help                 this text\n"
 "\n"
 "Exit status: 0 done, 1 failed (nothing half-done), 2 bad usage or config,\n"
-"3 pool exhausted, 4 detach pending (the guest has not released the VF yet).\n"
+"3 pool exhausted, 4 detach pending (the guest has not released the VF yet),\n"
+"5 permission denied (the daemon's rules; the message names the config key).\n"
 "Every command first reconciles the lease journal with the kernel and reports\n"
 "what it repaired. When a daemon answers on the socket, commands go through it\n"
 "(same results); otherwise they run directly, serialised by the state-dir lock.\n";

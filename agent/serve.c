@@ -3,11 +3,10 @@
  * libvirt domains that stop, and watches the PFs. */
 #include "agent/agent.h"
 #include "agent/loop.h"
+#include "agent/serve_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,21 +23,32 @@
 
 #include "nl/vfnl.h"
 
-#define LINE_MAX_BYTES (64 * 1024)
-#define MAX_CLIENTS 64
+#define MAX_CLIENTS 128		/* connections served at once */
+#define ROOT_RESERVE 16		/* of those, the last ones only root may take */
+#define MAX_REFUSED 32		/* refused peers given time to read why */
+#define CONN_PER_USER 8		/* default [serve] max-connections-per-user */
+#define OUT_CAP (256 * 1024)	/* unsent reply bytes above which a client is not read */
 #define IDLE_MS 30000		/* a client silent this long is dropped */
+#define LINE_MS 5000		/* a request line begun must end within this */
+#define LINGER_MS 2000		/* a closing client's time to take its last reply */
+#define LOCK_RETRY_MS 20	/* state lock held by another vfagent: look again */
+#define TICK_MS 500
 
 struct client {
 	struct server *srv;
 	int fd, watch;
-	uid_t uid;
-	pid_t pid;
-	char in[LINE_MAX_BYTES];
+	struct vfa_peer peer;
+	char in[VFA_REQ_MAX];
 	size_t in_len;
 	char *out;
-	size_t out_len, out_off;
-	bool closing;			/* close once out is flushed */
-	long long last;
+	size_t out_len, out_off, out_cap;
+	uint32_t armed;			/* the events registered */
+	bool refused;			/* in a refused slot: never served */
+	bool rd_eof;			/* the peer will send nothing more */
+	bool closing;			/* no more requests; close once out is taken */
+	bool wr_shut;			/* our side shut after the last reply */
+	bool waiting;			/* a request waits for the state lock */
+	long long last, line_t0, close_by;
 };
 
 struct server {
@@ -46,10 +56,16 @@ struct server {
 	struct vfa_loop *loop;
 	const struct vfa_opts *o;
 	char path[256];
-	int lfd;
+	int lfd, lwatch;
+	bool accept_paused;		/* out of fds: accept again at the next tick */
 	int lockfd;			/* serve.lock, held for life */
+	int probe_fd;			/* the state lock, only ever tried */
+	int retry_timer;
+	bool reconcile_pending;		/* a libvirt event met a held state lock */
+	struct vfa_state *st;		/* read-only look at the journal */
 	struct vfnl *mon;
-	struct client *clients[MAX_CLIENTS];
+	struct client *clients[MAX_CLIENTS + MAX_REFUSED];
+	struct vfa_ratelimit rl;
 	bool virt_watching;
 	bool journal;			/* stderr goes to the journal */
 };
@@ -63,24 +79,37 @@ static long long mono_ms(void)
 }
 
 /* One log line on stderr; under systemd with the <N> priority prefix the
- * journal understands. */
+ * journal understands. Everything is escaped: lines carry what clients
+ * sent (ops, pools, domain names), which must not start lines of its own. */
 static void logmsg(struct server *s, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void logmsg(struct server *s, int prio, const char *fmt, ...)
 {
 	static const char *const names[] = { "emerg", "alert", "crit", "error",
 					     "warning", "notice", "info", "debug" };
-	char buf[1200];
+	char buf[1200], safe[1200];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	vfa_log_escape(buf, safe, sizeof(safe));
 	if (s->journal)
-		fprintf(stderr, "<%d>%s\n", prio, buf);
+		fprintf(stderr, "<%d>%s\n", prio, safe);
 	else
-		fprintf(stderr, "vfagent[%d]: %s: %s\n", (int)getpid(), names[prio & 7], buf);
+		fprintf(stderr, "vfagent[%d]: %s: %s\n", (int)getpid(), names[prio & 7], safe);
 }
+
+/* logmsg, at most a few a second per uid (see vfa_ratelimit_take). */
+#define LOGMSG_LIMITED(s, uid, prio, fmt, ...) do { \
+	unsigned long sup_ = 0; \
+	if (!vfa_ratelimit_take(&(s)->rl, (uid), mono_ms(), &sup_)) \
+		break; \
+	if (sup_) \
+		logmsg((s), 5, "uid %u: %lu refusals and denials not logged (rate limit)", \
+		       (unsigned int)(uid), sup_); \
+	logmsg((s), (prio), fmt, __VA_ARGS__); \
+} while (0)
 
 static void log_notes(struct server *s, int prio, const char *what, json_object *notes)
 {
@@ -110,11 +139,34 @@ static void notify(const char *state)
 	close(fd);
 }
 
+/* True unless another process (vfagent --direct) holds the state lock.
+ * Tried, never waited for: the loop must not block. The lock is let go
+ * at once (ops.c takes it through its own descriptor). */
+static bool lock_free(struct server *s)
+{
+	if (s->probe_fd < 0)
+		return true;
+	if (flock(s->probe_fd, LOCK_EX | LOCK_NB) < 0)
+		return errno != EWOULDBLOCK;
+	flock(s->probe_fd, LOCK_UN);
+	return true;
+}
+
+static void want_retry(struct server *s)
+{
+	vfa_loop_timer_set(s->loop, s->retry_timer, LOCK_RETRY_MS);
+}
+
+static size_t out_pending(const struct client *c)
+{
+	return c->out_len - c->out_off;
+}
+
 static void client_free(struct client *c)
 {
 	struct server *s = c->srv;
 
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (size_t i = 0; i < sizeof(s->clients) / sizeof(s->clients[0]); i++)
 		if (s->clients[i] == c)
 			s->clients[i] = NULL;
 	vfa_loop_del(s->loop, c->watch);
@@ -123,7 +175,35 @@ static void client_free(struct client *c)
 	free(c);
 }
 
-static void client_flush(struct client *c)
+/* Registers the events c needs now: input while it may send requests
+ * (or, closing, to drain what it still sends), output while replies wait.
+ * Above OUT_CAP of unsent replies the client is not read: its requests
+ * stay in the kernel's buffer, its writes block. */
+static void client_arm(struct client *c)
+{
+	uint32_t ev = 0;
+
+	if (!c->rd_eof && (c->closing || (out_pending(c) <= OUT_CAP &&
+					  c->in_len < sizeof(c->in))))
+		ev |= EPOLLIN;
+	if (out_pending(c))
+		ev |= EPOLLOUT;
+	if (ev != c->armed && vfa_loop_mod(c->srv->loop, c->watch, ev) == 0)
+		c->armed = ev;
+}
+
+/* No more requests from c: what is queued is sent, then our side shut,
+ * then c is dropped at its EOF or after LINGER_MS. */
+static void client_close_soon(struct client *c)
+{
+	c->closing = true;
+	c->waiting = false;
+	c->in_len = 0;
+	c->close_by = mono_ms() + LINGER_MS;
+}
+
+/* Sends what it can. Returns false if c was freed. */
+static bool client_flush(struct client *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
@@ -131,22 +211,29 @@ static void client_flush(struct client *c)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			vfa_loop_mod(c->srv->loop, c->watch, EPOLLIN | EPOLLOUT);
-			return;
-		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
 		if (n < 0) {
 			client_free(c);
-			return;
+			return false;
 		}
 		c->out_off += (size_t)n;
 	}
 	c->out_len = c->out_off = 0;
-	if (c->closing) {
-		client_free(c);
-		return;
+	if (c->out_cap > 65536) {	/* a burst is over: give its memory back */
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
 	}
-	vfa_loop_mod(c->srv->loop, c->watch, EPOLLIN);
+	if (c->closing && !c->wr_shut) {
+		shutdown(c->fd, SHUT_WR);	/* the peer reads the reply, then EOF */
+		c->wr_shut = true;
+	}
+	if (c->closing && c->rd_eof) {
+		client_free(c);
+		return false;
+	}
+	return true;
 }
 
 /* Queues one reply line; takes ownership of reply. */
@@ -155,14 +242,30 @@ static void client_reply(struct client *c, json_object *reply)
 	const char *txt = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t n = strlen(txt);
-	char *b = realloc(c->out, c->out_len + n + 1);
+	char *b;
 
-	if (b) {
-		c->out = b;
-		memcpy(c->out + c->out_len, txt, n);
-		c->out[c->out_len + n] = '\n';
-		c->out_len += n + 1;
+	if (c->out_off >= OUT_CAP || (c->out_off && c->out_off == c->out_len)) {
+		/* Drop what was sent: the buffer stays under 2 * OUT_CAP. */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
 	}
+	if (c->out_len + n + 1 > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+
+		while (cap < c->out_len + n + 1)
+			cap *= 2;
+		b = realloc(c->out, cap);
+		if (!b) {
+			json_object_put(reply);
+			return;		/* the client sees no reply and times out */
+		}
+		c->out = b;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, txt, n);
+	c->out[c->out_len + n] = '\n';
+	c->out_len += n + 1;
 	json_object_put(reply);
 }
 
@@ -174,39 +277,97 @@ static void client_error(struct client *c, int err, const char *msg)
 	client_reply(c, vfa_reply_json(-err, NULL, &e));
 }
 
-static void handle_line(struct client *c, char *line, size_t len)
+static void client_error_exit(struct client *c, int err, int code, const char *msg)
+{
+	struct vfa_err e = { "", code };
+
+	snprintf(e.msg, sizeof(e.msg), "%s", msg);
+	client_reply(c, vfa_reply_json(-err, NULL, &e));
+}
+
+static bool op_takes_lock(const char *op)
+{
+	return !strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup") ||
+	       !strcmp(op, "status") || !strcmp(op, "list");
+}
+
+/* A release touches only the peer's own leases (owners.c), unless admin. */
+static int authz_release(struct server *s, struct client *c, const struct vfa_opts *o,
+			 struct vfa_err *e)
+{
+	const struct vfa_config *cfg = vfa_agent_config(s->agent);
+	struct vfa_lease *ls = NULL;
+	uid_t *owners;
+	size_t n = 0;
+	int r;
+
+	if (vfa_authz_admin(cfg, &c->peer) || !s->st)
+		return 0;
+	if (vfa_lease_list(s->st, &ls, &n, NULL))
+		return vfa_fail(e, EIO, "journal %s: unreadable", s->o->state_dir);
+	owners = calloc(n ? n : 1, sizeof(*owners));
+	if (!owners) {
+		free(ls);
+		return vfa_fail(e, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		owners[i] = vfa_owner_get(s->o->state_dir, ls[i].id);
+	r = vfa_authz_release(cfg, &c->peer, o, ls, owners, n, e);
+	free(owners);
+	free(ls);
+	return r;
+}
+
+/* After a daemon alloc: who asked, so only they (or an admin) release it. */
+static void record_owner(struct server *s, struct client *c, json_object *res)
+{
+	json_object *id;
+	int r;
+
+	if (!res || !json_object_object_get_ex(res, "id", &id))
+		return;
+	r = vfa_owner_set(s->o->state_dir, json_object_get_string(id), c->peer.uid);
+	if (r)
+		logmsg(s, 3, "lease %s: recording owner uid %u failed: %s",
+		       json_object_get_string(id), (unsigned int)c->peer.uid, strerror(-r));
+}
+
+/* Runs one request line. Returns false (nothing done, the line stays)
+ * when it needs the state lock and another process holds it. */
+static bool handle_line(struct client *c, char *line, size_t len)
 {
 	struct server *s = c->srv;
-	struct json_tokener *tok = json_tokener_new();
-	struct vfa_opts o = *s->o;
+	struct vfa_opts o = *s->o;	/* paths and roots stay the daemon's */
 	struct vfa_err e = { "", 0 };
-	json_object *req, *res = NULL;
+	json_object *req = NULL, *res = NULL;
 	const char *op = NULL;
 	long long t0;
 	int r;
 
-	req = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL;
-	if (!req || json_tokener_get_error(tok) != json_tokener_success) {
-		snprintf(e.msg, sizeof(e.msg), "malformed JSON request: %s",
-			 tok ? json_tokener_error_desc(json_tokener_get_error(tok)) : "out of memory");
+	/* The validator the CLI and the fuzzer use: one JSON object, fields
+	 * checked (o's strings point into req). */
+	r = vfa_req_line(line, len, &req, &op, &o, &e);
+	if (!r)
+		r = vfa_authz_request(vfa_agent_config(s->agent), &c->peer, op, &o, &e);
+	if (!r && !strcmp(op, "release"))
+		r = authz_release(s, c, &o, &e);
+	if (!r && op_takes_lock(op) && !lock_free(s)) {
 		json_object_put(req);
-		json_tokener_free(tok);
-		client_error(c, EINVAL, e.msg);
-		return;
+		return false;
 	}
-	json_tokener_free(tok);
-	/* Request fields only; paths and roots stay the daemon's. */
-	o.pool = o.pf = o.pci = o.lease = o.domain = NULL;
-	o.has_mac = o.has_vlan = o.live = o.persistent = false;
-	r = vfa_req_parse(req, &op, &o, &e);
 	t0 = mono_ms();
 	if (!r)
 		r = vfa_dispatch(s->agent, op, &o, &res, &e);
+	if (!r && !strcmp(op, "alloc"))
+		record_owner(s, c, res);
 	if (!r || r == -EINPROGRESS)
-		logmsg(s, 6, "uid %u pid %d: %s done in %lld ms", (unsigned)c->uid, (int)c->pid,
-		       op, mono_ms() - t0);
+		logmsg(s, 6, "uid %u pid %d: %s done in %lld ms", (unsigned)c->peer.uid,
+		       (int)c->peer.pid, op, mono_ms() - t0);
+	else if (e.exit == VFA_EXIT_DENIED)
+		LOGMSG_LIMITED(s, c->peer.uid, 5, "uid %u pid %d: %s denied: %s",
+			       (unsigned)c->peer.uid, (int)c->peer.pid, op ? op : "?", e.msg);
 	else
-		logmsg(s, 5, "uid %u pid %d: %s failed: %s", (unsigned)c->uid, (int)c->pid,
+		logmsg(s, 5, "uid %u pid %d: %s failed: %s", (unsigned)c->peer.uid, (int)c->peer.pid,
 		       op ? op : "?", e.msg);
 	if (res) {
 		json_object *notes;
@@ -216,6 +377,82 @@ static void handle_line(struct client *c, char *line, size_t len)
 	}
 	json_object_put(req);	/* o's strings point into req: used up above */
 	client_reply(c, vfa_reply_json(r, res, &e));
+	return true;
+}
+
+/* Runs c's buffered requests while its unsent replies stay under OUT_CAP
+ * and the state lock is free, then sends and re-arms. At EOF (a
+ * half-close: nc -N, socat) the requests already sent still run and get
+ * their replies before c is closed. Returns false if c was freed. */
+static bool client_run(struct client *c)
+{
+	while (!c->closing && !c->waiting && out_pending(c) <= OUT_CAP) {
+		size_t len = 0;
+		int fr = vfa_req_frame(c->in, c->in_len, &len);
+
+		if (fr < 0) {
+			client_error(c, EMSGSIZE, "request line longer than 64 KiB; closing");
+			client_close_soon(c);
+			break;
+		}
+		if (fr == 0 && !(c->rd_eof && c->in_len))
+			break;
+		if (fr == 0)
+			len = c->in_len;	/* the last line, cut by EOF */
+		if (!handle_line(c, c->in, len)) {
+			c->waiting = true;
+			want_retry(c->srv);
+			break;
+		}
+		len += fr;
+		memmove(c->in, c->in + len, c->in_len - len);
+		c->in_len -= len;
+	}
+	if (!c->closing && c->rd_eof && !c->in_len)
+		client_close_soon(c);
+	if (c->in_len && !memchr(c->in, '\n', c->in_len)) {
+		if (!c->line_t0)
+			c->line_t0 = mono_ms();
+	} else {
+		c->line_t0 = 0;
+	}
+	if (!client_flush(c))
+		return false;
+	client_arm(c);
+	return true;
+}
+
+/* Reads what the peer sent (discarding it once c is closing). Returns
+ * false if c was freed. */
+static bool client_read(struct client *c)
+{
+	char drain[4096];
+
+	while (!c->rd_eof) {
+		char *dst = c->closing ? drain : c->in + c->in_len;
+		size_t room = c->closing ? sizeof(drain) : sizeof(c->in) - c->in_len;
+		ssize_t n;
+
+		if (!room)
+			break;
+		n = recv(c->fd, dst, room, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			client_free(c);
+			return false;
+		}
+		if (n == 0) {
+			c->rd_eof = true;
+			break;
+		}
+		if (!c->closing)
+			c->in_len += (size_t)n;
+		c->last = mono_ms();
+	}
+	return true;
 }
 
 static void client_io(int id, int fd, uint32_t events, void *ud)
@@ -223,65 +460,111 @@ static void client_io(int id, int fd, uint32_t events, void *ud)
 	struct client *c = ud;
 
 	(void)id;
-	if (events & EPOLLOUT) {
-		client_flush(c);
-		return;		/* c may be gone */
-	}
-	if (c->closing)
+	(void)fd;
+	if (events & EPOLLERR) {
+		client_free(c);
 		return;
-	for (;;) {
-		char *nl;
-		ssize_t n = recv(fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			client_free(c);
-			return;
-		}
-		c->in_len += (size_t)n;
-		c->last = mono_ms();
-		while ((nl = memchr(c->in, '\n', c->in_len))) {
-			size_t len = (size_t)(nl - c->in);
-
-			handle_line(c, c->in, len);
-			memmove(c->in, nl + 1, c->in_len - len - 1);
-			c->in_len -= len + 1;
-		}
-		if (c->in_len == sizeof(c->in)) {
-			client_error(c, EMSGSIZE, "request line longer than 64 KiB; closing");
-			c->closing = true;
-			break;
-		}
 	}
-	client_flush(c);
+	if ((events & (EPOLLIN | EPOLLHUP)) && !client_read(c))
+		return;
+	if (events & EPOLLHUP) {
+		/* Both directions shut: nobody will read a reply. */
+		client_free(c);
+		return;
+	}
+	client_run(c);
 }
 
-/* root, an allowed user, or a member (primary or supplementary: SO_PEERCRED
- * gives only the primary) of an allowed group. */
-static bool allowed(struct server *s, uid_t uid, gid_t gid)
+static unsigned int count_clients(struct server *s, uid_t uid, unsigned int *ret_uid)
+{
+	unsigned int all = 0, mine = 0;
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (!s->clients[i])
+			continue;
+		all++;
+		mine += s->clients[i]->peer.uid == uid;
+	}
+	*ret_uid = mine;
+	return all;
+}
+
+/* Why the peer may not have a slot now ("" if it may); *ret_code the exit
+ * status the refusal carries. */
+static void admit(struct server *s, const struct vfa_peer *p, char *why, size_t n,
+		  int *ret_code)
 {
 	const struct vfa_config *cfg = vfa_agent_config(s->agent);
-	gid_t groups[256];
-	int ng = 256;
-	struct passwd *pw;
+	unsigned int cap = cfg->max_conn_per_user ? cfg->max_conn_per_user : CONN_PER_USER;
+	unsigned int mine, all = count_clients(s, p->uid, &mine);
 
-	if (uid == 0)
-		return true;
-	for (unsigned int i = 0; i < cfg->n_allow_uid; i++)
-		if (cfg->allow_uid[i] == uid)
-			return true;
-	groups[0] = gid;
-	pw = cfg->n_allow_gid ? getpwuid(uid) : NULL;
-	if (!pw || getgrouplist(pw->pw_name, gid, groups, &ng) < 0)
-		ng = 1;
-	for (unsigned int i = 0; i < cfg->n_allow_gid; i++)
-		for (int k = 0; k < ng; k++)
-			if (cfg->allow_gid[i] == groups[k])
-				return true;
-	return false;
+	*why = '\0';
+	*ret_code = VFA_EXIT_FAIL;
+	if (!vfa_authz_connect(cfg, p)) {
+		*ret_code = VFA_EXIT_DENIED;
+		snprintf(why, n, "permission denied: uid %u is not allowed to use the daemon (add it to [serve] allow-users or allow-groups in %s)",
+			 (unsigned int)p->uid, cfg->path);
+	} else if (p->uid != 0 && mine >= cap) {
+		snprintf(why, n, "the daemon is busy: uid %u already has %u connections open ([serve] max-connections-per-user = %u); close some and retry",
+			 (unsigned int)p->uid, mine, cap);
+	} else if (all >= (p->uid ? MAX_CLIENTS - ROOT_RESERVE : MAX_CLIENTS)) {
+		snprintf(why, n, "the daemon is busy: %u connections open; retry shortly (root may use vfagent --direct)",
+			 all);
+	}
+}
+
+static struct client *client_new(struct server *s, int cfd, const struct vfa_peer *p,
+				 bool refused)
+{
+	size_t lo = refused ? MAX_CLIENTS : 0, hi = refused ? MAX_CLIENTS + MAX_REFUSED : MAX_CLIENTS;
+	struct client *c;
+	size_t slot = hi;
+
+	for (size_t i = lo; i < hi && slot == hi; i++)
+		if (!s->clients[i])
+			slot = i;
+	if (slot == hi || !(c = calloc(1, sizeof(*c))))
+		return NULL;
+	*c = (struct client){ .srv = s, .fd = cfd, .peer = *p, .refused = refused,
+			      .armed = EPOLLIN, .last = mono_ms() };
+	c->watch = vfa_loop_add(s->loop, cfd, EPOLLIN, client_io, c);
+	if (c->watch < 0) {
+		free(c);
+		return NULL;
+	}
+	s->clients[slot] = c;
+	return c;
+}
+
+/* A refused peer still reads why: the reply is queued, our side shut
+ * after it, and what it sends is drained until it closes (or LINGER_MS),
+ * so its write does not fail and its read finds the reply. */
+static void refuse(struct server *s, int cfd, const struct vfa_peer *p, const char *why,
+		   int code)
+{
+	struct client *c = client_new(s, cfd, p, true);
+
+	if (code == VFA_EXIT_DENIED)
+		LOGMSG_LIMITED(s, p->uid, 5, "refused uid %u pid %d: not in the allow-list",
+			       (unsigned)p->uid, (int)p->pid);
+	else
+		LOGMSG_LIMITED(s, p->uid, 4, "refused uid %u pid %d: %s", (unsigned)p->uid,
+			       (int)p->pid, why);
+	if (!c) {
+		/* Out of refused slots: say it if the buffer takes it, no more. */
+		char line[600];
+		int n = snprintf(line, sizeof(line), "{\"ok\":false,\"exit\":%d,\"error\":\"%s\",\"errno\":\"%s\"}\n",
+				 code, code == VFA_EXIT_DENIED ? "permission denied" : "the daemon is busy",
+				 code == VFA_EXIT_DENIED ? "EACCES" : "EBUSY");
+
+		send(cfd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(cfd);
+		return;
+	}
+	client_error_exit(c, code == VFA_EXIT_DENIED ? EACCES : EBUSY, code, why);
+	client_close_soon(c);
+	if (client_flush(c))
+		client_arm(c);
 }
 
 static void on_accept(int id, int fd, uint32_t events, void *ud)
@@ -291,53 +574,74 @@ static void on_accept(int id, int fd, uint32_t events, void *ud)
 	(void)id;
 	(void)events;
 	for (;;) {
-		struct ucred cr;
-		socklen_t crl = sizeof(cr);
+		struct vfa_peer p;
 		struct client *c;
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), slot = -1;
+		char why[400];
+		int code, cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (cfd < 0)
-			return;
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (!s->clients[i]) {
-				slot = i;
-				break;
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Level-triggered: pause, or the loop spins. */
+				logmsg(s, 4, "accept: %s; pausing new connections", strerror(errno));
+				vfa_loop_mod(s->loop, s->lwatch, 0);
+				s->accept_paused = true;
 			}
-		c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
-		if (!c || getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0) {
-			logmsg(s, 4, "refusing a connection: %s", c ? strerror(errno) : "too many clients");
-			free(c);
+			return;
+		}
+		if (vfa_peer_get(cfd, &p)) {
 			close(cfd);
 			continue;
 		}
-		*c = (struct client){ .srv = s, .fd = cfd, .uid = cr.uid, .pid = cr.pid,
-				      .last = mono_ms() };
-		c->watch = vfa_loop_add(s->loop, cfd, EPOLLIN, client_io, c);
-		if (c->watch < 0) {
-			close(cfd);
-			free(c);
+		admit(s, &p, why, sizeof(why), &code);
+		if (*why) {
+			refuse(s, cfd, &p, why, code);
 			continue;
 		}
-		s->clients[slot] = c;
-		if (!allowed(s, cr.uid, cr.gid)) {
-			char msg[200];
-
-			snprintf(msg, sizeof(msg),
-				 "permission denied: uid %u is not allowed ([serve] allow-users / allow-groups in the config)",
-				 (unsigned)cr.uid);
-			logmsg(s, 5, "refused uid %u pid %d: not in the allow-list", (unsigned)cr.uid, (int)cr.pid);
-			client_error(c, EACCES, msg);
-			c->closing = true;
-			client_flush(c);
+		c = client_new(s, cfd, &p, false);
+		if (!c) {
+			refuse(s, cfd, &p, "the daemon is busy: out of memory", VFA_EXIT_FAIL);
+			continue;
 		}
+		if (p.groups_truncated)
+			logmsg(s, 4, "uid %u pid %d: more than %d groups; only the first are checked",
+			       (unsigned)p.uid, (int)p.pid, VFA_PEER_GROUPS);
 	}
 }
 
+/* After a reload: the connections of peers the new config no longer
+ * allows are told so and closed. */
+static void recheck_clients(struct server *s)
+{
+	const struct vfa_config *cfg = vfa_agent_config(s->agent);
+	char why[400];
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = s->clients[i];
+
+		if (!c || c->closing || vfa_authz_connect(cfg, &c->peer))
+			continue;
+		snprintf(why, sizeof(why), "permission denied: uid %u is no longer allowed to use the daemon (config reloaded; [serve] allow-users / allow-groups in %s)",
+			 (unsigned int)c->peer.uid, cfg->path);
+		logmsg(s, 5, "uid %u pid %d: no longer allowed after the reload; closing",
+		       (unsigned)c->peer.uid, (int)c->peer.pid);
+		client_error_exit(c, EACCES, VFA_EXIT_DENIED, why);
+		client_close_soon(c);
+		if (client_flush(c))
+			client_arm(c);
+	}
+}
+
+/* Reconciles now, or (state lock held elsewhere) from the retry timer. */
 static void reconcile_now(struct server *s, bool domains, const char *why)
 {
 	struct vfa_err e = { "", 0 };
 	json_object *notes = NULL;
 
+	if (!lock_free(s)) {
+		s->reconcile_pending = true;
+		want_retry(s);
+		return;
+	}
 	if (vfa_reconcile(s->agent, domains, &notes, &e)) {
 		logmsg(s, 3, "reconcile (%s): %s", why, e.msg);
 		return;
@@ -412,18 +716,79 @@ static void mon_io(int id, int fd, uint32_t events, void *ud)
 static void sweep_timer(int id, void *ud)
 {
 	struct server *s = ud;
+	struct vfa_lease *ls = NULL;
+	unsigned long n;
+	size_t nl = 0;
+	uid_t uid;
+
+	(void)id;
+	while (vfa_ratelimit_pending(&s->rl, mono_ms(), &uid, &n))
+		logmsg(s, 5, "uid %u: %lu more refusals and denials not logged (rate limit)",
+		       (unsigned int)uid, n);
+	if (s->st && vfa_lease_list(s->st, &ls, &nl, NULL) == 0)
+		vfa_owner_gc(s->o->state_dir, ls, nl);
+	free(ls);
+	check_pfs(s);		/* a safety net for changes that send no link event */
+}
+
+/* Per client: the linger of a closing one, the deadline of a request
+ * line begun (a slot held by a byte now and then), idleness. */
+static void tick_timer(int id, void *ud)
+{
+	struct server *s = ud;
 	long long now = mono_ms();
 
 	(void)id;
-	for (int i = 0; i < MAX_CLIENTS; i++) {
+	if (s->accept_paused && vfa_loop_mod(s->loop, s->lwatch, EPOLLIN) == 0)
+		s->accept_paused = false;
+	for (size_t i = 0; i < sizeof(s->clients) / sizeof(s->clients[0]); i++) {
 		struct client *c = s->clients[i];
 
-		if (c && now - c->last > IDLE_MS) {
-			logmsg(s, 6, "dropping idle client uid %u pid %d", (unsigned)c->uid, (int)c->pid);
+		if (!c)
+			continue;
+		if (c->closing) {
+			if (now > c->close_by)
+				client_free(c);
+			continue;
+		}
+		if (c->line_t0 && now - c->line_t0 > LINE_MS) {
+			logmsg(s, 5, "uid %u pid %d: request not completed within %d s; closing",
+			       (unsigned)c->peer.uid, (int)c->peer.pid, LINE_MS / 1000);
+			client_error(c, ETIMEDOUT, "request line not completed within 5 s; closing");
+			client_close_soon(c);
+			if (client_flush(c))
+				client_arm(c);
+		} else if (!c->in_len && !out_pending(c) && now - c->last > IDLE_MS) {
+			logmsg(s, 6, "dropping idle client uid %u pid %d", (unsigned)c->peer.uid,
+			       (int)c->peer.pid);
 			client_free(c);
 		}
 	}
-	check_pfs(s);		/* a safety net for changes that send no link event */
+}
+
+/* The state lock was held by another process: run what waited for it. */
+static void retry_timer(int id, void *ud)
+{
+	struct server *s = ud;
+	bool again = false;
+
+	(void)id;
+	vfa_loop_timer_set(s->loop, s->retry_timer, -1);
+	if (s->reconcile_pending) {
+		s->reconcile_pending = false;
+		reconcile_now(s, true, "libvirt event");
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = s->clients[i];
+
+		if (!c || !c->waiting)
+			continue;
+		c->waiting = false;
+		if (client_run(c))
+			again |= c->waiting;
+	}
+	if (again || s->reconcile_pending)
+		want_retry(s);
 }
 
 static void on_signal(int id, int fd, uint32_t events, void *ud)
@@ -441,6 +806,7 @@ static void on_signal(int id, int fd, uint32_t events, void *ud)
 				logmsg(s, 3, "new config refused, keeping the old one: %s", e.msg);
 			else
 				logmsg(s, 6, "config reloaded");
+			recheck_clients(s);
 			notify("READY=1");
 		} else {
 			logmsg(s, 6, "signal %u: stopping", si.ssi_signo);
@@ -479,8 +845,9 @@ static int listen_on(struct server *s, struct vfa_err *e)
 
 int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 {
-	struct server s = { .o = o, .lfd = -1, .lockfd = -1,
-			    .journal = getenv("JOURNAL_STREAM") != NULL };
+	struct server s = { .o = o, .lfd = -1, .lockfd = -1, .probe_fd = -1,
+			    .journal = getenv("JOURNAL_STREAM") != NULL,
+			    .rl = { .burst = 5, .per_s = 1 } };
 	sigset_t mask;
 	int sfd = -1, r;
 
@@ -510,6 +877,16 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 			goto out;
 		}
 	}
+	{
+		char lp[300];
+
+		snprintf(lp, sizeof(lp), "%s/lock", o->state_dir);
+		s.probe_fd = open(lp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (vfa_state_open(o->state_dir, &s.st, e)) {
+			r = -EIO;
+			goto out;
+		}
+	}
 	if (o->socket)
 		snprintf(s.path, sizeof(s.path), "%s", o->socket);
 	else if (vfa_agent_config(s.agent)->socket[0])
@@ -526,10 +903,13 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 			     strerror(sfd < 0 ? errno : -r));
 		goto out;
 	}
-	if (vfa_loop_add(s.loop, s.lfd, EPOLLIN, on_accept, &s) < 0 ||
+	s.lwatch = vfa_loop_add(s.loop, s.lfd, EPOLLIN, on_accept, &s);
+	s.retry_timer = vfa_loop_timer(s.loop, -1, retry_timer, &s);
+	if (s.lwatch < 0 || s.retry_timer < 0 ||
 	    vfa_loop_add(s.loop, sfd, EPOLLIN, on_signal, &s) < 0 ||
 	    vfa_loop_add(s.loop, vfnl_fd(s.mon), EPOLLIN, mon_io, &s) < 0 ||
 	    vfa_loop_timer(s.loop, 5000, sweep_timer, &s) < 0 ||
+	    vfa_loop_timer(s.loop, TICK_MS, tick_timer, &s) < 0 ||
 	    (VFAGENT_LIBVIRT && vfa_loop_timer(s.loop, 2000, virt_timer, &s) < 0)) {
 		r = vfa_fail(e, ENOMEM, "event loop setup failed");
 		goto out;
@@ -545,7 +925,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	if (r)
 		vfa_fail(e, r, "event loop: %s", strerror(-r));
 out:
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (size_t i = 0; i < sizeof(s.clients) / sizeof(s.clients[0]); i++)
 		if (s.clients[i])
 			client_free(s.clients[i]);
 	if (s.lfd >= 0) {
@@ -559,5 +939,8 @@ out:
 	vfa_loop_free(s.loop);
 	if (s.lockfd >= 0)
 		close(s.lockfd);
+	if (s.probe_fd >= 0)
+		close(s.probe_fd);
+	vfa_state_close(s.st);
 	return r;
 }
