@@ -509,7 +509,7 @@ static int scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err 
 	uid_t u, cu;
 	gid_t g, cg;
 	mode_t m, cm;
-	int r;
+	int r, grp;
 
 	if (!p)
 		return vfa_fail(e, ENOENT, "lease %s: pool %s is no longer configured", l->id, l->pool);
@@ -525,8 +525,13 @@ static int scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err 
 	if (r < 0)
 		return r;
 	idle_owner(p, &u, &g, &m);
-	if (l->group >= 0 && vfio_node_stat(c->io, l->group, &cu, &cg, &cm) == 0) {
-		r = own_node(c, l->group, u, g, m, e);
+	/* A crash between make_ready and the next journal write leaves the
+	 * group unjournaled while the node may already be the VM user's. */
+	grp = l->group;
+	if (grp < 0 && vfio_group(c->io, l->pci, &grp))
+		grp = -1;
+	if (grp >= 0 && vfio_node_stat(c->io, grp, &cu, &cg, &cm) == 0) {
+		r = own_node(c, grp, u, g, m, e);
 		if (r < 0)
 			return r;
 	}
@@ -1344,14 +1349,19 @@ out:
 
 /* ---- release ---- */
 
-static bool release_matches(const struct vfa_opts *o, const struct vfa_lease *l)
+/* uuid: of the domain named --domain, "" when libvirt does not know it;
+ * a lease journaled with a UUID matches by UUID then (renames, reused
+ * names), by the journaled name otherwise. */
+static bool release_matches(const struct vfa_opts *o, const char *uuid,
+			    const struct vfa_lease *l)
 {
 	return (o->pci && !strcmp(l->pci, o->pci)) ||
 	       (o->lease && !strcmp(l->id, o->lease)) ||
-	       (o->domain && !strcmp(l->domain, o->domain));
+	       (o->domain && (uuid[0] && l->uuid[0] ? !strcmp(l->uuid, uuid) :
+			      !strcmp(l->domain, o->domain)));
 }
 
-static int release_one(struct vfa_agent *c, const struct vfa_opts *o,
+static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char *uuid,
 		       struct vfa_lease *l, json_object *done, json_object *pending,
 		       struct vfa_err *e)
 {
@@ -1364,7 +1374,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o,
 	 * may since have been leased again to someone else. */
 	memcpy(id, l->id, sizeof(id));
 	if (vfa_lease_load(c->st, l->pci, l) || strcmp(l->id, id) ||
-	    !release_matches(o, l)) {
+	    !release_matches(o, uuid, l)) {
 		close(fd);
 		return 0;
 	}
@@ -1375,6 +1385,15 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o,
 			r = -ENOTCONN;
 			goto out;
 		}
+		/* The intent first: after a crash past the detach, the next
+		 * command finishes the release instead of keeping a lease on a
+		 * VF no domain holds. */
+		if (strcmp(l->state, "detaching")) {
+			snprintf(l->state, sizeof(l->state), "releasing");
+			r = journal(c, l, e);
+			if (r)
+				goto out;
+		}
 		crash_point("release.detach");
 		r = vfa_virt_detach(v, l->uuid, l->domain, l->pci, l->persistent, e);
 		if (r == -EINPROGRESS) {
@@ -1384,8 +1403,14 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o,
 				json_object_array_add(pending, vfa_lease_json(l));
 			goto out;
 		}
-		if (r)
+		if (r) {
+			/* Still attached: the lease stays as it was. */
+			if (!strcmp(l->state, "releasing")) {
+				snprintf(l->state, sizeof(l->state), "ready");
+				journal(c, l, NULL);
+			}
 			goto out;
+		}
 		crash_point("release.detached");
 	}
 	snprintf(l->state, sizeof(l->state), "releasing");
@@ -1410,18 +1435,26 @@ int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret
 	json_object *done = json_object_new_array(), *pending = json_object_new_array();
 	struct vfa_lease *ls = NULL, *todo[VFNL_MAX_VFS * 4];
 	size_t n = 0, nt = 0;
+	char uuid[VFA_UUID_LEN] = "";
 	int r = begin(c, e);
 
 	if (r)
 		goto fail;
+	if (o->domain && virt(c, NULL)) {
+		struct vfa_err e2;
+		bool running;
+
+		if (vfa_virt_domain(c->virt, o->domain, &running, uuid, &e2))
+			uuid[0] = '\0';
+	}
 	r = leases_of(c, &ls, &n, e);
 	for (size_t i = 0; !r && i < n && nt < sizeof(todo) / sizeof(todo[0]); i++)
-		if (release_matches(o, &ls[i]))
+		if (release_matches(o, uuid, &ls[i]))
 			todo[nt++] = &ls[i];
 	vfa_state_unlock(c->st);
 	/* Leases that reconcile just finished releasing count as released. */
 	for (size_t i = 0; !r && i < c->n_reclaimed; i++) {
-		if (release_matches(o, &c->reclaimed[i]))
+		if (release_matches(o, uuid, &c->reclaimed[i]))
 			json_object_array_add(done, vfa_lease_json(&c->reclaimed[i]));
 	}
 	if (!r && nt == 0 && json_object_array_length(done) == 0)
@@ -1429,7 +1462,7 @@ int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret
 			     o->pci ? "--pci" : o->lease ? "--lease" : "--domain",
 			     o->pci ? o->pci : o->lease ? o->lease : o->domain);
 	for (size_t i = 0; !r && i < nt; i++)
-		r = release_one(c, o, todo[i], done, pending, e);
+		r = release_one(c, o, uuid, todo[i], done, pending, e);
 	free(ls);
 	if (r)
 		goto fail;
