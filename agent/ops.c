@@ -838,10 +838,24 @@ static void restore_persistent(struct vfa_agent *c)
 	free(ls);
 }
 
+/* Is there a local libvirt to ask? Two stats, where loading libvirt and
+ * failing to connect would cost every command on a host with libvirt
+ * installed but not running. Other URIs are simply tried. */
+static bool libvirt_there(const struct vfa_config *cfg)
+{
+	const char *u = cfg->libvirt_uri;
+
+	if (*u && strcmp(u, "qemu:///system"))
+		return true;
+	return access("/run/libvirt/libvirt-sock", F_OK) == 0 ||
+	       access("/run/libvirt/virtqemud-sock", F_OK) == 0;
+}
+
 /* Once per boot (or after the runtime journal was wiped): the persistent
  * leases, then every VF a defined domain names as a hostdev, so libvirt's
- * saved configs and the journal agree on who holds what. Retried by the
- * next command while libvirt is installed but not reachable. */
+ * saved configs and the journal agree on who holds what. Until libvirt
+ * answers, each command retries (restoring persistent leases is idempotent;
+ * with no libvirt socket that costs two stats). */
 static void rebuild(struct vfa_agent *c)
 {
 	struct vfa_virt *v;
@@ -851,6 +865,8 @@ static void rebuild(struct vfa_agent *c)
 	if (!vfa_rebuild_needed(c->state_dir))
 		return;
 	restore_persistent(c);
+	if (VFAGENT_LIBVIRT && !libvirt_there(&c->cfg))
+		return;
 	v = virt(c, &e);
 	if (v) {
 		r = vfa_virt_hostdevs(v, adopt, c, &e);
