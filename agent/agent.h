@@ -98,6 +98,9 @@ void vfa_mac_str(const uint8_t mac[6], char buf[18]);
  * being changed, so a crashed holder is told from a live one. */
 struct vfa_state;
 
+#define VFA_DOMAIN_LEN 256	/* longer domain names are refused, not cut */
+#define VFA_UUID_LEN 37		/* VIR_UUID_STRING_BUFLEN */
+
 struct vfa_lease {
 	char id[17];
 	char state[16];			/* allocating, ready, detaching, releasing */
@@ -110,7 +113,8 @@ struct vfa_lease {
 	char mac[18];
 	uint16_t vlan;
 	uint8_t qos;
-	char domain[128];
+	char domain[VFA_DOMAIN_LEN];	/* name at alloc time, for display */
+	char uuid[VFA_UUID_LEN];	/* what identifies the domain; "" in old journals */
 	bool attached;
 	bool persistent;		/* in the domain's config: kept across stops */
 	long long pid;
@@ -135,26 +139,54 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret);
 json_object *vfa_lease_json(const struct vfa_lease *l);
 
 /* virt.c: the libvirt handoff. Built without libvirt (LIBVIRT=0) every
- * call returns -ENOTSUP saying so. */
+ * call returns -ENOTSUP saying so. A domain is named by its UUID (uuid);
+ * name is for messages only, and the lookup key when uuid is "" (leases
+ * journaled before UUIDs were). */
 struct vfa_virt;
 enum { VFA_LIVE = 1, VFA_PERSISTENT = 2 };
 int vfa_virt_open(const char *uri, struct vfa_virt **ret, struct vfa_err *e);
 void vfa_virt_close(struct vfa_virt *v);	/* accepts NULL */
-/* -ENOENT if the domain is unknown; *ret_running set on success. */
+/* By name: -ENOENT if unknown; *ret_running and ret_uuid set on success. */
 int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
-		    struct vfa_err *e);
+		    char ret_uuid[VFA_UUID_LEN], struct vfa_err *e);
+/* By UUID: -ENOENT if gone; *ret_running and the current name (renames). */
+int vfa_virt_domain_uuid(struct vfa_virt *v, const char *uuid, bool *ret_running,
+			 char ret_name[VFA_DOMAIN_LEN], struct vfa_err *e);
 /* Attaches pci as <hostdev managed='no'> with VFA_LIVE / VFA_PERSISTENT. */
-int vfa_virt_attach(struct vfa_virt *v, const char *name, const char *pci,
-		    unsigned int flags, struct vfa_err *e);
+int vfa_virt_attach(struct vfa_virt *v, const char *uuid, const char *name,
+		    const char *pci, unsigned int flags, struct vfa_err *e);
 /* Detaches (from the saved config too when persistent); 0 once the device
  * is gone from the domain, -EINPROGRESS if the guest has not yet released
  * it (QEMU still holds the VF). */
-int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
-		    bool persistent, struct vfa_err *e);
+int vfa_virt_detach(struct vfa_virt *v, const char *uuid, const char *name,
+		    const char *pci, bool persistent, struct vfa_err *e);
 /* Does the running domain still hold pci (live XML)? false if the domain
  * is gone or stopped. */
-int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,
-		   bool *ret, struct vfa_err *e);
+int vfa_virt_holds(struct vfa_virt *v, const char *uuid, const char *name,
+		   const char *pci, bool *ret, struct vfa_err *e);
+/* Every defined domain (running or not) and each host PCI function its
+ * saved config (in_config) or live XML names; cb returns 0 to go on. */
+typedef int (*vfa_virt_dev_cb)(const char *uuid, const char *name,
+			       const char *pci, const char *mac, bool in_config,
+			       void *ud);
+int vfa_virt_hostdevs(struct vfa_virt *v, vfa_virt_dev_cb cb, void *ud,
+		      struct vfa_err *e);
+
+/* persist.c: the journal of leases that outlive a reboot, and the
+ * once-per-boot rebuild marker of the runtime journal. */
+#define VFA_PERSIST_DIR "/var/lib/vfagent"
+int vfa_persist_open(const char *dir, bool create, struct vfa_state **ret,
+		     struct vfa_err *e);
+bool vfa_rebuild_needed(const char *state_dir);
+int vfa_rebuild_done(const char *state_dir);
+
+/* domxml.c: the host PCI functions a domain XML names (pure parser). */
+struct vfa_hostdev {
+	char pci[16];			/* dddd:bb:dd.f */
+	char mac[18];			/* <interface type='hostdev'> only, else "" */
+};
+int vfa_domxml_hostdevs(const char *xml, struct vfa_hostdev *ret, size_t max,
+			size_t *ret_n);
 
 /* Domain events (daemon): the domain name (NULL for VFA_VIRT_CLOSED). */
 enum { VFA_DOM_STOPPED, VFA_DOM_UNDEFINED, VFA_DOM_DEVICE_REMOVED, VFA_VIRT_CLOSED };
@@ -179,6 +211,7 @@ struct vfa_opts {
 	bool live, persistent;
 	int node_timeout_ms;
 	bool help;
+	const char *persist_dir;	/* leases that outlive a reboot; "" = none */
 	const char *socket;		/* daemon socket; default STATE_DIR/vfagent.sock */
 	bool direct;			/* never use the daemon */
 };

@@ -271,6 +271,20 @@ static bool mac_ok(const char *s)
 	return true;
 }
 
+/* "" (journals from before UUIDs) or 8-4-4-4-12 hex digits. */
+static bool uuid_ok(const char *u)
+{
+	if (!*u)
+		return true;
+	if (strlen(u) != VFA_UUID_LEN - 1)
+		return false;
+	for (int i = 0; u[i]; i++)
+		if ((i == 8 || i == 13 || i == 18 || i == 23) ? u[i] != '-' :
+		    !is_hex(u[i]))
+			return false;
+	return true;
+}
+
 /* Non-empty, printable, no '/' (pool names, netdev names). */
 static bool word_ok(const char *s)
 {
@@ -320,7 +334,8 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	    jcopy(o, "pf_pci", l.pf_pci, sizeof(l.pf_pci), true) ||
 	    jcopy(o, "pci", l.pci, sizeof(l.pci), true) ||
 	    jcopy(o, "mac", l.mac, sizeof(l.mac), true) ||
-	    jcopy(o, "domain", l.domain, sizeof(l.domain), false))
+	    jcopy(o, "domain", l.domain, sizeof(l.domain), false) ||
+	    jcopy(o, "uuid", l.uuid, sizeof(l.uuid), false) || !uuid_ok(l.uuid))
 		goto out;
 	if (jint(o, "vf", 0, 65535, &x))
 		goto out;
@@ -378,6 +393,8 @@ json_object *vfa_lease_json(const struct vfa_lease *l)
 	json_object_object_add(o, "qos", json_object_new_int(l->qos));
 	json_object_object_add(o, "domain", l->domain[0] ?
 			       json_object_new_string(l->domain) : NULL);
+	if (l->uuid[0])
+		json_object_object_add(o, "uuid", json_object_new_string(l->uuid));
 	json_object_object_add(o, "attached", json_object_new_boolean(l->attached));
 	json_object_object_add(o, "persistent", json_object_new_boolean(l->persistent));
 	json_object_object_add(o, "pid", json_object_new_int64(l->pid));

@@ -40,6 +40,8 @@ static const char usage_text[] =
 "      --socket PATH          daemon socket (default: [serve] socket in the config,\n"
 "                             else STATE_DIR/vfagent.sock)\n"
 "      --direct               do not use a running daemon\n"
+"      --persist-dir DIR      leases that outlive a reboot (--persistent attaches;\n"
+"                             default /var/lib/vfagent, \"\" for none)\n"
 "      --sysfs-root DIR       sysfs root (default /sys; for tests)\n"
 "      --dev-root DIR         /dev root (default /dev; for tests)\n"
 "  -h, --help                 this text\n"
@@ -164,6 +166,7 @@ static bool global_opt(int c, struct vfa_opts *o, bool *json)
 	case 'h': o->help = true; return true;
 	case 'k': o->socket = optarg; return true;
 	case 'x': o->direct = true; return true;
+	case 'G': o->persist_dir = optarg; return true;
 	default: return false;
 	}
 }
@@ -293,6 +296,7 @@ static const struct option gopts[] = {
 	{ "lease", required_argument, NULL, 'l' },
 	{ "socket", required_argument, NULL, 'k' },
 	{ "direct", no_argument, NULL, 'x' },
+	{ "persist-dir", required_argument, NULL, 'G' },
 	{ NULL, 0, NULL, 0 },
 };
 

@@ -45,6 +45,9 @@ struct vfa_agent {
 	struct vfa_virt *virt;
 	bool virt_tried;
 	struct vfa_err virt_err;	/* why virt is NULL */
+	int virt_errno;			/* its -errno: -ENOTSUP = no libvirt here */
+	char persist_dir[256];		/* "" = no persistent state */
+	struct vfa_state *pst;		/* persistent journal, opened on need */
 	struct pf pfs[VFA_MAX_POOLS * VFA_MAX_PFS];
 	unsigned int n_pfs;
 	json_object *notes;		/* what reconcile repaired or found */
@@ -75,6 +78,7 @@ void vfa_agent_close(struct vfa_agent *c)
 	pf_cache_clear(c);
 	vfa_virt_close(c->virt);
 	vfa_state_close(c->st);
+	vfa_state_close(c->pst);
 	vfio_ctx_free(c->io);
 	vfpci_close(c->pci);
 	vfnl_close(c->nl);
@@ -93,6 +97,13 @@ int vfa_agent_open(const struct vfa_opts *o, struct vfa_agent **ret,
 	if (!c)
 		return vfa_fail(e, ENOMEM, "out of memory");
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", o->state_dir);
+	r = snprintf(c->persist_dir, sizeof(c->persist_dir), "%s",
+		     o->persist_dir ? o->persist_dir : VFA_PERSIST_DIR);
+	if (r < 0 || (size_t)r >= sizeof(c->persist_dir)) {
+		free(c);
+		return vfa_usage(e, ENAMETOOLONG, "--persist-dir: path longer than %zu bytes",
+				 sizeof(c->persist_dir) - 1);
+	}
 	c->node_timeout_ms = o->node_timeout_ms > 0 ? o->node_timeout_ms : NODE_TIMEOUT_MS;
 	c->notes = json_object_new_array();
 	r = vfa_config_load(o->config, &c->cfg, e);
@@ -180,13 +191,71 @@ static void note(struct vfa_agent *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Test hook: VFAGENT_CRASH_AT=NAME kills the process at that point of an
+ * alloc, release or setup (tests/README.md, crash matrix), so the lab can
+ * prove a kill -9 anywhere loses and doubles no VF. */
+static void crash_point(const char *name)
+{
+	const char *at = getenv("VFAGENT_CRASH_AT");
+
+	if (at && !strcmp(at, name))
+		raise(SIGKILL);
+}
+
+/* Copies src into dst, or -ENAMETOOLONG: nothing journaled is ever cut. */
+static int put_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* Writes a lease to the journal and, when persistent, to the persistent
+ * journal as well (runtime first: a crash between the two leaves a lease
+ * the next command finishes). */
+static int journal(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
+{
+	int r = vfa_lease_save(c->st, l, e);
+
+	if (r || !l->persistent || !c->persist_dir[0])
+		return r;
+	if (!c->pst) {
+		r = vfa_persist_open(c->persist_dir, true, &c->pst, e);
+		if (r)
+			return r;
+	}
+	return vfa_lease_save(c->pst, l, e);
+}
+
+/* Drops a lease, the persistent copy first: no crash leaves a persistent
+ * lease without its runtime one. */
+static int unjournal(struct vfa_agent *c, const char *pci, struct vfa_err *e)
+{
+	int r;
+
+	if (!c->pst) {
+		r = vfa_persist_open(c->persist_dir, false, &c->pst, e);
+		if (r)
+			return r;
+	}
+	if (c->pst) {
+		r = vfa_lease_drop(c->pst, pci, e);
+		if (r)
+			return r;
+	}
+	return vfa_lease_drop(c->st, pci, e);
+}
+
 /* The libvirt connection, opened once per operation at most; e gets the
  * reason when there is none. */
 static struct vfa_virt *virt(struct vfa_agent *c, struct vfa_err *e)
 {
 	if (!c->virt && !c->virt_tried) {
 		c->virt_tried = true;
-		vfa_virt_open(c->cfg.libvirt_uri, &c->virt, &c->virt_err);
+		c->virt_errno = vfa_virt_open(c->cfg.libvirt_uri, &c->virt, &c->virt_err);
 	}
 	if (!c->virt && e)
 		*e = c->virt_err;
@@ -475,7 +544,7 @@ static int scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err 
 	uid_t u, cu;
 	gid_t g, cg;
 	mode_t m, cm;
-	int r;
+	int r, grp;
 
 	if (!p)
 		return vfa_fail(e, ENOENT, "lease %s: pool %s is no longer configured", l->id, l->pool);
@@ -493,8 +562,13 @@ static int scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err 
 	if (r < 0)
 		return r;
 	idle_owner(p, &u, &g, &m);
-	if (l->group >= 0 && vfio_node_stat(c->io, l->group, &cu, &cg, &cm) == 0) {
-		r = own_node(c, l->group, u, g, m, e);
+	/* A crash between make_ready and the next journal write leaves the
+	 * group unjournaled while the node may already be the VM user's. */
+	grp = l->group;
+	if (grp < 0 && vfio_group(c->io, l->pci, &grp))
+		grp = -1;
+	if (grp >= 0 && vfio_node_stat(c->io, grp, &cu, &cg, &cm) == 0) {
+		r = own_node(c, grp, u, g, m, e);
 		if (r < 0)
 			return r;
 	}
@@ -502,9 +576,12 @@ static int scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err 
 }
 
 /* Is the domain holding l gone for good: undefined, or stopped when the
- * lease was live only? Unknown (libvirt unreachable) is "no". */
-static bool domain_gone(struct vfa_agent *c, const struct vfa_lease *l)
+ * lease was live only? Asked by UUID: a renamed domain (its old name is
+ * "undefined") is the same domain; its new name is journaled for display.
+ * Unknown (libvirt unreachable) is "no". */
+static bool domain_gone(struct vfa_agent *c, struct vfa_lease *l)
 {
+	char name[VFA_DOMAIN_LEN], uuid[VFA_UUID_LEN];
 	struct vfa_virt *v;
 	struct vfa_err e;
 	bool running = true;
@@ -513,7 +590,15 @@ static bool domain_gone(struct vfa_agent *c, const struct vfa_lease *l)
 	v = virt(c, &e);
 	if (!v)
 		return false;
-	r = vfa_virt_domain(v, l->domain, &running, &e);
+	if (!l->uuid[0])	/* journaled before UUIDs */
+		return vfa_virt_domain(v, l->domain, &running, uuid, &e) == -ENOENT ||
+		       (!running && !l->persistent);
+	r = vfa_virt_domain_uuid(v, l->uuid, &running, name, &e);
+	if (r == 0 && strcmp(name, l->domain)) {
+		note(c, "%s %s: domain %s is now named %s", l->pci, l->id, l->domain, name);
+		memcpy(l->domain, name, strlen(name) + 1);
+		journal(c, l, &e);
+	}
 	return r == -ENOENT || (r == 0 && !running && !l->persistent);
 }
 
@@ -576,11 +661,11 @@ static int undo_attach(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err 
 	if (!l->domain[0] || !l->attached)
 		return 0;
 	v = virt(c, e);
-	r = v ? vfa_virt_detach(v, l->domain, l->pci, l->persistent, e) : -ENOTCONN;
+	r = v ? vfa_virt_detach(v, l->uuid, l->domain, l->pci, l->persistent, e) : -ENOTCONN;
 	if (r == 0)
 		return 0;
 	snprintf(l->state, sizeof(l->state), "detaching");
-	vfa_lease_save(c->st, l, NULL);
+	journal(c, l, NULL);
 	return r;
 }
 
@@ -591,7 +676,7 @@ static void give_back(struct vfa_agent *c, const struct vfa_lease *l,
 {
 	struct vfa_err e;
 
-	if (scrub(c, l, &e) || vfa_lease_drop(c->st, l->pci, &e)) {
+	if (scrub(c, l, &e) || unjournal(c, l->pci, &e)) {
 		note(c, "%s %s: %s, but the VF could not be scrubbed: %s", l->pci,
 		     l->id, why, e.msg);
 		return;
@@ -653,8 +738,8 @@ static void reconcile(struct vfa_agent *c)
 			snprintf(why, sizeof(why), "domain %s released the device", l->domain);
 			/* Only a cheap look while the guest holds it; the detach
 			 * (and, if persistent, the config) once it let go. */
-			if (v && !vfa_virt_holds(v, l->domain, l->pci, &held, &e) && !held &&
-			    !vfa_virt_detach(v, l->domain, l->pci, l->persistent, &e))
+			if (v && !vfa_virt_holds(v, l->uuid, l->domain, l->pci, &held, &e) && !held &&
+			    !vfa_virt_detach(v, l->uuid, l->domain, l->pci, l->persistent, &e))
 				give_back(c, l, why, true);
 		} else if (c->check_domains && l->domain[0] && l->attached &&
 			   domain_gone(c, l)) {
@@ -666,6 +751,172 @@ static void reconcile(struct vfa_agent *c)
 		close(fd);
 	}
 	free(ls);
+}
+
+/* ---- rebuild: what a reboot (or a wiped /run) must not lose ---- */
+
+/* The pool, PF and index of VF pci if a pool PF has it, or will have it
+ * once setup creates its VFs (from the SR-IOV offset and stride). */
+static int pool_vf(struct vfa_agent *c, const char *pci, const struct vfa_pool **ret_p,
+		   struct pf **ret_pf, unsigned int *ret_idx)
+{
+	for (unsigned int i = 0; i < c->cfg.n_pools; i++) {
+		const struct vfa_pool *p = &c->cfg.pools[i];
+
+		for (unsigned int j = 0; j < p->n_pf; j++) {
+			struct vfa_err e;
+			struct pf *pf;
+
+			if (pf_resolve(c, p->pf[j], p, &pf, &e))
+				continue;
+			for (unsigned int k = 0; k < p->vfs; k++) {
+				char vf[32];
+				struct vfpci_addr a;
+
+				if (k < pf->link->num_vf &&
+				    !vfio_virtfn(c->io, pf->pci, k, vf, sizeof(vf))) {
+					if (strcmp(vf, pci))
+						continue;
+				} else if (pf_sriov(c, pf, &e) ||
+					   vfpci_vf_addr(&pf->addr, &pf->sriov, k, &a) ||
+					   strcmp(vfpci_addr_str(&a, vf), pci)) {
+					continue;
+				}
+				*ret_p = p;
+				*ret_pf = pf;
+				*ret_idx = k;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+static int random_bytes(void *buf, size_t n)
+{
+	return getrandom(buf, n, 0) == (ssize_t)n ? 0 : -EIO;
+}
+
+static void new_id(char id[17])
+{
+	uint8_t rnd[8] = { 0 };
+
+	random_bytes(rnd, sizeof(rnd));
+	for (int i = 0; i < 8; i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* vfa_virt_hostdevs callback: a pool VF that a domain's config (or live
+ * XML) names, and no lease holds, becomes that domain's lease. */
+static int adopt(const char *uuid, const char *name, const char *pci,
+		 const char *mac, bool in_config, void *ud)
+{
+	struct vfa_agent *c = ud;
+	struct vfa_lease l = { 0 }, cur;
+	const struct vfa_pool *p;
+	struct vfa_err e;
+	struct pf *pf;
+	uint8_t m[6];
+	unsigned int idx;
+
+	if (vfa_lease_load(c->st, pci, &cur) != -ENOENT || pool_vf(c, pci, &p, &pf, &idx))
+		return 0;	/* leased (or unreadable: taken), or not ours */
+	new_id(l.id);
+	snprintf(l.state, sizeof(l.state), "ready");
+	if (put_str(l.pool, sizeof(l.pool), p->name) || put_str(l.pf, sizeof(l.pf), pf->netdev) ||
+	    put_str(l.pf_pci, sizeof(l.pf_pci), pf->pci) || put_str(l.pci, sizeof(l.pci), pci) ||
+	    put_str(l.uuid, sizeof(l.uuid), uuid))
+		return 0;
+	/* A name too long to journal: the UUID stands in for display. */
+	if (put_str(l.domain, sizeof(l.domain), name))
+		memcpy(l.domain, l.uuid, sizeof(l.uuid));
+	l.vf = idx;
+	if (vfio_group(c->io, pci, &l.group))
+		l.group = -1;
+	if (vfa_parse_mac(mac, m))
+		memset(m, 0, sizeof(m));
+	vfa_mac_str(m, l.mac);
+	l.vlan = p->vlan;
+	l.qos = p->qos;
+	l.attached = true;
+	l.persistent = in_config;
+	l.pid = getpid();
+	l.created = time(NULL);
+	if (journal(c, &l, &e))
+		note(c, "%s: named by domain %s but could not be journaled: %s", pci, l.domain, e.msg);
+	else
+		note(c, "%s %s: named as hostdev by domain %s (%s): leased to it", pci, l.id,
+		     l.domain, in_config ? "saved config" : "live");
+	return 0;
+}
+
+/* Copies each persistent lease the runtime journal lacks back into it. */
+static void restore_persistent(struct vfa_agent *c)
+{
+	struct vfa_lease *ls = NULL, cur;
+	struct vfa_err e;
+	size_t n = 0;
+
+	if (!c->pst && vfa_persist_open(c->persist_dir, false, &c->pst, &e)) {
+		note(c, "persistent state: %s", e.msg);
+		return;
+	}
+	if (!c->pst || vfa_lease_list(c->pst, &ls, &n, NULL))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (vfa_lease_load(c->st, ls[i].pci, &cur) != -ENOENT)
+			continue;
+		if (vfa_lease_save(c->st, &ls[i], &e))
+			note(c, "%s %s: persistent lease not restored: %s", ls[i].pci, ls[i].id, e.msg);
+		else
+			note(c, "%s %s: persistent lease of domain %s restored from %s", ls[i].pci,
+			     ls[i].id, ls[i].domain, c->persist_dir);
+	}
+	free(ls);
+}
+
+/* Is there a local libvirt to ask? Two stats, where loading libvirt and
+ * failing to connect would cost every command on a host with libvirt
+ * installed but not running. Other URIs are simply tried. */
+static bool libvirt_there(const struct vfa_config *cfg)
+{
+	const char *u = cfg->libvirt_uri;
+
+	if (*u && strcmp(u, "qemu:///system"))
+		return true;
+	return access("/run/libvirt/libvirt-sock", F_OK) == 0 ||
+	       access("/run/libvirt/virtqemud-sock", F_OK) == 0;
+}
+
+/* Once per boot (or after the runtime journal was wiped): the persistent
+ * leases, then every VF a defined domain names as a hostdev, so libvirt's
+ * saved configs and the journal agree on who holds what. Until libvirt
+ * answers, each command retries (restoring persistent leases is idempotent;
+ * with no libvirt socket that costs two stats). */
+static void rebuild(struct vfa_agent *c)
+{
+	struct vfa_virt *v;
+	struct vfa_err e;
+	int r;
+
+	if (!vfa_rebuild_needed(c->state_dir))
+		return;
+	restore_persistent(c);
+	if (VFAGENT_LIBVIRT && !libvirt_there(&c->cfg))
+		return;
+	v = virt(c, &e);
+	if (v) {
+		r = vfa_virt_hostdevs(v, adopt, c, &e);
+		if (r) {
+			note(c, "rebuild from libvirt domains: %s", e.msg);
+			return;
+		}
+	} else if (c->virt_errno != -ENOTSUP) {
+		return;
+	}
+	r = vfa_rebuild_done(c->state_dir);
+	if (r)
+		note(c, "journal %s/rebuilt: %s", c->state_dir, strerror(-r));
 }
 
 /* Starts one operation: fresh view of the PFs, the state lock, reconcile. */
@@ -682,6 +933,7 @@ static int begin(struct vfa_agent *c, struct vfa_err *e)
 	r = vfa_state_lock(c->st, e);
 	if (r)
 		return r;
+	rebuild(c);
 	reconcile(c);
 	return 0;
 }
@@ -736,12 +988,40 @@ static const struct vfa_lease *lease_on(const struct vfa_lease *ls, size_t n,
 
 /* ---- setup ---- */
 
+/* A leased VF that setup just created (the lease outlived a reboot): on
+ * vfio-pci for its domain's next start, with the lease's MAC and VLAN
+ * (added to *s), its group journaled. The node's owner is libvirt's. */
+static int ready_leased(struct vfa_agent *c, struct pf *pf, const struct vfa_lease *held,
+			struct vfnl_vf_set *s, json_object *changes, struct vfa_err *e)
+{
+	struct vfa_lease l = *held;
+	bool ch = false;
+	int r, grp;
+
+	r = make_ready(c, l.pci, &grp, &ch, e);
+	if (r)
+		return r;
+	if (vfa_parse_mac(l.mac, s->mac))
+		memset(s->mac, 0, sizeof(s->mac));	/* adopted from a domain XML */
+	s->set |= VFNL_SET_MAC | VFNL_SET_VLAN;
+	s->vlan = l.vlan;
+	s->qos = l.qos;
+	diff(pf_vf(pf, l.vf), s);
+	json_object_array_add(changes, jfmt("%s vf %u (%s): kept for %s (lease %s)",
+					    pf->netdev, l.vf, l.pci, l.domain[0] ? l.domain : "its holder", l.id));
+	if (grp == l.group)
+		return 0;
+	l.group = grp;
+	return journal(c, &l, e);
+}
+
 static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf,
 		    const struct vfa_lease *ls, size_t nl, json_object *changes,
 		    struct vfa_err *e)
 {
 	struct vfnl_vf_set sets[VFNL_MAX_VFS];
 	unsigned int leased = 0;
+	bool created = false;
 	char vf[32];
 	int r;
 
@@ -757,9 +1037,12 @@ static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf
 			return vfa_fail(e, r, "PF %s: bringing it up: %s", pf->netdev, vfnl_errmsg(c->nl));
 		json_object_array_add(changes, jfmt(
 			"%s: brought up without addresses", pf->netdev));
+		crash_point("setup.up");
 	}
 	if (pf->link->num_vf != p->vfs) {
-		if (leased)
+		/* With no VFs yet (after a reboot) leases restored from
+		 * persistent state name VFs that creating them harms not. */
+		if (leased && pf->link->num_vf)
 			return vfa_fail(e, EBUSY, "PF %s has %u VFs, the pool wants %u, but %u are leased: release them first",
 					pf->netdev, pf->link->num_vf, p->vfs, leased);
 		r = vfio_set_numvfs(c->io, pf->pci, p->vfs, false);
@@ -767,6 +1050,8 @@ static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf
 			return vfa_fail(e, r, "PF %s: creating %u VFs: %s", pf->netdev, p->vfs, vfio_errmsg(c->io));
 		json_object_array_add(changes, jfmt(
 			"%s: %u VFs created (host-driver autoprobe off)", pf->netdev, p->vfs));
+		created = true;
+		crash_point("setup.vfs");
 	}
 	r = pf_refresh(c, pf, e);
 	if (r)
@@ -784,6 +1069,11 @@ static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf
 		baseline(p, i, &sets[i]);
 		if (lease_on(ls, nl, vf)) {
 			sets[i].set = 0;	/* a leased VF keeps its settings */
+			if (created) {
+				r = ready_leased(c, pf, lease_on(ls, nl, vf), &sets[i], changes, e);
+				if (r)
+					return r;
+			}
 			continue;
 		}
 		r = make_ready(c, vf, &grp, &ch, e);
@@ -792,6 +1082,8 @@ static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf
 		if (ch)
 			json_object_array_add(changes, jfmt(
 				"%s vf %u (%s): bound to vfio-pci", pf->netdev, i, vf));
+		if (ch)
+			crash_point("setup.bound");
 		diff(pf_vf(pf, i), &sets[i]);
 		idle_owner(p, &u, &g, &m);
 		r = own_node(c, grp, u, g, m, e);
@@ -807,6 +1099,7 @@ static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf
 	if (r)
 		json_object_array_add(changes, jfmt(
 			"%s: baseline applied to %d VFs in one message", pf->netdev, r));
+	crash_point("setup.applied");
 	return 0;
 }
 
@@ -861,21 +1154,6 @@ int vfa_setup(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 
 /* ---- alloc ---- */
 
-/* Test hook: VFAGENT_CRASH_AT=NAME kills the process at that point of an
- * alloc, so the lab can prove a kill -9 anywhere loses and doubles no VF. */
-static void crash_point(const char *name)
-{
-	const char *at = getenv("VFAGENT_CRASH_AT");
-
-	if (at && !strcmp(at, name))
-		raise(SIGKILL);
-}
-
-static int random_bytes(void *buf, size_t n)
-{
-	return getrandom(buf, n, 0) == (ssize_t)n ? 0 : -EIO;
-}
-
 static void exhausted_msg(struct vfa_agent *c, const struct vfa_pool *p,
 			  const struct vfa_lease *ls, size_t n, unsigned int size,
 			  struct vfa_err *e)
@@ -908,7 +1186,9 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	size_t nl = 0;
 	int r, vfl = -1;
 	bool locked = true, journaled = false, running = false, ch = false;
-	uint8_t mac[6], rnd[8];
+	uint8_t mac[6];
+	char skipped[VFA_ERR_LEN] = "";
+	unsigned int usable = 0;
 
 	r = begin(c, e);
 	if (r)
@@ -926,13 +1206,20 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	}
 	/* Everything the user named is checked before anything changes. */
 	if (o->domain) {
-		struct vfa_virt *v = virt(c, e);
+		struct vfa_virt *v;
 
+		if (put_str(l.domain, sizeof(l.domain), o->domain)) {
+			r = vfa_usage(e, ENAMETOOLONG, "domain name of %zu bytes: vfagent journals names of up to %zu bytes; rename the domain (virsh domrename) or use a shorter name",
+				      strlen(o->domain), sizeof(l.domain) - 1);
+			goto out;
+		}
+		v = virt(c, e);
 		if (!v) {
 			r = -ENOTCONN;
 			goto out;
 		}
-		r = vfa_virt_domain(v, o->domain, &running, e);
+		/* From here on the domain is its UUID: the name may change. */
+		r = vfa_virt_domain(v, o->domain, &running, l.uuid, e);
 		if (r)
 			goto out;
 		if (o->live && !running) {
@@ -943,20 +1230,31 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	r = leases_of(c, &ls, &nl, e);
 	if (r)
 		goto out;
+	/* A PF that cannot serve (missing, down, short of VFs) is skipped
+	 * and noted; the alloc fails only when none can. */
 	for (unsigned int j = 0; j < p->n_pf && !l.pci[0]; j++) {
-		r = pf_resolve(c, p->pf[j], p, &pf, e);
-		if (r)
-			goto out;
-		if (!(pf->link->flags & IFF_UP)) {
-			r = vfa_fail(e, ENETDOWN, "PF %s of pool %s is down: run vfagent setup (it brings the PF up without addresses)",
-				     pf->netdev, p->name);
-			goto out;
+		struct vfa_err e2;
+		struct pf *cand;
+
+		if (pf_resolve(c, p->pf[j], p, &cand, &e2) == 0) {
+			if (!(cand->link->flags & IFF_UP))
+				vfa_fail(&e2, ENETDOWN, "PF %s is down: run vfagent setup (it brings the PF up without addresses)",
+					 cand->netdev);
+			else if (cand->link->num_vf < p->vfs)
+				vfa_fail(&e2, ENODEV, "PF %s has %u of the %u VFs the pool wants: run vfagent setup",
+					 cand->netdev, cand->link->num_vf, p->vfs);
+			else
+				e2.msg[0] = '\0';
 		}
-		if (pf->link->num_vf < p->vfs) {
-			r = vfa_fail(e, ENODEV, "PF %s has %u of the %u VFs pool %s wants: run vfagent setup",
-				     pf->netdev, pf->link->num_vf, p->vfs, p->name);
-			goto out;
+		if (e2.msg[0]) {
+			size_t len = strlen(skipped);
+
+			snprintf(skipped + len, sizeof(skipped) - len, "%s%s", len ? "; " : "", e2.msg);
+			note(c, "pool %s: skipped: %s", p->name, e2.msg);
+			continue;
 		}
+		pf = cand;
+		usable++;
 		size += p->vfs;
 		for (unsigned int i = 0; i < p->vfs; i++) {
 			char vf[sizeof(l.pci)];
@@ -985,19 +1283,22 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 			break;
 		}
 	}
+	if (!l.pci[0] && !usable) {
+		r = vfa_fail(e, ENODEV, "pool %s has no PF that can serve: %s", p->name, skipped);
+		goto out;
+	}
 	if (!l.pci[0]) {
 		exhausted_msg(c, p, ls, nl, size, e);
+		if (*skipped) {
+			size_t len = strlen(e->msg);
+
+			snprintf(e->msg + len, sizeof(e->msg) - len, " (unusable: %s)", skipped);
+		}
 		r = -EBUSY;
 		goto out;
 	}
 	/* The lease, journaled before any hardware is touched. */
-	r = random_bytes(rnd, sizeof(rnd));
-	if (r) {
-		vfa_fail(e, r, "getrandom failed");
-		goto out;
-	}
-	for (int i = 0; i < 8; i++)
-		snprintf(l.id + 2 * i, 3, "%02x", rnd[i]);
+	new_id(l.id);
 	if (o->has_mac) {
 		memcpy(mac, o->mac, 6);
 	} else {
@@ -1012,17 +1313,17 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 			goto out;
 		}
 	snprintf(l.state, sizeof(l.state), "allocating");
-	snprintf(l.pool, sizeof(l.pool), "%s", p->name);
-	snprintf(l.pf, sizeof(l.pf), "%s", pf->netdev);
-	snprintf(l.pf_pci, sizeof(l.pf_pci), "%s", pf->pci);
+	if (put_str(l.pool, sizeof(l.pool), p->name) || put_str(l.pf, sizeof(l.pf), pf->netdev) ||
+	    put_str(l.pf_pci, sizeof(l.pf_pci), pf->pci)) {
+		r = vfa_fail(e, ENAMETOOLONG, "pool %s, PF %s: a name too long to journal", p->name, pf->netdev);
+		goto out;
+	}
 	l.group = -1;
 	l.vlan = o->has_vlan ? o->vlan : p->vlan;
 	l.qos = o->has_vlan ? o->qos : p->qos;
-	if (o->domain)
-		snprintf(l.domain, sizeof(l.domain), "%s", o->domain);
 	l.pid = getpid();
 	l.created = time(NULL);
-	r = vfa_lease_save(c->st, &l, e);
+	r = journal(c, &l, e);
 	if (r)
 		goto out;
 	journaled = true;
@@ -1059,16 +1360,17 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		 * attach must detach before the VF can go back to the pool. */
 		l.attached = true;
 		l.persistent = fl & VFA_PERSISTENT;
-		r = vfa_lease_save(c->st, &l, e);
+		r = journal(c, &l, e);
 		if (r)
 			goto out;
-		r = vfa_virt_attach(c->virt, o->domain, l.pci, fl, e);
+		crash_point("attaching");
+		r = vfa_virt_attach(c->virt, l.uuid, l.domain, l.pci, fl, e);
 		if (r)
 			goto out;
 		crash_point("attached");
 	}
 	snprintf(l.state, sizeof(l.state), "ready");
-	r = vfa_lease_save(c->st, &l, e);
+	r = journal(c, &l, e);
 	if (r)
 		goto out;
 	*ret = vfa_lease_json(&l);
@@ -1095,7 +1397,7 @@ out:
 					 "; whether domain %s holds %s could not be checked, so it stays leased (%s) until a later command finds it free",
 					 l.domain, l.pci, l.id);
 		} else if (scrub(c, &l, &e2) == 0) {
-			vfa_lease_drop(c->st, l.pci, &e2);
+			unjournal(c, l.pci, &e2);
 		}
 	}
 	if (vfl >= 0)
@@ -1108,14 +1410,19 @@ out:
 
 /* ---- release ---- */
 
-static bool release_matches(const struct vfa_opts *o, const struct vfa_lease *l)
+/* uuid: of the domain named --domain, "" when libvirt does not know it;
+ * a lease journaled with a UUID matches by UUID then (renames, reused
+ * names), by the journaled name otherwise. */
+static bool release_matches(const struct vfa_opts *o, const char *uuid,
+			    const struct vfa_lease *l)
 {
 	return (o->pci && !strcmp(l->pci, o->pci)) ||
 	       (o->lease && !strcmp(l->id, o->lease)) ||
-	       (o->domain && !strcmp(l->domain, o->domain));
+	       (o->domain && (uuid[0] && l->uuid[0] ? !strcmp(l->uuid, uuid) :
+			      !strcmp(l->domain, o->domain)));
 }
 
-static int release_one(struct vfa_agent *c, const struct vfa_opts *o,
+static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char *uuid,
 		       struct vfa_lease *l, json_object *done, json_object *pending,
 		       struct vfa_err *e)
 {
@@ -1128,7 +1435,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o,
 	 * may since have been leased again to someone else. */
 	memcpy(id, l->id, sizeof(id));
 	if (vfa_lease_load(c->st, l->pci, l) || strcmp(l->id, id) ||
-	    !release_matches(o, l)) {
+	    !release_matches(o, uuid, l)) {
 		close(fd);
 		return 0;
 	}
@@ -1139,23 +1446,42 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o,
 			r = -ENOTCONN;
 			goto out;
 		}
-		r = vfa_virt_detach(v, l->domain, l->pci, l->persistent, e);
+		/* The intent first: after a crash past the detach, the next
+		 * command finishes the release instead of keeping a lease on a
+		 * VF no domain holds. */
+		if (strcmp(l->state, "detaching")) {
+			snprintf(l->state, sizeof(l->state), "releasing");
+			r = journal(c, l, e);
+			if (r)
+				goto out;
+		}
+		crash_point("release.detach");
+		r = vfa_virt_detach(v, l->uuid, l->domain, l->pci, l->persistent, e);
 		if (r == -EINPROGRESS) {
 			snprintf(l->state, sizeof(l->state), "detaching");
-			r = vfa_lease_save(c->st, l, e);
+			r = journal(c, l, e);
 			if (!r)
 				json_object_array_add(pending, vfa_lease_json(l));
 			goto out;
 		}
-		if (r)
+		if (r) {
+			/* Still attached: the lease stays as it was. */
+			if (!strcmp(l->state, "releasing")) {
+				snprintf(l->state, sizeof(l->state), "ready");
+				journal(c, l, NULL);
+			}
 			goto out;
+		}
+		crash_point("release.detached");
 	}
 	snprintf(l->state, sizeof(l->state), "releasing");
-	r = vfa_lease_save(c->st, l, e);
+	r = journal(c, l, e);
+	crash_point("release.releasing");
 	if (!r)
 		r = scrub(c, l, e);
+	crash_point("release.scrubbed");
 	if (!r)
-		r = vfa_lease_drop(c->st, l->pci, e);
+		r = unjournal(c, l->pci, e);
 	if (!r)
 		json_object_array_add(done, vfa_lease_json(l));
 out:
@@ -1170,18 +1496,26 @@ int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret
 	json_object *done = json_object_new_array(), *pending = json_object_new_array();
 	struct vfa_lease *ls = NULL, *todo[VFNL_MAX_VFS * 4];
 	size_t n = 0, nt = 0;
+	char uuid[VFA_UUID_LEN] = "";
 	int r = begin(c, e);
 
 	if (r)
 		goto fail;
+	if (o->domain && virt(c, NULL)) {
+		struct vfa_err e2;
+		bool running;
+
+		if (vfa_virt_domain(c->virt, o->domain, &running, uuid, &e2))
+			uuid[0] = '\0';
+	}
 	r = leases_of(c, &ls, &n, e);
 	for (size_t i = 0; !r && i < n && nt < sizeof(todo) / sizeof(todo[0]); i++)
-		if (release_matches(o, &ls[i]))
+		if (release_matches(o, uuid, &ls[i]))
 			todo[nt++] = &ls[i];
 	vfa_state_unlock(c->st);
 	/* Leases that reconcile just finished releasing count as released. */
 	for (size_t i = 0; !r && i < c->n_reclaimed; i++) {
-		if (release_matches(o, &c->reclaimed[i]))
+		if (release_matches(o, uuid, &c->reclaimed[i]))
 			json_object_array_add(done, vfa_lease_json(&c->reclaimed[i]));
 	}
 	if (!r && nt == 0 && json_object_array_length(done) == 0)
@@ -1189,7 +1523,7 @@ int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret
 			     o->pci ? "--pci" : o->lease ? "--lease" : "--domain",
 			     o->pci ? o->pci : o->lease ? o->lease : o->domain);
 	for (size_t i = 0; !r && i < nt; i++)
-		r = release_one(c, o, todo[i], done, pending, e);
+		r = release_one(c, o, uuid, todo[i], done, pending, e);
 	free(ls);
 	if (r)
 		goto fail;

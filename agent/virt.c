@@ -17,6 +17,8 @@
  * (and every warm alloc without --domain) pay for and never use. */
 #define LIBVIRT_FUNCS(X) \
 	X(virConnectClose) X(virConnectDomainEventDeregisterAny) \
+	X(virConnectListAllDomains) X(virDomainGetUUIDString) \
+	X(virDomainLookupByUUIDString) \
 	X(virConnectDomainEventRegisterAny) X(virConnectIsAlive) \
 	X(virConnectOpen) X(virConnectRegisterCloseCallback) \
 	X(virConnectSetKeepAlive) X(virConnectUnregisterCloseCallback) \
@@ -53,6 +55,9 @@ static int lv_load(void)
 }
 
 #define virConnectClose (*lv_virConnectClose)
+#define virConnectListAllDomains (*lv_virConnectListAllDomains)
+#define virDomainGetUUIDString (*lv_virDomainGetUUIDString)
+#define virDomainLookupByUUIDString (*lv_virDomainLookupByUUIDString)
 #define virConnectDomainEventDeregisterAny (*lv_virConnectDomainEventDeregisterAny)
 #define virConnectDomainEventRegisterAny (*lv_virConnectDomainEventRegisterAny)
 #define virConnectIsAlive (*lv_virConnectIsAlive)
@@ -209,36 +214,80 @@ bool vfa_virt_alive(const struct vfa_virt *v)
 	return v && !v->closed && virConnectIsAlive(v->conn) == 1;
 }
 
-static int lookup(struct vfa_virt *v, const char *name, virDomainPtr *ret,
-		  struct vfa_err *e)
+/* By UUID when there is one (a name can be cut, reused or renamed; the
+ * UUID stays), by name only for journals written before UUIDs. */
+static int lookup(struct vfa_virt *v, const char *uuid, const char *name,
+		  virDomainPtr *ret, struct vfa_err *e)
 {
-	virDomainPtr d = virDomainLookupByName(v->conn, name);
+	bool by_uuid = uuid && *uuid;
+	virDomainPtr d = by_uuid ? virDomainLookupByUUIDString(v->conn, uuid) :
+		virDomainLookupByName(v->conn, name);
 
 	if (!d) {
 		virErrorPtr err = virGetLastError();
 
 		if (err && err->code == VIR_ERR_NO_DOMAIN)
-			return vfa_fail(e, ENOENT, "unknown domain \"%s\" (virsh list --all shows the known ones)", name);
+			return vfa_fail(e, ENOENT, "unknown domain \"%s\"%s%s%s (virsh list --all shows the known ones)",
+					name, by_uuid ? " (UUID " : "", by_uuid ? uuid : "",
+					by_uuid ? ")" : "");
 		return vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
 	}
 	*ret = d;
 	return 0;
 }
 
-int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
-		    struct vfa_err *e)
+static int running(virDomainPtr d, bool *ret, struct vfa_err *e)
 {
+	int a = virDomainIsActive(d);
+
+	if (a < 0)
+		return vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
+	*ret = a == 1;
+	return 0;
+}
+
+int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
+		    char ret_uuid[VFA_UUID_LEN], struct vfa_err *e)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
 	virDomainPtr d = NULL;
-	int r = lookup(v, name, &d, e), a;
+	bool run;
+	int r = lookup(v, NULL, name, &d, e);
 
 	if (r)
 		return r;
-	a = virDomainIsActive(d);
+	r = running(d, &run, e);
+	if (!r && virDomainGetUUIDString(d, uuid) < 0)
+		r = vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
 	virDomainFree(d);
-	if (a < 0)
-		return vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
-	*ret_running = a == 1;
+	if (r)
+		return r;
+	*ret_running = run;
+	memcpy(ret_uuid, uuid, VFA_UUID_LEN);
 	return 0;
+}
+
+int vfa_virt_domain_uuid(struct vfa_virt *v, const char *uuid, bool *ret_running,
+			 char ret_name[VFA_DOMAIN_LEN], struct vfa_err *e)
+{
+	virDomainPtr d = NULL;
+	const char *n;
+	bool run;
+	int r = lookup(v, uuid, uuid, &d, e);
+
+	if (r)
+		return r;
+	r = running(d, &run, e);
+	n = virDomainGetName(d);
+	if (!r && (!n || strlen(n) >= VFA_DOMAIN_LEN))
+		r = vfa_fail(e, ENAMETOOLONG, "domain %s: name unreadable or longer than %d bytes",
+			     uuid, VFA_DOMAIN_LEN - 1);
+	if (!r) {
+		*ret_running = run;
+		memcpy(ret_name, n, strlen(n) + 1);
+	}
+	virDomainFree(d);
+	return r;
 }
 
 static int hostdev_xml(const char *pci, char *buf, size_t len, bool source_only)
@@ -259,8 +308,8 @@ static int hostdev_xml(const char *pci, char *buf, size_t len, bool source_only)
 	return 0;
 }
 
-int vfa_virt_attach(struct vfa_virt *v, const char *name, const char *pci,
-		    unsigned int flags, struct vfa_err *e)
+int vfa_virt_attach(struct vfa_virt *v, const char *uuid, const char *name,
+		    const char *pci, unsigned int flags, struct vfa_err *e)
 {
 	char xml[512];
 	virDomainPtr d = NULL;
@@ -269,7 +318,7 @@ int vfa_virt_attach(struct vfa_virt *v, const char *name, const char *pci,
 
 	if (hostdev_xml(pci, xml, sizeof(xml), false) < 0)
 		return vfa_fail(e, EINVAL, "bad PCI address %s", pci);
-	r = lookup(v, name, &d, e);
+	r = lookup(v, uuid, name, &d, e);
 	if (r)
 		return r;
 	if (flags & VFA_LIVE)
@@ -311,11 +360,11 @@ static int holds(virDomainPtr d, const char *pci, bool *ret, struct vfa_err *e)
 	return 0;
 }
 
-int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,
-		   bool *ret, struct vfa_err *e)
+int vfa_virt_holds(struct vfa_virt *v, const char *uuid, const char *name,
+		   const char *pci, bool *ret, struct vfa_err *e)
 {
 	virDomainPtr d = NULL;
-	int r = lookup(v, name, &d, e);
+	int r = lookup(v, uuid, name, &d, e);
 
 	if (r == -ENOENT) {
 		*ret = false;
@@ -343,8 +392,8 @@ static int in_config(virDomainPtr d, const char *pci, bool *ret, struct vfa_err 
 	return 0;
 }
 
-int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
-		    bool persistent, struct vfa_err *e)
+int vfa_virt_detach(struct vfa_virt *v, const char *uuid, const char *name,
+		    const char *pci, bool persistent, struct vfa_err *e)
 {
 	char xml[512];
 	virDomainPtr d = NULL;
@@ -353,7 +402,7 @@ int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
 
 	if (hostdev_xml(pci, xml, sizeof(xml), false) < 0)
 		return vfa_fail(e, EINVAL, "bad PCI address %s", pci);
-	r = lookup(v, name, &d, e);
+	r = lookup(v, uuid, name, &d, e);
 	if (r == -ENOENT)
 		return 0;	/* domain gone: nothing holds the VF */
 	if (r)
@@ -390,6 +439,56 @@ out:
 	return r;
 }
 
+/* Reports each hostdev of one domain's XML (flags: 0 live, or inactive). */
+static int dom_devs(virDomainPtr d, unsigned int flags, vfa_virt_dev_cb cb,
+		    void *ud, struct vfa_err *e)
+{
+	struct vfa_hostdev devs[64];
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	char *xml = virDomainGetXMLDesc(d, flags);
+	const char *name = virDomainGetName(d);
+	size_t n = 0;
+	int r;
+
+	if (!xml || !name || virDomainGetUUIDString(d, uuid) < 0) {
+		free(xml);
+		return vfa_fail(e, EIO, "libvirt: %s", virGetLastErrorMessage());
+	}
+	r = vfa_domxml_hostdevs(xml, devs, sizeof(devs) / sizeof(devs[0]), &n);
+	free(xml);
+	if (r)
+		return vfa_fail(e, -r, "domain %s: more hostdevs than vfagent reads (%zu)",
+				name, sizeof(devs) / sizeof(devs[0]));
+	for (size_t i = 0; !r && i < n; i++)
+		r = cb(uuid, name, devs[i].pci, devs[i].mac, flags != 0, ud);
+	return r;
+}
+
+/* Walks every domain's saved config and, if running, its live XML: what
+ * libvirt will hand to a guest at its next start, or holds now. */
+int vfa_virt_hostdevs(struct vfa_virt *v, vfa_virt_dev_cb cb, void *ud,
+		      struct vfa_err *e)
+{
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(v->conn, &doms, 0), r = 0;
+
+	if (n < 0)
+		return vfa_fail(e, EIO, "libvirt: listing domains: %s", virGetLastErrorMessage());
+	for (int i = 0; i < n; i++) {
+		bool run = false;
+
+		if (!r)
+			r = dom_devs(doms[i], VIR_DOMAIN_XML_INACTIVE, cb, ud, e);
+		if (!r)
+			r = running(doms[i], &run, e);
+		if (!r && run)
+			r = dom_devs(doms[i], 0, cb, ud, e);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	return r;
+}
+
 #else /* !VFAGENT_LIBVIRT */
 
 #define NOT_BUILT(e) vfa_fail(e, ENOTSUP, \
@@ -408,30 +507,44 @@ void vfa_virt_close(struct vfa_virt *v)
 }
 
 int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
-		    struct vfa_err *e)
+		    char ret_uuid[VFA_UUID_LEN], struct vfa_err *e)
 {
-	(void)v; (void)name; (void)ret_running;
+	(void)v; (void)name; (void)ret_running; (void)ret_uuid;
 	return NOT_BUILT(e);
 }
 
-int vfa_virt_attach(struct vfa_virt *v, const char *name, const char *pci,
-		    unsigned int flags, struct vfa_err *e)
+int vfa_virt_domain_uuid(struct vfa_virt *v, const char *uuid, bool *ret_running,
+			 char ret_name[VFA_DOMAIN_LEN], struct vfa_err *e)
 {
-	(void)v; (void)name; (void)pci; (void)flags;
+	(void)v; (void)uuid; (void)ret_running; (void)ret_name;
 	return NOT_BUILT(e);
 }
 
-int vfa_virt_detach(struct vfa_virt *v, const char *name, const char *pci,
-		    bool persistent, struct vfa_err *e)
+int vfa_virt_attach(struct vfa_virt *v, const char *uuid, const char *name,
+		    const char *pci, unsigned int flags, struct vfa_err *e)
 {
-	(void)v; (void)name; (void)pci; (void)persistent;
+	(void)v; (void)uuid; (void)name; (void)pci; (void)flags;
 	return NOT_BUILT(e);
 }
 
-int vfa_virt_holds(struct vfa_virt *v, const char *name, const char *pci,
-		   bool *ret, struct vfa_err *e)
+int vfa_virt_detach(struct vfa_virt *v, const char *uuid, const char *name,
+		    const char *pci, bool persistent, struct vfa_err *e)
 {
-	(void)v; (void)name; (void)pci; (void)ret;
+	(void)v; (void)uuid; (void)name; (void)pci; (void)persistent;
+	return NOT_BUILT(e);
+}
+
+int vfa_virt_holds(struct vfa_virt *v, const char *uuid, const char *name,
+		   const char *pci, bool *ret, struct vfa_err *e)
+{
+	(void)v; (void)uuid; (void)name; (void)pci; (void)ret;
+	return NOT_BUILT(e);
+}
+
+int vfa_virt_hostdevs(struct vfa_virt *v, vfa_virt_dev_cb cb, void *ud,
+		      struct vfa_err *e)
+{
+	(void)v; (void)cb; (void)ud;
 	return NOT_BUILT(e);
 }
 
