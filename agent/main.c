@@ -30,6 +30,12 @@ static const char usage_text[] =
 "  serve                      run the agent: answers the commands above on a Unix\n"
 "                             socket, releases the VFs of libvirt domains that stop,\n"
 "                             watches the PFs. Foreground; SIGHUP rereads the config\n"
+"  doctor                     check the host (IOMMU, vfio, PFs, VFs, libvirt, AppArmor,\n"
+"                             locked memory, hot-plug slots); names the fix for each\n"
+"                             problem; exit 0 nothing found, 1 problems found\n"
+"  ports DOMAIN [--add N]     free hot-plug slots of a libvirt domain; --add N adds N\n"
+"                             empty pcie-root-ports (q35) to its saved config, used\n"
+"                             from its next start\n"
 "\n"
 "Global options:\n"
 "  -c, --config FILE          config (default /etc/vfagent/vfagent.conf)\n"
@@ -221,6 +227,47 @@ static int run(const char *cmd, struct vfa_opts *o, bool json)
 	return code;
 }
 
+/* vfagent ports DOMAIN [--add N]: direct, not through the daemon. */
+static int ports(const struct vfa_opts *o, bool json)
+{
+	struct vfa_config *cfg = calloc(1, sizeof(*cfg));
+	struct vfa_err e = { "", 0 };
+	json_object *res = NULL, *l, *c;
+	int r;
+
+	if (!o->domain) {
+		free(cfg);
+		fprintf(stderr, "vfagent: ports needs a domain: vfagent ports DOMAIN [--add N]\n");
+		return VFA_EXIT_USAGE;
+	}
+	r = cfg ? vfa_config_load(o->config, cfg, &e) : vfa_fail(&e, ENOMEM, "out of memory");
+	if (!r)
+		r = vfa_ports(cfg, o->domain, o->ports_add, &res, &e);
+	free(cfg);
+	if (r) {
+		fprintf(stderr, "vfagent: %s\n", e.msg);
+		return e.exit ? e.exit : VFA_EXIT_FAIL;
+	}
+	if (json) {
+		puts(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY));
+	} else {
+		json_object_object_get_ex(res, "live", &l);
+		json_object_object_get_ex(res, "config", &c);
+		if (o->ports_add)
+			printf("added %u pcie-root-port(s) to the config of %s: they appear at its next start (virsh shutdown, virsh start)\n",
+			       o->ports_add, o->domain);
+		if (l)
+			printf("%s (%s) now: %d free hot-plug slot(s)\n", o->domain,
+			       js(l, "machine"), ji(l, "free"));
+		else
+			printf("%s is not running\n", o->domain);
+		printf("%s (%s) config: %d free hot-plug slot(s) at the next start\n", o->domain,
+		       js(c, "machine"), ji(c, "free"));
+	}
+	json_object_put(res);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option gopts[] = {
@@ -240,6 +287,13 @@ int main(int argc, char **argv)
 		{ "lease", required_argument, NULL, 'l' },
 		{ "socket", required_argument, NULL, 'k' },
 		{ "direct", no_argument, NULL, 'x' },
+		{ "add", required_argument, NULL, 'A' },
+		/* doctor's roots, for tests (README: vfagent doctor) */
+		{ "proc-root", required_argument, NULL, 1001 },
+		{ "etc-root", required_argument, NULL, 1002 },
+		{ "run-root", required_argument, NULL, 1003 },
+		{ "modules-root", required_argument, NULL, 1004 },
+		{ "apparmor-param", required_argument, NULL, 1005 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vfa_opts o = {
@@ -274,6 +328,18 @@ int main(int argc, char **argv)
 		case 'P': o.persistent = true; break;
 		case 'a': o.pci = optarg; break;
 		case 'l': o.lease = optarg; break;
+		case 'A':
+			o.ports_add = (unsigned int)strtoul(optarg, NULL, 10);
+			if (!o.ports_add || o.ports_add > 64) {
+				fprintf(stderr, "vfagent: --add %s: give 1..64 ports\n", optarg);
+				return VFA_EXIT_USAGE;
+			}
+			break;
+		case 1001: o.proc_root = optarg; break;
+		case 1002: o.etc_root = optarg; break;
+		case 1003: o.run_root = optarg; break;
+		case 1004: o.modules_root = optarg; break;
+		case 1005: o.apparmor_param = optarg; break;
 		case 'm':
 			r = vfa_parse_mac(optarg, o.mac);
 			if (r) {
@@ -299,10 +365,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "list") && optind < argc)
 		o.pf = argv[optind++];
+	if (!strcmp(cmd, "ports") && optind < argc)
+		o.domain = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "vfagent: unexpected argument \"%s\"\n", argv[optind]);
 		return VFA_EXIT_USAGE;
 	}
+	if (!strcmp(cmd, "doctor"))
+		return vfa_doctor_main(&o, json);
+	if (!strcmp(cmd, "ports"))
+		return ports(&o, json);
 	if (!strcmp(cmd, "serve")) {
 		r = vfa_serve(&o, &e);
 		if (r)
