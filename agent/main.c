@@ -315,6 +315,9 @@ int main(int argc, char **argv)
 		return usage(stderr, VFA_EXIT_USAGE);
 	cmd = argv[optind];
 	optind++;
+	/* getopt stops at the first operand: ports takes its domain first */
+	if (!strcmp(cmd, "ports") && optind < argc && argv[optind][0] != '-')
+		o.domain = argv[optind++];
 	while ((c = getopt_long(argc, argv, "c:s:jh", gopts, NULL)) != -1) {
 		if (global_opt(c, &o, &json)) {
 			if (o.help)
@@ -365,7 +368,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "list") && optind < argc)
 		o.pf = argv[optind++];
-	if (!strcmp(cmd, "ports") && optind < argc)
+	if (!strcmp(cmd, "ports") && !o.domain && optind < argc)
 		o.domain = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "vfagent: unexpected argument \"%s\"\n", argv[optind]);

@@ -51,6 +51,7 @@ struct scan {
 	enum bus_model model[MAX_BUS];
 	bool hotplug_off[MAX_BUS];
 	uint32_t used[MAX_BUS];	/* bit per slot */
+	unsigned int new_ports;	/* pcie-root-ports without index yet: empty */
 	/* the device element being read (depth 3: domain/devices/X) */
 	bool in_ctrl;
 	int ctrl_index;
@@ -168,6 +169,8 @@ static void on_tag(struct scan *sc, const struct tag *t, unsigned int depth)
 			if (sc->ctrl_index >= 0) {
 				sc->seen[sc->ctrl_index] = true;
 				sc->model[sc->ctrl_index] = sc->ctrl_model;
+			} else if (sc->ctrl_model == BUS_PCIE_PORT) {
+				sc->new_ports++;
 			}
 		}
 		return;
@@ -263,6 +266,8 @@ int vfa_slots_count(const char *xml, size_t len, struct vfa_slots *ret)
 	if (sc->seen[0])
 		res.machine = sc->model[0] == BUS_PCIE_ROOT ? VFA_MACHINE_Q35 :
 			      sc->model[0] == BUS_PCI_ROOT ? VFA_MACHINE_PC : VFA_MACHINE_UNKNOWN;
+	if (res.machine == VFA_MACHINE_Q35)
+		res.free = res.ports = sc->new_ports;
 	for (unsigned int b = 0; b < MAX_BUS && res.machine != VFA_MACHINE_UNKNOWN; b++) {
 		if (!sc->seen[b])
 			continue;
