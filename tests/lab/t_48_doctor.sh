@@ -27,7 +27,7 @@ if [ "$(cat $aa 2>/dev/null)" != Y ]; then
 	echo Y >"$out/aa-enabled"; aa=$out/aa-enabled
 fi
 va() { "$V" -c "$conf" -s "$st" "$@"; }
-doc() { va --apparmor-param "$aa" "$@" doctor; }
+doc() { va doctor --apparmor-param "$aa" "$@"; }
 # status of one check in a doctor JSON file: "fail", "ok", ...
 st_of() { jq -r --arg c "$2" '[.findings[] | select(.check == $c) | .status] | first // "none"' "$1"; }
 pgrep -x libvirtd >/dev/null || lab_libvirt_start || { fail "doctor.libvirtd: libvirtd did not start"; exit 0; }
