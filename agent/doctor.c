@@ -225,8 +225,9 @@ void vfa_doc_iommu_cmdline(const struct vfa_doc_ctx *c, struct vfa_doc_report *r
 	if (has_word(intel, "off") || has_word(amd, "off"))
 		vfa_doc_add(rep, DOC_IOMMU_CMDLINE, DOC_FAIL, NULL,
 			    "remove the =off and " GRUB_FIX,
-			    "the kernel command line switches the IOMMU off (%s%s%s)",
-			    *intel ? "intel_iommu=" : "amd_iommu=", *intel ? intel : amd, "");
+			    "the kernel command line switches the IOMMU off (%s%s)",
+			    has_word(intel, "off") ? "intel_iommu=" : "amd_iommu=",
+			    has_word(intel, "off") ? intel : amd);
 	else if (has_word(intel, "on") || has_word(amd, "on"))
 		vfa_doc_add(rep, DOC_IOMMU_CMDLINE, DOC_OK, NULL, NULL,
 			    "the kernel command line enables the IOMMU (%s%s)",

@@ -115,6 +115,7 @@ void vfa_doc_selinux(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_memlock(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_slots(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_slots_xml(const char *domain, const char *xml, struct vfa_doc_report *rep);
+void vfa_doc_memlock_xml(const char *domain, const char *xml, struct vfa_doc_report *rep);
 
 void vfa_doc_run(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 json_object *vfa_doc_json(const struct vfa_doc_report *rep);

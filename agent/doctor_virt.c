@@ -227,6 +227,34 @@ void vfa_doc_memlock(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 			    name, pid, lim);
 }
 
+/* The KiB value of <NAME unit='KiB'>N</NAME> in libvirt's XML (libvirt
+ * writes memory sizes in KiB); 0 if absent. */
+static unsigned long long xml_kib(const char *xml, const char *name)
+{
+	char open_tag[64];
+	const char *p;
+
+	snprintf(open_tag, sizeof(open_tag), "<%s unit='KiB'>", name);
+	p = strstr(xml, open_tag);
+	return p ? strtoull(p + strlen(open_tag), NULL, 10) : 0;
+}
+
+/**
+ * vfa_doc_memlock_xml() - a domain's <memtune><hard_limit> below its RAM:
+ * libvirt then caps QEMU's locked memory at hard_limit instead of RAM +
+ * 1 GiB, and VFIO cannot pin the guest's RAM.
+ */
+void vfa_doc_memlock_xml(const char *domain, const char *xml, struct vfa_doc_report *rep)
+{
+	unsigned long long mem = xml_kib(xml, "memory"), hard = xml_kib(xml, "hard_limit");
+
+	if (hard && hard < mem)
+		vfa_doc_add(rep, DOC_MEMLOCK, DOC_FAIL, domain,
+			    "raise or remove <memtune><hard_limit> (virsh memtune DOMAIN --hard-limit, at least RAM + 1 GiB)",
+			    "%s: memtune hard_limit %llu KiB is below its %llu KiB of RAM: libvirt caps QEMU's locked memory there and VFIO cannot pin the guest's RAM",
+			    domain, hard, mem);
+}
+
 /**
  * vfa_doc_slots_xml() - the finding for one domain from its live XML.
  */
@@ -256,8 +284,8 @@ void vfa_doc_slots_xml(const char *domain, const char *xml, struct vfa_doc_repor
 }
 
 /**
- * vfa_doc_slots() - free hot-plug slots of each running domain that holds
- * a lease (its live XML through libvirt).
+ * vfa_doc_slots() - free hot-plug slots (and the memtune hard_limit) of
+ * each running domain that holds a lease, from its live XML.
  */
 void vfa_doc_slots(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 {
@@ -282,8 +310,10 @@ void vfa_doc_slots(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 		}
 		if (vfa_virt_xml(c->virt, d, false, &xml, &e))
 			vfa_doc_add(rep, DOC_SLOTS, DOC_SKIP, d, NULL, "%s", e.msg);
-		else
+		else {
 			vfa_doc_slots_xml(d, xml, rep);
+			vfa_doc_memlock_xml(d, xml, rep);
+		}
 		free(xml);
 	}
 }

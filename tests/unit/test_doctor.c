@@ -443,6 +443,13 @@ static void test_memlock(void)
 	put("proc/4242/status", "Name:\tlibvirtd\nCapEff:\t0000000000003000\n");
 	vfa_doc_memlock(&ctx, &rep);
 	expect("doctor.memlock_daemon_cannot", DOC_MEMLOCK, DOC_WARN, "CAP_SYS_RESOURCE");
+	vfa_doc_memlock_xml("vm1", "<domain><memory unit='KiB'>4194304</memory><memtune>"
+			    "<hard_limit unit='KiB'>2097152</hard_limit></memtune></domain>", &rep);
+	expect("doctor.memlock_hard_limit_low", DOC_MEMLOCK, DOC_FAIL, "hard_limit 2097152 KiB");
+	vfa_doc_memlock_xml("vm1", "<domain><memory unit='KiB'>4194304</memory><memtune>"
+			    "<hard_limit unit='KiB'>6291456</hard_limit></memtune></domain>", &rep);
+	vfa_doc_memlock_xml("vm1", "<domain><memory unit='KiB'>4194304</memory></domain>", &rep);
+	T("doctor.memlock_hard_limit_ok", rep.n == 0, "%u findings: %s", rep.n, rep.n ? rep.f[0].msg : "");
 }
 
 static void test_slots(void)
