@@ -115,6 +115,7 @@ static void tree(void)
 	snprintf(top, sizeof(top), "/tmp/vfagent-doctor.XXXXXX");
 	if (!mkdtemp(top))
 		abort();
+	vfio_ctx_free(ctx.io);
 	memset(&ctx, 0, sizeof(ctx));
 	snprintf(ctx.sys, sizeof(ctx.sys), "%s/sys", top);
 	snprintf(ctx.proc, sizeof(ctx.proc), "%s/proc", top);
@@ -131,7 +132,6 @@ static void tree(void)
 	mkdirs("etc");
 	mkdirs("dev");
 	mkdirs("run");
-	vfio_ctx_free(ctx.io);
 	vfio_ctx_new(ctx.sys, ctx.dev, &ctx.io);
 	rep.n = 0;
 }
