@@ -234,7 +234,7 @@ int vfa_ports(const struct vfa_config *cfg, const char *domain, unsigned int add
 	      json_object **ret, struct vfa_err *e);
 
 /* doctor.c: checks the host; prints text or JSON; returns the exit code
- * (0 nothing found, 1 problems found, 2 bad usage). */
+ * (0 nothing found, 1 problems found). */
 int vfa_doctor_main(const struct vfa_opts *o, bool json);
 
 #endif

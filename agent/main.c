@@ -331,13 +331,16 @@ int main(int argc, char **argv)
 		case 'P': o.persistent = true; break;
 		case 'a': o.pci = optarg; break;
 		case 'l': o.lease = optarg; break;
-		case 'A':
-			o.ports_add = (unsigned int)strtoul(optarg, NULL, 10);
-			if (!o.ports_add || o.ports_add > 64) {
+		case 'A': {
+			char *end;
+
+			o.ports_add = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || !o.ports_add || o.ports_add > 64) {
 				fprintf(stderr, "vfagent: --add %s: give 1..64 ports\n", optarg);
 				return VFA_EXIT_USAGE;
 			}
 			break;
+		}
 		case 1001: o.proc_root = optarg; break;
 		case 1002: o.etc_root = optarg; break;
 		case 1003: o.run_root = optarg; break;
