@@ -232,6 +232,7 @@ int vfa_virt_define(struct vfa_virt *v, const char *xml, struct vfa_err *e);
 int vfa_slots_require(struct vfa_virt *v, const char *domain, struct vfa_err *e);
 int vfa_ports(const struct vfa_config *cfg, const char *domain, unsigned int add,
 	      json_object **ret, struct vfa_err *e);
+int vfa_ports_main(const struct vfa_opts *o, bool json);
 
 /* doctor.c: checks the host; prints text or JSON; returns the exit code
  * (0 nothing found, 1 problems found). */

@@ -227,47 +227,6 @@ static int run(const char *cmd, struct vfa_opts *o, bool json)
 	return code;
 }
 
-/* vfagent ports DOMAIN [--add N]: direct, not through the daemon. */
-static int ports(const struct vfa_opts *o, bool json)
-{
-	struct vfa_config *cfg = calloc(1, sizeof(*cfg));
-	struct vfa_err e = { "", 0 };
-	json_object *res = NULL, *l, *c;
-	int r;
-
-	if (!o->domain) {
-		free(cfg);
-		fprintf(stderr, "vfagent: ports needs a domain: vfagent ports DOMAIN [--add N]\n");
-		return VFA_EXIT_USAGE;
-	}
-	r = cfg ? vfa_config_load(o->config, cfg, &e) : vfa_fail(&e, ENOMEM, "out of memory");
-	if (!r)
-		r = vfa_ports(cfg, o->domain, o->ports_add, &res, &e);
-	free(cfg);
-	if (r) {
-		fprintf(stderr, "vfagent: %s\n", e.msg);
-		return e.exit ? e.exit : VFA_EXIT_FAIL;
-	}
-	if (json) {
-		puts(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY));
-	} else {
-		json_object_object_get_ex(res, "live", &l);
-		json_object_object_get_ex(res, "config", &c);
-		if (o->ports_add)
-			printf("added %u pcie-root-port(s) to the config of %s: they appear at its next start (virsh shutdown, virsh start)\n",
-			       o->ports_add, o->domain);
-		if (l)
-			printf("%s (%s) now: %d free hot-plug slot(s)\n", o->domain,
-			       js(l, "machine"), ji(l, "free"));
-		else
-			printf("%s is not running\n", o->domain);
-		printf("%s (%s) config: %d free hot-plug slot(s) at the next start\n", o->domain,
-		       js(c, "machine"), ji(c, "free"));
-	}
-	json_object_put(res);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option gopts[] = {
@@ -314,10 +273,10 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage(stderr, VFA_EXIT_USAGE);
 	cmd = argv[optind];
-	optind++;
 	/* getopt stops at the first operand: ports takes its domain first */
-	if (!strcmp(cmd, "ports") && optind < argc && argv[optind][0] != '-')
-		o.domain = argv[optind++];
+	if (!strcmp(cmd, "ports") && optind + 1 < argc && argv[optind + 1][0] != '-')
+		o.domain = argv[++optind];
+	optind++;
 	while ((c = getopt_long(argc, argv, "c:s:jh", gopts, NULL)) != -1) {
 		if (global_opt(c, &o, &json)) {
 			if (o.help)
@@ -380,7 +339,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "doctor"))
 		return vfa_doctor_main(&o, json);
 	if (!strcmp(cmd, "ports"))
-		return ports(&o, json);
+		return vfa_ports_main(&o, json);
 	if (!strcmp(cmd, "serve")) {
 		r = vfa_serve(&o, &e);
 		if (r)

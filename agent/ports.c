@@ -125,3 +125,50 @@ out:
 	vfa_virt_close(v);
 	return r;
 }
+
+/**
+ * vfa_ports_main() - `vfagent ports DOMAIN [--add N]`, run directly (not
+ * through the daemon): prints the result as text or JSON, returns the
+ * exit code.
+ */
+int vfa_ports_main(const struct vfa_opts *o, bool json)
+{
+	struct vfa_config *cfg = calloc(1, sizeof(*cfg));
+	struct vfa_err e = { "", 0 };
+	json_object *res = NULL, *l, *c;
+	int r;
+
+	if (!o->domain) {
+		free(cfg);
+		fprintf(stderr, "vfagent: ports needs a domain: vfagent ports DOMAIN [--add N]\n");
+		return VFA_EXIT_USAGE;
+	}
+	r = cfg ? vfa_config_load(o->config, cfg, &e) : vfa_fail(&e, ENOMEM, "out of memory");
+	if (!r)
+		r = vfa_ports(cfg, o->domain, o->ports_add, &res, &e);
+	free(cfg);
+	if (r) {
+		fprintf(stderr, "vfagent: %s\n", e.msg);
+		return e.exit ? e.exit : VFA_EXIT_FAIL;
+	}
+	if (json) {
+		puts(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY));
+	} else {
+		json_object_object_get_ex(res, "live", &l);
+		json_object_object_get_ex(res, "config", &c);
+		if (o->ports_add)
+			printf("added %u pcie-root-port(s) to the config of %s: they appear at its next start (virsh shutdown, virsh start)\n",
+			       o->ports_add, o->domain);
+		if (l)
+			printf("%s (%s) now: %d free hot-plug slot(s)\n", o->domain,
+			       json_object_get_string(json_object_object_get(l, "machine")),
+			       json_object_get_int(json_object_object_get(l, "free")));
+		else
+			printf("%s is not running\n", o->domain);
+		printf("%s (%s) config: %d free hot-plug slot(s) at the next start\n", o->domain,
+		       json_object_get_string(json_object_object_get(c, "machine")),
+		       json_object_get_int(json_object_object_get(c, "free")));
+	}
+	json_object_put(res);
+	return 0;
+}
