@@ -243,9 +243,6 @@ int main(int argc, char **argv)
 		{ "live", no_argument, NULL, 'L' },
 		{ "persistent", no_argument, NULL, 'P' },
 		{ "pci", required_argument, NULL, 'a' },
-		{ "lease", required_argument, NULL, 'l' },
-		{ "socket", required_argument, NULL, 'k' },
-		{ "direct", no_argument, NULL, 'x' },
 		{ "add", required_argument, NULL, 'A' },
 		/* doctor's roots, for tests (README: vfagent doctor) */
 		{ "proc-root", required_argument, NULL, 1001 },
@@ -253,6 +250,9 @@ int main(int argc, char **argv)
 		{ "run-root", required_argument, NULL, 1003 },
 		{ "modules-root", required_argument, NULL, 1004 },
 		{ "apparmor-param", required_argument, NULL, 1005 },
+		{ "lease", required_argument, NULL, 'l' },
+		{ "socket", required_argument, NULL, 'k' },
+		{ "direct", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vfa_opts o = {
