@@ -214,6 +214,10 @@ struct vfa_opts {
 	const char *persist_dir;	/* leases that outlive a reboot; "" = none */
 	const char *socket;		/* daemon socket; default STATE_DIR/vfagent.sock */
 	bool direct;			/* never use the daemon */
+	/* doctor: more roots for tests (NULL: /proc, /etc, /run, /lib/modules,
+	 * SYS/module/apparmor/parameters/enabled) */
+	const char *proc_root, *etc_root, *run_root, *modules_root, *apparmor_param;
+	unsigned int ports_add;		/* ports --add N */
 };
 
 /* ops.c: a long-lived handle (the CLI opens one per command, the daemon
@@ -268,5 +272,22 @@ int vfa_client_call(const char *path, json_object *req, json_object **ret_reply,
 
 /* serve.c: the daemon; returns when told to stop. */
 int vfa_serve(const struct vfa_opts *o, struct vfa_err *e);
+
+/* virt.c: the domain's XML (live, or the saved config with secrets;
+ * *ret_xml malloc'd) and redefining the saved config. */
+int vfa_virt_xml(struct vfa_virt *v, const char *name, bool inactive,
+		 char **ret_xml, struct vfa_err *e);
+int vfa_virt_define(struct vfa_virt *v, const char *xml, struct vfa_err *e);
+
+/* ports.c: hot-plug slots. -ENOSPC (with the fix) if the running domain
+ * has no free slot; `vfagent ports DOMAIN [--add N]`. */
+int vfa_slots_require(struct vfa_virt *v, const char *domain, struct vfa_err *e);
+int vfa_ports(const struct vfa_config *cfg, const char *domain, unsigned int add,
+	      json_object **ret, struct vfa_err *e);
+int vfa_ports_main(const struct vfa_opts *o, bool json);
+
+/* doctor.c: checks the host; prints text or JSON; returns the exit code
+ * (0 nothing found, 1 problems found). */
+int vfa_doctor_main(const struct vfa_opts *o, bool json);
 
 #endif

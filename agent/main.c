@@ -32,6 +32,12 @@ static const char usage_text[] =
 "  serve                      run the agent: answers the commands above on a Unix\n"
 "                             socket, releases the VFs of libvirt domains that stop,\n"
 "                             watches the PFs. Foreground; SIGHUP rereads the config\n"
+"  doctor                     check the host (IOMMU, vfio, PFs, VFs, libvirt, AppArmor,\n"
+"                             locked memory, hot-plug slots); names the fix for each\n"
+"                             problem; exit 0 nothing found, 1 problems found\n"
+"  ports DOMAIN [--add N]     free hot-plug slots of a libvirt domain; --add N adds N\n"
+"                             empty pcie-root-ports (q35) to its saved config, used\n"
+"                             from its next start\n"
 "\n"
 "Global options:\n"
 "  -c, --config FILE          config (default /etc/vfagent/vfagent.conf)\n"
@@ -293,6 +299,13 @@ static const struct option gopts[] = {
 	{ "live", no_argument, NULL, 'L' },
 	{ "persistent", no_argument, NULL, 'P' },
 	{ "pci", required_argument, NULL, 'a' },
+	{ "add", required_argument, NULL, 'A' },
+	/* doctor's roots, for tests (README: vfagent doctor) */
+	{ "proc-root", required_argument, NULL, 1001 },
+	{ "etc-root", required_argument, NULL, 1002 },
+	{ "run-root", required_argument, NULL, 1003 },
+	{ "modules-root", required_argument, NULL, 1004 },
+	{ "apparmor-param", required_argument, NULL, 1005 },
 	{ "lease", required_argument, NULL, 'l' },
 	{ "socket", required_argument, NULL, 'k' },
 	{ "direct", no_argument, NULL, 'x' },
@@ -368,6 +381,9 @@ int main(int argc, char **argv)
 		return VFA_EXIT_USAGE;
 	}
 	cmd = argv[optind];
+	/* getopt stops at the first operand: ports takes its domain first */
+	if (!strcmp(cmd, "ports") && optind + 1 < argc && argv[optind + 1][0] != '-')
+		o.domain = argv[++optind];
 	optind++;
 	while ((c = getopt_long(argc, argv, ":c:s:jh", gopts, NULL)) != -1) {
 		if (global_opt(c, &o, &json)) {
@@ -382,6 +398,21 @@ int main(int argc, char **argv)
 		case 'P': o.persistent = true; break;
 		case 'a': o.pci = optarg; break;
 		case 'l': o.lease = optarg; break;
+		case 'A': {
+			char *end;
+
+			o.ports_add = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || !o.ports_add || o.ports_add > 64) {
+				fprintf(stderr, "vfagent: --add %s: give 1..64 ports\n", optarg);
+				return VFA_EXIT_USAGE;
+			}
+			break;
+		}
+		case 1001: o.proc_root = optarg; break;
+		case 1002: o.etc_root = optarg; break;
+		case 1003: o.run_root = optarg; break;
+		case 1004: o.modules_root = optarg; break;
+		case 1005: o.apparmor_param = optarg; break;
 		case 'm':
 			r = vfa_parse_mac(optarg, o.mac);
 			if (r) {
@@ -405,12 +436,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "list") && optind < argc)
 		o.pf = argv[optind++];
+	if (!strcmp(cmd, "ports") && !o.domain && optind < argc)
+		o.domain = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "vfagent: unexpected argument \"%s\"\n", argv[optind]);
 		return VFA_EXIT_USAGE;
 	}
 	if (check_paths(&o))
 		return VFA_EXIT_USAGE;
+	if (!strcmp(cmd, "doctor"))
+		return vfa_doctor_main(&o, json);
+	if (!strcmp(cmd, "ports"))
+		return vfa_ports_main(&o, json);
 	if (!strcmp(cmd, "serve"))
 		return serve(&o);
 	return run(cmd, &o, json);

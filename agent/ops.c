@@ -1226,6 +1226,12 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 			r = vfa_fail(e, EINVAL, "domain %s is not running: start it, or attach with --persistent only", o->domain);
 			goto out;
 		}
+		/* A live attach needs a free hot-plug slot: refuse now, not in libvirt. */
+		if (running && (o->live || !o->persistent)) {
+			r = vfa_slots_require(v, o->domain, e);
+			if (r)
+				goto out;
+		}
 	}
 	r = leases_of(c, &ls, &nl, e);
 	if (r)

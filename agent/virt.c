@@ -561,3 +561,79 @@ bool vfa_virt_alive(const struct vfa_virt *v)
 	return false;
 }
 #endif
+
+/* ---- domain XML: hot-plug slots and spare ports (agent/ports.c) ---- */
+#if VFAGENT_LIBVIRT
+typedef virDomainPtr (*define_fn)(virConnectPtr, const char *, unsigned int);
+
+/* virDomainDefineXMLFlags from the libvirt lv_load() opened; NULL if the
+ * library lacks it (older than 1.2.12). */
+static define_fn define_sym(void)
+{
+	void *h = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	define_fn f = NULL;
+
+	if (h) {
+		*(void **)&f = dlsym(h, "virDomainDefineXMLFlags");
+		dlclose(h);
+	}
+	return f;
+}
+
+/**
+ * vfa_virt_xml() - the domain's XML: the running one (live) or the saved
+ * config (inactive, with secrets, as `virsh edit` reads it). *ret_xml is
+ * malloc'd, the caller frees it. -ENOENT for an unknown domain.
+ */
+int vfa_virt_xml(struct vfa_virt *v, const char *name, bool inactive,
+		 char **ret_xml, struct vfa_err *e)
+{
+	virDomainPtr d = NULL;
+	char *xml;
+	int r = lookup(v, NULL, name, &d, e);
+
+	if (r)
+		return r;
+	xml = virDomainGetXMLDesc(d, inactive ?
+				  VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE : 0);
+	if (!xml)
+		r = vfa_fail(e, EIO, "libvirt: XML of %s: %s", name, virGetLastErrorMessage());
+	else
+		*ret_xml = xml;
+	virDomainFree(d);
+	return r;
+}
+
+/**
+ * vfa_virt_define() - replaces a domain's saved config by xml, validated
+ * against libvirt's schema. The running domain is untouched; the change
+ * takes effect at its next start.
+ */
+int vfa_virt_define(struct vfa_virt *v, const char *xml, struct vfa_err *e)
+{
+	define_fn define = define_sym();
+	virDomainPtr d;
+
+	if (!define)
+		return vfa_fail(e, ENOTSUP, "libvirt lacks virDomainDefineXMLFlags (needs 1.2.12 or later)");
+	d = define(v->conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+	if (!d)
+		return vfa_fail(e, EIO, "libvirt could not define the new config: %s",
+				virGetLastErrorMessage());
+	virDomainFree(d);
+	return 0;
+}
+#else
+int vfa_virt_xml(struct vfa_virt *v, const char *name, bool inactive,
+		 char **ret_xml, struct vfa_err *e)
+{
+	(void)v; (void)name; (void)inactive; (void)ret_xml;
+	return NOT_BUILT(e);
+}
+
+int vfa_virt_define(struct vfa_virt *v, const char *xml, struct vfa_err *e)
+{
+	(void)v; (void)xml;
+	return NOT_BUILT(e);
+}
+#endif
