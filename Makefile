@@ -122,6 +122,7 @@ UNITDIR    ?= $(or $(call once,SD_UNITDIR,pkg-config --variable=systemdsystemuni
 GENDIR     ?= $(or $(call once,SD_GENDIR,pkg-config --variable=systemdsystemgeneratordir systemd),/lib/systemd/system-generators)
 UDEVDIR    ?= $(or $(call once,SD_UDEVDIR,pkg-config --variable=udevdir udev),/lib/udev)
 BASHCOMPDIR ?= $(or $(call once,SD_BASHCOMP,pkg-config --variable=completionsdir bash-completion),/usr/share/bash-completion/completions)
+MODLOADDIR ?= $(or $(call once,SD_MODLOAD,pkg-config --variable=modulesloaddir systemd),/usr/lib/modules-load.d)
 UNITS      := etc/vfagent.service etc/vfagent-setup.service
 
 # The units name /usr/sbin/vfagent; other prefixes get their own path.
@@ -134,15 +135,29 @@ install: vfagent
 	install -D -m 755 etc/vfagent-generator.out $(DESTDIR)$(GENDIR)/vfagent-generator
 	rm -f etc/vfagent-generator.out
 	install -D -m 644 etc/70-vfagent.rules $(DESTDIR)$(UDEVDIR)/rules.d/70-vfagent.rules
-	[ -e $(DESTDIR)$(SYSCONFDIR)/vfagent/vfagent.conf ] || \
-	  install -D -m 644 etc/vfagent.conf.example $(DESTDIR)$(SYSCONFDIR)/vfagent/vfagent.conf
+	install -D -m 644 etc/modules-load.conf $(DESTDIR)$(MODLOADDIR)/vfagent.conf
+	# The installed config names no PF until its owner says which: setup must
+	# not take over a NIC (eth0 may be the host's own link) on first boot.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vfagent/vfagent.conf ] || { \
+	  mkdir -p $(DESTDIR)$(SYSCONFDIR)/vfagent && \
+	  sed -e '1s/.*/# vfagent configuration (INI), see vfagent.conf(5). Uncomment a pool, set its PF, then:/' \
+	      -e '2s/.*/#   systemctl restart vfagent-setup.service vfagent.service/' \
+	      -e 's/^\([a-z[]\)/# \1/' etc/vfagent.conf.example >$(DESTDIR)$(SYSCONFDIR)/vfagent/vfagent.conf; }
 	install -D -m 644 doc/vfagent.8 $(DESTDIR)$(MANDIR)/man8/vfagent.8
 	install -D -m 644 doc/vfagent.conf.5 $(DESTDIR)$(MANDIR)/man5/vfagent.conf.5
 	install -D -m 644 etc/bash-completion $(DESTDIR)$(BASHCOMPDIR)/vfagent
 
-# The .deb lands in ../ (dpkg-buildpackage's rule); tests/check.sh copies it.
+# Built in a copy of the tree (dpkg-buildpackage writes to ../), the .deb
+# lands here: vfagent_VERSION_ARCH.deb. Needs debhelper (make deps).
 deb:
-	dpkg-buildpackage -us -uc -b
+	@command -v dh >/dev/null || { echo "vfagent: debhelper is missing (run: make deps, as root)" >&2; exit 1; }
+	rm -rf .deb-build && mkdir -p .deb-build/vfagent
+	tar -cf - --exclude=./.git --exclude=./.deb-build . | tar -xf - -C .deb-build/vfagent
+	cd .deb-build/vfagent && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -n 30 ../build.log >&2; exit 1; }
+	cp .deb-build/vfagent_$(VERSION)_*.deb .
+	rm -rf .deb-build
+	@ls vfagent_$(VERSION)_*.deb
 
 clean:
+	rm -rf .deb-build
 	rm -f vfagent vfagent-tiny vfagent-asan libvfagent.a */*.o tests/*/*.o $(UNIT_BIN) $(HELP_BIN) $(FUZZ_BIN)
