@@ -10,7 +10,8 @@ usage: tests/lab/run.sh [--kvm] [--systemd [--prep FILE]] [--timeout SEC] [--log
                         [--out DIR] SCRIPT [ARG...]
   --kvm          use KVM instead of TCG (only on hosts with real KVM)
   --systemd      boot systemd as PID 1 on the overlay; SCRIPT runs from
-                 lab.service once multi-user.target is reached
+                 lab.service once multi-user.target is reached; /tmp is a
+                 fresh tmpfs (the --out folder stays visible at its path)
   --prep FILE    (with --systemd) shell script run as root in a chroot of
                  the overlay before systemd starts (install units, a .deb)
   --timeout SEC  give up after SEC seconds (default 1800)
