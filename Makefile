@@ -108,9 +108,14 @@ bench:
 	sh bench/run.sh
 
 # Appliance build: no libvirt, small code, unused sections dropped, stripped.
+# STATIC=1 also links json-c and inih in (Debian ships their .a; libmnl and
+# libpci have none), leaving libmnl, libpci and libc to the appliance.
+STATIC   ?= 0
+STATIC_LIBS := -lmnl -lpci -Wl,-Bstatic -ljson-c -linih -Wl,-Bdynamic
+TINY_LIBS = $(if $(filter 1,$(STATIC)),PKG_LIBS="$(STATIC_LIBS)")
 tiny:
 	$(MAKE) clean
-	$(MAKE) LIBVIRT=0 CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-Wl,--gc-sections -Wl,--as-needed -s" vfagent
+	$(MAKE) LIBVIRT=0 CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-Wl,--gc-sections -Wl,--as-needed -s" $(TINY_LIBS) vfagent
 	cp vfagent vfagent-tiny
 
 PREFIX     ?= /usr/local
