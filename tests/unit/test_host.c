@@ -133,10 +133,29 @@ static void test_cmd_help(size_t i)
 	}
 }
 
+/* A new machine's first make (no build dependencies yet, simulated by an
+ * empty pkg-config search path) prints no pkg-config errors before make deps
+ * has run, and building says in one line what is missing. */
+static void test_make_before_deps(void)
+{
+	char out[16384];
+	int rc;
+
+	rc = run("PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= make -n demo 2>&1", out, sizeof(out));
+	T("host.make_demo_quiet", rc == 0 && !strstr(out, "was not found") && !strstr(out, "No package"),
+	  "rc %d: %.300s", rc, out);
+	rc = run("PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= make -s check-build-deps 2>&1", out, sizeof(out));
+	T("host.make_missing_deps_one_line",
+	  rc != 0 && strstr(out, "missing build dependencies: libmnl") && strstr(out, "make deps") &&
+	  !strstr(out, "was not found"), "rc %d: %.300s", rc, out);
+}
+
 int main(void)
 {
-	FILE *f = fopen(BIN, "r");
+	FILE *f;
 
+	test_make_before_deps();
+	f = fopen(BIN, "r");
 	if (!f) {
 		t_skip("host.cli", BIN " not built (run make all from the tree's root)");
 		return 0;
