@@ -18,6 +18,12 @@ dev=$(systemd-escape --path --suffix=device /sys/subsystem/net/pci/$pfpci)
 check sd.setup_after_pf "After= of vfagent-setup lacks $dev (generator drop-in)" \
 	sh -c "systemctl show -P After vfagent-setup.service | tr ' ' '\n' | grep -qx '$dev'"
 check sd.pf_device_unit "$dev: $(prop "$dev" ActiveState)" [ "$(prop "$dev" ActiveState)" = active ]
+# A PF named by its netdev: the generator's unit for it exists and is active.
+mkdir -p /tmp/gen && printf '[pool x]\npf = %s\n' "$pf" >/tmp/gen/vfagent.conf
+VFAGENT_CONFIG=/tmp/gen/vfagent.conf /lib/systemd/system-generators/vfagent-generator /tmp/gen/out
+u=$(sed -n 's/^Wants=//p' /tmp/gen/out/vfagent-setup.service.d/50-pfs.conf 2>/dev/null)
+check sd.pf_device_unit_by_name "generator gave \"$u\" for $pf: $(prop "$u" ActiveState 2>&1)" \
+	[ "$u" = "sys-subsystem-net-devices-$pf.device" -a "$(prop "$u" ActiveState 2>&1)" = active ]
 check sd.setup_before_libvirtd "Before= of vfagent-setup: $(prop vfagent-setup.service Before)" \
 	sh -c "systemctl show -P Before vfagent-setup.service | tr ' ' '\n' | grep -qx libvirtd.service"
 # The order it really ran in: setup finished before libvirtd started, and

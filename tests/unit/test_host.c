@@ -150,11 +150,54 @@ static void test_make_before_deps(void)
 	  !strstr(out, "was not found"), "rc %d: %.300s", rc, out);
 }
 
+/* etc/vfagent-generator: one Wants=/After= pair per PF of the config, by
+ * name or by PCI address (short form completed), comments ignored. */
+static void test_generator(void)
+{
+	char dir[] = "/tmp/vfagent-gen.XXXXXX", c[512], out[4096];
+	const char *want =
+		"[Unit]\n"
+		"Wants=sys-subsystem-net-devices-eth0.device\n"
+		"After=sys-subsystem-net-devices-eth0.device\n"
+		"Wants=sys-subsystem-net-pci-0000:03:00.0.device\n"
+		"After=sys-subsystem-net-pci-0000:03:00.0.device\n"
+		"Wants=sys-subsystem-net-pci-0000:04:00.1.device\n"
+		"After=sys-subsystem-net-pci-0000:04:00.1.device\n"
+		"Wants=sys-subsystem-net-devices-ens1f0.device\n"
+		"After=sys-subsystem-net-devices-ens1f0.device\n";
+	FILE *f;
+	int rc;
+
+	if (!mkdtemp(dir)) {
+		T("host.generator", 0, "mkdtemp failed");
+		return;
+	}
+	snprintf(c, sizeof(c), "%s/vfagent.conf", dir);
+	f = fopen(c, "w");
+	if (!f) {
+		T("host.generator", 0, "cannot write %s", c);
+		return;
+	}
+	fputs("[pool a]\npf = eth0   ; the first\n# pf = commented\n;pf = also\nvfs = 2\n"
+	      "[pool b]\npf = 0000:03:00.0, 04:00.1\npf=ens1f0\n", f);
+	fclose(f);
+	snprintf(c, sizeof(c), "VFAGENT_CONFIG=%s/vfagent.conf sh etc/vfagent-generator %s/gen && "
+		 "grep -v '^#' %s/gen/vfagent-setup.service.d/50-pfs.conf", dir, dir, dir);
+	rc = run(c, out, sizeof(out));
+	T("host.generator", rc == 0 && !strcmp(out, want), "rc %d, got:\n%s", rc, out);
+	snprintf(c, sizeof(c), "VFAGENT_CONFIG=%s/none sh etc/vfagent-generator %s/gen2 && "
+		 "! [ -e %s/gen2 ]", dir, dir, dir);
+	T("host.generator_no_config", run(c, out, sizeof(out)) == 0, "a drop-in was written without a config");
+	snprintf(c, sizeof(c), "rm -rf %s", dir);
+	run(c, out, sizeof(out));
+}
+
 int main(void)
 {
 	FILE *f;
 
 	test_make_before_deps();
+	test_generator();
 	f = fopen(BIN, "r");
 	if (!f) {
 		t_skip("host.cli", BIN " not built (run make all from the tree's root)");
