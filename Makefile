@@ -133,12 +133,12 @@ UNITS      := etc/vfagent.service etc/vfagent-setup.service
 # The units name /usr/sbin/vfagent; other prefixes get their own path.
 install: vfagent
 	install -D -m 755 vfagent $(DESTDIR)$(SBINDIR)/vfagent
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENDIR)
 	for u in $(UNITS); do \
-	  sed 's|/usr/sbin/vfagent|$(SBINDIR)/vfagent|g' $$u >$$u.out && \
-	  install -D -m 644 $$u.out $(DESTDIR)$(UNITDIR)/$${u#etc/} && rm -f $$u.out || exit 1; done
-	sed 's|/etc/vfagent/|$(SYSCONFDIR)/vfagent/|g' etc/vfagent-generator >etc/vfagent-generator.out
-	install -D -m 755 etc/vfagent-generator.out $(DESTDIR)$(GENDIR)/vfagent-generator
-	rm -f etc/vfagent-generator.out
+	  sed 's|/usr/sbin/vfagent|$(SBINDIR)/vfagent|g' $$u >$(DESTDIR)$(UNITDIR)/$${u#etc/} && \
+	  chmod 644 $(DESTDIR)$(UNITDIR)/$${u#etc/} || exit 1; done
+	sed 's|/etc/vfagent/|$(SYSCONFDIR)/vfagent/|g' etc/vfagent-generator >$(DESTDIR)$(GENDIR)/vfagent-generator
+	chmod 755 $(DESTDIR)$(GENDIR)/vfagent-generator
 	install -D -m 644 etc/70-vfagent.rules $(DESTDIR)$(UDEVDIR)/rules.d/70-vfagent.rules
 	install -D -m 644 etc/modules-load.conf $(DESTDIR)$(MODLOADDIR)/vfagent.conf
 	# The installed config names no PF until its owner says which: setup must
