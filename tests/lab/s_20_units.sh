@@ -114,6 +114,17 @@ ReadWritePaths=$keep"
 		sh -c "printf '%s' '$rep' | jq -e '.ok == false' >/dev/null && [ '$n' = 0 ]"
 	echo "  daemon with only $keep writable: $(printf '%s' "$rep" | jq -r .error)"
 done
+# Control: /sys is read-only only through ProtectKernelTunables=yes. With
+# it off (as the unit had it before), no ReadWritePaths= at all still lets
+# the daemon rebind: the paths above would then restrict nothing.
+dropin vfagent.service "ProtectKernelTunables=no
+ReadWritePaths="
+systemctl restart vfagent.service
+echo "$vf0" >/sys/bus/pci/devices/$vf0/driver/unbind 2>/dev/null
+rep=$(req '{"op":"alloc","pool":"net1"}')
+id=$(printf '%s' "$rep" | jq -r '.result.id // empty')
+check sd.sys_ro_needs_ProtectKernelTunables "with ProtectKernelTunables=no and no ReadWritePaths: $rep" [ -n "$id" ]
+[ -n "$id" ] && req "{\"op\":\"release\",\"lease\":\"$id\"}" >/dev/null
 # Address families: rtnetlink and the Unix socket, nothing else.
 for fam in AF_UNIX AF_NETLINK; do
 	other=AF_NETLINK; [ $fam = AF_NETLINK ] && other=AF_UNIX
