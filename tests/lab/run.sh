@@ -112,8 +112,8 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
 	-kernel "$vmlinuz" -initrd "$initrd" \
 	-append "console=ttyS0 intel_iommu=on iommu=pt quiet panic=-1 vfagent_cmd=$cmd vfagent_out=$out vfagent_modules=$moddir $extra" \
 	-nographic -no-reboot </dev/null 2>&1 | tr -d '\r' | tee "$log" |
-	grep -v '^VFAGENT-LAB-EXIT='
+	grep -v 'VFAGENT-LAB-EXIT='
 set -e
-rc=$(sed -n 's/^VFAGENT-LAB-EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n1)
+rc=$(sh "$here/exit_of.sh" "$log")
 [ -n "$rc" ] || fail "the guest reported no exit status (console log: $log)"
 exit "$rc"

@@ -192,12 +192,33 @@ static void test_generator(void)
 	run(c, out, sizeof(out));
 }
 
+/* tests/lab/exit_of.sh finds the guest's exit marker even when the
+ * firmware's escape sequences share its line (a script that printed
+ * nothing), and reports none when there is none. */
+static void test_lab_exit_marker(void)
+{
+	char out[64];
+	int rc;
+
+	rc = run("printf 'SeaBIOS\\nBooting from ROM...\\n\\033c\\033[?7l\\033[2JVFAGENT-LAB-EXIT=3\\n"
+		 "[ 4.02] sysrq: Power Off\\n' >/tmp/vfagent-exit.log && "
+		 "sh tests/lab/exit_of.sh /tmp/vfagent-exit.log", out, sizeof(out));
+	T("host.lab_exit_marker_after_escapes", rc == 0 && !strcmp(out, "3\n"), "rc %d, got \"%s\"", rc, out);
+	rc = run("printf 'VFAGENT-LAB-EXIT=0\\nVFAGENT-LAB-EXIT=12\\n' >/tmp/vfagent-exit.log && "
+		 "sh tests/lab/exit_of.sh /tmp/vfagent-exit.log", out, sizeof(out));
+	T("host.lab_exit_marker_last", rc == 0 && !strcmp(out, "12\n"), "rc %d, got \"%s\"", rc, out);
+	rc = run("printf 'kernel panic\\n' >/tmp/vfagent-exit.log && "
+		 "sh tests/lab/exit_of.sh /tmp/vfagent-exit.log; rm -f /tmp/vfagent-exit.log", out, sizeof(out));
+	T("host.lab_exit_marker_none", rc == 0 && !strcmp(out, ""), "rc %d, got \"%s\"", rc, out);
+}
+
 int main(void)
 {
 	FILE *f;
 
 	test_make_before_deps();
 	test_generator();
+	test_lab_exit_marker();
 	f = fopen(BIN, "r");
 	if (!f) {
 		t_skip("host.cli", BIN " not built (run make all from the tree's root)");
