@@ -8,24 +8,35 @@
 # make fuzz-long  run each harness for >= 1M execs; prints execs and crashes
 # make bench      install deps if missing, run the benchmarks in the lab
 # make LIBVIRT=0  build without libvirt (no --domain)
+# make install    install under PREFIX (default /usr/local), DESTDIR honoured
+# make deb        build the Debian package (../vfagent_VERSION_ARCH.deb)
+# make tiny       LIBVIRT=0, -Os, --gc-sections, stripped (./vfagent-tiny)
 
 CC       ?= cc
 LIBVIRT  ?= 1
 WERROR   ?= 0
 PKGS     := libmnl libpci json-c inih
+# The version lives in one place: the top entry of debian/changelog.
+VERSION  := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog 2>/dev/null)
+# pkg-config runs once, on first use, and quietly: "make deps" may not have
+# run yet (check-build-deps says what is missing when something is built).
+once      = $(eval $(1) := $$(shell ($(2)) 2>/dev/null))$($(1))
+PKG_CFLAGS = $(call once,PKG_CFLAGS,pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(call once,PKG_LIBS,pkg-config --libs $(PKGS))
 ifeq ($(LIBVIRT),1)
 # libvirt's headers only: agent/virt.c loads libvirt.so.0 on first use.
-VIRT_CFLAGS := $(shell pkg-config --cflags libvirt)
-VIRT_LIBS   := $(shell pkg-config --libs libvirt)
+VIRT_PKG    := libvirt
+VIRT_CFLAGS = $(call once,VIRT_CFLAGS,pkg-config --cflags libvirt)
+VIRT_LIBS   = $(call once,VIRT_LIBS,pkg-config --libs libvirt)
 endif
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
 CFLAGS   ?= -O2 -g
-CPPFLAGS += -I. -D_GNU_SOURCE -DVFAGENT_LIBVIRT=$(LIBVIRT)
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS)) $(VIRT_CFLAGS)
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -ldl
+CPPFLAGS += -I. -D_GNU_SOURCE -DVFAGENT_LIBVIRT=$(LIBVIRT) -DVFAGENT_VERSION='"$(VERSION)"'
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(VIRT_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -ldl
 
 NL_SRC    := $(wildcard nl/*.c)
 PCI_SRC   := $(wildcard pci/*.c)
@@ -38,8 +49,16 @@ UNIT_BIN  := $(UNIT_SRC:.c=)
 HELP_SRC  := $(wildcard tests/lab/*.c) $(wildcard bench/*.c)
 HELP_BIN  := $(HELP_SRC:.c=)
 
-.PHONY: all check deps demo asan fuzz fuzz-long bench clean unit
+.PHONY: all check deps demo asan fuzz fuzz-long bench clean unit check-build-deps install deb tiny
 all: vfagent $(UNIT_BIN) $(HELP_BIN)
+
+# One clear line instead of a screen of missing-header errors.
+check-build-deps:
+	@pkg-config --exists $(PKGS) $(VIRT_PKG) 2>/dev/null || { \
+	  echo "vfagent: missing build dependencies:$$(for p in $(PKGS) $(VIRT_PKG); do pkg-config --exists $$p 2>/dev/null || printf ' %s' $$p; done) (run: make deps, as root)" >&2; exit 1; }
+
+$(LIB_OBJ) agent/main.o: | check-build-deps
+agent/main.o: debian/changelog
 
 %.o: %.c $(wildcard */*.h)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -89,12 +108,69 @@ fuzz: $(FUZZ_BIN)
 fuzz-long: fuzz
 	sh tests/fuzz/long.sh
 tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
-	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS)) $(VIRT_CFLAGS) -o $@ $^ $(LDLIBS)
+	clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) $(VIRT_CFLAGS) -o $@ $^ $(LDLIBS)
 
 bench:
 	sh tests/deps.sh
 	$(MAKE) WERROR=1 all
 	sh bench/run.sh
 
+# Appliance build: no libvirt, small code, unused sections dropped, stripped.
+# STATIC=1 also links json-c and inih in (Debian ships their .a; libmnl and
+# libpci have none), leaving libmnl, libpci and libc to the appliance.
+STATIC   ?= 0
+STATIC_LIBS := -lmnl -lpci -Wl,-Bstatic -ljson-c -linih -Wl,-Bdynamic
+TINY_LIBS = $(if $(filter 1,$(STATIC)),PKG_LIBS="$(STATIC_LIBS)")
+tiny:
+	$(MAKE) clean
+	$(MAKE) LIBVIRT=0 CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-Wl,--gc-sections -Wl,--as-needed -s" $(TINY_LIBS) vfagent
+	cp vfagent vfagent-tiny
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/vfagent
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(or $(call once,SD_UNITDIR,pkg-config --variable=systemdsystemunitdir systemd),/lib/systemd/system)
+GENDIR     ?= $(or $(call once,SD_GENDIR,pkg-config --variable=systemdsystemgeneratordir systemd),/lib/systemd/system-generators)
+UDEVDIR    ?= $(or $(call once,SD_UDEVDIR,pkg-config --variable=udevdir udev),/lib/udev)
+BASHCOMPDIR ?= $(or $(call once,SD_BASHCOMP,pkg-config --variable=completionsdir bash-completion),/usr/share/bash-completion/completions)
+MODLOADDIR ?= $(or $(call once,SD_MODLOAD,pkg-config --variable=modulesloaddir systemd),/usr/lib/modules-load.d)
+UNITS      := etc/vfagent.service etc/vfagent-setup.service
+
+# The units name /usr/sbin/vfagent; other prefixes get their own path.
+install: vfagent
+	install -D -m 755 vfagent $(DESTDIR)$(SBINDIR)/vfagent
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(GENDIR)
+	for u in $(UNITS); do \
+	  sed 's|/usr/sbin/vfagent|$(SBINDIR)/vfagent|g' $$u >$(DESTDIR)$(UNITDIR)/$${u#etc/} && \
+	  chmod 644 $(DESTDIR)$(UNITDIR)/$${u#etc/} || exit 1; done
+	sed 's|/etc/vfagent/|$(SYSCONFDIR)/vfagent/|g' etc/vfagent-generator >$(DESTDIR)$(GENDIR)/vfagent-generator
+	chmod 755 $(DESTDIR)$(GENDIR)/vfagent-generator
+	install -D -m 644 etc/70-vfagent.rules $(DESTDIR)$(UDEVDIR)/rules.d/70-vfagent.rules
+	install -D -m 644 etc/modules-load.conf $(DESTDIR)$(MODLOADDIR)/vfagent.conf
+	# The installed config names no PF until its owner says which: setup must
+	# not take over a NIC (eth0 may be the host's own link) on first boot.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vfagent/vfagent.conf ] || { \
+	  mkdir -p $(DESTDIR)$(SYSCONFDIR)/vfagent && \
+	  sed -e '1s/.*/# vfagent configuration (INI), see vfagent.conf(5). Uncomment a pool, set its PF, then:/' \
+	      -e '2s/.*/#   systemctl restart vfagent-setup.service vfagent.service/' \
+	      -e 's/^\([a-z[]\)/# \1/' etc/vfagent.conf.example >$(DESTDIR)$(SYSCONFDIR)/vfagent/vfagent.conf; }
+	install -D -m 644 doc/vfagent.8 $(DESTDIR)$(MANDIR)/man8/vfagent.8
+	install -D -m 644 doc/vfagent.conf.5 $(DESTDIR)$(MANDIR)/man5/vfagent.conf.5
+	install -D -m 644 etc/bash-completion $(DESTDIR)$(BASHCOMPDIR)/vfagent
+
+# Built in a copy of the tree (dpkg-buildpackage writes to ../), the .deb
+# lands here: vfagent_VERSION_ARCH.deb. Needs debhelper (make deps).
+deb:
+	@command -v dh >/dev/null || { echo "vfagent: debhelper is missing (run: make deps, as root)" >&2; exit 1; }
+	rm -rf .deb-build && mkdir -p .deb-build/vfagent
+	tar -cf - --exclude=./.git --exclude=./.deb-build . | tar -xf - -C .deb-build/vfagent
+	cd .deb-build/vfagent && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -n 30 ../build.log >&2; exit 1; }
+	cp .deb-build/vfagent_$(VERSION)_*.deb .
+	rm -rf .deb-build
+	@ls vfagent_$(VERSION)_*.deb
+
 clean:
-	rm -f vfagent vfagent-asan libvfagent.a */*.o tests/*/*.o $(UNIT_BIN) $(HELP_BIN) $(FUZZ_BIN)
+	rm -rf .deb-build
+	rm -f vfagent vfagent-tiny vfagent-asan libvfagent.a */*.o tests/*/*.o $(UNIT_BIN) $(HELP_BIN) $(FUZZ_BIN)

@@ -50,7 +50,8 @@ static const char usage_text[] =
 "                             default /var/lib/vfagent, \"\" for none)\n"
 "      --sysfs-root DIR       sysfs root (default /sys; for tests)\n"
 "      --dev-root DIR         /dev root (default /dev; for tests)\n"
-"  -h, --help                 this text\n"
+"  -h, --help                 this text (COMMAND --help: that command's)\n"
+"  -V, --version              print the version\n"
 "\n"
 "Exit status: 0 done, 1 failed (nothing half-done), 2 bad usage or config,\n"
 "3 pool exhausted, 4 detach pending (the guest has not released the VF yet),\n"
@@ -63,6 +64,104 @@ static int usage(FILE *f, int code)
 {
 	fputs(usage_text, f);
 	return code;
+}
+
+#ifndef VFAGENT_VERSION
+#define VFAGENT_VERSION "unknown"
+#endif
+
+/* Per-command help: that command's own options, then the global ones. */
+static const struct cmd_help {
+	const char *name, *text;
+} cmd_helps[] = {
+	{ "setup",
+"usage: vfagent [GLOBAL OPTIONS] setup\n"
+"\n"
+"Make the host match the config: each pool PF up with no addresses, its VFs\n"
+"created (host-driver autoprobe off) and bound to vfio-pci, the pool baseline\n"
+"(spoofchk, trust, link state, rate) applied, /dev/vfio nodes owned. Idempotent;\n"
+"prints what it changed.\n" },
+	{ "list",
+"usage: vfagent [GLOBAL OPTIONS] list [PF]\n"
+"\n"
+"Every SR-IOV PF of the host (or only PF: netdev name or PCI address) and its\n"
+"VFs: PCI address, driver, netdev, IOMMU group, node owner, MAC, VLAN, lease.\n" },
+	{ "alloc",
+"usage: vfagent [GLOBAL OPTIONS] alloc --pool P [--mac M] [--vlan ID[:QOS]]\n"
+"                                    [--domain NAME [--live] [--persistent]]\n"
+"\n"
+"Lease a free VF of pool P, set its MAC and VLAN, make its /dev/vfio node ready\n"
+"for the VM user.\n"
+"\n"
+"      --pool P               the pool (a [pool P] section of the config)\n"
+"      --mac M                the VF's MAC, six hex bytes (unicast)\n"
+"      --vlan ID[:QOS]        VLAN ID 0..4094 and 802.1p priority 0..7\n"
+"                             (default: the pool's vlan and qos)\n"
+"      --domain NAME          attach the VF to this libvirt domain as\n"
+"                             <hostdev managed='no'>\n"
+"      --live                 attach to the running domain\n"
+"      --persistent           attach in the domain's persistent config\n" },
+	{ "release",
+"usage: vfagent [GLOBAL OPTIONS] release (--pci ADDR | --lease ID | --domain NAME)\n"
+"\n"
+"Detach, scrub (MAC 0, VLAN 0, pool baseline) and return VFs to their pool.\n"
+"Exit status 4 when the guest has not released the VF yet.\n"
+"\n"
+"      --pci ADDR             the VF at this PCI address\n"
+"      --lease ID             the lease with this id (vfagent status)\n"
+"      --domain NAME          every VF leased to this domain\n" },
+	{ "status",
+"usage: vfagent [GLOBAL OPTIONS] status\n"
+"\n"
+"Per pool: VFs, present, free, leased, and who holds each lease.\n" },
+	{ "serve",
+"usage: vfagent [GLOBAL OPTIONS] serve\n"
+"\n"
+"Run the agent in the foreground: answer the commands on the Unix socket,\n"
+"release the VFs of libvirt domains that stop, watch the PFs. SIGHUP rereads\n"
+"the config, SIGTERM stops. Under systemd (Type=notify) it reports readiness.\n" },
+	{ "doctor",
+"usage: vfagent [GLOBAL OPTIONS] doctor\n"
+"\n"
+"Check the host: IOMMU and interrupt remapping, vfio modules, each pool PF\n"
+"(present, SR-IOV, up, VF count, no address or default route), VF drivers,\n"
+"IOMMU groups, /dev/vfio owners, libvirt (reachable, dynamic_ownership,\n"
+"AppArmor rule for /dev/vfio), locked memory, free hot-plug slots of domains\n"
+"holding leases. Names the fix for each problem. Exit 0 nothing found, 1\n"
+"problems found.\n" },
+	{ "ports",
+"usage: vfagent [GLOBAL OPTIONS] ports DOMAIN [--add N]\n"
+"\n"
+"Free hot-plug slots of a libvirt domain (live and saved config).\n"
+"\n"
+"      --add N                add N (1..64) empty pcie-root-ports (q35) to its\n"
+"                             saved config, used from its next start\n" },
+};
+
+static const char global_help[] =
+"\n"
+"Global options (before or after the command):\n"
+"  -c, --config FILE          config (default /etc/vfagent/vfagent.conf)\n"
+"  -s, --state-dir DIR        lease journal and locks (default /run/vfagent)\n"
+"  -j, --json                 print one JSON document\n"
+"      --socket PATH          daemon socket (default: [serve] socket in the config,\n"
+"                             else STATE_DIR/vfagent.sock)\n"
+"      --direct               do not use a running daemon\n"
+"      --persist-dir DIR      leases that outlive a reboot (default /var/lib/vfagent)\n"
+"      --sysfs-root DIR       sysfs root (default /sys; for tests)\n"
+"      --dev-root DIR         /dev root (default /dev; for tests)\n"
+"  -h, --help                 this text\n";
+
+/* Help of one command on stdout, exit 0; the general usage for an unknown one. */
+static int cmd_usage(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(cmd_helps) / sizeof(cmd_helps[0]); i++)
+		if (!strcmp(cmd, cmd_helps[i].name)) {
+			fputs(cmd_helps[i].text, stdout);
+			fputs(global_help, stdout);
+			return 0;
+		}
+	return usage(stdout, 0);
 }
 
 static const char *js(json_object *o, const char *k)
@@ -310,6 +409,7 @@ static const struct option gopts[] = {
 	{ "socket", required_argument, NULL, 'k' },
 	{ "direct", no_argument, NULL, 'x' },
 	{ "persist-dir", required_argument, NULL, 'G' },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -371,9 +471,14 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	/* Options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "+:c:s:jh", gopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "+:c:s:jhV", gopts, NULL)) != -1) {
+		if (c == 'V') {
+			printf("vfagent %s\n", VFAGENT_VERSION);
+			return 0;
+		}
 		if (!global_opt(c, &o, &json))
 			return bad_option(c, argv, false);
+	}
 	if (o.help)
 		return usage(stdout, 0);
 	if (optind >= argc) {
@@ -388,7 +493,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":c:s:jh", gopts, NULL)) != -1) {
 		if (global_opt(c, &o, &json)) {
 			if (o.help)
-				return usage(stdout, 0);
+				return cmd_usage(cmd);
 			continue;
 		}
 		switch (c) {

@@ -2,12 +2,12 @@
 # make check: deps, build, unit tests, root tests (netns), fuzz, lab.
 # Every test prints one line: "PASS name", "FAIL name: why" or
 # "SKIP name: why".  The last line is the summary "N passed, N failed[, N skipped]".
-# Usage: tests/check.sh [unit|root|fuzz|lab ...]   (default: all phases)
+# Usage: tests/check.sh [deps|build|deb|unit|root|fuzz|lab ...]   (default: all phases)
 set -u
 # sbin tools (ip, depmod, setpriv) even where the caller's PATH lacks them.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
-phases=${*:-"deps build unit root fuzz lab"}
+phases=${*:-"deps build deb unit root fuzz lab"}
 res=$(mktemp /tmp/vfagent-check.XXXXXX)
 trap 'rm -f "$res"' EXIT
 say() { echo "$*" | tee -a "$res"; }
@@ -23,6 +23,7 @@ collect() {
 	return 0
 }
 is_root() { [ "$(id -u)" = 0 ]; }
+built_deb=
 
 for ph in $phases; do
 	echo "== $ph"
@@ -36,6 +37,24 @@ for ph in $phases; do
 	build)
 		if make -s WERROR=1 all; then say "PASS build: -Werror build"
 		else say "FAIL build: make WERROR=1 all failed"; break; fi ;;
+	deb)
+		# The Debian package, built from the tree; the lab's systemd boot
+		# installs it.
+		if ! is_root; then
+			say "SKIP deb: needs root (make deps installs debhelper)"
+		elif ! command -v dh >/dev/null; then
+			say "FAIL deb: debhelper missing (tests/deps.sh)"
+		elif make -s deb >/tmp/vfagent-deb.log 2>&1; then
+			built_deb=$(ls -t vfagent_*.deb | head -n1)
+			say "PASS deb: $built_deb built"
+			if lintian --fail-on error vfagent_*.deb >/tmp/vfagent-lintian.log 2>&1; then
+				say "PASS deb.lintian: no errors ($(grep -c '^W:' /tmp/vfagent-lintian.log) warnings)"
+			else
+				say "FAIL deb.lintian: $(grep '^E:' /tmp/vfagent-lintian.log | head -n3 | tr '\n' ' ')"
+			fi
+		else
+			say "FAIL deb: make deb failed (see /tmp/vfagent-deb.log)"
+		fi ;;
 	unit)
 		for t in tests/unit/test_*; do
 			case $t in *.c) continue ;; esac
@@ -72,12 +91,35 @@ for ph in $phases; do
 		elif [ ! -f "${VFAGENT_LAB_CACHE:-/var/tmp/vfagent-lab}/kernel/ready" ]; then
 			say "SKIP lab: no guest kernel (make deps failed?)"
 		else
-			out=$(mktemp -d /tmp/vfagent-lab.XXXXXX)
-			sh tests/lab/run.sh --out "$out" --timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh tests/lab/all.sh ${VFAGENT_LAB_TESTS:-}
-			rc=$?
-			[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
-			if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
-				say "FAIL lab: guest exited $rc (console log: $out/console.log)"
+			# A boot only for a kind of test the filter leaves some of.
+			wanted() {
+				[ -z "${VFAGENT_LAB_TESTS:-}" ] && return 0
+				for t in "$@"; do for a in $VFAGENT_LAB_TESTS; do
+					case $t in *"$a"*) return 0 ;; esac; done; done
+				return 1
+			}
+			if wanted tests/lab/t_*.sh; then
+				out=$(mktemp -d /tmp/vfagent-lab.XXXXXX)
+				sh tests/lab/run.sh --out "$out" --timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh tests/lab/all.sh ${VFAGENT_LAB_TESTS:-}
+				rc=$?
+				[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
+				if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
+					say "FAIL lab: guest exited $rc (console log: $out/console.log)"
+				fi
+			fi
+			# Second boot: systemd as PID 1, the package installed
+			# (tests/lab/s_*.sh).
+			if wanted tests/lab/s_[0-9]*.sh; then
+				out=$(mktemp -d /tmp/vfagent-lab-sd.XXXXXX)
+				if [ -n "$built_deb" ]; then cp "$built_deb" "$out/vfagent.deb"
+				else echo "lab: no .deb built in this run; the systemd boot installs with make install"; fi
+				sh tests/lab/run.sh --systemd --prep tests/lab/s_prep.sh --out "$out" \
+					--timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh tests/lab/s_all.sh ${VFAGENT_LAB_TESTS:-}
+				rc=$?
+				[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
+				if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
+					say "FAIL lab.systemd: guest exited $rc (console log: $out/console.log)"
+				fi
 			fi
 		fi ;;
 	*) echo "unknown phase $ph" >&2; exit 2 ;;

@@ -11,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Packages from the distribution's main suite.
 BASE="build-essential pkg-config libmnl-dev libpci-dev pciutils iproute2
 busybox-static cpio kmod libinih-dev libjson-c-dev gnuplot-nox clang
-procps util-linux jq libclang-rt-dev"
+procps util-linux jq libclang-rt-dev debhelper lintian"
 # Packages that must be new enough: QEMU >= 8 (igb model), libvirt >= 10
 # (bookworm's 9.0 passes -no-acpi, which QEMU 10 rejects).
 NEWER="qemu-system-x86 libvirt-daemon-system libvirt-dev libvirt-clients"

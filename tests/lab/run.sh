@@ -6,8 +6,14 @@
 set -eu
 usage() {
 	cat <<USAGE
-usage: tests/lab/run.sh [--kvm] [--timeout SEC] [--log FILE] [--out DIR] SCRIPT [ARG...]
+usage: tests/lab/run.sh [--kvm] [--systemd [--prep FILE]] [--timeout SEC] [--log FILE]
+                        [--out DIR] SCRIPT [ARG...]
   --kvm          use KVM instead of TCG (only on hosts with real KVM)
+  --systemd      boot systemd as PID 1 on the overlay; SCRIPT runs from
+                 lab.service once multi-user.target is reached; /tmp is a
+                 fresh tmpfs (the --out folder stays visible at its path)
+  --prep FILE    (with --systemd) shell script run as root in a chroot of
+                 the overlay before systemd starts (install units, a .deb)
   --timeout SEC  give up after SEC seconds (default 1800)
   --log FILE     keep the console log there (default OUT/console.log)
   --out DIR      writable results folder, same path in the guest
@@ -16,10 +22,12 @@ SCRIPT runs with the current directory as its working directory.
 USAGE
 }
 CACHE=${VFAGENT_LAB_CACHE:-/var/tmp/vfagent-lab}
-accel=tcg timeout=1800 log= out=${VFAGENT_LAB_OUT:-}
+accel=tcg timeout=1800 log= out=${VFAGENT_LAB_OUT:-} systemd=0 prep=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kvm) accel=kvm ;;
+	--systemd) systemd=1 ;;
+	--prep) prep=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift ;;
 	--timeout) timeout=$2; shift ;;
 	--log) log=$2; shift ;;
 	--out) out=$2; shift ;;
@@ -41,10 +49,15 @@ moddir=$CACHE/kernel/lib/modules/$kver
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 missing (run: make deps)"
 [ -e "$(command -v busybox)" ] || fail "busybox missing (run: make deps)"
 
-# The initramfs: static busybox, the drivers, our init.  Rebuilt only when
-# the init script or the kernel changes.
-initrd=$CACHE/initrd-$kver.cpio.gz
-if [ ! -f "$initrd" ] || [ "$here/init" -nt "$initrd" ]; then
+# The initramfs: static busybox, the drivers, our init.  Its name carries a
+# hash of the init and the module list, so trees with different inits share
+# the cache without rebuilding each other's.
+mods="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
+netfs fscache 9pnet 9pnet_virtio 9p overlay dca i2c-algo-bit igb igbvf irqbypass
+vfio vfio_virqfd vfio_iommu_type1 vfio-pci-core vfio-pci"
+sum=$({ cat "$here/init"; echo $mods; } | sha256sum | cut -c1-12)
+initrd=$CACHE/initrd-$kver-$sum.cpio.gz
+if [ ! -f "$initrd" ]; then
 	bb=$(command -v busybox)
 	file -L "$bb" 2>/dev/null | grep -q dynamic && bb=/bin/busybox
 	tmp=$(mktemp -d)
@@ -52,16 +65,13 @@ if [ ! -f "$initrd" ] || [ "$here/init" -nt "$initrd" ]; then
 	cp "$bb" "$tmp/bin/busybox"
 	cp "$here/init" "$tmp/init"
 	chmod 755 "$tmp/init"
-	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
-		virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay dca \
-		i2c-algo-bit igb igbvf irqbypass vfio vfio_virqfd \
-		vfio_iommu_type1 vfio-pci-core vfio-pci; do
+	for m in $mods; do
 		f=$(find "$moddir/kernel" -name "$m.ko*" | head -n1)
 		[ -n "$f" ] || fail "module $m not found in $moddir"
 		cp "$f" "$tmp/modules/$m.ko"
 	done
-	(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd.new"
-	mv "$initrd.new" "$initrd"
+	(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd.new.$$"
+	mv "$initrd.new.$$" "$initrd"
 	rm -rf "$tmp"
 fi
 
@@ -84,6 +94,12 @@ cmd=$out/.cmd
 	echo
 } >"$cmd"
 
+extra=
+if [ $systemd = 1 ]; then
+	[ -x /lib/systemd/systemd ] || fail "--systemd: /lib/systemd/systemd missing on the host"
+	extra="vfagent_systemd=1"
+	[ -n "$prep" ] && extra="$extra vfagent_prep=$prep"
+fi
 cpu=max
 [ "$accel" = kvm ] && cpu=host
 set +e
@@ -94,10 +110,10 @@ timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
 	-virtfs local,path="$out",mount_tag=labout,security_model=none \
 	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 intel_iommu=on iommu=pt quiet panic=-1 vfagent_cmd=$cmd vfagent_out=$out vfagent_modules=$moddir" \
+	-append "console=ttyS0 intel_iommu=on iommu=pt quiet panic=-1 vfagent_cmd=$cmd vfagent_out=$out vfagent_modules=$moddir $extra" \
 	-nographic -no-reboot </dev/null 2>&1 | tr -d '\r' | tee "$log" |
-	grep -v '^VFAGENT-LAB-EXIT='
+	grep -v 'VFAGENT-LAB-EXIT='
 set -e
-rc=$(sed -n 's/^VFAGENT-LAB-EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n1)
+rc=$(sh "$here/exit_of.sh" "$log")
 [ -n "$rc" ] || fail "the guest reported no exit status (console log: $log)"
 exit "$rc"
