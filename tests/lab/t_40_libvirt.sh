@@ -55,10 +55,11 @@ check virt.pending_not_reused "second alloc got $(jq -r .pci $out/a2.json)" \
 	[ "$(jq -r .pci $out/a2.json)" != "$p1" -a "$(jq -r .pci $out/a2.json)" != null ]
 va release --lease "$(jq -r .id $out/a2.json)" >/dev/null 2>&1
 
-# A second device cannot be attached now: the error comes back whole, the VF
-# goes back to the pool and the lease is dropped.
+# A second device cannot be attached now (the detached one still holds its
+# port): refused before anything changes, as vfagent counts the free
+# hot-plug slots first, and no lease is left behind.
 va alloc --pool net1 --domain l2 --live >"$out/a3.out" 2>"$out/a3.err"; rc=$?
-check virt.attach_fails_cleanly "rc=$rc $(cat $out/a3.err)" sh -c "[ $rc = 1 ] && grep -q 'libvirt could not attach' $out/a3.err"
+check virt.attach_fails_cleanly "rc=$rc $(cat $out/a3.err)" sh -c "[ $rc = 1 ] && grep -q 'no free hot-plug slot' $out/a3.err"
 grep -q 'PCI slots' "$out/a3.err" && check virt.attach_hint "no hint" grep -q 'pcie-root-port' "$out/a3.err"
 check virt.attach_fail_no_lease "$(va --json status | jq -c .pools[0].leased)" [ "$(va --json status | jq .pools[0].leased)" = 1 ]
 

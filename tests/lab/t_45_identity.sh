@@ -91,7 +91,7 @@ check id.long_freed_after_stop "$(leases)" [ -z "$(leases)" ]
 virsh -q undefine "$long" >/dev/null
 toolong=x$(printf '%0300d' 0)
 va alloc --pool net1 --domain "$toolong" --persistent >/dev/null 2>"$out/tl.err"; rc=$?
-check id.too_long_name_refused "rc=$rc $(cat $out/tl.err)" sh -c "[ $rc = 2 ] && grep -q 'journals names of up to 255 bytes' $out/tl.err"
+check id.too_long_name_refused "rc=$rc $(cat $out/tl.err)" sh -c "[ $rc = 2 ] && grep -q 'at most 255' $out/tl.err"
 
 # -- Rename: the UNDEFINED event of the old name does not free the VF the
 # renamed domain keeps in its config; the lease follows the new name.
