@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 /* Fills *ret from fd's SO_PEERCRED and SO_PEERGROUPS; 0 or -errno. A
@@ -143,25 +144,32 @@ int vfa_authz_request(const struct vfa_config *cfg, const struct vfa_peer *p,
 	return 0;
 }
 
-/* Matches as vfa_release does. */
-static bool release_matches(const struct vfa_opts *o, const struct vfa_lease *l)
+/* Every lease vfa_release could match, and more: --domain by the name
+ * journaled, by a UUID given as the name, or by the UUID libvirt gives
+ * for that name now (uuid, "" if unknown: a renamed domain). */
+static bool release_matches(const struct vfa_opts *o, const char *uuid,
+			    const struct vfa_lease *l)
 {
 	return (o->pci && !strcmp(l->pci, o->pci)) ||
 	       (o->lease && !strcmp(l->id, o->lease)) ||
-	       (o->domain && !strcmp(l->domain, o->domain));
+	       (o->domain && (!strcmp(l->domain, o->domain) ||
+			      (l->uuid[0] && !strcasecmp(l->uuid, o->domain)) ||
+			      (l->uuid[0] && uuid[0] && !strcasecmp(l->uuid, uuid))));
 }
 
 /* A release may touch only the peer's own leases (owners[i] is the uid
  * that allocated ls[i], VFA_NO_OWNER if unknown), unless the peer is an
- * admin. 0 or -EACCES with e set. */
+ * admin; uuid is the UUID of o->domain as libvirt knows it ("" if not).
+ * 0 or -EACCES with e set. */
 int vfa_authz_release(const struct vfa_config *cfg, const struct vfa_peer *p,
-		      const struct vfa_opts *o, const struct vfa_lease *ls,
-		      const uid_t *owners, size_t n, struct vfa_err *e)
+		      const struct vfa_opts *o, const char *uuid,
+		      const struct vfa_lease *ls, const uid_t *owners, size_t n,
+		      struct vfa_err *e)
 {
 	if (vfa_authz_admin(cfg, p))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!release_matches(o, &ls[i]) || owners[i] == p->uid)
+		if (!release_matches(o, uuid, &ls[i]) || owners[i] == p->uid)
 			continue;
 		if (owners[i] == VFA_NO_OWNER)
 			return vfa_denied(e, "permission denied: lease %s (%s) has no recorded owner (made by vfagent --direct or before owners were recorded); only root and [serve] admin-groups in %s may release it",

@@ -296,6 +296,7 @@ static int authz_release(struct server *s, struct client *c, const struct vfa_op
 			 struct vfa_err *e)
 {
 	const struct vfa_config *cfg = vfa_agent_config(s->agent);
+	char uuid[VFA_UUID_LEN] = "";
 	struct vfa_lease *ls = NULL;
 	uid_t *owners;
 	size_t n = 0;
@@ -303,6 +304,15 @@ static int authz_release(struct server *s, struct client *c, const struct vfa_op
 
 	if (vfa_authz_admin(cfg, &c->peer) || !s->st)
 		return 0;
+	if (o->domain) {
+		/* vfa_release matches --domain by the UUID libvirt has for it. */
+		struct vfa_virt *v = vfa_agent_virt(s->agent, NULL);
+		struct vfa_err e2;
+		bool running;
+
+		if (!v || vfa_virt_domain(v, o->domain, &running, uuid, &e2))
+			uuid[0] = '\0';
+	}
 	if (vfa_lease_list(s->st, &ls, &n, NULL))
 		return vfa_fail(e, EIO, "journal %s: unreadable", s->o->state_dir);
 	owners = calloc(n ? n : 1, sizeof(*owners));
@@ -312,7 +322,7 @@ static int authz_release(struct server *s, struct client *c, const struct vfa_op
 	}
 	for (size_t i = 0; i < n; i++)
 		owners[i] = vfa_owner_get(s->o->state_dir, ls[i].id);
-	r = vfa_authz_release(cfg, &c->peer, o, ls, owners, n, e);
+	r = vfa_authz_release(cfg, &c->peer, o, uuid, ls, owners, n, e);
 	free(owners);
 	free(ls);
 	return r;

@@ -27,8 +27,9 @@ bool vfa_authz_connect(const struct vfa_config *cfg, const struct vfa_peer *p);
 int vfa_authz_request(const struct vfa_config *cfg, const struct vfa_peer *p,
 		      const char *op, const struct vfa_opts *o, struct vfa_err *e);
 int vfa_authz_release(const struct vfa_config *cfg, const struct vfa_peer *p,
-		      const struct vfa_opts *o, const struct vfa_lease *ls,
-		      const uid_t *owners, size_t n, struct vfa_err *e);
+		      const struct vfa_opts *o, const char *uuid,
+		      const struct vfa_lease *ls, const uid_t *owners, size_t n,
+		      struct vfa_err *e);
 int vfa_denied(struct vfa_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -13,7 +13,7 @@ mkdir -p "$out"
 conf=$out/vfagent.conf st=/run/vfagent-flow log=$out/daemon.log sock=/run/vfagent-flow/vfagent.sock
 nob=$(id -g nobody)
 {
-	printf '[pool net1]\npf = %s\nvfs = 7\n' "$pf"
+	printf '[libvirt]\nuri = qemu:///system\n[pool net1]\npf = %s\nvfs = 7\n' "$pf"
 	rule "allow-users = daemon bin"
 	rule "allow-vlans = 100-199"
 	printf '[serve]\nallow-users = daemon bin nobody\n'
@@ -78,5 +78,36 @@ n=$(leased)
 check flow.sighup_revokes "n=$n $(cat $out/hup.out)" sh -c "head -n1 $out/hup.out | jq -e .ok >/dev/null && tail -n1 $out/hup.out | grep -q 'permission denied' && [ $n = 1 ]"
 va release --pci "$(head -n1 $out/hup.out | jq -r .result.pci)" >/dev/null 2>&1
 check flow.root_releases_any "$(leased) leased" [ "$(leased)" = 0 ]
+
+# release --domain UUID: vfa_release matches the domain by UUID, and so
+# must the ownership rule (bin allocates, nobody may not release it).
+. tests/lab/libvirt.sh
+if pgrep -x libvirtd >/dev/null || lab_libvirt_start; then
+	virsh -q dominfo l2 >/dev/null 2>&1 || lab_l2_define
+	virsh -q start l2 >/dev/null 2>&1
+	as bin "$V" -c "$conf" -s "$st" --json alloc --pool net1 --domain l2 --live >"$out/d.json" 2>&1; rc=$?
+	check flow.alloc_domain "rc=$rc $(cat $out/d.json)" [ "$(jq -r .attached $out/d.json 2>/dev/null)" = true ]
+	uuid=$(virsh domuuid l2 | head -n1)
+	as nobody "$V" -c "$conf" -s "$st" release --domain "$uuid" >"$out/u.out" 2>&1; rc=$?
+	n=$(leased)
+	check flow.release_by_uuid_denied "rc=$rc n=$n uuid=$uuid $(cat $out/u.out)" sh -c "[ $rc = 5 ] && [ $n = 1 ]"
+	va release --domain l2 >/dev/null 2>&1
+	virsh -q destroy l2 >/dev/null 2>&1
+	# A renamed domain: vfa_release finds the lease by the new name's UUID.
+	va release --domain l2 >/dev/null 2>&1
+	n0=$(leased)
+	as bin "$V" -c "$conf" -s "$st" --json alloc --pool net1 --domain l2 --persistent >"$out/p.json" 2>&1; rc=$?
+	if [ $rc = 0 ] && virsh -q domrename l2 l2r >/dev/null 2>&1; then
+		as nobody "$V" -c "$conf" -s "$st" release --domain l2r >"$out/n.out" 2>&1; rc=$?
+		n=$(leased)
+		check flow.release_renamed_denied "rc=$rc n=$n (before $n0) $(cat $out/n.out)" sh -c "[ $rc = 5 ] && [ $n = $((n0 + 1)) ]"
+		virsh -q domrename l2r l2 >/dev/null 2>&1
+	else
+		skip "flow.release_renamed_denied: alloc --persistent or domrename failed: rc=$rc $(cat $out/p.json)"
+	fi
+	va release --domain l2 >/dev/null 2>&1
+else
+	skip "flow.release_by_uuid_denied: libvirtd did not start"
+fi
 kill -TERM $dpid; wait $dpid
 tail -n 30 "$log"

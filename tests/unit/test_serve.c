@@ -128,27 +128,39 @@ static void test_release(void)
 {
 	struct vfa_config c = rules_cfg();
 	struct vfa_lease ls[3] = {
-		{ .id = "aaaa", .pci = "0000:00:12.0", .domain = "vm1" },
-		{ .id = "bbbb", .pci = "0000:00:12.2", .domain = "vm1" },
+		{ .id = "aaaa", .pci = "0000:00:12.0", .domain = "vm1",
+		  .uuid = "11111111-2222-3333-4444-555555555555" },
+		{ .id = "bbbb", .pci = "0000:00:12.2", .domain = "vm1",
+		  .uuid = "66666666-2222-3333-4444-555555555555" },
 		{ .id = "cccc", .pci = "0000:00:12.4", .domain = "vm2" },
 	};
 	uid_t owners[3] = { 1000, 1001, VFA_NO_OWNER };
 	struct vfa_peer u1000 = { .uid = 1000, .gid = 1000 },
 			admin = { .uid = 2001, .gid = 500 };
 	struct vfa_opts own = { .lease = "aaaa" }, other = { .pci = "0000:00:12.2" },
-			dom = { .domain = "vm1" }, unowned = { .lease = "cccc" };
+			dom = { .domain = "vm1" }, unowned = { .lease = "cccc" },
+			by_uuid = { .domain = "66666666-2222-3333-4444-555555555555" },
+			renamed = { .domain = "vm1-new-name" };
 	struct vfa_err e = { "", 0 };
 	int r;
 
-	T_EQ_INT("release.own", vfa_authz_release(&c, &u1000, &own, ls, owners, 3, &e), 0);
-	r = vfa_authz_release(&c, &u1000, &other, ls, owners, 3, &e);
+	T_EQ_INT("release.own", vfa_authz_release(&c, &u1000, &own, "", ls, owners, 3, &e), 0);
+	r = vfa_authz_release(&c, &u1000, &other, "", ls, owners, 3, &e);
 	T("release.other", r == -EACCES && e.exit == 5 && strstr(e.msg, "belongs to uid 1001"),
 	  "r=%d %s", r, e.msg);
-	r = vfa_authz_release(&c, &u1000, &dom, ls, owners, 3, &e);
+	r = vfa_authz_release(&c, &u1000, &dom, "", ls, owners, 3, &e);
 	T("release.domain_with_other", r == -EACCES, "a domain holding another's lease: r=%d", r);
-	r = vfa_authz_release(&c, &u1000, &unowned, ls, owners, 3, &e);
+	r = vfa_authz_release(&c, &u1000, &unowned, "", ls, owners, 3, &e);
 	T("release.no_owner", r == -EACCES && strstr(e.msg, "no recorded owner"), "r=%d %s", r, e.msg);
-	T_EQ_INT("release.admin", vfa_authz_release(&c, &admin, &dom, ls, owners, 3, &e), 0);
+	T_EQ_INT("release.admin", vfa_authz_release(&c, &admin, &dom, "", ls, owners, 3, &e), 0);
+	/* vfa_release also matches --domain by UUID: so must the rule. */
+	r = vfa_authz_release(&c, &u1000, &by_uuid, "", ls, owners, 3, &e);
+	T("release.domain_as_uuid", r == -EACCES && strstr(e.msg, "bbbb"), "r=%d %s", r, e.msg);
+	r = vfa_authz_release(&c, &u1000, &renamed, "66666666-2222-3333-4444-555555555555",
+			      ls, owners, 3, &e);
+	T("release.renamed_domain", r == -EACCES && strstr(e.msg, "bbbb"), "r=%d %s", r, e.msg);
+	T_EQ_INT("release.renamed_own", vfa_authz_release(&c, &u1000, &renamed,
+			"11111111-2222-3333-4444-555555555555", ls, owners, 3, &e), 0);
 }
 
 static void test_owners(void)
