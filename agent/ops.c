@@ -818,8 +818,13 @@ static int adopt(const char *uuid, const char *name, const char *pci,
 	struct pf *pf;
 	uint8_t m[6];
 	unsigned int idx;
+	int r;
 
-	if (vfa_lease_load(c->st, pci, &cur) != -ENOENT || pool_vf(c, pci, &p, &pf, &idx))
+	r = vfa_lease_load(c->st, pci, &cur);
+	if (r == 0 && cur.uuid[0] && strcmp(cur.uuid, uuid))
+		note(c, "%s %s: leased to %s, but domain %s also names it as hostdev; its next start will fail or take the VF: remove it there (virsh detach-device --config)",
+		     pci, cur.id, cur.domain, name);
+	if (r != -ENOENT || pool_vf(c, pci, &p, &pf, &idx))
 		return 0;	/* leased (or unreadable: taken), or not ours */
 	new_id(l.id);
 	snprintf(l.state, sizeof(l.state), "ready");

@@ -134,6 +134,17 @@ reboot_check() {	# $1: test name suffix
 	for i in 1 2 3 4; do va release --lease "$(jq -r .id $out/x$i.json 2>/dev/null)" >/dev/null 2>&1; done
 }
 reboot_check pdir
+# A second domain whose config names the same VF: the rebuild says so.
+def_dom other
+cat >"$out/hd.xml" <<XML
+<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x$(echo $p3 | cut -d: -f2)' slot='0x$(echo $p3 | cut -d: -f3 | cut -d. -f1)' function='0x$(echo $p3 | cut -d. -f2)'/></source></hostdev>
+XML
+virsh -q attach-device other "$out/hd.xml" --config >/dev/null 2>"$out/o.err"
+rm -rf "$st"
+va --json status >"$out/o.json" 2>&1
+check id.rebuild_conflict_noted "$(cat $out/o.err) $(jq -c .reconcile $out/o.json)" \
+	sh -c "jq -r '.reconcile[]' $out/o.json | grep -q 'domain other also names it as hostdev'"
+virsh -q undefine other >/dev/null 2>&1
 rm -rf "$pst"
 reboot_check xml
 virsh -q start pers >/dev/null 2>"$out/ps.err"
