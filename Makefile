@@ -7,6 +7,7 @@
 # make fuzz       build the libFuzzer harnesses (clang)
 # make bench      install deps if missing, run the benchmarks in the lab
 # make LIBVIRT=0  build without libvirt (no --domain)
+# make k8s        build the Kubernetes device plugin (Go, Debian packages; k8s/)
 
 CC       ?= cc
 LIBVIRT  ?= 1
@@ -61,6 +62,11 @@ bench/%: bench/%.c libvfagent.a
 deps:
 	sh tests/deps.sh
 
+# Optional: plain `make` never needs Go; `make check` builds and tests this.
+.PHONY: k8s
+k8s:
+	sh k8s/build.sh
+
 unit: all
 	sh tests/check.sh unit
 
@@ -90,3 +96,4 @@ bench:
 
 clean:
 	rm -f vfagent vfagent-asan libvfagent.a */*.o tests/*/*.o $(UNIT_BIN) $(HELP_BIN) $(FUZZ_BIN)
+	rm -rf k8s/bin k8s/.build k8s/api/*/*/*.pb.go

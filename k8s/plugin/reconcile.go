@@ -1,0 +1,133 @@
+package plugin
+
+// Allocate does not say which pod asks, so leases are checked against the
+// kubelet's pod-resources List: a k8s lease whose VF no pod's container
+// holds, for longer than the grace period, goes back to the pool.
+
+import (
+	"context"
+	"log"
+	"net"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	pr "vfagent/k8s/api/podresources/v1"
+)
+
+// Reconciler remembers since when each k8s lease has been seen unused.
+type Reconciler struct {
+	Sock   string
+	Daemon *Daemon
+	State  *State
+	Grace  time.Duration
+
+	mu        sync.Mutex
+	resources map[string]string // resource -> pool
+	missing   map[string]time.Time
+}
+
+func (r *Reconciler) add(resource, pool string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.resources == nil {
+		r.resources = map[string]string{}
+	}
+	r.resources[resource] = pool
+}
+
+// InUse lists the kubelet's pods and returns "resource\x00id" for every
+// device some container holds; an error means nothing may be released.
+func InUse(sock string) (map[string]bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := grpc.DialContext(ctx, sock, grpc.WithInsecure(), grpc.WithBlock(),
+		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", a)
+		}))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	resp, err := pr.NewPodResourcesListerClient(conn).List(ctx, &pr.ListPodResourcesRequest{})
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, p := range resp.PodResources {
+		for _, c := range p.Containers {
+			for _, d := range c.Devices {
+				for _, id := range d.DeviceIds {
+					used[d.ResourceName+"\x00"+id] = true
+				}
+			}
+		}
+	}
+	return used, nil
+}
+
+// Run does one pass at time now.
+func (r *Reconciler) Run(now time.Time) {
+	if !r.State.Connected() {
+		return
+	}
+	used, err := InUse(r.Sock)
+	if err != nil {
+		log.Printf("pod-resources List at %s: %v; releasing nothing", r.Sock, err)
+		return
+	}
+	r.mu.Lock()
+	res := map[string]string{}
+	for k, v := range r.resources {
+		res[k] = v
+	}
+	r.mu.Unlock()
+	seen := map[string]bool{}
+	for resource, pool := range res {
+		holder := "k8s:" + resource
+		for _, v := range r.State.VFs(pool) {
+			if !v.Leased || v.Holder != holder {
+				continue
+			}
+			seen[v.PCI] = true
+			if used[resource+"\x00"+v.PCI] {
+				r.forget(v.PCI)
+				continue
+			}
+			if since := r.since(v.PCI, now); now.Sub(since) < r.Grace {
+				continue
+			}
+			if err := r.Daemon.Release(v.PCI); err != nil {
+				log.Printf("releasing %s (%s, held by no pod): %v", v.PCI, resource, err)
+				continue
+			}
+			log.Printf("released %s: %s lease held by no pod for %v", v.PCI, resource, r.Grace)
+			r.forget(v.PCI)
+		}
+	}
+	r.mu.Lock()
+	for pci := range r.missing {
+		if !seen[pci] {
+			delete(r.missing, pci)
+		}
+	}
+	r.mu.Unlock()
+}
+
+func (r *Reconciler) since(pci string, now time.Time) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.missing[pci]
+	if !ok {
+		r.missing[pci] = now
+		return now
+	}
+	return t
+}
+
+func (r *Reconciler) forget(pci string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.missing, pci)
+}
