@@ -112,6 +112,7 @@ func scenario(o *opts) {
 	stepOverflow(o, w, l, pool)
 	l.cancel()
 	conn.Close()
+	stepSocketRemoved(o, got, regs[res].Endpoint, res)
 	stepRestart(o, reg, got)
 }
 
@@ -364,7 +365,9 @@ func stepForeign(o *opts, w *world, c dp.DevicePluginClient, l *law, pool, res s
 		skip("foreign_lease", "pool %s has %d free VFs; need 2", pool, len(free))
 		return
 	}
-	fv, other := free[0].PCI, free[1].PCI
+	// Allocate takes devices in address order: the free one comes first, so
+	// the failure on the foreign one must give it back.
+	other, fv := free[0].PCI, free[1].PCI
 	if _, err := w.d.Alloc(pool, fv, "test:foreign"); err != nil {
 		fail("foreign_lease", "taking %s for test:foreign: %v", fv, err)
 		return
@@ -557,10 +560,55 @@ func stepOverflow(o *opts, w *world, l *law, pool string) {
 	_, _ = w.d.Call(map[string]interface{}{"op": "_pf", "pool": o.pfPool, "pf": o.pfName, "up": true})
 }
 
+// stepSocketRemoved: the plugin's socket is removed, kubelet.sock stays; the
+// plugin must notice, re-create it and register again.
+func stepSocketRemoved(o *opts, got chan *dp.RegisterRequest, endpoint, res string) {
+	for len(got) > 0 {
+		<-got
+	}
+	p := filepath.Join(o.dir, endpoint)
+	if err := os.Remove(p); err != nil {
+		fail("socket_removed", "%v", err)
+		return
+	}
+	tm := time.After(o.timeout)
+	for {
+		select {
+		case r := <-got:
+			if r.ResourceName != res {
+				continue
+			}
+			if !sockExists(p) {
+				fail("socket_removed", "%s registered again but %s is not a socket", res, p)
+				return
+			}
+			pass("socket_removed", "%s re-created its socket and registered again", res)
+			return
+		case <-tm:
+			fail("socket_removed", "%s not registered again in %v after its socket was removed", res, o.timeout)
+			return
+		}
+	}
+}
+
 // stepRestart does what a kubelet restart does: its sockets go away
 // (all of the directory's), kubelet.sock comes back; every resource must
 // register again on a fresh socket.
 func stepRestart(o *opts, reg *registrar, got chan *dp.RegisterRequest) {
+	// First only kubelet.sock is re-created (the plugins' sockets stay):
+	// the plugin must notice it by itself and register again.
+	reg.g.Stop()
+	_ = os.Remove(filepath.Join(o.dir, "kubelet.sock"))
+	for len(got) > 0 {
+		<-got
+	}
+	r1, err := startRegistrar(filepath.Join(o.dir, "kubelet.sock"), got)
+	if !check("kubelet_sock_recreated", err, "kubelet.sock re-created alone") {
+		return
+	}
+	regs, err := waitRegs(o, got)
+	check("reregister_on_kubelet_sock", err, fmt.Sprintf("%d resources registered again", len(regs)))
+	reg = r1
 	reg.g.Stop()
 	ents, _ := os.ReadDir(o.dir)
 	for _, e := range ents {
@@ -575,7 +623,7 @@ func stepRestart(o *opts, reg *registrar, got chan *dp.RegisterRequest) {
 		return
 	}
 	defer r2.g.Stop()
-	regs, err := waitRegs(o, got)
+	regs, err = waitRegs(o, got)
 	if !check("restart_register", err, fmt.Sprintf("%d resources registered again on new sockets", len(regs))) {
 		return
 	}
