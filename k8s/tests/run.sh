@@ -52,7 +52,7 @@ fi
 pids="$pids $!"
 "$bin/kubelet-driver" run -dir "$T/device-plugins" -podres "$T/podres.sock" \
 	-daemon "$T/d.sock" -pools net1,net2 -policy net2=spread -fake \
-	-pf net1/ens1f0 -grace 1s -timeout 60s >"$T/driver.out" 2>&1
+	-pf net1/ens1f0 -grace 1s -timeout 60s -bench 10 >"$T/driver.out" 2>&1
 rc=$?
 grep -E '^(PASS|FAIL|SKIP|INFO) ' "$T/driver.out"
 if [ $rc != 0 ] && ! grep -q '^FAIL ' "$T/driver.out"; then

@@ -42,7 +42,7 @@ rm -rf "$kd"; mkdir -p "$kd"
 pids="$pids $!"
 "$K/kubelet-driver" run -dir "$kd" -podres "$out/podres.sock" -daemon "$sock" \
 	-pools net1 -pf "net1/$pf" -pf-down-cmd "ip link set dev $pf down" \
-	-pf-up-cmd "ip link set dev $pf up" -grace 2s -timeout 60s >"$out/driver.out" 2>&1
+	-pf-up-cmd "ip link set dev $pf up" -grace 2s -timeout 60s -bench 50 >"$out/driver.out" 2>&1
 rc=$?
 sed -e 's/^\(PASS\|FAIL\|SKIP\) k8s_/\1 k8s.lab_/' "$out/driver.out" | grep -E '^(PASS|FAIL|SKIP|INFO) '
 [ $rc = 0 ] || grep -q '^FAIL ' "$out/driver.out" ||

@@ -81,6 +81,7 @@ type opts struct {
 	pfDown, pfUp                string
 	grace                       time.Duration
 	timeout                     time.Duration
+	bench                       int
 }
 
 func run(args []string) int {
@@ -98,6 +99,7 @@ func run(args []string) int {
 	fs.StringVar(&o.pfUp, "pf-up-cmd", "", "shell command bringing the PF up (real daemon)")
 	fs.DurationVar(&o.grace, "grace", time.Second, "the plugin's -grace")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "longest wait for any one event")
+	fs.IntVar(&o.bench, "bench", 0, "also time N Allocate calls through the plugin and N daemon allocs")
 	_ = fs.Parse(args)
 	o.pools = strings.Split(*pools, ",")
 	o.policies = map[string]plugin.Policy{}

@@ -112,6 +112,7 @@ func scenario(o *opts) {
 	stepOverflow(o, w, l, pool)
 	l.cancel()
 	conn.Close()
+	stepBench(o, w, pool, res, regs[res].Endpoint)
 	stepSocketRemoved(o, got, regs[res].Endpoint, res)
 	stepRestart(o, reg, got)
 }
@@ -640,4 +641,62 @@ func stepRestart(o *opts, reg *registrar, got chan *dp.RegisterRequest) {
 		l.cancel()
 	}
 	check("restart_law", err, "ListAndWatch on the new socket lists the pool")
+}
+
+func pct(d []time.Duration, p float64) float64 {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	i := int(p * float64(len(d)-1))
+	return float64(d[i].Microseconds()) / 1000
+}
+
+// stepBench times Allocate through the plugin against the daemon's own
+// alloc of the same VF; it prints figures and asserts nothing about them.
+func stepBench(o *opts, w *world, pool, res, endpoint string) {
+	if o.bench <= 0 {
+		return
+	}
+	free := w.healthyFree(pool)
+	if len(free) == 0 {
+		skip("bench", "no free VF in %s", pool)
+		return
+	}
+	vf := free[0].PCI
+	conn, err := dial(filepath.Join(o.dir, endpoint))
+	if err != nil {
+		fail("bench", "%v", err)
+		return
+	}
+	defer conn.Close()
+	c := dp.NewDevicePluginClient(conn)
+	free1 := func() bool { _, l := w.holderOf(vf); return !l }
+	var viaPlugin, direct []time.Duration
+	for i := 0; i < o.bench; i++ {
+		t0 := time.Now()
+		_, err = c.Allocate(ctx(), &dp.AllocateRequest{ContainerRequests: []*dp.ContainerAllocateRequest{{DevicesIds: []string{vf}}}})
+		dt := time.Since(t0)
+		if err != nil {
+			fail("bench", "Allocate %s: %v", vf, err)
+			return
+		}
+		viaPlugin = append(viaPlugin, dt)
+		waitFor(o.timeout, func() bool { h, l := w.holderOf(vf); return l && h == "k8s:"+res })
+		_ = w.d.Release(vf)
+		waitFor(o.timeout, free1)
+		time.Sleep(20 * time.Millisecond) // the plugin's own stream sees it too
+	}
+	for i := 0; i < o.bench; i++ {
+		t0 := time.Now()
+		_, err = w.d.Alloc(pool, vf, "bench:direct")
+		dt := time.Since(t0)
+		if err != nil {
+			fail("bench", "daemon alloc %s: %v", vf, err)
+			return
+		}
+		direct = append(direct, dt)
+		_ = w.d.Release(vf)
+		waitFor(o.timeout, free1)
+	}
+	fmt.Printf("INFO k8s_bench_allocate_via_plugin_ms p50 %.2f p99 %.2f n %d\n", pct(viaPlugin, .5), pct(viaPlugin, .99), len(viaPlugin))
+	fmt.Printf("INFO k8s_bench_alloc_daemon_ms p50 %.2f p99 %.2f n %d\n", pct(direct, .5), pct(direct, .99), len(direct))
+	pass("bench", "%d Allocate calls through the plugin, %d daemon allocs", len(viaPlugin), len(direct))
 }
