@@ -181,7 +181,18 @@ func (d *Daemon) Watch(stop <-chan struct{}, fn func(*Event)) error {
 		return err
 	}
 	defer c.Close()
-	go func() { <-stop; c.Close() }()
+	// Closing the connection ends a blocked read when stop closes; done
+	// ends this goroutine with the stream (a reconnecting plugin must not
+	// pile them up).
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-stop:
+			c.Close()
+		case <-done:
+		}
+	}()
 	if _, err = c.Write([]byte(`{"op":"watch","v":1}` + "\n")); err != nil {
 		return err
 	}
