@@ -104,7 +104,8 @@ func (m *Manager) ensureServers() {
 			continue
 		}
 		s := &Server{Pool: pool, Resource: m.Cfg.Prefix + "/" + pool,
-			Policy: m.policy(pool), Dir: m.Cfg.Dir, State: m.State, Daemon: m.Daemon}
+			Policy: m.policy(pool), Dir: m.Cfg.Dir, State: m.State, Daemon: m.Daemon,
+			Rec: m.rec}
 		if err := s.Start(); err != nil {
 			log.Printf("%v", err)
 			continue

@@ -26,6 +26,23 @@ type Reconciler struct {
 	mu        sync.Mutex
 	resources map[string]string // resource -> pool
 	missing   map[string]time.Time
+	touched   map[string]time.Time // last Allocate of each VF
+	relMu     sync.Mutex           // a release decision and its daemon call
+}
+
+// Touch marks pci as just allocated: its grace starts again. It waits for a
+// release of pci in flight, so after it returns no release decided before
+// can follow; Allocate then asks the daemon for the lease.
+func (r *Reconciler) Touch(pci string, now time.Time) {
+	r.relMu.Lock()
+	defer r.relMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.touched == nil {
+		r.touched = map[string]time.Time{}
+	}
+	r.touched[pci] = now
+	delete(r.missing, pci)
 }
 
 func (r *Reconciler) add(resource, pool string) {
@@ -95,15 +112,7 @@ func (r *Reconciler) Run(now time.Time) {
 				r.forget(v.PCI)
 				continue
 			}
-			if since := r.since(v.PCI, now); now.Sub(since) < r.Grace {
-				continue
-			}
-			if err := r.Daemon.Release(v.PCI); err != nil {
-				log.Printf("releasing %s (%s, held by no pod): %v", v.PCI, resource, err)
-				continue
-			}
-			log.Printf("released %s: %s lease held by no pod for %v", v.PCI, resource, r.Grace)
-			r.forget(v.PCI)
+			r.release(v.PCI, resource, now)
 		}
 	}
 	r.mu.Lock()
@@ -113,6 +122,28 @@ func (r *Reconciler) Run(now time.Time) {
 		}
 	}
 	r.mu.Unlock()
+}
+
+// release gives pci back if it has been unused for the grace period since
+// it was first seen unused and since its last Allocate.
+func (r *Reconciler) release(pci, resource string, now time.Time) {
+	r.relMu.Lock()
+	defer r.relMu.Unlock()
+	since := r.since(pci, now)
+	r.mu.Lock()
+	if t, ok := r.touched[pci]; ok && t.After(since) {
+		since = t
+	}
+	r.mu.Unlock()
+	if now.Sub(since) < r.Grace {
+		return
+	}
+	if err := r.Daemon.Release(pci); err != nil {
+		log.Printf("releasing %s (%s, held by no pod): %v", pci, resource, err)
+		return
+	}
+	log.Printf("released %s: %s lease held by no pod for %v", pci, resource, r.Grace)
+	r.forget(pci)
 }
 
 func (r *Reconciler) since(pci string, now time.Time) time.Time {
@@ -130,4 +161,5 @@ func (r *Reconciler) forget(pci string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.missing, pci)
+	delete(r.touched, pci)
 }

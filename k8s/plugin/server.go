@@ -5,6 +5,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net"
@@ -28,6 +29,7 @@ type Server struct {
 	Dir            string // the kubelet's device-plugins directory
 	State          *State
 	Daemon         *Daemon
+	Rec            *Reconciler // nil: no reconcile
 
 	mu   sync.Mutex
 	grpc *grpc.Server
@@ -197,11 +199,19 @@ func (s *Server) lease(pci string) (DevInfo, bool, error) {
 	if !ok || v.Pool != s.Pool {
 		return DevInfo{}, false, fmt.Errorf("%s is not a VF of pool %s", pci, s.Pool)
 	}
-	if v.Leased && v.Holder == s.Holder() {
-		// The kubelet allocates a device again after it restarts.
-		return DevInfo{PCI: pci, Group: v.Group}, false, nil
+	if s.Rec != nil {
+		s.Rec.Touch(pci, time.Now())
 	}
+	// Always ask the daemon: our picture may lag a release just made.
 	l, err := s.Daemon.Alloc(s.Pool, pci, s.Holder())
+	var de *DaemonError
+	if errors.As(err, &de) && de.Exit == 3 {
+		if v, ok = s.State.Get(pci); ok && v.Leased && v.Holder == s.Holder() {
+			// Ours already: the kubelet allocates again after it restarts,
+			// or gives a freed device to the next pod before reconcile.
+			return DevInfo{PCI: pci, Group: v.Group}, false, nil
+		}
+	}
 	if err != nil {
 		return DevInfo{}, false, err
 	}
