@@ -26,12 +26,16 @@ import (
 
 var failed int
 
-func pass(name, f string, a ...interface{}) { fmt.Printf("PASS k8s_%s: %s\n", name, fmt.Sprintf(f, a...)) }
+func pass(name, f string, a ...interface{}) {
+	fmt.Printf("PASS k8s_%s: %s\n", name, fmt.Sprintf(f, a...))
+}
 func fail(name, f string, a ...interface{}) {
 	failed++
 	fmt.Printf("FAIL k8s_%s: %s\n", name, fmt.Sprintf(f, a...))
 }
-func skip(name, f string, a ...interface{}) { fmt.Printf("SKIP k8s_%s: %s\n", name, fmt.Sprintf(f, a...)) }
+func skip(name, f string, a ...interface{}) {
+	fmt.Printf("SKIP k8s_%s: %s\n", name, fmt.Sprintf(f, a...))
+}
 
 func check(name string, err error, okMsg string) bool {
 	if err != nil {
