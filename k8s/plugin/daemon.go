@@ -113,6 +113,20 @@ type Lease struct {
 	VfioNode   string `json:"vfio_node"`
 }
 
+// CheckHolder says whether h is a holder the protocol accepts: at most 64
+// bytes of printable ASCII, no spaces.
+func CheckHolder(h string) error {
+	if len(h) == 0 || len(h) > 64 {
+		return fmt.Errorf("lease holder %q must be 1..64 bytes (shorten -prefix or the pool name)", h)
+	}
+	for _, c := range []byte(h) {
+		if c <= ' ' || c > '~' {
+			return fmt.Errorf("lease holder %q has a space or non-printable byte", h)
+		}
+	}
+	return nil
+}
+
 // Alloc leases exactly VF pci of pool for holder.
 func (d *Daemon) Alloc(pool, pci, holder string) (*Lease, error) {
 	res, err := d.Call(map[string]interface{}{"op": "alloc", "pool": pool,

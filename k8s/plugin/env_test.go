@@ -37,3 +37,15 @@ func TestEnvs(t *testing.T) {
 		t.Fatalf("%v", info)
 	}
 }
+
+func TestCheckHolder(t *testing.T) {
+	if CheckHolder("k8s:vfagent.io/net1") != nil {
+		t.Fatal("valid holder refused")
+	}
+	long := "k8s:" + string(make([]byte, 61))
+	for _, h := range []string{"", "k8s:a b", long} {
+		if CheckHolder(h) == nil {
+			t.Fatalf("holder %q accepted", h)
+		}
+	}
+}

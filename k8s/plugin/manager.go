@@ -68,6 +68,9 @@ func (m *Manager) Run() {
 		case <-m.stop:
 			m.mu.Lock()
 			for _, s := range m.servers {
+				if s == nil {
+					continue
+				}
 				s.Stop()
 				_ = os.Remove(s.sockPath())
 			}
@@ -103,6 +106,13 @@ func (m *Manager) ensureServers() {
 		if have {
 			continue
 		}
+		if err := CheckHolder("k8s:" + m.Cfg.Prefix + "/" + pool); err != nil {
+			log.Printf("pool %s not served: %v", pool, err)
+			m.mu.Lock()
+			m.servers[pool] = nil
+			m.mu.Unlock()
+			continue
+		}
 		s := &Server{Pool: pool, Resource: m.Cfg.Prefix + "/" + pool,
 			Policy: m.policy(pool), Dir: m.Cfg.Dir, State: m.State, Daemon: m.Daemon,
 			Rec: m.rec}
@@ -132,7 +142,9 @@ func (m *Manager) restartAll() {
 	m.mu.Lock()
 	list := make([]*Server, 0, len(m.servers))
 	for _, s := range m.servers {
-		list = append(list, s)
+		if s != nil {
+			list = append(list, s)
+		}
 	}
 	m.mu.Unlock()
 	for _, s := range list {
@@ -151,7 +163,7 @@ func (m *Manager) checkSockets() {
 	m.mu.Lock()
 	var gone []*Server
 	for _, s := range m.servers {
-		if s.SocketGone() {
+		if s != nil && s.SocketGone() {
 			gone = append(gone, s)
 		}
 	}

@@ -17,6 +17,12 @@ fi
 	-e 's/^--- PASS: \([^ ]*\).*/PASS k8s_unit_\1/p' \
 	-e 's/^--- FAIL: \([^ ]*\).*/FAIL k8s_unit_\1: see go test -v output/p'
 
+if command -v gofmt >/dev/null 2>&1; then
+	bad=$(find cmd plugin tests -name '*.go' | xargs gofmt -l)
+	if [ -z "$bad" ]; then echo "PASS k8s_gofmt: Go sources gofmt-clean"
+	else echo "FAIL k8s_gofmt: not gofmt-clean: $bad"; fi
+fi
+
 T=$(mktemp -d /tmp/vfagent-k8s.XXXXXX)
 pids=""
 cleanup() {

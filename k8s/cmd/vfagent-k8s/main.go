@@ -51,6 +51,9 @@ func main() {
 		}
 		cfg.Policies[kv[:i]] = p
 	}
+	if err := plugin.CheckHolder("k8s:" + cfg.Prefix + "/p"); err != nil || strings.Contains(cfg.Prefix, "/") {
+		usage("-prefix " + cfg.Prefix + " cannot name a resource: a DNS name such as vfagent.io")
+	}
 	if cfg.Interval <= 0 || cfg.Grace < 0 {
 		usage("-reconcile-interval must be > 0 and -grace >= 0")
 	}
