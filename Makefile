@@ -11,6 +11,7 @@
 # make install    install under PREFIX (default /usr/local), DESTDIR honoured
 # make deb        build the Debian package (../vfagent_VERSION_ARCH.deb)
 # make tiny       LIBVIRT=0, -Os, --gc-sections, stripped (./vfagent-tiny)
+# make k8s        build the Kubernetes device plugin (Go, Debian packages; k8s/)
 
 CC       ?= cc
 LIBVIRT  ?= 1
@@ -80,6 +81,11 @@ bench/%: bench/%.c libvfagent.a
 
 deps:
 	sh tests/deps.sh
+
+# Optional: plain `make` never needs Go; `make check` builds and tests this.
+.PHONY: k8s
+k8s:
+	sh k8s/build.sh
 
 unit: all
 	sh tests/check.sh unit
@@ -174,3 +180,4 @@ deb:
 clean:
 	rm -rf .deb-build
 	rm -f vfagent vfagent-tiny vfagent-asan libvfagent.a */*.o tests/*/*.o $(UNIT_BIN) $(HELP_BIN) $(FUZZ_BIN)
+	rm -rf k8s/bin k8s/.build k8s/api/*/*/*.pb.go

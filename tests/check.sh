@@ -2,12 +2,12 @@
 # make check: deps, build, unit tests, root tests (netns), fuzz, lab.
 # Every test prints one line: "PASS name", "FAIL name: why" or
 # "SKIP name: why".  The last line is the summary "N passed, N failed[, N skipped]".
-# Usage: tests/check.sh [deps|build|deb|unit|root|fuzz|lab ...]   (default: all phases)
+# Usage: tests/check.sh [deps|build|deb|unit|k8s|root|fuzz|lab ...]   (default: all phases)
 set -u
 # sbin tools (ip, depmod, setpriv) even where the caller's PATH lacks them.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
-phases=${*:-"deps build deb unit root fuzz lab"}
+phases=${*:-"deps build deb unit k8s root fuzz lab"}
 res=$(mktemp /tmp/vfagent-check.XXXXXX)
 trap 'rm -f "$res"' EXIT
 say() { echo "$*" | tee -a "$res"; }
@@ -60,6 +60,14 @@ for ph in $phases; do
 			case $t in *.c) continue ;; esac
 			[ -x "$t" ] && collect "$t" timeout 300 "$t"
 		done ;;
+	k8s)
+		# The device plugin (Go): build, then its tests with no root.
+		out=$(sh k8s/build.sh 2>&1); rc=$?
+		if [ $rc = 3 ]; then say "SKIP k8s: $out"
+		elif [ $rc != 0 ]; then printf '%s\n' "$out"; say "FAIL k8s_build: sh k8s/build.sh failed"
+		else say "PASS k8s_build: device plugin, kubelet driver, fake daemon"
+			collect k8s/tests/run.sh timeout 600 sh k8s/tests/run.sh
+		fi ;;
 	root)
 		for t in tests/root/*.sh; do
 			[ -f "$t" ] || continue

@@ -12,6 +12,12 @@ export DEBIAN_FRONTEND=noninteractive
 BASE="build-essential pkg-config libmnl-dev libpci-dev pciutils iproute2
 busybox-static cpio kmod libinih-dev libjson-c-dev gnuplot-nox clang
 procps util-linux jq libclang-rt-dev debhelper lintian"
+# The Kubernetes device plugin (k8s/): Go and gRPC from Debian, yamllint.
+# protobuf 1.5 (APIv2-backed) replaces 1.3, which grpc's codec cannot use
+# with protoc-gen-go APIv2 messages.
+BASE="$BASE golang-go golang-google-grpc-dev golang-google-protobuf-dev
+golang-github-golang-protobuf-1-5-dev golang-golang-x-sys-dev protoc-gen-go-grpc
+protobuf-compiler yamllint python3-yaml"
 # Packages that must be new enough: QEMU >= 8 (igb model), libvirt >= 10
 # (bookworm's 9.0 passes -no-acpi, which QEMU 10 rejects).
 NEWER="qemu-system-x86 libvirt-daemon-system libvirt-dev libvirt-clients"
