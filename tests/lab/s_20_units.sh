@@ -108,7 +108,7 @@ for need in /sys/devices /sys/bus/pci; do
 	dropin vfagent.service "ReadWritePaths=
 ReadWritePaths=$keep"
 	systemctl restart vfagent.service
-	echo "$vf0" >/sys/bus/pci/devices/$vf0/driver/unbind 2>/dev/null
+	[ -e /sys/bus/pci/devices/$vf0/driver ] && echo "$vf0" >/sys/bus/pci/devices/$vf0/driver/unbind
 	rep=$(req '{"op":"alloc","pool":"net1"}'); n=$(leased)
 	check "sd.daemon_needs_rw$(echo $need | tr / _)" "only $keep writable: $rep (leased $n)" \
 		sh -c "printf '%s' '$rep' | jq -e '.ok == false' >/dev/null && [ '$n' = 0 ]"
@@ -120,7 +120,7 @@ done
 dropin vfagent.service "ProtectKernelTunables=no
 ReadWritePaths="
 systemctl restart vfagent.service
-echo "$vf0" >/sys/bus/pci/devices/$vf0/driver/unbind 2>/dev/null
+[ -e /sys/bus/pci/devices/$vf0/driver ] && echo "$vf0" >/sys/bus/pci/devices/$vf0/driver/unbind
 rep=$(req '{"op":"alloc","pool":"net1"}')
 id=$(printf '%s' "$rep" | jq -r '.result.id // empty')
 check sd.sys_ro_needs_ProtectKernelTunables "with ProtectKernelTunables=no and no ReadWritePaths: $rep" [ -n "$id" ]
