@@ -826,10 +826,27 @@ static void on_signal(int id, int fd, uint32_t events, void *ud)
 	}
 }
 
+/* Removes a stale socket at path (nobody answered on it); anything else
+ * there (a file, a directory, a symlink) is refused and left alone. */
+static int unlink_stale(const char *path, struct vfa_err *e)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : vfa_fail(e, errno, "socket %s: %s", path, strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return vfa_usage(e, EEXIST, "socket %s: the path exists and is not a socket (%s): remove it or choose another --socket",
+				 path, S_ISLNK(st.st_mode) ? "a symlink" : S_ISDIR(st.st_mode) ? "a directory" : "a file");
+	if (unlink(path) < 0 && errno != ENOENT)
+		return vfa_fail(e, errno, "socket %s: removing the stale one: %s", path, strerror(errno));
+	return 0;
+}
+
 static int listen_on(struct server *s, struct vfa_err *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	mode_t old;
+	int fd, r;
 
 	if (strlen(s->path) >= sizeof(sa.sun_path))
 		return vfa_usage(e, ENAMETOOLONG, "socket path too long: %s", s->path);
@@ -841,11 +858,17 @@ static int listen_on(struct server *s, struct vfa_err *e)
 		close(fd);
 		return vfa_fail(e, EADDRINUSE, "another vfagent serve answers on %s", s->path);
 	}
-	unlink(s->path);	/* stale: nobody answers */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
-	    chmod(s->path, 0666) < 0) {	/* SO_PEERCRED decides, not the mode */
-		int r = -errno;
-
+	r = unlink_stale(s->path, e);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	/* 0666 from the start (SO_PEERCRED decides, not the mode): no chmod
+	 * of a path that could have become a link in between. */
+	old = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ? -errno : 0;
+	umask(old);
+	if (r) {
 		close(fd);
 		return vfa_fail(e, r, "socket %s: %s", s->path, strerror(-r));
 	}
