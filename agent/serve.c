@@ -903,7 +903,17 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 		char lp[300];
 
 		snprintf(lp, sizeof(lp), "%s/serve.lock", o->state_dir);
-		s.lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		struct stat st;
+
+		s.lockfd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (s.lockfd >= 0 && (fstat(s.lockfd, &st) < 0 || !S_ISREG(st.st_mode))) {
+			r = vfa_fail(e, EINVAL, "%s is not a regular file: remove it", lp);
+			goto out;
+		}
+		if (s.lockfd < 0 && errno == ELOOP) {
+			r = vfa_fail(e, ELOOP, "%s is a symlink: remove it", lp);
+			goto out;
+		}
 		if (s.lockfd < 0 || flock(s.lockfd, LOCK_EX | LOCK_NB) < 0) {
 			r = vfa_fail(e, EADDRINUSE, "another vfagent serve answers for %s (%s)",
 				     o->state_dir, s.lockfd < 0 ? strerror(errno) : "serve.lock is held");

@@ -36,3 +36,12 @@ check serve.socket_stale_replaced "rc=$rc $(cat $d/log)" [ $rc = 0 ]
 for i in $(seq 1 60); do [ -S "$d/s2" ] && break; sleep 0.05; done
 m=$(stat -c %a "$d/s2" 2>&1); kill $p; wait $p
 check serve.socket_mode "mode $m" [ "$m" = 666 ]
+# A planted serve.lock symlink is not followed (root would create its target).
+mkdir -p "$d/st2" && chmod 755 "$d/st2"
+"$V" -c "$d/c.conf" -s "$d/st2" status >/dev/null 2>&1	# lays out the state dir
+ln -s "$d/planted" "$d/st2/serve.lock"
+"$V" -c "$d/c.conf" -s "$d/st2" serve --socket "$d/s3" 2>"$d/log" & p=$!
+for i in $(seq 1 60); do kill -0 $p 2>/dev/null || break; [ -S "$d/s3" ] && break; sleep 0.05; done
+kill $p 2>/dev/null; wait $p; rc=$?
+check serve.lock_symlink_refused "rc=$rc $(cat $d/log); planted: $(ls $d/planted 2>&1)" \
+	sh -c "[ ! -e $d/planted ] && grep -q 'serve.lock is a symlink' $d/log"
