@@ -34,7 +34,7 @@ static int read_same(int dfd, const char *name, const char *buf, size_t len, boo
 
 	*ret_same = false;
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT || errno == ELOOP ? 0 : -errno;	/* a link is replaced */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len) {
 		close(fd);
 		return 0;
