@@ -229,7 +229,10 @@ static int write_cdi(const struct vfa_fleet *f, const char *dir, struct vfa_err 
 	return 0;
 }
 
-static int write_metrics(const struct vfa_fleet *f, const char *path, struct vfa_err *e)
+/* quiet: the default path, whose directory exists only where
+ * prometheus-node-exporter is installed: no directory, no file, no word. */
+static int write_metrics(const struct vfa_fleet *f, const char *path, bool quiet,
+			 struct vfa_err *e)
 {
 	char *txt = NULL;
 	int r = vfa_metrics_render(&f->m, &f->snap, &txt);
@@ -237,6 +240,8 @@ static int write_metrics(const struct vfa_fleet *f, const char *path, struct vfa
 	if (!r)
 		r = vfa_file_update(path, txt, strlen(txt), NULL);
 	free(txt);
+	if (r == -ENOENT && quiet)
+		return 0;
 	if (r == -ENOENT)
 		return vfa_fail(e, r, "metrics file %s: its directory does not exist (install prometheus-node-exporter, or set [serve] metrics-file; empty disables)",
 				path);
@@ -262,9 +267,9 @@ int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *a, const struct vfa
 	if (*dir)
 		r = write_cdi(f, dir, e);
 	if (*mf && !r)
-		r = write_metrics(f, mf, e);
+		r = write_metrics(f, mf, !cfg->metrics_file_set, e);
 	else if (*mf)
-		write_metrics(f, mf, &(struct vfa_err){ "", 0 });
+		write_metrics(f, mf, true, &(struct vfa_err){ "", 0 });
 	if (!strcmp(e->msg, f->last_err))
 		return 0;
 	snprintf(f->last_err, sizeof(f->last_err), "%s", e->msg);
