@@ -35,7 +35,7 @@ check cdi.spec_written "no $spec: $(tail -n3 $log)" [ -s "$spec" ]
 cp "$spec" "$out/spec.json" 2>/dev/null
 want=$(for v in /sys/class/net/$pf/device/virtfn*; do basename "$(readlink -f $v)"; done | sort | tr '\n' ' ')
 got=$(jq -r '.devices[].name' "$spec" 2>/dev/null | sort | tr '\n' ' ')
-check cdi.one_device_per_vf "spec: $got; sysfs: $want" [ -n "$got" ] && [ "$got" = "$want" ]
+check cdi.one_device_per_vf "spec: $got; sysfs: $want" [ -n "$got" -a "$got" = "$want" ]
 check cdi.kind_version "$(jq -c '{cdiVersion,kind}' $spec)" \
 	jq -e '.kind == "vfagent.io/vf" and .cdiVersion == "0.5.0"' "$spec"
 ino=$(stat -c %i "$spec")
@@ -43,7 +43,7 @@ ino=$(stat -c %i "$spec")
 # A real lease: its VF and IOMMU group; another VF's group for the negative.
 va --json alloc --pool net1 >"$out/alloc.json" 2>"$out/alloc.err"
 pci=$(jq -r .pci "$out/alloc.json") grp=$(jq -r .iommu_group "$out/alloc.json")
-check cdi.alloc "$(cat $out/alloc.err)" [ -n "$pci" ] && [ "$pci" != null ]
+check cdi.alloc "$(cat $out/alloc.err)" [ -n "$pci" -a "$pci" != null ]
 other=$(jq -r --arg p "$pci" '.devices[] | select(.name != $p) | .containerEdits.deviceNodes[0].path' "$spec" | head -n1)
 node=$(jq -r --arg p "$pci" '.devices[] | select(.name == $p) | .containerEdits.deviceNodes[0].path' "$spec")
 check cdi.node_of_lease "spec says $node, lease says group $grp" [ "$node" = "/dev/vfio/$grp" ]
