@@ -1,17 +1,21 @@
 /* What vfagent serve publishes for the fleet: one snapshot of the pools
- * (taken through vfa_list, PF by PF, so a missing PF does not hide the
- * others), the CDI spec and the metrics file rendered from it, each
+ * (rtnetlink, sysfs and the lease journal, read without the state lock;
+ * PF by PF, so a missing PF does not hide the others), the CDI spec and the metrics file rendered from it, each
  * replaced atomically and only when its content changed. */
 #include "agent/fleet.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "nl/vfnl.h"
+#include "vfio/vfio.h"
 
 /* [serve] cdi-dir; VFA_CDI_DIR when not set, "" when set empty. */
 const char *vfa_fleet_cdi_dir(const struct vfa_config *cfg)
@@ -116,89 +120,105 @@ static const char *jstr(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
 }
 
-/* The VFs of one PF from vfa_list's document. */
-static void add_vfs(struct vfa_fleet_snap *s, const char *pool, json_object *pf, bool healthy)
+static bool is_pci(const char *s)
 {
-	json_object *vfs, *v;
+	return strchr(s, ':') != NULL;	/* netdev names hold no ':' */
+}
 
-	if (!json_object_object_get_ex(pf, "vfs", &vfs))
+static bool leased(const struct vfa_lease *ls, size_t n, const char *pci)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ls[i].pci, pci))
+			return true;
+	return false;
+}
+
+/* One configured PF and its VFs, read from rtnetlink and sysfs; a PF that
+ * cannot be found is recorded as absent. link is scratch memory. */
+static void snap_pf(struct vfa_fleet *f, const struct vfa_pool *p, unsigned int j,
+		    const struct vfa_lease *ls, size_t nl, struct vfnl_link *link)
+{
+	struct vfa_fleet_snap *s = &f->snap;
+	struct vfa_fleet_pf *pf = &s->pfs[s->n_pfs++];
+	unsigned int n = 0;
+	int r;
+
+	memset(pf, 0, sizeof(*pf));
+	snprintf(pf->pool, sizeof(pf->pool), "%s", p->name);
+	snprintf(pf->pf, sizeof(pf->pf), "%s", p->pf[j]);
+	r = is_pci(p->pf[j]) ? vfnl_find_pci(f->nl, p->pf[j], link) :
+			       vfnl_get_link(f->nl, 0, p->pf[j], link);
+	if (r || strcmp(link->parent_bus, "pci"))
 		return;
-	for (size_t i = 0; i < json_object_array_length(vfs) && s->n_vfs < VFA_FLEET_MAX_VFS; i++) {
-		struct vfa_fleet_vf *f = &s->vfs[s->n_vfs];
-		json_object *vf = json_object_array_get_idx(vfs, i);
-		const char *pci = jstr(vf, "pci");
+	pf->present = true;
+	pf->up = link->flags & IFF_UP;
+	if (vfio_numvfs(f->io, link->parent_dev, &n))
+		return;
+	for (unsigned int i = 0; i < n && s->n_vfs < VFA_FLEET_MAX_VFS; i++) {
+		struct vfa_fleet_vf *v = &s->vfs[s->n_vfs];
 
-		if (!pci || strlen(pci) >= sizeof(f->pci))
+		memset(v, 0, sizeof(*v));
+		if (vfio_virtfn(f->io, link->parent_dev, i, v->pci, sizeof(v->pci)))
 			continue;
-		memset(f, 0, sizeof(*f));
-		snprintf(f->pool, sizeof(f->pool), "%s", pool);
-		snprintf(f->pci, sizeof(f->pci), "%s", pci);
-		f->group = json_object_object_get_ex(vf, "iommu_group", &v) ?
-			   json_object_get_int(v) : -1;
-		f->leased = json_object_object_get_ex(vf, "lease", &v) && v;
-		f->healthy = healthy && f->group >= 0;
+		snprintf(v->pool, sizeof(v->pool), "%s", p->name);
+		if (vfio_group(f->io, v->pci, &v->group))
+			v->group = -1;
+		v->leased = leased(ls, nl, v->pci);
+		v->healthy = pf->up && v->group >= 0;
 		s->n_vfs++;
 	}
 }
 
-/* One configured PF: vfa_list of it alone. A PF that cannot be resolved
- * is recorded as absent. Returns the reconcile notes (caller puts). */
-static json_object *snap_pf(struct vfa_agent *a, const struct vfa_opts *o,
-			    const struct vfa_pool *p, unsigned int j, struct vfa_fleet_snap *s)
+/* Fills f->snap from every PF of every pool of cfg and the leases in st
+ * (read as they are: no state lock is taken, nothing is repaired).
+ * Returns 0 or -ENOMEM. */
+int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
+		       struct vfa_state *st)
 {
-	struct vfa_fleet_pf *f = &s->pfs[s->n_pfs++];
-	struct vfa_opts lo = *o;
-	struct vfa_err e = { "", 0 };
-	json_object *res = NULL, *pfs, *pf, *v, *notes = NULL;
+	struct vfnl_link *link = malloc(sizeof(*link));
+	struct vfa_lease *ls = NULL;
+	size_t nl = 0;
 
-	memset(f, 0, sizeof(*f));
-	snprintf(f->pool, sizeof(f->pool), "%s", p->name);
-	snprintf(f->pf, sizeof(f->pf), "%s", p->pf[j]);
-	lo.pf = p->pf[j];
-	lo.pool = NULL;
-	if (vfa_list(a, &lo, &res, &e))
-		return NULL;
-	if (json_object_object_get_ex(res, "pfs", &pfs) &&
-	    json_object_array_length(pfs) == 1) {
-		pf = json_object_array_get_idx(pfs, 0);
-		f->present = !json_object_object_get_ex(pf, "error", &v);
-		f->up = json_object_object_get_ex(pf, "up", &v) && json_object_get_boolean(v);
-		add_vfs(s, p->name, pf, f->present && f->up);
-	}
-	if (json_object_object_get_ex(res, "reconcile", &notes))
-		json_object_get(notes);
-	json_object_put(res);
-	return notes;
-}
-
-/* Fills *ret from every PF of every pool. The caller holds no state lock;
- * each vfa_list takes it (and reconciles): the repairs those reconciles
- * made are counted in m (may be NULL). */
-void vfa_fleet_snapshot(struct vfa_agent *a, const struct vfa_opts *o,
-			struct vfa_metrics *m, struct vfa_fleet_snap *ret)
-{
-	const struct vfa_config *cfg = vfa_agent_config(a);
-
-	ret->n_vfs = ret->n_pfs = 0;
+	if (!link)
+		return -ENOMEM;
+	if (!st || vfa_lease_list(st, &ls, &nl, NULL))
+		nl = 0;
+	f->snap.n_vfs = f->snap.n_pfs = 0;
 	for (unsigned int i = 0; i < cfg->n_pools; i++)
-		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++) {
-			json_object *notes = snap_pf(a, o, &cfg->pools[i], j, ret);
-
-			if (m)
-				vfa_metrics_notes(m, notes);
-			json_object_put(notes);
-		}
+		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++)
+			snap_pf(f, &cfg->pools[i], j, ls, nl, link);
+	free(ls);
+	free(link);
+	return 0;
 }
 
-/* The daemon's fleet state; NULL when out of memory. */
-struct vfa_fleet *vfa_fleet_new(void)
+/* The daemon's fleet state, reading sysfs under sys_root (NULL: /sys).
+ * Returns 0 or -errno; the caller frees *ret with vfa_fleet_free(). */
+int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet **ret)
 {
-	return calloc(1, sizeof(struct vfa_fleet));
+	struct vfa_fleet *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = vfnl_open(&f->nl);
+	if (!r)
+		r = vfio_ctx_new(sys_root, dev_root, &f->io);
+	if (r) {
+		vfa_fleet_free(f);
+		return r;
+	}
+	*ret = f;
+	return 0;
 }
 
 /* Accepts NULL. */
 void vfa_fleet_free(struct vfa_fleet *f)
 {
+	if (!f)
+		return;
+	vfnl_close(f->nl);
+	vfio_ctx_free(f->io);
 	free(f);
 }
 
@@ -253,16 +273,17 @@ static int write_metrics(const struct vfa_fleet *f, const char *path, bool quiet
 /* Takes a snapshot and rewrites what changed of the CDI spec and the
  * metrics file. Returns 1 with e set when this failure differs from the
  * last one (the caller logs it once), else 0. */
-int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *a, const struct vfa_opts *o,
-		      bool libvirt_connected, struct vfa_err *e)
+int vfa_fleet_publish(struct vfa_fleet *f, const struct vfa_config *cfg,
+		      struct vfa_state *st, bool libvirt_connected, struct vfa_err *e)
 {
-	const struct vfa_config *cfg = vfa_agent_config(a);
 	const char *dir = vfa_fleet_cdi_dir(cfg), *mf = vfa_fleet_metrics_file(cfg);
 	int r = 0;
 
 	e->msg[0] = '\0';
 	vfa_metrics_sync(&f->m, cfg);
-	vfa_fleet_snapshot(a, o, &f->m, &f->snap);
+	r = vfa_fleet_snapshot(f, cfg, st);
+	if (r)
+		return vfa_fail(e, r, "metrics and CDI spec: out of memory"), 1;
 	f->snap.libvirt_connected = libvirt_connected;
 	if (*dir)
 		r = write_cdi(f, dir, e);

@@ -7,6 +7,9 @@
 
 #include "agent/agent.h"
 
+struct vfnl;
+struct vfio_ctx;
+
 #define VFA_CDI_DIR "/var/run/cdi"
 #define VFA_CDI_FILE "vfagent.io-vf.json"
 #define VFA_CDI_KIND "vfagent.io/vf"
@@ -83,17 +86,19 @@ int vfa_metrics_render(const struct vfa_metrics *m, const struct vfa_fleet_snap 
 
 /* fleet.c */
 int vfa_file_update(const char *path, const char *buf, size_t len, bool *ret_changed);
-void vfa_fleet_snapshot(struct vfa_agent *a, const struct vfa_opts *o,
-			struct vfa_metrics *m, struct vfa_fleet_snap *ret);
 struct vfa_fleet {
 	struct vfa_metrics m;
 	struct vfa_fleet_snap snap;
 	char last_err[VFA_ERR_LEN];
+	struct vfnl *nl;
+	struct vfio_ctx *io;
 };
-struct vfa_fleet *vfa_fleet_new(void);
+int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet **ret);
 void vfa_fleet_free(struct vfa_fleet *f);
-int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *a, const struct vfa_opts *o,
-		      bool libvirt_connected, struct vfa_err *e);
+int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
+		       struct vfa_state *st);
+int vfa_fleet_publish(struct vfa_fleet *f, const struct vfa_config *cfg,
+		      struct vfa_state *st, bool libvirt_connected, struct vfa_err *e);
 void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o, int r,
 		  const struct vfa_err *e, json_object *res, double seconds);
 double vfa_fleet_now(void);

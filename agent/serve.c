@@ -160,14 +160,14 @@ static void want_retry(struct server *s)
 	vfa_loop_timer_set(s->loop, s->retry_timer, LOCK_RETRY_MS);
 }
 
-/* The CDI spec and the metrics file (fleet.c), when the state lock is
- * free (else at the next sweep); a new failure is logged once. */
+/* The CDI spec and the metrics file (fleet.c); a new failure is logged
+ * once. */
 static void fleet_publish(struct server *s)
 {
 	struct vfa_err e = { "", 0 };
 
-	if (s->fleet && lock_free(s) &&
-	    vfa_fleet_publish(s->fleet, s->agent, s->o, s->virt_watching, &e))
+	if (s->fleet && vfa_fleet_publish(s->fleet, vfa_agent_config(s->agent), s->st,
+					  s->virt_watching, &e))
 		logmsg(s, 4, "%s", e.msg);
 }
 
@@ -951,7 +951,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	}
 	s.lwatch = vfa_loop_add(s.loop, s.lfd, EPOLLIN, on_accept, &s);
 	s.retry_timer = vfa_loop_timer(s.loop, -1, retry_timer, &s);
-	s.fleet = vfa_fleet_new();
+	vfa_fleet_new(o->sys_root, o->dev_root, &s.fleet);
 	s.fleet_timer = vfa_loop_timer(s.loop, -1, fleet_timer, &s);
 	if (s.lwatch < 0 || s.retry_timer < 0 || !s.fleet || s.fleet_timer < 0 ||
 	    vfa_loop_add(s.loop, sfd, EPOLLIN, on_signal, &s) < 0 ||
