@@ -37,7 +37,7 @@ want=$(for v in /sys/class/net/$pf/device/virtfn*; do basename "$(readlink -f $v
 got=$(jq -r '.devices[].name' "$spec" 2>/dev/null | sort | tr '\n' ' ')
 check cdi.one_device_per_vf "spec: $got; sysfs: $want" [ -n "$got" -a "$got" = "$want" ]
 check cdi.kind_version "$(jq -c '{cdiVersion,kind}' $spec)" \
-	jq -e '.kind == "vfagent.io/vf" and .cdiVersion == "0.5.0"' "$spec"
+	sh -c "jq -e '.kind == \"vfagent.io/vf\" and .cdiVersion == \"0.5.0\"' $spec >/dev/null"
 ino=$(stat -c %i "$spec")
 
 # A real lease: its VF and IOMMU group; another VF's group for the negative.
@@ -48,7 +48,7 @@ other=$(jq -r --arg p "$pci" '.devices[] | select(.name != $p) | .containerEdits
 node=$(jq -r --arg p "$pci" '.devices[] | select(.name == $p) | .containerEdits.deviceNodes[0].path' "$spec")
 check cdi.node_of_lease "spec says $node, lease says group $grp" [ "$node" = "/dev/vfio/$grp" ]
 check cdi.env "$(jq -c --arg p "$pci" '.devices[] | select(.name == $p) | .containerEdits.env' $spec)" \
-	jq -e --arg p "$pci" '.devices[] | select(.name == $p) | .containerEdits.env == ["PCIDEVICE_VFAGENT_IO_NET1=" + $p]' "$spec"
+	sh -c "jq -e --arg p $pci '.devices[] | select(.name == \$p) | .containerEdits.env == [\"PCIDEVICE_VFAGENT_IO_NET1=\" + \$p]' $spec >/dev/null"
 
 # Metrics: counters moved with the alloc; a release moves its own.
 m=$tf/vfagent.prom
@@ -77,26 +77,27 @@ else
 	tar -C "$img/root" -cf "$img/rootfs.tar" .
 	$P import "$img/rootfs.tar" localhost/vfa-bb:1 >"$out/import.log" 2>&1
 	check cdi.podman_image "$(tail -n2 $out/import.log)" [ $? = 0 ]
-	run() { $P run --rm --network none "$@" localhost/vfa-bb:1; }
+	I=localhost/vfa-bb:1
+	run() { $P run --rm --network none "$@"; }	# options, $I, command
 	cg=--cgroups=enabled
-	run --device "vfagent.io/vf=$pci" /bin/sh -c 'echo $PCIDEVICE_VFAGENT_IO_NET1' >"$out/env.log" 2>&1 || {
+	run --device "vfagent.io/vf=$pci" $I /bin/sh -c 'echo $PCIDEVICE_VFAGENT_IO_NET1' >"$out/env.log" 2>&1 || {
 		cg=--cgroups=disabled
 		echo "with cgroups: $(tail -n1 $out/env.log)" >"$out/cgroups.log"
-		run $cg --device "vfagent.io/vf=$pci" /bin/sh -c 'echo $PCIDEVICE_VFAGENT_IO_NET1' >"$out/env.log" 2>&1
+		run $cg --device "vfagent.io/vf=$pci" $I /bin/sh -c 'echo $PCIDEVICE_VFAGENT_IO_NET1' >"$out/env.log" 2>&1
 	}
 	check cdi.podman_env "$(tail -n2 $out/env.log)" [ "$(tail -n1 $out/env.log)" = "$pci" ]
-	run $cg --device "vfagent.io/vf=$pci" /bin/vfio_tool device "$grp" "$pci" >"$out/device.log" 2>&1
+	run $cg --device "vfagent.io/vf=$pci" $I /bin/vfio_tool device "$grp" "$pci" >"$out/device.log" 2>&1
 	check cdi.container_device_fd "$(tail -n2 $out/device.log)" grep -q '^ok device fd' "$out/device.log"
-	run $cg --device "vfagent.io/vf=$pci" /bin/vfio_tool open "$other" >"$out/other.log" 2>&1
+	run $cg --device "vfagent.io/vf=$pci" $I /bin/vfio_tool open "$other" >"$out/other.log" 2>&1
 	check cdi.other_vf_absent "$(tail -n1 $out/other.log)" grep -q '^denied' "$out/other.log"
 	mm=$(stat -c '%t %T' "$other")
 	if [ "$cg" = --cgroups=enabled ]; then
-		run $cg --device "vfagent.io/vf=$pci" /bin/vfio_tool mknod /tmp/g $((0x${mm% *})) $((0x${mm#* })) >"$out/mknod.log" 2>&1
+		run $cg --device "vfagent.io/vf=$pci" $I /bin/vfio_tool mknod /tmp/g $((0x${mm% *})) $((0x${mm#* })) >"$out/mknod.log" 2>&1
 		check cdi.other_vf_mknod_denied "$(tail -n1 $out/mknod.log)" grep -q '^denied' "$out/mknod.log"
 	else
 		skip "cdi.other_vf_mknod_denied: podman could not use cgroups in the guest ($(cat $out/cgroups.log)); no device cgroup to test"
 	fi
-	run --device "vfagent.io/vf=0000:ff:1f.7" $cg /bin/true >"$out/unknown.log" 2>&1
+	run --device "vfagent.io/vf=0000:ff:1f.7" $cg $I /bin/true >"$out/unknown.log" 2>&1
 	check cdi.unknown_name_refused "$(tail -n1 $out/unknown.log)" grep -q 'unresolvable CDI devices' "$out/unknown.log"
 fi
 
