@@ -255,11 +255,16 @@ static int write_metrics(const struct vfa_fleet *f, const char *path, bool quiet
 			 struct vfa_err *e)
 {
 	char *txt = NULL;
+	bool changed = false;
 	int r = vfa_metrics_render(&f->m, &f->snap, &txt);
 
 	if (!r)
-		r = vfa_file_update(path, txt, strlen(txt), NULL);
+		r = vfa_file_update(path, txt, strlen(txt), &changed);
 	free(txt);
+	/* Unchanged: a fresh mtime still says the daemon is alive
+	 * (node_textfile_mtime_seconds). */
+	if (!r && !changed && utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
 	if (r == -ENOENT && quiet)
 		return 0;
 	if (r == -ENOENT)

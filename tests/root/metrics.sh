@@ -58,6 +58,16 @@ check metrics.textfile_ok "$(grep textfile_scrape_error $d/scrape)" grep -qx 'no
 out=$(grep -E '^(# (HELP|TYPE) )?vfagent_' "$d/scrape" | "$PT" check metrics 2>&1)
 check metrics.promtool_scrape "$out" [ -z "$out" ]
 
+# Nothing changed: the file is not rewritten, but its mtime moves (the
+# daemon is alive), on the 5 s sweep.
+t0=$(grep '^node_textfile_mtime_seconds{file=.*vfagent.prom"}' "$d/scrape" | awk '{print $2}')
+ino=$(stat -c %i "$f")
+sleep 5.5
+curl -sf "http://127.0.0.1:$port/metrics" >"$d/scrape2"
+t1=$(grep '^node_textfile_mtime_seconds{file=.*vfagent.prom"}' "$d/scrape2" | awk '{print $2}')
+check metrics.mtime_moves "mtime $t0 -> $t1, inode $ino -> $(stat -c %i $f)" \
+	sh -c "[ -n '$t0' ] && [ '$t0' != '$t1' ] && [ $ino = $(stat -c %i "$f") ]"
+
 # A refused alloc (the pool has no PF) moves a counter; the next scrape sees it.
 "$V" -c "$d/c.conf" -s "$d/st" alloc --pool p >/dev/null 2>&1
 ok=
