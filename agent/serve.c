@@ -755,6 +755,7 @@ static void mon_io(int id, int fd, uint32_t events, void *ud)
 	/* Any link change: look at the pool PFs again (cheap: one GETLINK each). */
 	if (vfnl_monitor_read(s->mon, on_link, s) != 0)
 		check_pfs(s);
+	fleet_soon(s);		/* a PF up or down: the metrics say so at once */
 }
 
 static void sweep_timer(int id, void *ud)

@@ -101,6 +101,16 @@ else
 	check cdi.unknown_name_refused "$(tail -n1 $out/unknown.log)" grep -q 'unresolvable CDI devices' "$out/unknown.log"
 fi
 
+# The PF set down behind our back: its VFs turn unhealthy, then back.
+ip link set "$pf" down
+wait_for "grep -qx 'vfagent_pf_up{pool=\"net1\",pf=\"$pf\"} 0' $m"
+check metrics.pf_down "$(grep -E 'pf_up|vfs_unhealthy' $m | grep -v '^#')" sh -c \
+	"grep -qx 'vfagent_pf_up{pool=\"net1\",pf=\"$pf\"} 0' $m && grep -qx 'vfagent_pool_vfs_unhealthy{pool=\"net1\"} 7' $m"
+ip link set "$pf" up
+wait_for "grep -qx 'vfagent_pf_up{pool=\"net1\",pf=\"$pf\"} 1' $m"
+check metrics.pf_up_again "$(grep -E 'pf_up|vfs_unhealthy' $m | grep -v '^#')" sh -c \
+	"grep -qx 'vfagent_pf_up{pool=\"net1\",pf=\"$pf\"} 1' $m && grep -qx 'vfagent_pool_vfs_unhealthy{pool=\"net1\"} 0' $m"
+
 va release --pci "$pci" >"$out/release.log" 2>&1
 wait_for "grep -qx 'vfagent_releases_total{pool=\"net1\"} 1' $m"
 check metrics.release_counted "$(grep -E 'releases_total|vfs_leased' $m)" sh -c \
