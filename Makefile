@@ -76,6 +76,10 @@ tests/unit/test_%: tests/unit/test_%.c tests/unit/t.h libvfagent.a
 tests/lab/%: tests/lab/%.c libvfagent.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libvfagent.a $(LDLIBS) -lm
 
+# Runs inside the CDI test's container (busybox only): static, no libraries.
+tests/lab/vfio_tool: tests/lab/vfio_tool.c
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -static -o $@ $<
+
 bench/%: bench/%.c libvfagent.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libvfagent.a $(LDLIBS) $(VIRT_LIBS) -lm
 

@@ -74,6 +74,9 @@ struct vfa_config {
 	gid_t admin_gid[VFA_MAX_ALLOW];	/* [serve] admin-groups */
 	unsigned int n_admin_gid;
 	unsigned int max_conn_per_user;	/* 0 = the default (serve.c) */
+	/* [serve] cdi-dir, metrics-file (fleet.c: defaults when not set) */
+	char cdi_dir[256], metrics_file[256];
+	bool cdi_dir_set, metrics_file_set;
 	unsigned int n_pools;
 	struct vfa_pool pools[VFA_MAX_POOLS];
 };

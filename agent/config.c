@@ -417,6 +417,31 @@ static int rule_key(struct parse_state *ps, const char *section, const char *key
 	return -1;
 }
 
+/* ---- What the daemon publishes for the fleet (agent/fleet.c) ----
+ * [serve] cdi-dir: where the CDI spec goes; metrics-file: the file for
+ * node_exporter's textfile collector. Empty disables either. -1 if key
+ * is neither, else as handler(). */
+static int fleet_key(struct parse_state *ps, const char *section, const char *key,
+		     const char *val)
+{
+	struct vfa_config *cfg = ps->cfg;
+	bool cdi = !strcmp(key, "cdi-dir");
+	char *dst = cdi ? cfg->cdi_dir : cfg->metrics_file;
+
+	if (ps->pool || strcmp(section, "serve") || (!cdi && strcmp(key, "metrics-file")))
+		return -1;
+	if (*val && (val[0] != '/' || strlen(val) >= sizeof(cfg->cdi_dir) - 32))
+		PERR("%s = %s: expected an absolute path (or nothing, to disable)", key, val);
+	if (!cdi && *val && (strlen(val) < 6 || strcmp(val + strlen(val) - 5, ".prom")))
+		PERR("metrics-file = %s: node_exporter's textfile collector reads only *.prom files", val);
+	snprintf(dst, sizeof(cfg->cdi_dir), "%s", val);
+	if (cdi)
+		cfg->cdi_dir_set = true;
+	else
+		cfg->metrics_file_set = true;
+	return 1;
+}
+
 static int handler(void *user, const char *section, const char *key,
 		   const char *val)
 {
@@ -455,6 +480,9 @@ static int handler(void *user, const char *section, const char *key,
 	{
 		int rr = rule_key(ps, section, key, val);	/* daemon rules, above */
 
+		if (rr >= 0)
+			return rr;
+		rr = fleet_key(ps, section, key, val);	/* CDI, metrics, above */
 		if (rr >= 0)
 			return rr;
 	}

@@ -2,6 +2,7 @@
  * a Unix socket (one JSON object per line each way), releases the VFs of
  * libvirt domains that stop, and watches the PFs. */
 #include "agent/agent.h"
+#include "agent/fleet.h"
 #include "agent/loop.h"
 #include "agent/serve_priv.h"
 
@@ -68,6 +69,8 @@ struct server {
 	struct vfa_ratelimit rl;
 	bool virt_watching;
 	bool journal;			/* stderr goes to the journal */
+	struct vfa_fleet *fleet;	/* CDI spec and metrics (fleet.c) */
+	int fleet_timer;		/* publish them once the replies are out */
 };
 
 static long long mono_ms(void)
@@ -155,6 +158,31 @@ static bool lock_free(struct server *s)
 static void want_retry(struct server *s)
 {
 	vfa_loop_timer_set(s->loop, s->retry_timer, LOCK_RETRY_MS);
+}
+
+/* The CDI spec and the metrics file (fleet.c); a new failure is logged
+ * once. */
+static void fleet_publish(struct server *s)
+{
+	struct vfa_err e = { "", 0 };
+
+	if (s->fleet && vfa_fleet_publish(s->fleet, vfa_agent_config(s->agent), s->st,
+					  s->virt_watching, &e))
+		logmsg(s, 4, "%s", e.msg);
+}
+
+static void fleet_soon(struct server *s)
+{
+	if (s->fleet)
+		vfa_loop_timer_set(s->loop, s->fleet_timer, 1);
+}
+
+static void fleet_timer(int id, void *ud)
+{
+	struct server *s = ud;
+
+	vfa_loop_timer_set(s->loop, id, -1);
+	fleet_publish(s);
 }
 
 static size_t out_pending(const struct client *c)
@@ -352,6 +380,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	json_object *req = NULL, *res = NULL;
 	const char *op = NULL;
 	long long t0;
+	double ft0;
 	int r;
 
 	/* The validator the CLI and the fuzzer use: one JSON object, fields
@@ -366,8 +395,13 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		return false;
 	}
 	t0 = mono_ms();
+	ft0 = vfa_fleet_now();
 	if (!r)
 		r = vfa_dispatch(s->agent, op, &o, &res, &e);
+	if (s->fleet && op && (!strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup"))) {
+		vfa_fleet_op(s->fleet, op, &o, r, &e, res, vfa_fleet_now() - ft0);
+		fleet_soon(s);
+	}
 	if (!r && !strcmp(op, "alloc"))
 		record_owner(s, c, res);
 	if (!r || r == -EINPROGRESS)
@@ -657,6 +691,10 @@ static void reconcile_now(struct server *s, bool domains, const char *why)
 		return;
 	}
 	log_notes(s, 5, why, notes);
+	if (s->fleet && json_object_array_length(notes)) {
+		vfa_metrics_notes(&s->fleet->m, notes);
+		fleet_soon(s);
+	}
 	json_object_put(notes);
 }
 
@@ -667,6 +705,7 @@ static void on_domain(const char *domain, int what, void *ud)
 	if (what == VFA_VIRT_CLOSED) {
 		logmsg(s, 4, "lost the libvirt connection; reconnecting");
 		s->virt_watching = false;
+		fleet_soon(s);
 		return;		/* the connection is dropped from the timer, not inside libvirt's callback */
 	}
 	logmsg(s, 6, "domain %s: %s", domain, what == VFA_DOM_STOPPED ? "stopped" :
@@ -688,6 +727,7 @@ static void virt_timer(int id, void *ud)
 	if (!v || vfa_virt_watch(v, on_domain, s, &e))
 		return;
 	s->virt_watching = true;
+	fleet_soon(s);
 	logmsg(s, 6, "watching libvirt domain events");
 	/* Domains may have stopped while we were not listening. */
 	reconcile_now(s, true, "libvirt (re)connected");
@@ -700,6 +740,10 @@ static void check_pfs(struct server *s)
 
 	if (vfa_check_pfs(s->agent, vfa_agent_config(s->agent)->pf_restore, &notes, &e) == 0) {
 		log_notes(s, 4, "watch", notes);
+		if (s->fleet && json_object_array_length(notes)) {
+			vfa_metrics_notes(&s->fleet->m, notes);
+			fleet_soon(s);
+		}
 		json_object_put(notes);
 	}
 }
@@ -721,6 +765,7 @@ static void mon_io(int id, int fd, uint32_t events, void *ud)
 	/* Any link change: look at the pool PFs again (cheap: one GETLINK each). */
 	if (vfnl_monitor_read(s->mon, on_link, s) != 0)
 		check_pfs(s);
+	fleet_soon(s);		/* a PF up or down: the metrics say so at once */
 }
 
 static void sweep_timer(int id, void *ud)
@@ -739,6 +784,7 @@ static void sweep_timer(int id, void *ud)
 		vfa_owner_gc(s->o->state_dir, ls, nl);
 	free(ls);
 	check_pfs(s);		/* a safety net for changes that send no link event */
+	fleet_publish(s);	/* and the metrics' timer */
 }
 
 /* Per client: the linger of a closing one, the deadline of a request
@@ -817,6 +863,7 @@ static void on_signal(int id, int fd, uint32_t events, void *ud)
 			else
 				logmsg(s, 6, "config reloaded");
 			recheck_clients(s);
+			fleet_soon(s);
 			notify("READY=1");
 		} else {
 			logmsg(s, 6, "signal %u: stopping", si.ssi_signo);
@@ -948,7 +995,9 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	}
 	s.lwatch = vfa_loop_add(s.loop, s.lfd, EPOLLIN, on_accept, &s);
 	s.retry_timer = vfa_loop_timer(s.loop, -1, retry_timer, &s);
-	if (s.lwatch < 0 || s.retry_timer < 0 ||
+	vfa_fleet_new(o->sys_root, o->dev_root, &s.fleet);
+	s.fleet_timer = vfa_loop_timer(s.loop, -1, fleet_timer, &s);
+	if (s.lwatch < 0 || s.retry_timer < 0 || !s.fleet || s.fleet_timer < 0 ||
 	    vfa_loop_add(s.loop, sfd, EPOLLIN, on_signal, &s) < 0 ||
 	    vfa_loop_add(s.loop, vfnl_fd(s.mon), EPOLLIN, mon_io, &s) < 0 ||
 	    vfa_loop_timer(s.loop, 5000, sweep_timer, &s) < 0 ||
@@ -961,6 +1010,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	if (VFAGENT_LIBVIRT)
 		virt_timer(0, &s);
 	check_pfs(&s);
+	fleet_publish(&s);
 	logmsg(&s, 6, "serving on %s (config %s, state %s)", s.path,
 	       vfa_agent_config(s.agent)->path, o->state_dir);
 	notify("READY=1");
@@ -985,5 +1035,6 @@ out:
 	if (s.probe_fd >= 0)
 		close(s.probe_fd);
 	vfa_state_close(s.st);
+	vfa_fleet_free(s.fleet);
 	return r;
 }

@@ -21,6 +21,11 @@ protobuf-compiler yamllint python3-yaml"
 # Packages that must be new enough: QEMU >= 8 (igb model), libvirt >= 10
 # (bookworm's 9.0 passes -no-acpi, which QEMU 10 rejects).
 NEWER="qemu-system-x86 libvirt-daemon-system libvirt-dev libvirt-clients"
+# The consumers of what vfagent serve publishes: node_exporter and promtool
+# (package prometheus, ~19 MB) for the metrics file, podman (4.3: resolves
+# CDI devices of spec version <= 0.5.0) for the CDI spec. Installed with
+# their services kept stopped.
+FLEET="prometheus-node-exporter prometheus podman curl"
 
 log() { echo "deps: $*"; }
 die() { echo "deps: $*" >&2; exit 1; }
@@ -48,13 +53,14 @@ kernel_ready() {
 
 need_base=$(missing_pkgs $BASE)
 need_newer=$(missing_pkgs $NEWER)
-if [ -z "$need_base" ] && [ -z "$need_newer" ] && qemu_has_igb &&
+need_fleet=$(missing_pkgs $FLEET)
+if [ -z "$need_base" ] && [ -z "$need_newer" ] && [ -z "$need_fleet" ] && qemu_has_igb &&
 	libvirt_new_enough && kernel_ready; then
 	log "everything is already installed; nothing to do"
 	exit 0
 fi
 
-[ "$(id -u)" = 0 ] || die "must run as root to install: $need_base $need_newer"
+[ "$(id -u)" = 0 ] || die "must run as root to install: $need_base $need_newer $need_fleet"
 . /etc/os-release
 
 updated=0
@@ -64,6 +70,17 @@ if [ -n "$need_base" ]; then
 	apt_update
 	log "installing $(echo $need_base)"
 	apt-get install -y -q --no-install-recommends $need_base >/dev/null
+fi
+
+if [ -n "$need_fleet" ]; then
+	apt_update
+	log "installing $(echo $need_fleet) (services not started)"
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	apt-get install -y -q --no-install-recommends $need_fleet >/dev/null
+	rm -f /usr/sbin/policy-rc.d
+	trap - EXIT
 fi
 
 if [ -n "$need_newer" ] || ! qemu_has_igb || ! libvirt_new_enough; then

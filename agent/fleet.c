@@ -1,0 +1,337 @@
+/* What vfagent serve publishes for the fleet: one snapshot of the pools
+ * (rtnetlink, sysfs and the lease journal, read without the state lock;
+ * PF by PF, so a missing PF does not hide the others), the CDI spec and the metrics file rendered from it, each
+ * replaced atomically and only when its content changed. */
+#include "agent/fleet.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nl/vfnl.h"
+#include "vfio/vfio.h"
+
+/* [serve] cdi-dir; VFA_CDI_DIR when not set, "" when set empty. */
+const char *vfa_fleet_cdi_dir(const struct vfa_config *cfg)
+{
+	return cfg->cdi_dir_set ? cfg->cdi_dir : VFA_CDI_DIR;
+}
+
+/* [serve] metrics-file; VFA_METRICS_FILE when not set, "" when set empty. */
+const char *vfa_fleet_metrics_file(const struct vfa_config *cfg)
+{
+	return cfg->metrics_file_set ? cfg->metrics_file : VFA_METRICS_FILE;
+}
+
+static int read_same(int dfd, const char *name, const char *buf, size_t len, bool *ret_same)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char *cur;
+	ssize_t n;
+	struct stat st;
+
+	*ret_same = false;
+	if (fd < 0)
+		return errno == ENOENT || errno == ELOOP ? 0 : -errno;	/* a link is replaced */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len) {
+		close(fd);
+		return 0;
+	}
+	cur = malloc(len + 1);
+	n = cur ? read(fd, cur, len + 1) : -1;
+	*ret_same = n == (ssize_t)len && !memcmp(cur, buf, len);
+	free(cur);
+	close(fd);
+	return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Replaces path with buf unless it holds exactly that already: a temp
+ * file beside it (not matching *.json or *.prom, which readers glob),
+ * fsync, rename, fsync of the directory; no symlink is followed at the
+ * last component (O_NOFOLLOW). Mode 0644: node_exporter and the runtime
+ * read it as other users. Returns 0 or -errno. */
+int vfa_file_update(const char *path, const char *buf, size_t len, bool *ret_changed)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[512], base[256], tmp[300];
+	int dfd, fd = -1, r;
+	bool same;
+
+	if (!slash || slash == path + strlen(path) - 1 ||
+	    (size_t)(slash - path) >= sizeof(dir) || strlen(slash + 1) >= sizeof(base))
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	snprintf(base, sizeof(base), "%s", slash + 1);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", base);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	r = read_same(dfd, base, buf, len, &same);
+	if (r || same)
+		goto out;
+	unlinkat(dfd, tmp, 0);	/* a crash's leftover */
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = fchmod(fd, 0644) < 0 ? -errno : write_all(fd, buf, len);	/* umask */
+	if (!r && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (!r && renameat(dfd, tmp, dfd, base) < 0)
+		r = -errno;
+	if (r)
+		unlinkat(dfd, tmp, 0);
+	else
+		fsync(dfd);
+out:
+	close(dfd);
+	if (!r && ret_changed)
+		*ret_changed = !same;
+	return r;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static bool is_pci(const char *s)
+{
+	return strchr(s, ':') != NULL;	/* netdev names hold no ':' */
+}
+
+static bool leased(const struct vfa_lease *ls, size_t n, const char *pci)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ls[i].pci, pci))
+			return true;
+	return false;
+}
+
+/* One configured PF and its VFs, read from rtnetlink and sysfs; a PF that
+ * cannot be found is recorded as absent. link is scratch memory. */
+static void snap_pf(struct vfa_fleet *f, const struct vfa_pool *p, unsigned int j,
+		    const struct vfa_lease *ls, size_t nl, struct vfnl_link *link)
+{
+	struct vfa_fleet_snap *s = &f->snap;
+	struct vfa_fleet_pf *pf = &s->pfs[s->n_pfs++];
+	unsigned int n = 0;
+	int r;
+
+	memset(pf, 0, sizeof(*pf));
+	snprintf(pf->pool, sizeof(pf->pool), "%s", p->name);
+	snprintf(pf->pf, sizeof(pf->pf), "%s", p->pf[j]);
+	r = is_pci(p->pf[j]) ? vfnl_find_pci(f->nl, p->pf[j], link) :
+			       vfnl_get_link(f->nl, 0, p->pf[j], link);
+	if (r || strcmp(link->parent_bus, "pci"))
+		return;
+	pf->present = true;
+	pf->up = link->flags & IFF_UP;
+	if (vfio_numvfs(f->io, link->parent_dev, &n))
+		return;
+	for (unsigned int i = 0; i < n && s->n_vfs < VFA_FLEET_MAX_VFS; i++) {
+		struct vfa_fleet_vf *v = &s->vfs[s->n_vfs];
+
+		memset(v, 0, sizeof(*v));
+		if (vfio_virtfn(f->io, link->parent_dev, i, v->pci, sizeof(v->pci)))
+			continue;
+		snprintf(v->pool, sizeof(v->pool), "%s", p->name);
+		if (vfio_group(f->io, v->pci, &v->group))
+			v->group = -1;
+		v->leased = leased(ls, nl, v->pci);
+		v->healthy = pf->up && v->group >= 0;
+		s->n_vfs++;
+	}
+}
+
+/* Fills f->snap from every PF of every pool of cfg and the leases in st
+ * (read as they are: no state lock is taken, nothing is repaired).
+ * Returns 0 or -ENOMEM. */
+int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
+		       struct vfa_state *st)
+{
+	struct vfnl_link *link = malloc(sizeof(*link));
+	struct vfa_lease *ls = NULL;
+	size_t nl = 0;
+
+	if (!link)
+		return -ENOMEM;
+	if (!st || vfa_lease_list(st, &ls, &nl, NULL))
+		nl = 0;
+	f->snap.n_vfs = f->snap.n_pfs = 0;
+	for (unsigned int i = 0; i < cfg->n_pools; i++)
+		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++)
+			snap_pf(f, &cfg->pools[i], j, ls, nl, link);
+	free(ls);
+	free(link);
+	return 0;
+}
+
+/* The daemon's fleet state, reading sysfs under sys_root (NULL: /sys).
+ * Returns 0 or -errno; the caller frees *ret with vfa_fleet_free(). */
+int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet **ret)
+{
+	struct vfa_fleet *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = vfnl_open(&f->nl);
+	if (!r)
+		r = vfio_ctx_new(sys_root, dev_root, &f->io);
+	if (r) {
+		vfa_fleet_free(f);
+		return r;
+	}
+	*ret = f;
+	return 0;
+}
+
+/* Accepts NULL. */
+void vfa_fleet_free(struct vfa_fleet *f)
+{
+	if (!f)
+		return;
+	vfnl_close(f->nl);
+	vfio_ctx_free(f->io);
+	free(f);
+}
+
+static int write_cdi(const struct vfa_fleet *f, const char *dir, struct vfa_err *e)
+{
+	char path[512], *txt = NULL;
+	size_t n = 0;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, VFA_CDI_FILE) >= (int)sizeof(path))
+		return vfa_usage(e, ENAMETOOLONG, "[serve] cdi-dir %s: path too long", dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return vfa_fail(e, errno, "CDI spec: cannot create %s: %s (create it or set [serve] cdi-dir, empty disables)",
+				dir, strerror(errno));
+	for (size_t i = 0; i < f->snap.n_vfs; i++)
+		n += f->snap.vfs[i].group >= 0;
+	if (!n) {	/* a spec without devices is invalid: none at all */
+		if (unlink(path) < 0 && errno != ENOENT)
+			return vfa_fail(e, errno, "CDI spec %s: cannot remove: %s", path, strerror(errno));
+		return 0;
+	}
+	r = vfa_cdi_render(&f->snap, &txt);
+	if (!r)
+		r = vfa_file_update(path, txt, strlen(txt), NULL);
+	free(txt);
+	if (r)
+		return vfa_fail(e, r, "CDI spec %s: cannot write: %s", path, strerror(-r));
+	return 0;
+}
+
+/* quiet: the default path, whose directory exists only where
+ * prometheus-node-exporter is installed: no directory, no file, no word. */
+static int write_metrics(const struct vfa_fleet *f, const char *path, bool quiet,
+			 struct vfa_err *e)
+{
+	char *txt = NULL;
+	bool changed = false;
+	int r = vfa_metrics_render(&f->m, &f->snap, &txt);
+
+	if (!r)
+		r = vfa_file_update(path, txt, strlen(txt), &changed);
+	free(txt);
+	/* Unchanged: a fresh mtime still says the daemon is alive
+	 * (node_textfile_mtime_seconds). */
+	if (!r && !changed && utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	if (r == -ENOENT && quiet)
+		return 0;
+	if (r == -ENOENT)
+		return vfa_fail(e, r, "metrics file %s: its directory does not exist (install prometheus-node-exporter, or set [serve] metrics-file; empty disables)",
+				path);
+	if (r)
+		return vfa_fail(e, r, "metrics file %s: cannot write: %s", path, strerror(-r));
+	return 0;
+}
+
+/* Takes a snapshot and rewrites what changed of the CDI spec and the
+ * metrics file. Returns 1 with e set when this failure differs from the
+ * last one (the caller logs it once), else 0. */
+int vfa_fleet_publish(struct vfa_fleet *f, const struct vfa_config *cfg,
+		      struct vfa_state *st, bool libvirt_connected, struct vfa_err *e)
+{
+	const char *dir = vfa_fleet_cdi_dir(cfg), *mf = vfa_fleet_metrics_file(cfg);
+	int r = 0;
+
+	e->msg[0] = '\0';
+	vfa_metrics_sync(&f->m, cfg);
+	r = vfa_fleet_snapshot(f, cfg, st);
+	if (r)
+		return vfa_fail(e, r, "metrics and CDI spec: out of memory"), 1;
+	f->snap.libvirt_connected = libvirt_connected;
+	if (*dir)
+		r = write_cdi(f, dir, e);
+	if (*mf && !r)
+		r = write_metrics(f, mf, !cfg->metrics_file_set, e);
+	else if (*mf)
+		write_metrics(f, mf, true, &(struct vfa_err){ "", 0 });
+	if (!strcmp(e->msg, f->last_err))
+		return 0;
+	snprintf(f->last_err, sizeof(f->last_err), "%s", e->msg);
+	return r ? 1 : 0;
+}
+
+/* Counts one request the daemon ran (op, its options o, result r, e's
+ * exit status, the result document res, its duration) and the repairs
+ * its reconcile noted. */
+void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o, int r,
+		  const struct vfa_err *e, json_object *res, double seconds)
+{
+	json_object *v;
+
+	if (res && json_object_object_get_ex(res, "reconcile", &v))
+		vfa_metrics_notes(&f->m, v);
+	if (!op)
+		return;
+	if (!strcmp(op, "alloc"))
+		vfa_metrics_alloc(&f->m, o->pool, r, e->exit, seconds);
+	if (strcmp(op, "release"))
+		return;
+	if (r && r != -EINPROGRESS) {
+		vfa_metrics_release(&f->m, NULL, 0, r, seconds);
+		return;
+	}
+	if (res && json_object_object_get_ex(res, "released", &v) && json_object_array_length(v))
+		vfa_metrics_release(&f->m, jstr(json_object_array_get_idx(v, 0), "pool"),
+				    (unsigned int)json_object_array_length(v), r, seconds);
+}
+
+/* CLOCK_MONOTONIC in seconds, for the latency histograms. */
+double vfa_fleet_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

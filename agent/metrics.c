@@ -1,0 +1,333 @@
+/* Metrics of vfagent serve in the Prometheus text format (version 0.0.4,
+ * what node_exporter's textfile collector reads): gauges from a snapshot
+ * of the pools, counters and latency histograms kept for the daemon's
+ * life. No HTTP here: node_exporter serves the file. */
+#include "agent/fleet.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Upper bounds in seconds; the last bucket is +Inf. */
+static const double bounds[VFA_HIST_BUCKETS - 1] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+};
+
+static const char *const repair_names[VFA_REPAIR__N] = {
+	[VFA_REPAIR_DRIVER] = "driver",
+	[VFA_REPAIR_NETCFG] = "mac_vlan",
+	[VFA_REPAIR_RECLAIMED] = "reclaimed",
+	[VFA_REPAIR_RESTORED] = "restored",
+	[VFA_REPAIR_ADOPTED] = "adopted",
+	[VFA_REPAIR_RENAMED] = "renamed",
+	[VFA_REPAIR_PF_UP] = "pf_up",
+};
+
+/* The label value of a repair kind; static storage. */
+const char *vfa_repair_str(enum vfa_repair r)
+{
+	return r < VFA_REPAIR__N ? repair_names[r] : "unknown";
+}
+
+static void hist_observe(struct vfa_hist *h, double s)
+{
+	size_t i = 0;
+
+	if (s < 0)
+		s = 0;
+	while (i < VFA_HIST_BUCKETS - 1 && s > bounds[i])
+		i++;
+	h->bucket[i]++;
+	h->count++;
+	h->sum += s;
+}
+
+/* The counters of a configured pool; NULL when pool is not one (names
+ * come from requests: unknown ones must not grow the label set). */
+static struct vfa_pool_counters *pool_of(struct vfa_metrics *m, const char *pool)
+{
+	for (size_t i = 0; pool && i < m->n_pools; i++)
+		if (!strcmp(m->pools[i].pool, pool))
+			return &m->pools[i];
+	return NULL;
+}
+
+/* Keeps the counters of cfg's pools, in cfg's order: new pools start at
+ * zero, pools no longer configured are dropped. */
+void vfa_metrics_sync(struct vfa_metrics *m, const struct vfa_config *cfg)
+{
+	struct vfa_pool_counters old[VFA_MAX_POOLS];
+	size_t n_old = m->n_pools;
+
+	memcpy(old, m->pools, sizeof(old));
+	m->n_pools = 0;
+	for (unsigned int i = 0; i < cfg->n_pools && i < VFA_MAX_POOLS; i++) {
+		struct vfa_pool_counters *p = &m->pools[m->n_pools++];
+
+		memset(p, 0, sizeof(*p));
+		snprintf(p->pool, sizeof(p->pool), "%s", cfg->pools[i].name);
+		for (size_t k = 0; k < n_old; k++)
+			if (!strcmp(old[k].pool, p->pool))
+				*p = old[k];
+	}
+}
+
+/* Counts one alloc request on pool: r is its result, ex the exit status
+ * it carries (VFA_EXIT_EXHAUSTED counts as an exhaustion, not a failure). */
+void vfa_metrics_alloc(struct vfa_metrics *m, const char *pool, int r, int ex,
+		       double seconds)
+{
+	struct vfa_pool_counters *p = pool_of(m, pool);
+
+	if (!p)
+		return;
+	if (r == 0) {
+		p->allocs++;
+		hist_observe(&p->alloc_s, seconds);
+	} else if (ex == VFA_EXIT_EXHAUSTED) {
+		p->exhaustions++;
+	} else {
+		p->alloc_failures++;
+	}
+}
+
+/* Counts n released VFs of pool (r 0 or -EINPROGRESS) or a failed release
+ * (pool may be NULL). */
+void vfa_metrics_release(struct vfa_metrics *m, const char *pool, unsigned int n,
+			 int r, double seconds)
+{
+	struct vfa_pool_counters *p = pool_of(m, pool);
+
+	if (r && r != -EINPROGRESS) {
+		m->release_failures++;
+		return;
+	}
+	if (!p)
+		return;
+	p->releases += n;
+	hist_observe(&p->release_s, seconds);
+}
+
+/* The notes reconcile and the PF watch return are sentences; these are
+ * the ones that say something was repaired. */
+static const struct {
+	const char *needle;
+	enum vfa_repair kind;
+} repair_text[] = {
+	{ "rebound to vfio-pci", VFA_REPAIR_DRIVER },
+	{ "differed from the lease, set back to", VFA_REPAIR_NETCFG },
+	{ "VF scrubbed and back in pool", VFA_REPAIR_RECLAIMED },
+	{ "restored from", VFA_REPAIR_RESTORED },
+	{ ": leased to it", VFA_REPAIR_ADOPTED },
+	{ "is now named", VFA_REPAIR_RENAMED },
+	{ "; bringing it back up", VFA_REPAIR_PF_UP },
+};
+
+/* Counts the repairs among notes (an array of strings; NULL is none). */
+void vfa_metrics_notes(struct vfa_metrics *m, json_object *notes)
+{
+	size_t n = notes && json_object_is_type(notes, json_type_array) ?
+		   json_object_array_length(notes) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(notes, i));
+
+		for (size_t k = 0; s && k < sizeof(repair_text) / sizeof(repair_text[0]); k++)
+			if (strstr(s, repair_text[k].needle) && !strstr(s, "could not")) {
+				m->repairs[repair_text[k].kind]++;
+				break;
+			}
+	}
+}
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->err = -EINVAL;
+			return;
+		}
+		if ((size_t)n < o->cap - o->len)
+			break;
+		char *b = realloc(o->buf, o->cap * 2 + (size_t)n);
+
+		if (!b) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->buf = b;
+		o->cap = o->cap * 2 + (size_t)n;
+	}
+	o->len += (size_t)n;
+}
+
+static void head(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Pool and PF names are letters, digits, '-', '_', '.' (config.c) or
+ * netdev/PCI names: nothing to escape in a label value but these. */
+static void label(struct out *o, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			put(o, "\\%c", *s);
+		else if (*s == '\n')
+			put(o, "\\n");
+		else
+			put(o, "%c", *s);
+	}
+}
+
+static void hist(struct out *o, const char *name, const char *pool, const struct vfa_hist *h)
+{
+	unsigned long long cum = 0;
+
+	for (size_t i = 0; i < VFA_HIST_BUCKETS; i++) {
+		cum += h->bucket[i];
+		put(o, "%s_bucket{pool=\"", name);
+		label(o, pool);
+		if (i < VFA_HIST_BUCKETS - 1)
+			put(o, "\",le=\"%g\"} %llu\n", bounds[i], cum);
+		else
+			put(o, "\",le=\"+Inf\"} %llu\n", cum);
+	}
+	put(o, "%s_sum{pool=\"", name);
+	label(o, pool);
+	put(o, "\"} %.9g\n%s_count{pool=\"", h->sum, name);
+	label(o, pool);
+	put(o, "\"} %llu\n", h->count);
+}
+
+/* One gauge per pool, counted over the snapshot's VFs by what(). */
+enum vf_count { VF_TOTAL, VF_FREE, VF_LEASED, VF_UNHEALTHY };
+
+static unsigned long count_vfs(const struct vfa_fleet_snap *s, const char *pool,
+			       enum vf_count what)
+{
+	unsigned long n = 0;
+
+	for (size_t i = 0; i < s->n_vfs; i++) {
+		const struct vfa_fleet_vf *v = &s->vfs[i];
+
+		if (strcmp(v->pool, pool))
+			continue;
+		n += what == VF_TOTAL || (what == VF_FREE && !v->leased && v->healthy) ||
+		     (what == VF_LEASED && v->leased) || (what == VF_UNHEALTHY && !v->healthy);
+	}
+	return n;
+}
+
+static void gauges(struct out *o, const struct vfa_metrics *m, const struct vfa_fleet_snap *s)
+{
+	static const struct {
+		const char *name, *help;
+	} g[] = {
+		[VF_TOTAL] = { "vfagent_pool_vfs", "VFs the pool's PFs have now." },
+		[VF_FREE] = { "vfagent_pool_vfs_free", "Healthy VFs with no lease." },
+		[VF_LEASED] = { "vfagent_pool_vfs_leased", "VFs with a lease." },
+		[VF_UNHEALTHY] = { "vfagent_pool_vfs_unhealthy",
+				   "VFs whose PF is down or gone, or with no IOMMU group." },
+	};
+
+	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		head(o, g[k].name, "gauge", g[k].help);
+		for (size_t i = 0; i < m->n_pools; i++) {
+			put(o, "%s{pool=\"", g[k].name);
+			label(o, m->pools[i].pool);
+			put(o, "\"} %lu\n", count_vfs(s, m->pools[i].pool, (enum vf_count)k));
+		}
+	}
+	head(o, "vfagent_pf_up", "gauge", "1 if the pool's PF exists and is up, else 0.");
+	for (size_t i = 0; i < s->n_pfs; i++) {
+		put(o, "vfagent_pf_up{pool=\"");
+		label(o, s->pfs[i].pool);
+		put(o, "\",pf=\"");
+		label(o, s->pfs[i].pf);
+		put(o, "\"} %d\n", s->pfs[i].present && s->pfs[i].up);
+	}
+	head(o, "vfagent_libvirt_connected", "gauge",
+	     "1 while the daemon holds a libvirt connection with domain events.");
+	put(o, "vfagent_libvirt_connected %d\n", s->libvirt_connected);
+}
+
+static void pool_counter(struct out *o, const struct vfa_metrics *m, const char *name,
+			 const char *help, size_t field)
+{
+	head(o, name, "counter", help);
+	for (size_t i = 0; i < m->n_pools; i++) {
+		const unsigned long long *v = (const void *)((const char *)&m->pools[i] + field);
+
+		put(o, "%s{pool=\"", name);
+		label(o, m->pools[i].pool);
+		put(o, "\"} %llu\n", *v);
+	}
+}
+
+static void counters(struct out *o, const struct vfa_metrics *m)
+{
+	pool_counter(o, m, "vfagent_allocs_total", "VFs allocated.",
+		     offsetof(struct vfa_pool_counters, allocs));
+	pool_counter(o, m, "vfagent_releases_total", "VFs released by request.",
+		     offsetof(struct vfa_pool_counters, releases));
+	pool_counter(o, m, "vfagent_alloc_failures_total",
+		     "Allocations that failed for another reason than an empty pool.",
+		     offsetof(struct vfa_pool_counters, alloc_failures));
+	pool_counter(o, m, "vfagent_alloc_exhausted_total",
+		     "Allocations refused because the pool had no free VF.",
+		     offsetof(struct vfa_pool_counters, exhaustions));
+	head(o, "vfagent_release_failures_total", "counter", "Release requests that failed.");
+	put(o, "vfagent_release_failures_total %llu\n", m->release_failures);
+	head(o, "vfagent_reconcile_repairs_total", "counter",
+	     "What reconcile and the PF watch repaired, by kind.");
+	for (int k = 0; k < VFA_REPAIR__N; k++)
+		put(o, "vfagent_reconcile_repairs_total{kind=\"%s\"} %llu\n",
+		    vfa_repair_str((enum vfa_repair)k), m->repairs[k]);
+}
+
+/* Renders m and s as a textfile-collector file. *ret is malloc'd (the
+ * caller frees); returns 0 or -ENOMEM. */
+int vfa_metrics_render(const struct vfa_metrics *m, const struct vfa_fleet_snap *s,
+		       char **ret)
+{
+	struct out o = { .buf = malloc(8192), .cap = 8192 };
+
+	if (!o.buf)
+		return -ENOMEM;
+	o.buf[0] = '\0';
+	gauges(&o, m, s);
+	counters(&o, m);
+	head(&o, "vfagent_alloc_duration_seconds", "histogram",
+	     "Time the daemon took for a successful alloc.");
+	for (size_t i = 0; i < m->n_pools; i++)
+		hist(&o, "vfagent_alloc_duration_seconds", m->pools[i].pool, &m->pools[i].alloc_s);
+	head(&o, "vfagent_release_duration_seconds", "histogram",
+	     "Time the daemon took for a successful release.");
+	for (size_t i = 0; i < m->n_pools; i++)
+		hist(&o, "vfagent_release_duration_seconds", m->pools[i].pool, &m->pools[i].release_s);
+	if (o.err) {
+		free(o.buf);
+		return o.err;
+	}
+	*ret = o.buf;
+	return 0;
+}
