@@ -14,6 +14,10 @@ cat >"$d/c.conf" <<CONF
 [pool p]
 pf = vfa-nosuch0
 vfs = 2
+[serve]
+# Test daemons leave the host's CDI and node_exporter dirs alone.
+cdi-dir =
+metrics-file =
 CONF
 inns() { ip netns exec $ns "$@"; }
 ip netns exec $ns "$V" -c "$d/c.conf" -s "$d/st" serve 2>"$d/log" &

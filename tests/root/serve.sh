@@ -12,6 +12,9 @@ pf = vfa-nosuch0
 vfs = 2
 [serve]
 allow-users = daemon
+# Test daemons leave the host's CDI and node_exporter dirs alone.
+cdi-dir =
+metrics-file =
 CONF
 "$V" -c "$d/c.conf" -s "$d/st" serve 2>"$d/log" &
 pid=$!

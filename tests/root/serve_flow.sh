@@ -31,7 +31,7 @@ conf() {
 		printf '[pool q]\npf = vfa-nosuch1\nvfs = 2\n'
 		rules "allow-groups = $g"
 		rules "allow-vlans = 100-199"
-		printf '[serve]\nallow-users = daemon nobody\nallow-groups = %s\n' "$g"
+		printf '[serve]\nallow-users = daemon nobody\nallow-groups = %s\ncdi-dir =\nmetrics-file =\n' "$g"
 		rules "admin-groups = $ga"
 	} >"$d/c.conf"
 }

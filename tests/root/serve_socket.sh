@@ -5,7 +5,7 @@
 V="${VFAGENT:-$PWD/vfagent}"
 d=$(mktemp -d /tmp/vfagent-sock.XXXXXX)
 trap 'rm -rf "$d"' EXIT
-printf '[pool p]\npf = vfa-nosuch0\nvfs = 2\n' >"$d/c.conf"
+printf '[pool p]\npf = vfa-nosuch0\nvfs = 2\n[serve]\ncdi-dir =\nmetrics-file =\n' >"$d/c.conf"
 serve_briefly() {	# serve_briefly SOCKET: rc of serve, or 0 if it came up
 	"$V" -c "$d/c.conf" -s "$d/st" serve --socket "$1" 2>"$d/log" &
 	p=$!
