@@ -54,8 +54,10 @@ check sd.pf_no_address "PF $pf has: $addrs" [ -z "$addrs" ]
 check sd.daemon_active "vfagent.service: $(prop vfagent.service ActiveState)" [ "$(prop vfagent.service ActiveState)" = active ]
 rep=$(tests/lab/sock_tool /run/vfagent/vfagent.sock '{"op":"status"}\n' 2>&1)
 check sd.daemon_answers "socket reply: $rep" sh -c "printf '%s' '$rep' | jq -e '.ok == true and .result.pools[0].pool == \"net1\"' >/dev/null"
-# TODO(identity): once leases are rebuilt from domains' XML, status shows
-# l2boot's lease of $vfpci here.
+# Nobody ran alloc in this boot: the lease is rebuilt from l2boot's saved
+# config (the daemon asks libvirt once it answers), so the VF is not free.
+held=$(printf '%s' "$rep" | jq -r --arg p "$vfpci" '.result.pools[0].leases[] | select(.pci == $p) | .domain' 2>/dev/null)
+check sd.autostart_lease_rebuilt "status leases: $(printf '%s' "$rep" | jq -c '.result.pools[0].leases' 2>&1)" [ "$held" = l2boot ]
 
 # Installed as a user would have it.
 if [ "$from" = deb ]; then
