@@ -296,6 +296,19 @@ static bool word_ok(const char *s)
 	return true;
 }
 
+/* A holder: 1..64 bytes of printable ASCII without spaces. */
+bool vfa_holder_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= VFA_HOLDER_LEN)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
 /* Every field read back is checked as strictly as it was written: names
  * built from them (lock files, sysfs paths) cannot leave their dirs. */
 static bool lease_fields_ok(const struct vfa_lease *l)
@@ -335,7 +348,13 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	    jcopy(o, "pci", l.pci, sizeof(l.pci), true) ||
 	    jcopy(o, "mac", l.mac, sizeof(l.mac), true) ||
 	    jcopy(o, "domain", l.domain, sizeof(l.domain), false) ||
-	    jcopy(o, "uuid", l.uuid, sizeof(l.uuid), false) || !uuid_ok(l.uuid))
+	    jcopy(o, "uuid", l.uuid, sizeof(l.uuid), false) || !uuid_ok(l.uuid) ||
+	    jcopy(o, "holder", l.holder, sizeof(l.holder), false) ||
+	    (l.holder[0] && !vfa_holder_ok(l.holder)))
+		goto out;
+	/* Optional: absent, null or a valid holder ("" is not one). */
+	if (json_object_object_get_ex(o, "holder", &v) && v &&
+	    (!json_object_is_type(v, json_type_string) || !l.holder[0]))
 		goto out;
 	if (jint(o, "vf", 0, 65535, &x))
 		goto out;
@@ -397,6 +416,8 @@ json_object *vfa_lease_json(const struct vfa_lease *l)
 		json_object_object_add(o, "uuid", json_object_new_string(l->uuid));
 	json_object_object_add(o, "attached", json_object_new_boolean(l->attached));
 	json_object_object_add(o, "persistent", json_object_new_boolean(l->persistent));
+	json_object_object_add(o, "holder", l->holder[0] ?
+			       json_object_new_string(l->holder) : NULL);
 	json_object_object_add(o, "pid", json_object_new_int64(l->pid));
 	json_object_object_add(o, "created", json_object_new_int64(l->created));
 	return o;

@@ -1187,7 +1187,7 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	int r, vfl = -1;
 	bool locked = true, journaled = false, running = false, ch = false;
 	uint8_t mac[6];
-	char skipped[VFA_ERR_LEN] = "";
+	char skipped[VFA_ERR_LEN] = "", taken[17] = "";
 	unsigned int usable = 0;
 
 	r = begin(c, e);
@@ -1269,8 +1269,13 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 			r = vf_pci(c, pf, i, vf, sizeof(vf), e);
 			if (r)
 				goto out;
-			if (lease_on(ls, nl, vf))
+			if (o->pci && strcmp(vf, o->pci))
 				continue;
+			if (lease_on(ls, nl, vf)) {
+				if (o->pci)
+					snprintf(taken, sizeof(taken), "%s", lease_on(ls, nl, vf)->id);
+				continue;
+			}
 			/* The list may have missed a lease (an unreadable file, one
 			 * renamed while listed): only a VF with no lease file at all,
 			 * checked under its lock, is free. */
@@ -1280,6 +1285,8 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 				goto out;
 			}
 			if (vfa_lease_load(c->st, vf, &cur) != -ENOENT) {
+				if (o->pci)
+					snprintf(taken, sizeof(taken), "%s", cur.id);
 				close(vfl);
 				vfl = -1;
 				continue;
@@ -1291,6 +1298,15 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	}
 	if (!l.pci[0] && !usable) {
 		r = vfa_fail(e, ENODEV, "pool %s has no PF that can serve: %s", p->name, skipped);
+		goto out;
+	}
+	if (!l.pci[0] && o->pci) {
+		r = *taken ? vfa_fail(e, EBUSY, "VF %s of pool %s is leased (lease %s): release it first, or alloc without --pci",
+				      o->pci, p->name, taken) :
+			     vfa_usage(e, ENOENT, "VF %s is not a VF of pool %s (vfagent list shows them)%s%s",
+				       o->pci, p->name, *skipped ? "; unusable: " : "", skipped);
+		if (*taken)
+			e->exit = VFA_EXIT_EXHAUSTED;
 		goto out;
 	}
 	if (!l.pci[0]) {
@@ -1325,6 +1341,8 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		goto out;
 	}
 	l.group = -1;
+	if (o->holder)
+		snprintf(l.holder, sizeof(l.holder), "%s", o->holder);
 	l.vlan = o->has_vlan ? o->vlan : p->vlan;
 	l.qos = o->has_vlan ? o->qos : p->qos;
 	l.pid = getpid();
@@ -1424,6 +1442,7 @@ static bool release_matches(const struct vfa_opts *o, const char *uuid,
 {
 	return (o->pci && !strcmp(l->pci, o->pci)) ||
 	       (o->lease && !strcmp(l->id, o->lease)) ||
+	       (o->holder && !strcmp(l->holder, o->holder)) ||
 	       (o->domain && (uuid[0] && l->uuid[0] ? !strcmp(l->uuid, uuid) :
 			      !strcmp(l->domain, o->domain)));
 }
@@ -1526,8 +1545,8 @@ int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret
 	}
 	if (!r && nt == 0 && json_object_array_length(done) == 0)
 		r = vfa_fail(e, ENOENT, "no lease matches %s %s (vfagent status lists them)",
-			     o->pci ? "--pci" : o->lease ? "--lease" : "--domain",
-			     o->pci ? o->pci : o->lease ? o->lease : o->domain);
+			     o->pci ? "--pci" : o->lease ? "--lease" : o->holder ? "--holder" : "--domain",
+			     o->pci ? o->pci : o->lease ? o->lease : o->holder ? o->holder : o->domain);
 	for (size_t i = 0; !r && i < nt; i++)
 		r = release_one(c, o, uuid, todo[i], done, pending, e);
 	free(ls);
@@ -1882,5 +1901,125 @@ int vfa_check_pfs(struct vfa_agent *c, bool restore, json_object **ret_notes,
 	free(ls);
 	(void)e;
 	*ret_notes = notes;
+	return 0;
+}
+
+/* ---- watch: the state the daemon streams ---- */
+
+static int numa_node(struct vfa_agent *c, const char *pci)
+{
+	char path[512], buf[16] = "";
+	FILE *f;
+
+	if (vfio_path(c->io, false, path, sizeof(path), "/bus/pci/devices/%s/numa_node", pci))
+		return -1;
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return buf[0] ? atoi(buf) : -1;
+}
+
+/* VF i of pf for watch: healthy while the PF is up, the VF is on
+ * vfio-pci and its /dev/vfio node exists. */
+static json_object *watch_vf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf,
+			     unsigned int i, const struct vfa_lease *ls, size_t nl)
+{
+	json_object *o = json_object_new_object();
+	char vf[32], drv[VFIO_DRV_LEN] = "";
+	const struct vfa_lease *l;
+	bool healthy = pf->link->flags & IFF_UP;
+	uid_t u;
+	gid_t g;
+	mode_t m;
+	int grp = -1;
+
+	if (vfio_virtfn(c->io, pf->pci, i, vf, sizeof(vf))) {
+		json_object_put(o);
+		return NULL;
+	}
+	vfio_driver(c->io, vf, drv, sizeof(drv));
+	healthy &= !strcmp(drv, "vfio-pci");
+	if (vfio_group(c->io, vf, &grp))
+		grp = -1;
+	healthy &= grp >= 0 && vfio_node_stat(c->io, grp, &u, &g, &m) == 0;
+	json_object_object_add(o, "pool", json_object_new_string(p->name));
+	json_object_object_add(o, "pf", json_object_new_string(pf->netdev));
+	json_object_object_add(o, "pci", json_object_new_string(vf));
+	json_object_object_add(o, "vf", json_object_new_int(i));
+	json_object_object_add(o, "iommu_group", grp >= 0 ? json_object_new_int(grp) : NULL);
+	json_object_object_add(o, "numa_node", json_object_new_int(numa_node(c, vf)));
+	json_object_object_add(o, "driver", drv[0] ? json_object_new_string(drv) : NULL);
+	json_object_object_add(o, "health", json_object_new_string(healthy ? "healthy" : "unhealthy"));
+	l = lease_on(ls, nl, vf);
+	json_object_object_add(o, "lease", l ? vfa_lease_json(l) : NULL);
+	return o;
+}
+
+/* One pool for watch: {"pool","pfs":[...],"vfs":[...]}. */
+static json_object *watch_pool(struct vfa_agent *c, const struct vfa_pool *p,
+			       const struct vfa_lease *ls, size_t nl)
+{
+	json_object *po = json_object_new_object(), *pfs = json_object_new_array(),
+		    *vfs = json_object_new_array();
+	struct vfpci_addr a;
+
+	for (unsigned int j = 0; j < p->n_pf; j++) {
+		json_object *pj = json_object_new_object();
+		struct vfa_err e2;
+		struct pf *pf = NULL;
+		bool present = pf_resolve(c, p->pf[j], p, &pf, &e2) == 0;
+		bool pci = vfpci_addr_parse(p->pf[j], &a) == 0;
+
+		json_object_object_add(pj, "pf", json_object_new_string(present ? pf->netdev : p->pf[j]));
+		json_object_object_add(pj, "pci", present ? json_object_new_string(pf->pci) :
+				       pci ? json_object_new_string(p->pf[j]) : NULL);
+		json_object_object_add(pj, "up", json_object_new_boolean(present && (pf->link->flags & IFF_UP)));
+		json_object_object_add(pj, "present", json_object_new_boolean(present));
+		json_object_array_add(pfs, pj);
+		for (unsigned int i = 0; present && i < p->vfs && i < pf->link->num_vf; i++) {
+			json_object *v = watch_vf(c, p, pf, i, ls, nl);
+
+			if (v)
+				json_object_array_add(vfs, v);
+		}
+	}
+	json_object_object_add(po, "pool", json_object_new_string(p->name));
+	json_object_object_add(po, "pfs", pfs);
+	json_object_object_add(po, "vfs", vfs);
+	return po;
+}
+
+/**
+ * vfa_watch_state() - the pools as watch streams them, read now
+ * @ret: {"pools":[POOL...],"leases":[LEASE...]} (docs/PROTOCOL.md), the
+ *	caller's; "leases" holds every journaled lease, PF present or not
+ *
+ * Reads the kernel and the journal as they are: no reconcile, no state
+ * lock (lease files are replaced atomically). Returns 0 or -errno.
+ */
+int vfa_watch_state(struct vfa_agent *c, json_object **ret, struct vfa_err *e)
+{
+	struct vfa_lease *ls = NULL;
+	json_object *pools, *leases, *o;
+	size_t nl = 0;
+	int r = leases_of(c, &ls, &nl, e);
+
+	if (r)
+		return r;
+	pf_cache_clear(c);
+	pools = json_object_new_array();
+	leases = json_object_new_array();
+	for (unsigned int i = 0; i < c->cfg.n_pools; i++)
+		json_object_array_add(pools, watch_pool(c, &c->cfg.pools[i], ls, nl));
+	for (size_t k = 0; k < nl; k++)
+		json_object_array_add(leases, vfa_lease_json(&ls[k]));
+	free(ls);
+	o = json_object_new_object();
+	json_object_object_add(o, "pools", pools);
+	json_object_object_add(o, "leases", leases);
+	*ret = o;
 	return 0;
 }

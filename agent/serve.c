@@ -48,6 +48,7 @@ struct client {
 	bool closing;			/* no more requests; close once out is taken */
 	bool wr_shut;			/* our side shut after the last reply */
 	bool waiting;			/* a request waits for the state lock */
+	bool watcher;			/* after "watch": events only, input ignored */
 	long long last, line_t0, close_by;
 };
 
@@ -68,6 +69,11 @@ struct server {
 	struct vfa_ratelimit rl;
 	bool virt_watching;
 	bool journal;			/* stderr goes to the journal */
+	/* watch (docs/PROTOCOL.md): the state last streamed, the last event's
+	 * number, how many clients watch. */
+	json_object *wstate;
+	unsigned long long seq;
+	unsigned int n_watchers;
 };
 
 static long long mono_ms(void)
@@ -169,6 +175,8 @@ static void client_free(struct client *c)
 	for (size_t i = 0; i < sizeof(s->clients) / sizeof(s->clients[0]); i++)
 		if (s->clients[i] == c)
 			s->clients[i] = NULL;
+	if (c->watcher)
+		s->n_watchers--;
 	vfa_loop_del(s->loop, c->watch);
 	close(c->fd);
 	free(c->out);
@@ -332,6 +340,90 @@ static void record_owner(struct server *s, struct client *c, json_object *res)
 		       json_object_get_string(id), (unsigned int)c->peer.uid, strerror(-r));
 }
 
+/* Queues events for every watcher; one that has more than OUT_CAP unsent
+ * gets a last {"event":"overflow"} line and is closed (it reconnects for
+ * a new snapshot): a slow watcher does not grow the daemon. */
+static void watch_send(struct server *s, json_object *events)
+{
+	for (size_t i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = s->clients[i];
+
+		if (!c || !c->watcher || c->closing)
+			continue;
+		for (size_t k = 0; k < json_object_array_length(events); k++)
+			client_reply(c, json_object_get(json_object_array_get_idx(events, k)));
+		if (out_pending(c) > OUT_CAP) {
+			json_object *ov = json_object_new_object();
+
+			json_object_object_add(ov, "event", json_object_new_string("overflow"));
+			client_reply(c, ov);
+			logmsg(s, 4, "uid %u pid %d: watcher too slow (%zu bytes unread); dropped",
+			       (unsigned)c->peer.uid, (int)c->peer.pid, out_pending(c));
+			client_close_soon(c);
+		}
+		if (client_flush(c))
+			client_arm(c);
+	}
+}
+
+/* Looks at the state again and streams what changed to the watchers;
+ * with force, looks even when nobody watches (a watch starts). */
+static int watch_update(struct server *s, bool force, struct vfa_err *e)
+{
+	json_object *cur = NULL, *events;
+	int r;
+
+	if (!s->n_watchers && !force)
+		return 0;
+	r = vfa_watch_state(s->agent, &cur, e);
+	if (r)
+		return r;
+	if (s->n_watchers) {
+		events = json_object_new_array();
+		vfa_watch_diff(s->wstate, cur, &s->seq, events);
+		watch_send(s, events);
+		json_object_put(events);
+	}
+	json_object_put(s->wstate);
+	s->wstate = cur;
+	return 0;
+}
+
+static void watch_changed(struct server *s)
+{
+	struct vfa_err e = { "", 0 };
+
+	if (watch_update(s, false, &e))
+		logmsg(s, 3, "watch: %s", e.msg);
+}
+
+/* "watch": the reply with the current seq, the snapshot, then events. */
+static void watch_start(struct client *c, json_object *id)
+{
+	struct server *s = c->srv;
+	struct vfa_err e = { "", 0 };
+	json_object *res, *reply;
+	int r = watch_update(s, true, &e);
+
+	if (r) {
+		reply = vfa_reply_json(r, NULL, &e);
+		if (id)
+			json_object_object_add(reply, "id", json_object_get(id));
+		client_reply(c, reply);
+		return;
+	}
+	res = json_object_new_object();
+	json_object_object_add(res, "seq", json_object_new_int64((int64_t)s->seq));
+	reply = vfa_reply_json(0, res, &e);
+	if (id)
+		json_object_object_add(reply, "id", json_object_get(id));
+	client_reply(c, reply);
+	client_reply(c, vfa_watch_snapshot(s->wstate, s->seq));
+	c->watcher = true;
+	s->n_watchers++;
+	logmsg(s, 6, "uid %u pid %d: watching", (unsigned)c->peer.uid, (int)c->peer.pid);
+}
+
 /* Runs one request line. Returns false (nothing done, the line stays)
  * when it needs the state lock and another process holds it. */
 static bool handle_line(struct client *c, char *line, size_t len)
@@ -339,21 +431,28 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	struct server *s = c->srv;
 	struct vfa_opts o = *s->o;	/* paths and roots stay the daemon's */
 	struct vfa_err e = { "", 0 };
-	json_object *req = NULL, *res = NULL;
+	json_object *req = NULL, *res = NULL, *id = NULL, *reply;
 	const char *op = NULL;
 	long long t0;
 	int r;
 
 	/* The validator the CLI and the fuzzer use: one JSON object, fields
 	 * checked (o's strings point into req). */
-	r = vfa_req_line(line, len, &req, &op, &o, &e);
+	r = vfa_req_line_id(line, len, &req, &op, &o, &id, &e);
 	if (!r)
 		r = vfa_authz_request(vfa_agent_config(s->agent), &c->peer, op, &o, &e);
 	if (!r && !strcmp(op, "release"))
 		r = authz_release(s, c, &o, &e);
 	if (!r && op_takes_lock(op) && !lock_free(s)) {
 		json_object_put(req);
+		json_object_put(id);
 		return false;
+	}
+	if (!r && !strcmp(op, "watch")) {
+		watch_start(c, id);
+		json_object_put(id);
+		json_object_put(req);
+		return true;
 	}
 	t0 = mono_ms();
 	if (!r)
@@ -376,7 +475,12 @@ static bool handle_line(struct client *c, char *line, size_t len)
 			log_notes(s, 5, "reconcile", notes);
 	}
 	json_object_put(req);	/* o's strings point into req: used up above */
-	client_reply(c, vfa_reply_json(r, res, &e));
+	reply = vfa_reply_json(r, res, &e);
+	if (id)
+		json_object_object_add(reply, "id", id);	/* takes it */
+	client_reply(c, reply);
+	if (op && op_takes_lock(op))
+		watch_changed(s);
 	return true;
 }
 
@@ -386,7 +490,9 @@ static bool handle_line(struct client *c, char *line, size_t len)
  * their replies before c is closed. Returns false if c was freed. */
 static bool client_run(struct client *c)
 {
-	while (!c->closing && !c->waiting && out_pending(c) <= OUT_CAP) {
+	if (c->watcher)
+		c->in_len = 0;	/* a watcher's input is ignored */
+	while (!c->closing && !c->waiting && !c->watcher && out_pending(c) <= OUT_CAP) {
 		size_t len = 0;
 		int fr = vfa_req_frame(c->in, c->in_len, &len);
 
@@ -408,7 +514,7 @@ static bool client_run(struct client *c)
 		memmove(c->in, c->in + len, c->in_len - len);
 		c->in_len -= len;
 	}
-	if (!c->closing && c->rd_eof && !c->in_len)
+	if (!c->closing && !c->watcher && c->rd_eof && !c->in_len)
 		client_close_soon(c);
 	if (c->in_len && !memchr(c->in, '\n', c->in_len)) {
 		if (!c->line_t0)
@@ -429,8 +535,9 @@ static bool client_read(struct client *c)
 	char drain[4096];
 
 	while (!c->rd_eof) {
-		char *dst = c->closing ? drain : c->in + c->in_len;
-		size_t room = c->closing ? sizeof(drain) : sizeof(c->in) - c->in_len;
+		bool discard = c->closing || c->watcher;
+		char *dst = discard ? drain : c->in + c->in_len;
+		size_t room = discard ? sizeof(drain) : sizeof(c->in) - c->in_len;
 		ssize_t n;
 
 		if (!room)
@@ -448,7 +555,7 @@ static bool client_read(struct client *c)
 			c->rd_eof = true;
 			break;
 		}
-		if (!c->closing)
+		if (!discard)
 			c->in_len += (size_t)n;
 		c->last = mono_ms();
 	}
@@ -553,7 +660,7 @@ static void refuse(struct server *s, int cfd, const struct vfa_peer *p, const ch
 	if (!c) {
 		/* Out of refused slots: say it if the buffer takes it, no more. */
 		char line[600];
-		int n = snprintf(line, sizeof(line), "{\"ok\":false,\"exit\":%d,\"error\":\"%s\",\"errno\":\"%s\"}\n",
+		int n = snprintf(line, sizeof(line), "{\"v\":1,\"ok\":false,\"exit\":%d,\"error\":\"%s\",\"errno\":\"%s\"}\n",
 				 code, code == VFA_EXIT_DENIED ? "permission denied" : "the daemon is busy",
 				 code == VFA_EXIT_DENIED ? "EACCES" : "EBUSY");
 
@@ -648,6 +755,7 @@ static void reconcile_now(struct server *s, bool domains, const char *why)
 	}
 	log_notes(s, 5, why, notes);
 	json_object_put(notes);
+	watch_changed(s);
 }
 
 static void on_domain(const char *domain, int what, void *ud)
@@ -709,8 +817,10 @@ static void mon_io(int id, int fd, uint32_t events, void *ud)
 	(void)fd;
 	(void)events;
 	/* Any link change: look at the pool PFs again (cheap: one GETLINK each). */
-	if (vfnl_monitor_read(s->mon, on_link, s) != 0)
+	if (vfnl_monitor_read(s->mon, on_link, s) != 0) {
 		check_pfs(s);
+		watch_changed(s);
+	}
 }
 
 static void sweep_timer(int id, void *ud)
@@ -729,6 +839,7 @@ static void sweep_timer(int id, void *ud)
 		vfa_owner_gc(s->o->state_dir, ls, nl);
 	free(ls);
 	check_pfs(s);		/* a safety net for changes that send no link event */
+	watch_changed(s);
 }
 
 /* Per client: the linger of a closing one, the deadline of a request
@@ -758,7 +869,7 @@ static void tick_timer(int id, void *ud)
 			client_close_soon(c);
 			if (client_flush(c))
 				client_arm(c);
-		} else if (!c->in_len && !out_pending(c) && now - c->last > IDLE_MS) {
+		} else if (!c->watcher && !c->in_len && !out_pending(c) && now - c->last > IDLE_MS) {
 			logmsg(s, 6, "dropping idle client uid %u pid %d", (unsigned)c->peer.uid,
 			       (int)c->peer.pid);
 			client_free(c);
@@ -807,6 +918,7 @@ static void on_signal(int id, int fd, uint32_t events, void *ud)
 			else
 				logmsg(s, 6, "config reloaded");
 			recheck_clients(s);
+			watch_changed(s);
 			notify("READY=1");
 		} else {
 			logmsg(s, 6, "signal %u: stopping", si.ssi_signo);
@@ -935,6 +1047,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	vfnl_close(s.mon);
+	json_object_put(s.wstate);
 	vfa_agent_close(s.agent);
 	vfa_loop_free(s.loop);
 	if (s.lockfd >= 0)
