@@ -224,8 +224,9 @@ struct vfa_opts {
 	const char *holder;		/* alloc: journaled; release: every lease it holds */
 };
 
-/* ops.c: a long-lived handle (the CLI opens one per command, the daemon
- * one for its life). Each operation returns 0 or -errno; on success *ret
+/* agent.c (open, reload), setup.c, alloc.c, release.c, report.c, sharing
+ * agent_priv.h: a long-lived handle (the CLI opens one per command, the
+ * daemon one for its life). Each operation returns 0 or -errno; on success *ret
  * is a JSON document the caller owns (json_object_put); on failure e says
  * why. vfa_release returns -EINPROGRESS (with *ret) when a detach is
  * pending in the guest. */

@@ -147,7 +147,7 @@ static void notify(const char *state)
 
 /* True unless another process (vfagent --direct) holds the state lock.
  * Tried, never waited for: the loop must not block. The lock is let go
- * at once (ops.c takes it through its own descriptor). */
+ * at once (agent.c takes it through its own descriptor). */
 static bool lock_free(struct server *s)
 {
 	if (s->probe_fd < 0)
