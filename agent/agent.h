@@ -124,6 +124,19 @@ struct vfa_lease {
 	long long created;
 };
 
+/* A lease's state: an enum in the code, its name (the table in lease.c)
+ * in the journal and the JSON. */
+enum vfa_lease_state {
+	VFA_LS_UNKNOWN = -1,
+	VFA_LS_ALLOCATING,	/* journaled, hardware being set up */
+	VFA_LS_READY,		/* the VF is the holder's */
+	VFA_LS_DETACHING,	/* a detach is pending in the guest */
+	VFA_LS_RELEASING,	/* being scrubbed back to the pool */
+};
+enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l);
+void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s);
+const char *vfa_lease_state_str(enum vfa_lease_state s);
+
 int vfa_state_open(const char *dir, struct vfa_state **ret, struct vfa_err *e);
 void vfa_state_close(struct vfa_state *st);	/* accepts NULL; drops locks */
 int vfa_state_lock(struct vfa_state *st, struct vfa_err *e);

@@ -309,16 +309,40 @@ bool vfa_holder_ok(const char *s)
 	return true;
 }
 
+static const char *const state_names[] = {
+	[VFA_LS_ALLOCATING] = "allocating",
+	[VFA_LS_READY] = "ready",
+	[VFA_LS_DETACHING] = "detaching",
+	[VFA_LS_RELEASING] = "releasing",
+};
+
+/* The name of s ("?" for none). */
+const char *vfa_lease_state_str(enum vfa_lease_state s)
+{
+	return s >= 0 && (size_t)s < sizeof(state_names) / sizeof(state_names[0]) ?
+	       state_names[s] : "?";
+}
+
+/* l's state; VFA_LS_UNKNOWN if its name is none of the table's. */
+enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (!strcmp(l->state, state_names[i]))
+			return (enum vfa_lease_state)i;
+	return VFA_LS_UNKNOWN;
+}
+
+/* Sets l's state (its journaled name). */
+void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s)
+{
+	snprintf(l->state, sizeof(l->state), "%s", vfa_lease_state_str(s));
+}
+
 /* Every field read back is checked as strictly as it was written: names
  * built from them (lock files, sysfs paths) cannot leave their dirs. */
 static bool lease_fields_ok(const struct vfa_lease *l)
 {
-	static const char *const states[] = { "allocating", "ready", "detaching", "releasing" };
-	bool known = false;
-
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		known |= !strcmp(l->state, states[i]);
-	return known && strlen(l->id) == 16 && hex_run(l->id, 16) &&
+	return vfa_lease_state(l) != VFA_LS_UNKNOWN && strlen(l->id) == 16 && hex_run(l->id, 16) &&
 	       pci_addr_ok(l->pci) && pci_addr_ok(l->pf_pci) && mac_ok(l->mac) &&
 	       word_ok(l->pool) && word_ok(l->pf) && strlen(l->pf) < 16 &&
 	       strcmp(l->pf, ".") && strcmp(l->pf, "..") && l->pid < (1 << 22);

@@ -111,7 +111,7 @@ int vfa_undo_attach(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e)
 	r = v ? vfa_virt_detach(v, l->uuid, l->domain, l->pci, l->persistent, e) : -ENOTCONN;
 	if (r == 0)
 		return 0;
-	snprintf(l->state, sizeof(l->state), "detaching");
+	vfa_lease_set_state(l, VFA_LS_DETACHING);
 	vfa_journal(c, l, NULL);
 	return r;
 }
@@ -152,6 +152,7 @@ void vfa_reconcile_leases(struct vfa_agent *c)
 			 json_object_get_string(json_object_array_get_idx(bad, i)));
 	json_object_put(bad);
 	for (size_t i = 0; i < n; i++) {
+		enum vfa_lease_state st;
 		struct vfa_lease cur, *l = &cur;
 		char why[200];
 		struct vfa_err e;
@@ -168,8 +169,9 @@ void vfa_reconcile_leases(struct vfa_agent *c)
 			close(fd);
 			continue;
 		}
-		if (!strcmp(l->state, "allocating") || !strcmp(l->state, "releasing")) {
-			const char *what = !strcmp(l->state, "allocating") ?
+		st = vfa_lease_state(l);
+		if (st == VFA_LS_ALLOCATING || st == VFA_LS_RELEASING) {
+			const char *what = st == VFA_LS_ALLOCATING ?
 				"interrupted alloc rolled back" : "interrupted release finished";
 
 			/* An attach may have happened before the crash. */
@@ -178,7 +180,7 @@ void vfa_reconcile_leases(struct vfa_agent *c)
 					 l->pci, l->id, what, l->domain, e.msg);
 			else
 				give_back(c, l, what, false);
-		} else if (!strcmp(l->state, "detaching")) {
+		} else if (st == VFA_LS_DETACHING) {
 			bool held = true;
 			struct vfa_virt *v = vfa_virt_conn(c, &e);
 
@@ -269,7 +271,7 @@ static int adopt(const char *uuid, const char *name, const char *pci,
 	if (vfa_lease_load(c->st, pci, &cur) != -ENOENT || pool_vf(c, pci, &p, &pf, &idx))
 		return 0;	/* leased (or unreadable: taken), or not ours */
 	vfa_new_id(l.id);
-	snprintf(l.state, sizeof(l.state), "ready");
+	vfa_lease_set_state(&l, VFA_LS_READY);
 	if (vfa_put_str(l.pool, sizeof(l.pool), p->name) || vfa_put_str(l.pf, sizeof(l.pf), pf->netdev) ||
 	    vfa_put_str(l.pf_pci, sizeof(l.pf_pci), pf->pci) || vfa_put_str(l.pci, sizeof(l.pci), pci) ||
 	    vfa_put_str(l.uuid, sizeof(l.uuid), uuid))

@@ -51,7 +51,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		close(fd);
 		return 0;
 	}
-	if (l->domain[0] && (l->attached || !strcmp(l->state, "detaching"))) {
+	if (l->domain[0] && (l->attached || vfa_lease_state(l) == VFA_LS_DETACHING)) {
 		struct vfa_virt *v = vfa_virt_conn(c, e);
 
 		if (!v) {
@@ -61,8 +61,8 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		/* The intent first: after a crash past the detach, the next
 		 * command finishes the release instead of keeping a lease on a
 		 * VF no domain holds. */
-		if (strcmp(l->state, "detaching")) {
-			snprintf(l->state, sizeof(l->state), "releasing");
+		if (vfa_lease_state(l) != VFA_LS_DETACHING) {
+			vfa_lease_set_state(l, VFA_LS_RELEASING);
 			r = vfa_journal(c, l, e);
 			if (r)
 				goto out;
@@ -70,7 +70,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		vfa_crash_point("release.detach");
 		r = vfa_virt_detach(v, l->uuid, l->domain, l->pci, l->persistent, e);
 		if (r == -EINPROGRESS) {
-			snprintf(l->state, sizeof(l->state), "detaching");
+			vfa_lease_set_state(l, VFA_LS_DETACHING);
 			r = vfa_journal(c, l, e);
 			if (!r)
 				json_object_array_add(pending, vfa_lease_json(l));
@@ -78,15 +78,15 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		}
 		if (r) {
 			/* Still attached: the lease stays as it was. */
-			if (!strcmp(l->state, "releasing")) {
-				snprintf(l->state, sizeof(l->state), "ready");
+			if (vfa_lease_state(l) == VFA_LS_RELEASING) {
+				vfa_lease_set_state(l, VFA_LS_READY);
 				vfa_journal(c, l, NULL);
 			}
 			goto out;
 		}
 		vfa_crash_point("release.detached");
 	}
-	snprintf(l->state, sizeof(l->state), "releasing");
+	vfa_lease_set_state(l, VFA_LS_RELEASING);
 	r = vfa_journal(c, l, e);
 	vfa_crash_point("release.releasing");
 	if (!r)
