@@ -5,6 +5,12 @@
 #include "t.h"
 
 #include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/vfagent-client.h"
 
 /* One request line through the daemon's input path. */
 static int line(const char *text, const char **ret_op, json_object **ret_id,
@@ -206,8 +212,91 @@ static void test_holder_authz(void)
 	T("v1.release_holder_root", r == 0, "r=%d %s", r, e.msg);
 }
 
+/* A fake daemon: reads two request lines, answers them in one write
+ * (two lines at once), then a third line cut in two writes, then EOF. */
+static void fake_daemon(int lfd)
+{
+	static const char first[] = "{\"v\":1,\"id\":\"a\"}\n{\"v\":1,\"id\":\"b\"}\n{\"event\"";
+	static const char rest[] = ":\"x\"}\n";
+	int fd = accept(lfd, NULL, NULL);
+	char buf[4096];
+	size_t got = 0, lines = 0;
+
+	while (lines < 2 && got < sizeof(buf)) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+
+		if (n <= 0)
+			_exit(1);
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[got + (size_t)i] == '\n';
+		got += (size_t)n;
+	}
+	if (!memmem(buf, got, "\"v\":1", 5))
+		_exit(2);
+	if (write(fd, first, strlen(first)) < 0)
+		_exit(1);
+	usleep(50000);
+	if (write(fd, rest, strlen(rest)) < 0)
+		_exit(1);
+	close(fd);
+	_exit(0);
+}
+
+/* The library's framing: "v" added, replies joined or cut by the
+ * transport come out one object per line, then -EPIPE at EOF. */
+static void test_client_lib(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfa_client *c = NULL;
+	json_object *o, *q;
+	int lfd, r, st = -1;
+	pid_t pid;
+	const char *want[] = { "a", "b" };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/vfa-client-test.%d", (int)getpid());
+	unlink(sa.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1)) {
+		T("v1.client_setup", 0, "socket: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		fake_daemon(lfd);
+	r = vfa_client_connect(sa.sun_path, 5000, &c);
+	T("v1.client_connect", r == 0, "%s", vfa_client_error(c));
+	for (int i = 0; i < 2 && !r; i++) {
+		q = json_tokener_parse(i ? "{\"op\":\"status\",\"id\":\"b\"}" : "{\"op\":\"hello\",\"id\":\"a\"}");
+		r = vfa_client_send(c, q);
+		json_object_put(q);
+	}
+	for (int i = 0; i < 2; i++) {
+		o = NULL;
+		r = vfa_client_recv(c, 5000, &o);
+		T(i ? "v1.client_line2" : "v1.client_line1",
+		  r == 0 && strstr(plain(o), want[i]), "r=%d %s", r, r ? vfa_client_error(c) : plain(o));
+		json_object_put(o);
+	}
+	o = NULL;
+	r = vfa_client_next_event(c, 5000, &o);
+	T("v1.client_cut_line", r == 0 && strstr(plain(o), "\"event\":\"x\""), "r=%d %s", r,
+	  r ? vfa_client_error(c) : plain(o));
+	json_object_put(o);
+	r = vfa_client_recv(c, 5000, &o);
+	T("v1.client_eof", r == -EPIPE, "r=%d", r);
+	vfa_client_close(c);
+	waitpid(pid, &st, 0);
+	T("v1.client_sent_v", WIFEXITED(st) && WEXITSTATUS(st) == 0, "fake daemon status %d", st);
+	close(lfd);
+	unlink(sa.sun_path);
+	r = vfa_client_connect(sa.sun_path, 1000, &c);
+	T("v1.client_no_daemon", r == -ENOENT, "r=%d", r);
+	vfa_client_close(c);
+}
+
 int main(void)
 {
+	test_client_lib();
 	test_holder_authz();
 	test_versions();
 	test_ids();
