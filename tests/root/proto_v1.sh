@@ -52,6 +52,13 @@ seqs=$(jq -r .seq "$d/w.out" 2>/dev/null | tr '\n' ' ')
 check proto.watch_lease_events "rc=$rc $ev (seq $seqs)" sh -c "[ $rc = 0 ] && [ '$ev' = '[\"lease\",\"added\",\"00000000000000a1\",\"k8s:vfagent.io/net1\"][\"lease\",\"removed\",\"00000000000000a1\",\"k8s:vfagent.io/net1\"]' ]"
 check proto.watch_seq "seq $seqs" sh -c "set -- $seqs; [ \$2 = \$((\$1 + 1)) ] && [ \$3 = \$((\$1 + 2)) ]"
 
+# A request that calls libvirt runs in a worker process; its reply keeps
+# the connection's request order and carries its id.
+out=$("$W" "$sock" call '{"op":"release","domain":"nosuch-vm","id":1}' '{"op":"hello","id":2}' 2>&1)
+check proto.worker_order "$out $(grep 'worker' $d/log | tail -n 2)" sh -c "[ \"\$(printf '%s\n' '$out' | jq -c '[.id, .exit]' | tr -d '\n')\" = '[1,1][2,0]' ] && grep -q 'release running in worker' $d/log"
+out=$("$S" "$sock" '{"op":"release","domain":"nosuch-vm"}\n' 2>&1)
+check proto.worker_error "$out" jq_ok "$out" '(.ok | not) and .exit == 1 and (.error | test("no lease matches"))'
+
 # A watcher that reads nothing: dropped past the cap, overflow last.
 "$W" "$sock" stall "$d/go" >"$d/s.out" 2>&1 &
 spid=$!
