@@ -15,7 +15,8 @@ va() { "$V" -c "$conf" -s "$st" "$@"; }
 dpid= wpid=
 trap 'kill $wpid $dpid 2>/dev/null; ip link set "$pf" up 2>/dev/null' EXIT
 # Bounded wait until the event file has a line matching a jq filter.
-seen() { jq -e "select($1)" "$w" >/dev/null 2>&1; }
+# (jq -e's status follows the last line only: count the matches instead.)
+seen() { [ -n "$(jq -c "select($1) | .seq" "$w" 2>/dev/null)" ]; }
 wait_ev() { for i in $(seq 1 150); do seen "$1" && return 0; sleep 0.1; done; return 1; }
 
 rm -rf "$st"; : >"$log"
