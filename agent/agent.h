@@ -103,6 +103,8 @@ struct vfa_state;
 
 #define VFA_DOMAIN_LEN 256	/* longer domain names are refused, not cut */
 #define VFA_UUID_LEN 37		/* VIR_UUID_STRING_BUFLEN */
+#define VFA_HOLDER_LEN 65	/* printable ASCII, no spaces, <= 64 bytes */
+bool vfa_holder_ok(const char *s);
 
 struct vfa_lease {
 	char id[17];
@@ -120,9 +122,23 @@ struct vfa_lease {
 	char uuid[VFA_UUID_LEN];	/* what identifies the domain; "" in old journals */
 	bool attached;
 	bool persistent;		/* in the domain's config: kept across stops */
+	char holder[VFA_HOLDER_LEN];	/* who holds it, e.g. "k8s:vfagent.io/net1"; "" none */
 	long long pid;
 	long long created;
 };
+
+/* A lease's state: an enum in the code, its name (the table in lease.c)
+ * in the journal and the JSON. */
+enum vfa_lease_state {
+	VFA_LS_UNKNOWN = -1,
+	VFA_LS_ALLOCATING,	/* journaled, hardware being set up */
+	VFA_LS_READY,		/* the VF is the holder's */
+	VFA_LS_DETACHING,	/* a detach is pending in the guest */
+	VFA_LS_RELEASING,	/* being scrubbed back to the pool */
+};
+enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l);
+void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s);
+const char *vfa_lease_state_str(enum vfa_lease_state s);
 
 int vfa_state_open(const char *dir, struct vfa_state **ret, struct vfa_err *e);
 void vfa_state_close(struct vfa_state *st);	/* accepts NULL; drops locks */
@@ -221,10 +237,12 @@ struct vfa_opts {
 	 * SYS/module/apparmor/parameters/enabled) */
 	const char *proc_root, *etc_root, *run_root, *modules_root, *apparmor_param;
 	unsigned int ports_add;		/* ports --add N */
+	const char *holder;		/* alloc: journaled; release: every lease it holds */
 };
 
-/* ops.c: a long-lived handle (the CLI opens one per command, the daemon
- * one for its life). Each operation returns 0 or -errno; on success *ret
+/* agent.c (open, reload), setup.c, alloc.c, release.c, report.c, sharing
+ * agent_priv.h: a long-lived handle (the CLI opens one per command, the
+ * daemon one for its life). Each operation returns 0 or -errno; on success *ret
  * is a JSON document the caller owns (json_object_put); on failure e says
  * why. vfa_release returns -EINPROGRESS (with *ret) when a detach is
  * pending in the guest. */
@@ -254,6 +272,13 @@ struct vfa_virt *vfa_agent_virt(struct vfa_agent *a, struct vfa_err *e);
 void vfa_agent_virt_lost(struct vfa_agent *a);
 int vfa_check_pfs(struct vfa_agent *a, bool restore, json_object **ret_notes,
 		  struct vfa_err *e);
+int vfa_watch_state(struct vfa_agent *a, json_object **ret, struct vfa_err *e);
+
+/* watch.c: the events (docs/PROTOCOL.md) that turn one vfa_watch_state()
+ * into the next, appended to events; *seq counts them. */
+void vfa_watch_diff(json_object *old, json_object *cur, unsigned long long *seq,
+		    json_object *events);
+json_object *vfa_watch_snapshot(json_object *state, unsigned long long seq);
 
 /* proto.c: requests and replies as JSON (CLI direct path and daemon). */
 json_object *vfa_req_json(const char *op, const struct vfa_opts *o);
@@ -261,6 +286,12 @@ int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
 		  struct vfa_err *e);
 int vfa_req_check(const char *op, const struct vfa_opts *o, struct vfa_err *e);
 #define VFA_REQ_MAX (64 * 1024)	/* bytes in a request line */
+#define VFA_PROTO_V 1		/* the protocol version spoken (docs/PROTOCOL.md) */
+#define VFA_ID_MAX 64		/* bytes in a request's "id" */
+int vfa_req_line_id(const char *line, size_t len, json_object **ret_req,
+		    const char **ret_op, struct vfa_opts *o, json_object **ret_id,
+		    struct vfa_err *e);
+json_object *vfa_hello_json(void);
 int vfa_req_frame(const char *buf, size_t len, size_t *ret_len);
 int vfa_req_line(const char *line, size_t len, json_object **ret_req,
 		 const char **ret_op, struct vfa_opts *o, struct vfa_err *e);

@@ -132,6 +132,9 @@ int vfa_authz_request(const struct vfa_config *cfg, const struct vfa_peer *p,
 	if (!strcmp(op, "setup"))
 		return vfa_denied(e, "permission denied: setup is reserved to root and [serve] admin-groups in %s (uid %u is in none)",
 				  cfg->path, (unsigned int)p->uid);
+	if (!strcmp(op, "release") && o->holder)
+		return vfa_denied(e, "permission denied: release --holder (every lease of a holder) is reserved to root and [serve] admin-groups in %s (uid %u is in none)",
+				  cfg->path, (unsigned int)p->uid);
 	if (strcmp(op, "alloc") || !(pl = pool_of(cfg, o->pool)))
 		return 0;
 	if ((pl->n_acl_uid || pl->n_acl_gid) && !in_uids(p->uid, pl->acl_uid, pl->n_acl_uid) &&
@@ -154,7 +157,8 @@ static bool release_matches(const struct vfa_opts *o, const char *uuid,
 	       (o->lease && !strcmp(l->id, o->lease)) ||
 	       (o->domain && (!strcmp(l->domain, o->domain) ||
 			      (l->uuid[0] && !strcasecmp(l->uuid, o->domain)) ||
-			      (l->uuid[0] && uuid[0] && !strcasecmp(l->uuid, uuid))));
+			      (l->uuid[0] && uuid[0] && !strcasecmp(l->uuid, uuid)))) ||
+	       (o->holder && !strcmp(l->holder, o->holder));
 }
 
 /* A release may touch only the peer's own leases (owners[i] is the uid

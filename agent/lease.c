@@ -296,16 +296,53 @@ static bool word_ok(const char *s)
 	return true;
 }
 
+/* A holder: 1..64 bytes of printable ASCII without spaces. */
+bool vfa_holder_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= VFA_HOLDER_LEN)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+static const char *const state_names[] = {
+	[VFA_LS_ALLOCATING] = "allocating",
+	[VFA_LS_READY] = "ready",
+	[VFA_LS_DETACHING] = "detaching",
+	[VFA_LS_RELEASING] = "releasing",
+};
+
+/* The name of s ("?" for none). */
+const char *vfa_lease_state_str(enum vfa_lease_state s)
+{
+	return s >= 0 && (size_t)s < sizeof(state_names) / sizeof(state_names[0]) ?
+	       state_names[s] : "?";
+}
+
+/* l's state; VFA_LS_UNKNOWN if its name is none of the table's. */
+enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (!strcmp(l->state, state_names[i]))
+			return (enum vfa_lease_state)i;
+	return VFA_LS_UNKNOWN;
+}
+
+/* Sets l's state (its journaled name). */
+void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s)
+{
+	snprintf(l->state, sizeof(l->state), "%s", vfa_lease_state_str(s));
+}
+
 /* Every field read back is checked as strictly as it was written: names
  * built from them (lock files, sysfs paths) cannot leave their dirs. */
 static bool lease_fields_ok(const struct vfa_lease *l)
 {
-	static const char *const states[] = { "allocating", "ready", "detaching", "releasing" };
-	bool known = false;
-
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		known |= !strcmp(l->state, states[i]);
-	return known && strlen(l->id) == 16 && hex_run(l->id, 16) &&
+	return vfa_lease_state(l) != VFA_LS_UNKNOWN && strlen(l->id) == 16 && hex_run(l->id, 16) &&
 	       pci_addr_ok(l->pci) && pci_addr_ok(l->pf_pci) && mac_ok(l->mac) &&
 	       word_ok(l->pool) && word_ok(l->pf) && strlen(l->pf) < 16 &&
 	       strcmp(l->pf, ".") && strcmp(l->pf, "..") && l->pid < (1 << 22);
@@ -335,7 +372,13 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	    jcopy(o, "pci", l.pci, sizeof(l.pci), true) ||
 	    jcopy(o, "mac", l.mac, sizeof(l.mac), true) ||
 	    jcopy(o, "domain", l.domain, sizeof(l.domain), false) ||
-	    jcopy(o, "uuid", l.uuid, sizeof(l.uuid), false) || !uuid_ok(l.uuid))
+	    jcopy(o, "uuid", l.uuid, sizeof(l.uuid), false) || !uuid_ok(l.uuid) ||
+	    jcopy(o, "holder", l.holder, sizeof(l.holder), false) ||
+	    (l.holder[0] && !vfa_holder_ok(l.holder)))
+		goto out;
+	/* Optional: absent, null or a valid holder ("" is not one). */
+	if (json_object_object_get_ex(o, "holder", &v) && v &&
+	    (!json_object_is_type(v, json_type_string) || !l.holder[0]))
 		goto out;
 	if (jint(o, "vf", 0, 65535, &x))
 		goto out;
@@ -397,6 +440,8 @@ json_object *vfa_lease_json(const struct vfa_lease *l)
 		json_object_object_add(o, "uuid", json_object_new_string(l->uuid));
 	json_object_object_add(o, "attached", json_object_new_boolean(l->attached));
 	json_object_object_add(o, "persistent", json_object_new_boolean(l->persistent));
+	json_object_object_add(o, "holder", l->holder[0] ?
+			       json_object_new_string(l->holder) : NULL);
 	json_object_object_add(o, "pid", json_object_new_int64(l->pid));
 	json_object_object_add(o, "created", json_object_new_int64(l->created));
 	return o;

@@ -20,12 +20,12 @@ static const char usage_text[] =
 "                             vfio-pci, pool baseline applied, /dev/vfio nodes owned.\n"
 "                             Idempotent.\n"
 "  list [PF]                  every SR-IOV PF of the host (or only PF) and its VFs\n"
-"  alloc --pool P [--mac M] [--vlan ID[:QOS]] [--domain NAME [--live] [--persistent]]\n"
+"  alloc --pool P [--pci ADDR] [--holder H] [--mac M] [--vlan ID[:QOS]] [--domain NAME [--live] [--persistent]]\n"
 "                             lease a free VF of pool P, set its MAC (unicast, six\n"
 "                             hex pairs split by ':') and VLAN (0..4094, QOS 0..7),\n"
 "                             make it ready for the VM user; with --domain attach it\n"
 "                             to that libvirt domain as <hostdev managed='no'>\n"
-"  release (--pci ADDR | --lease ID | --domain NAME)\n"
+"  release (--pci ADDR | --lease ID | --domain NAME | --holder H)\n"
 "                             detach, scrub (MAC 0, VLAN 0, pool baseline) and return\n"
 "                             VFs to the pool\n"
 "  status                     per pool: VFs, free, leased and who holds each lease\n"
@@ -87,13 +87,16 @@ static const struct cmd_help {
 "Every SR-IOV PF of the host (or only PF: netdev name or PCI address) and its\n"
 "VFs: PCI address, driver, netdev, IOMMU group, node owner, MAC, VLAN, lease.\n" },
 	{ "alloc",
-"usage: vfagent [GLOBAL OPTIONS] alloc --pool P [--mac M] [--vlan ID[:QOS]]\n"
+"usage: vfagent [GLOBAL OPTIONS] alloc --pool P [--pci ADDR] [--holder H] [--mac M] [--vlan ID[:QOS]]\n"
 "                                    [--domain NAME [--live] [--persistent]]\n"
 "\n"
 "Lease a free VF of pool P, set its MAC and VLAN, make its /dev/vfio node ready\n"
 "for the VM user.\n"
 "\n"
 "      --pool P               the pool (a [pool P] section of the config)\n"
+"      --pci ADDR             exactly this VF of the pool (exit 3 if it is leased)\n"
+"      --holder H             who holds the lease (printable ASCII, no spaces,\n"
+"                             at most 64 bytes, e.g. k8s:vfagent.io/net1)\n"
 "      --mac M                the VF's MAC, six hex bytes (unicast)\n"
 "      --vlan ID[:QOS]        VLAN ID 0..4094 and 802.1p priority 0..7\n"
 "                             (default: the pool's vlan and qos)\n"
@@ -102,14 +105,15 @@ static const struct cmd_help {
 "      --live                 attach to the running domain\n"
 "      --persistent           attach in the domain's persistent config\n" },
 	{ "release",
-"usage: vfagent [GLOBAL OPTIONS] release (--pci ADDR | --lease ID | --domain NAME)\n"
+"usage: vfagent [GLOBAL OPTIONS] release (--pci ADDR | --lease ID | --domain NAME | --holder H)\n"
 "\n"
 "Detach, scrub (MAC 0, VLAN 0, pool baseline) and return VFs to their pool.\n"
 "Exit status 4 when the guest has not released the VF yet.\n"
 "\n"
 "      --pci ADDR             the VF at this PCI address\n"
 "      --lease ID             the lease with this id (vfagent status)\n"
-"      --domain NAME          every VF leased to this domain\n" },
+"      --domain NAME          every VF leased to this domain\n"
+"      --holder H             every lease with this holder\n" },
 	{ "status",
 "usage: vfagent [GLOBAL OPTIONS] status\n"
 "\n"
@@ -186,6 +190,8 @@ static void print_lease(json_object *l, const char *verb)
 	if (*js(l, "domain"))
 		printf(", domain %s%s", js(l, "domain"),
 		       !strcmp(js(l, "attached"), "true") ? " (attached)" : "");
+	if (*js(l, "holder"))
+		printf(", holder %s", js(l, "holder"));
 	putchar('\n');
 }
 
@@ -220,9 +226,10 @@ static void print_text(const char *cmd, json_object *o)
 			for (size_t k = 0; k < json_object_array_length(ls); k++) {
 				json_object *l = json_object_array_get_idx(ls, k);
 
-				printf("  %s  %s vf %d  %-9s  %s  %s\n", js(l, "id"), js(l, "pf"),
+				printf("  %s  %s vf %d  %-9s  %s  %s%s%s\n", js(l, "id"), js(l, "pf"),
 				       ji(l, "vf"), js(l, "state"), js(l, "pci"),
-				       *js(l, "domain") ? js(l, "domain") : "-");
+				       *js(l, "domain") ? js(l, "domain") : "-",
+				       *js(l, "holder") ? "  holder " : "", js(l, "holder"));
 			}
 		}
 	} else if (!strcmp(cmd, "list")) {
@@ -410,6 +417,7 @@ static const struct option gopts[] = {
 	{ "direct", no_argument, NULL, 'x' },
 	{ "persist-dir", required_argument, NULL, 'G' },
 	{ "version", no_argument, NULL, 'V' },
+	{ "holder", required_argument, NULL, 1006 },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -503,6 +511,7 @@ int main(int argc, char **argv)
 		case 'P': o.persistent = true; break;
 		case 'a': o.pci = optarg; break;
 		case 'l': o.lease = optarg; break;
+		case 1006: o.holder = optarg; break;
 		case 'A': {
 			char *end;
 

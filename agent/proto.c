@@ -8,6 +8,10 @@
 
 #include "pci/vfpci.h"
 
+#ifndef VFAGENT_VERSION
+#define VFAGENT_VERSION "unknown"
+#endif
+
 static void put_str(json_object *o, const char *k, const char *v)
 {
 	if (v)
@@ -26,6 +30,7 @@ json_object *vfa_req_json(const char *op, const struct vfa_opts *o)
 	put_str(r, "pci", o->pci);
 	put_str(r, "lease", o->lease);
 	put_str(r, "domain", o->domain);
+	put_str(r, "holder", o->holder);
 	if (o->has_mac) {
 		vfa_mac_str(o->mac, mac);
 		put_str(r, "mac", mac);
@@ -90,8 +95,10 @@ static int req_field(const char *k, json_object *v, const char **ret_op,
 		     struct vfa_opts *o, const char **mac, long long *vlan,
 		     long long *qos, struct vfa_err *e)
 {
-	static const char *const keys[] = { "op", "pool", "pf", "pci", "lease", "domain", "mac" };
-	const char **dst[] = { ret_op, &o->pool, &o->pf, &o->pci, &o->lease, &o->domain, mac };
+	static const char *const keys[] = { "op", "pool", "pf", "pci", "lease", "domain", "mac",
+					    "holder" };
+	const char **dst[] = { ret_op, &o->pool, &o->pf, &o->pci, &o->lease, &o->domain, mac,
+			       &o->holder };
 	char b[36];
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -105,7 +112,9 @@ static int req_field(const char *k, json_object *v, const char **ret_op,
 		return set_bool(k, v, &o->live, e);
 	if (!strcmp(k, "persistent"))
 		return set_bool(k, v, &o->persistent, e);
-	return vfa_usage(e, EINVAL, "unknown field \"%s\" (known: op pool pf pci lease domain mac vlan qos live persistent)",
+	if (!strcmp(k, "v") || !strcmp(k, "id"))
+		return 0;	/* framing: vfa_req_meta()'s */
+	return vfa_usage(e, EINVAL, "unknown field \"%s\" (known: v id op pool pf pci lease domain holder mac vlan qos live persistent)",
 			 shown(k, b));
 }
 
@@ -168,6 +177,9 @@ static int check_ids(const struct vfa_opts *o, struct vfa_err *e)
 
 	if (o->pci && vfpci_addr_parse(o->pci, &a))
 		return vfa_usage(e, EINVAL, "--pci %.32s: expected a PCI address like 0000:00:12.0", o->pci);
+	if (o->holder && !vfa_holder_ok(o->holder))
+		return vfa_usage(e, EINVAL, "--holder: 1 to %d bytes of printable ASCII without spaces, like k8s:vfagent.io/net1",
+				 VFA_HOLDER_LEN - 1);
 	if (o->lease && (strlen(o->lease) != 16 ||
 			 strspn(o->lease, "0123456789abcdef") != 16))
 		return vfa_usage(e, EINVAL, "--lease %.32s: expected the 16 hex digits alloc printed (vfagent status lists them)", o->lease);
@@ -176,7 +188,7 @@ static int check_ids(const struct vfa_opts *o, struct vfa_err *e)
 
 enum {
 	F_POOL = 1, F_PF = 2, F_PCI = 4, F_LEASE = 8, F_DOMAIN = 16, F_MAC = 32,
-	F_VLAN = 64, F_LIVE = 128, F_PERSISTENT = 256,
+	F_VLAN = 64, F_LIVE = 128, F_PERSISTENT = 256, F_HOLDER = 512,
 };
 
 static unsigned int given(const struct vfa_opts *o)
@@ -184,13 +196,14 @@ static unsigned int given(const struct vfa_opts *o)
 	return (o->pool ? F_POOL : 0) | (o->pf ? F_PF : 0) | (o->pci ? F_PCI : 0) |
 	       (o->lease ? F_LEASE : 0) | (o->domain ? F_DOMAIN : 0) |
 	       (o->has_mac ? F_MAC : 0) | (o->has_vlan ? F_VLAN : 0) |
-	       (o->live ? F_LIVE : 0) | (o->persistent ? F_PERSISTENT : 0);
+	       (o->live ? F_LIVE : 0) | (o->persistent ? F_PERSISTENT : 0) |
+	       (o->holder ? F_HOLDER : 0);
 }
 
 static const char *flag_name(unsigned int f)
 {
 	static const char *const names[] = { "--pool", "PF", "--pci", "--lease", "--domain",
-					     "--mac", "--vlan", "--live", "--persistent" };
+					     "--mac", "--vlan", "--live", "--persistent", "--holder" };
 
 	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (f & (1u << i))
@@ -202,11 +215,13 @@ static const struct op_rule {
 	const char *op;
 	unsigned int takes;
 } op_rules[] = {
-	{ "alloc", F_POOL | F_MAC | F_VLAN | F_DOMAIN | F_LIVE | F_PERSISTENT },
-	{ "release", F_PCI | F_LEASE | F_DOMAIN },
+	{ "alloc", F_POOL | F_PCI | F_MAC | F_VLAN | F_DOMAIN | F_LIVE | F_PERSISTENT | F_HOLDER },
+	{ "release", F_PCI | F_LEASE | F_DOMAIN | F_HOLDER },
 	{ "setup", 0 },
 	{ "status", 0 },
 	{ "list", F_PF },
+	{ "hello", 0 },
+	{ "watch", 0 },
 };
 
 /* What op needs and takes. */
@@ -229,8 +244,8 @@ static int check_op(const char *op, const struct vfa_opts *o, struct vfa_err *e)
 		return vfa_usage(e, EINVAL, "alloc needs --pool NAME");
 	if ((o->live || o->persistent) && !o->domain)
 		return vfa_usage(e, EINVAL, "--live/--persistent need --domain NAME");
-	if (!strcmp(op, "release") && !!o->pci + !!o->lease + !!o->domain != 1)
-		return vfa_usage(e, EINVAL, "release needs exactly one of --pci ADDR, --lease ID, --domain NAME");
+	if (!strcmp(op, "release") && !!o->pci + !!o->lease + !!o->domain + !!o->holder != 1)
+		return vfa_usage(e, EINVAL, "release needs exactly one of --pci ADDR, --lease ID, --domain NAME, --holder NAME");
 	return 0;
 }
 
@@ -314,6 +329,67 @@ static int req_tokenize(const char *line, size_t len, json_object **ret,
 	return 0;
 }
 
+/* "id" (a string or integer of at most 64 bytes) and "v" (1..VFA_PROTO_V,
+ * absent means 1) of a request. *ret_id is set (a new reference, NULL if
+ * absent) as soon as the id is valid, so later refusals echo it too. */
+static int req_meta(json_object *req, json_object **ret_id, struct vfa_err *e)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(req, "id", &v)) {
+		if (!json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_int))
+			return vfa_usage(e, EINVAL, "\"id\" must be a string or an integer");
+		if (strlen(json_object_get_string(v)) > VFA_ID_MAX)
+			return vfa_usage(e, EINVAL, "\"id\": at most %d bytes", VFA_ID_MAX);
+		*ret_id = json_object_get(v);
+	}
+	if (!json_object_object_get_ex(req, "v", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)
+		return vfa_usage(e, EINVAL, "\"v\" must be a protocol version (an integer >= 1)");
+	if (json_object_get_int64(v) > VFA_PROTO_V)
+		return vfa_usage(e, EPROTONOSUPPORT, "protocol version %lld is not supported: this vfagent speaks version %d (upgrade vfagent, or send \"v\":%d)",
+				 (long long)json_object_get_int64(v), VFA_PROTO_V, VFA_PROTO_V);
+	return 0;
+}
+
+/**
+ * vfa_req_line_id() - vfa_req_line(), and the request's "id"
+ * @ret_id: NULL, or a new reference to the request's valid "id" (the
+ *	caller's, json_object_put), set even when the request is refused
+ *	after the id was read, so the refusal can echo it
+ *
+ * Otherwise as vfa_req_line().
+ */
+int vfa_req_line_id(const char *line, size_t len, json_object **ret_req,
+		    const char **ret_op, struct vfa_opts *o, json_object **ret_id,
+		    struct vfa_err *e)
+{
+	json_object *req = NULL, *id = NULL;
+	int r;
+
+	*ret_req = NULL;
+	*ret_op = NULL;
+	*ret_id = NULL;
+	o->pool = o->pf = o->pci = o->lease = o->domain = o->holder = NULL;
+	o->has_mac = o->has_vlan = o->live = o->persistent = false;
+	r = req_tokenize(line, len, &req, e);
+	if (!r && json_object_is_type(req, json_type_object))
+		r = req_meta(req, &id, e);
+	if (!r)
+		r = vfa_req_parse(req, ret_op, o, e);
+	if (!r)
+		r = vfa_req_check(*ret_op, o, e);
+	*ret_id = id;
+	if (r) {
+		json_object_put(req);
+		*ret_op = NULL;
+		return r;
+	}
+	*ret_req = req;
+	return 0;
+}
+
 /**
  * vfa_req_line() - a request line from the socket, parsed and validated
  * @line, @len: one line as vfa_req_frame() delimited it
@@ -328,25 +404,26 @@ static int req_tokenize(const char *line, size_t len, json_object **ret,
 int vfa_req_line(const char *line, size_t len, json_object **ret_req,
 		 const char **ret_op, struct vfa_opts *o, struct vfa_err *e)
 {
-	json_object *req = NULL;
-	int r;
+	json_object *id = NULL;
+	int r = vfa_req_line_id(line, len, ret_req, ret_op, o, &id, e);
 
-	*ret_req = NULL;
-	*ret_op = NULL;
-	o->pool = o->pf = o->pci = o->lease = o->domain = NULL;
-	o->has_mac = o->has_vlan = o->live = o->persistent = false;
-	r = req_tokenize(line, len, &req, e);
-	if (!r)
-		r = vfa_req_parse(req, ret_op, o, e);
-	if (!r)
-		r = vfa_req_check(*ret_op, o, e);
-	if (r) {
-		json_object_put(req);
-		*ret_op = NULL;
-		return r;
-	}
-	*ret_req = req;
-	return 0;
+	json_object_put(id);
+	return r;
+}
+
+/* The result of "hello": the protocol version, vfagent's, the ops. */
+json_object *vfa_hello_json(void)
+{
+	static const char *const ops[] = { "hello", "status", "list", "alloc", "release",
+					   "setup", "watch" };
+	json_object *r = json_object_new_object(), *a = json_object_new_array();
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		json_object_array_add(a, json_object_new_string(ops[i]));
+	json_object_object_add(r, "v", json_object_new_int(VFA_PROTO_V));
+	json_object_object_add(r, "version", json_object_new_string(VFAGENT_VERSION));
+	json_object_object_add(r, "ops", a);
+	return r;
 }
 
 /* Checks the request (vfa_req_check), then runs it. */
@@ -361,6 +438,12 @@ int vfa_dispatch(struct vfa_agent *a, const char *op, const struct vfa_opts *o,
 	    vfa_agent_config(a)->n_pools == 0)
 		return vfa_usage(e, ENOENT, "%s: no [pool NAME] section: %s needs one (see vfagent.conf.example)",
 				 vfa_agent_config(a)->path, op);
+	if (!strcmp(op, "hello")) {
+		*ret = vfa_hello_json();
+		return 0;
+	}
+	if (!strcmp(op, "watch"))
+		return vfa_usage(e, EOPNOTSUPP, "watch streams the daemon's events: it needs vfagent serve running");
 	if (!strcmp(op, "alloc"))
 		return vfa_alloc(a, o, ret, e);
 	if (!strcmp(op, "release"))
@@ -386,6 +469,13 @@ static const char *errno_name(int err)
 	case EACCES: return "EACCES";
 	case ECONNREFUSED: return "ECONNREFUSED";
 	case EMSGSIZE: return "EMSGSIZE";
+	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ENAMETOOLONG: return "ENAMETOOLONG";
+	case ERANGE: return "ERANGE";
+	case EADDRINUSE: return "EADDRINUSE";
+	case ENOTCONN: return "ENOTCONN";
+	case ENOMEM: return "ENOMEM";
 	default: return "EIO";
 	}
 }
@@ -397,6 +487,7 @@ json_object *vfa_reply_json(int r, json_object *res, const struct vfa_err *e)
 	int code = r == 0 ? 0 : r == -EINPROGRESS ? VFA_EXIT_PENDING :
 		   e->exit ? e->exit : VFA_EXIT_FAIL;
 
+	json_object_object_add(o, "v", json_object_new_int(VFA_PROTO_V));
 	json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
 	json_object_object_add(o, "exit", json_object_new_int(code));
 	if (res)

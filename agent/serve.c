@@ -15,10 +15,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +51,17 @@ struct client {
 	bool closing;			/* no more requests; close once out is taken */
 	bool wr_shut;			/* our side shut after the last reply */
 	bool waiting;			/* a request waits for the state lock */
+	bool watcher;			/* after "watch": events only, input ignored */
+	/* A request run by a child process (libvirt calls: seconds); the
+	 * client's later requests wait for its reply (docs/PROTOCOL.md). */
+	pid_t job_pid;
+	int job_fd, job_watch;		/* the child's reply pipe; -1 none */
+	char *job_out;
+	size_t job_len;
+	json_object *job_id;
+	char job_op[16];
+	char job_pool[VFA_NAME_LEN];	/* for the metrics */
+	long long job_t0;
 	long long last, line_t0, close_by;
 };
 
@@ -71,6 +84,11 @@ struct server {
 	bool journal;			/* stderr goes to the journal */
 	struct vfa_fleet *fleet;	/* CDI spec and metrics (fleet.c) */
 	int fleet_timer;		/* publish them once the replies are out */
+	/* watch (docs/PROTOCOL.md): the state last streamed, the last event's
+	 * number, how many clients watch. */
+	json_object *wstate;
+	unsigned long long seq;
+	unsigned int n_watchers;
 };
 
 static long long mono_ms(void)
@@ -144,7 +162,7 @@ static void notify(const char *state)
 
 /* True unless another process (vfagent --direct) holds the state lock.
  * Tried, never waited for: the loop must not block. The lock is let go
- * at once (ops.c takes it through its own descriptor). */
+ * at once (agent.c takes it through its own descriptor). */
 static bool lock_free(struct server *s)
 {
 	if (s->probe_fd < 0)
@@ -197,6 +215,15 @@ static void client_free(struct client *c)
 	for (size_t i = 0; i < sizeof(s->clients) / sizeof(s->clients[0]); i++)
 		if (s->clients[i] == c)
 			s->clients[i] = NULL;
+	if (c->watcher)
+		s->n_watchers--;
+	if (c->job_fd >= 0) {
+		/* The child finishes the operation; tick_timer reaps it. */
+		vfa_loop_del(s->loop, c->job_watch);
+		close(c->job_fd);
+		free(c->job_out);
+		json_object_put(c->job_id);
+	}
 	vfa_loop_del(s->loop, c->watch);
 	close(c->fd);
 	free(c->out);
@@ -370,6 +397,280 @@ static void record_owner(struct server *s, struct client *c, json_object *res)
 		       json_object_get_string(id), (unsigned int)c->peer.uid, strerror(-r));
 }
 
+/* Queues events for every watcher; one that has more than OUT_CAP unsent
+ * gets a last {"event":"overflow"} line and is closed (it reconnects for
+ * a new snapshot): a slow watcher does not grow the daemon. */
+static void watch_send(struct server *s, json_object *events)
+{
+	for (size_t i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = s->clients[i];
+
+		if (!c || !c->watcher || c->closing)
+			continue;
+		for (size_t k = 0; k < json_object_array_length(events); k++)
+			client_reply(c, json_object_get(json_object_array_get_idx(events, k)));
+		if (out_pending(c) > OUT_CAP) {
+			json_object *ov = json_object_new_object();
+
+			json_object_object_add(ov, "event", json_object_new_string("overflow"));
+			client_reply(c, ov);
+			logmsg(s, 4, "uid %u pid %d: watcher too slow (%zu bytes unread); dropped",
+			       (unsigned)c->peer.uid, (int)c->peer.pid, out_pending(c));
+			client_close_soon(c);
+		}
+		if (client_flush(c))
+			client_arm(c);
+	}
+}
+
+/* Looks at the state again and streams what changed to the watchers;
+ * with force, looks even when nobody watches (a watch starts). */
+static int watch_update(struct server *s, bool force, struct vfa_err *e)
+{
+	json_object *cur = NULL, *events;
+	int r;
+
+	if (!s->n_watchers && !force)
+		return 0;
+	r = vfa_watch_state(s->agent, &cur, e);
+	if (r)
+		return r;
+	if (s->n_watchers) {
+		events = json_object_new_array();
+		vfa_watch_diff(s->wstate, cur, &s->seq, events);
+		watch_send(s, events);
+		json_object_put(events);
+	}
+	json_object_put(s->wstate);
+	s->wstate = cur;
+	return 0;
+}
+
+static void watch_changed(struct server *s)
+{
+	struct vfa_err e = { "", 0 };
+
+	if (watch_update(s, false, &e))
+		logmsg(s, 3, "watch: %s", e.msg);
+}
+
+/* "watch": the reply with the current seq, the snapshot, then events. */
+static void watch_start(struct client *c, json_object *id)
+{
+	struct server *s = c->srv;
+	struct vfa_err e = { "", 0 };
+	json_object *res, *reply;
+	int r = watch_update(s, true, &e);
+
+	if (r) {
+		reply = vfa_reply_json(r, NULL, &e);
+		if (id)
+			json_object_object_add(reply, "id", json_object_get(id));
+		client_reply(c, reply);
+		return;
+	}
+	res = json_object_new_object();
+	json_object_object_add(res, "seq", json_object_new_int64((int64_t)s->seq));
+	reply = vfa_reply_json(0, res, &e);
+	if (id)
+		json_object_object_add(reply, "id", json_object_get(id));
+	client_reply(c, reply);
+	client_reply(c, vfa_watch_snapshot(s->wstate, s->seq));
+	c->watcher = true;
+	s->n_watchers++;
+	logmsg(s, 6, "uid %u pid %d: watching", (unsigned)c->peer.uid, (int)c->peer.pid);
+}
+
+static bool client_run(struct client *c);
+
+/* Does the request call libvirt for seconds (an attach, or a detach the
+ * guest may take ~5 s to ack)? Such requests run in a child process so
+ * the loop keeps serving everyone else. */
+static bool needs_job(struct server *s, const char *op, const struct vfa_opts *o)
+{
+	struct vfa_lease *ls = NULL;
+	size_t n = 0;
+	bool slow = false;
+
+	if (!strcmp(op, "alloc"))
+		return o->domain != NULL;
+	if (strcmp(op, "release"))
+		return false;
+	if (o->domain)
+		return true;
+	if (!s->st || vfa_lease_list(s->st, &ls, &n, NULL))
+		return false;
+	for (size_t i = 0; i < n && !slow; i++) {
+		const struct vfa_lease *l = &ls[i];
+
+		if ((o->pci && strcmp(l->pci, o->pci)) || (o->lease && strcmp(l->id, o->lease)) ||
+		    (o->holder && strcmp(l->holder, o->holder)))
+			continue;
+		slow = l->domain[0] && (l->attached || vfa_lease_state(l) == VFA_LS_DETACHING);
+	}
+	free(ls);
+	return slow;
+}
+
+/* The child: its own agent, libvirt connection and event loop (the
+ * parent's epoll set is not touched); the reply line on fd. */
+static void __attribute__((noreturn)) job_child(struct server *s, int fd, pid_t parent,
+						const char *op, const struct vfa_opts *o)
+{
+	struct vfa_err e = { "", 0 };
+	struct vfa_agent *a = NULL;
+	struct vfa_loop *l = NULL;
+	json_object *res = NULL, *reply;
+	const char *txt;
+	int r;
+
+	/* The parent's sockets and locks are not the child's to hold: a
+	 * client the parent closes must see EOF now, not when we exit. */
+	for (size_t i = 0; i < sizeof(s->clients) / sizeof(s->clients[0]); i++)
+		if (s->clients[i]) {
+			close(s->clients[i]->fd);
+			if (s->clients[i]->job_fd >= 0)
+				close(s->clients[i]->job_fd);
+		}
+	close(s->lfd);
+	close(s->lockfd);
+	/* A worker is part of the daemon: it dies with it (kill -9, stop),
+	 * leaving what it was doing to the next daemon's reconcile. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
+	setenv("VFAGENT_WORKER", "1", 1);
+	r = vfa_loop_new(&l);
+
+	if (!r)
+		vfa_loop_for_libvirt(l);
+	r = vfa_agent_open(s->o, &a, &e);
+	if (!r)
+		r = vfa_dispatch(a, op, o, &res, &e);
+	reply = vfa_reply_json(r, res, &e);
+	txt = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
+					     JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (write(fd, txt, strlen(txt)) < 0 || write(fd, "\n", 1) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+/* A worker's operation in the metrics, from its reply line. */
+static void fleet_job(struct server *s, struct client *c, json_object *reply)
+{
+	struct vfa_opts o = { .pool = c->job_pool[0] ? c->job_pool : NULL };
+	struct vfa_err e = { "", 0 };
+	json_object *v, *res = NULL;
+	int r = 0;
+
+	if (!s->fleet)
+		return;
+	e.exit = json_object_object_get_ex(reply, "exit", &v) ? json_object_get_int(v) : 1;
+	if (e.exit)
+		r = e.exit == VFA_EXIT_PENDING ? -EINPROGRESS : -EIO;
+	json_object_object_get_ex(reply, "result", &res);
+	vfa_fleet_op(s->fleet, c->job_op, &o, r, &e, res,
+		     (double)(mono_ms() - c->job_t0) / 1000.0);
+	fleet_soon(s);
+}
+
+/* The child's reply arrived (or it died): sent to the client in its
+ * place; the client's next requests run. */
+static void job_done(struct client *c)
+{
+	struct server *s = c->srv;
+	struct vfa_err e = { "", 0 };
+	json_object *reply = NULL, *res, *ok;
+	char *nl = c->job_out ? memchr(c->job_out, '\n', c->job_len) : NULL;
+
+	if (nl) {
+		*nl = '\0';
+		reply = json_tokener_parse(c->job_out);
+	}
+	if (!reply) {
+		snprintf(e.msg, sizeof(e.msg), "%s: the worker process died before replying; vfagent status shows the result",
+			 c->job_op);
+		reply = vfa_reply_json(-EIO, NULL, &e);
+	}
+	if (json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok) &&
+	    !strcmp(c->job_op, "alloc") && json_object_object_get_ex(reply, "result", &res))
+		record_owner(s, c, res);
+	fleet_job(s, c, reply);
+	logmsg(s, 6, "uid %u pid %d: %s done in %lld ms (worker %d)", (unsigned)c->peer.uid,
+	       (int)c->peer.pid, c->job_op, mono_ms() - c->job_t0, (int)c->job_pid);
+	if (c->job_id)
+		json_object_object_add(reply, "id", c->job_id);	/* takes it */
+	c->job_id = NULL;
+	vfa_loop_del(s->loop, c->job_watch);
+	close(c->job_fd);
+	c->job_fd = -1;
+	free(c->job_out);
+	c->job_out = NULL;
+	c->job_len = 0;
+	client_reply(c, reply);
+	watch_changed(s);
+	client_run(c);
+}
+
+static void job_io(int id, int fd, uint32_t events, void *ud)
+{
+	struct client *c = ud;
+	char buf[4096];
+	ssize_t n;
+
+	(void)id;
+	(void)events;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		char *b = realloc(c->job_out, c->job_len + (size_t)n + 1);
+
+		if (!b)
+			break;
+		c->job_out = b;
+		memcpy(c->job_out + c->job_len, buf, (size_t)n);
+		c->job_len += (size_t)n;
+		c->job_out[c->job_len] = '\0';
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		job_done(c);
+}
+
+/* Forks the worker for c's request; false (run it here) if that fails. */
+static bool job_start(struct client *c, const char *op, const struct vfa_opts *o,
+		      json_object *id)
+{
+	struct server *s = c->srv;
+	pid_t pid, parent;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return false;
+	fflush(stderr);
+	parent = getpid();
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		job_child(s, p[1], parent, op, o);
+	}
+	close(p[1]);
+	if (pid < 0 || fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+		close(p[0]);
+		return false;
+	}
+	c->job_watch = vfa_loop_add(s->loop, p[0], EPOLLIN, job_io, c);
+	if (c->job_watch < 0) {
+		close(p[0]);	/* the child finishes alone; its reply is lost */
+		return false;
+	}
+	c->job_fd = p[0];
+	c->job_pid = pid;
+	c->job_id = json_object_get(id);
+	c->job_t0 = mono_ms();
+	snprintf(c->job_op, sizeof(c->job_op), "%s", op);
+	snprintf(c->job_pool, sizeof(c->job_pool), "%s", o->pool ? o->pool : "");
+	logmsg(s, 6, "uid %u pid %d: %s running in worker %d", (unsigned)c->peer.uid,
+	       (int)c->peer.pid, op, (int)pid);
+	return true;
+}
+
 /* Runs one request line. Returns false (nothing done, the line stays)
  * when it needs the state lock and another process holds it. */
 static bool handle_line(struct client *c, char *line, size_t len)
@@ -377,7 +678,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	struct server *s = c->srv;
 	struct vfa_opts o = *s->o;	/* paths and roots stay the daemon's */
 	struct vfa_err e = { "", 0 };
-	json_object *req = NULL, *res = NULL;
+	json_object *req = NULL, *res = NULL, *id = NULL, *reply;
 	const char *op = NULL;
 	long long t0;
 	double ft0;
@@ -385,14 +686,26 @@ static bool handle_line(struct client *c, char *line, size_t len)
 
 	/* The validator the CLI and the fuzzer use: one JSON object, fields
 	 * checked (o's strings point into req). */
-	r = vfa_req_line(line, len, &req, &op, &o, &e);
+	r = vfa_req_line_id(line, len, &req, &op, &o, &id, &e);
 	if (!r)
 		r = vfa_authz_request(vfa_agent_config(s->agent), &c->peer, op, &o, &e);
 	if (!r && !strcmp(op, "release"))
 		r = authz_release(s, c, &o, &e);
 	if (!r && op_takes_lock(op) && !lock_free(s)) {
 		json_object_put(req);
+		json_object_put(id);
 		return false;
+	}
+	if (!r && !strcmp(op, "watch")) {
+		watch_start(c, id);
+		json_object_put(id);
+		json_object_put(req);
+		return true;
+	}
+	if (!r && needs_job(s, op, &o) && job_start(c, op, &o, id)) {
+		json_object_put(id);
+		json_object_put(req);
+		return true;
 	}
 	t0 = mono_ms();
 	ft0 = vfa_fleet_now();
@@ -420,7 +733,12 @@ static bool handle_line(struct client *c, char *line, size_t len)
 			log_notes(s, 5, "reconcile", notes);
 	}
 	json_object_put(req);	/* o's strings point into req: used up above */
-	client_reply(c, vfa_reply_json(r, res, &e));
+	reply = vfa_reply_json(r, res, &e);
+	if (id)
+		json_object_object_add(reply, "id", id);	/* takes it */
+	client_reply(c, reply);
+	if (op && op_takes_lock(op))
+		watch_changed(s);
 	return true;
 }
 
@@ -430,7 +748,10 @@ static bool handle_line(struct client *c, char *line, size_t len)
  * their replies before c is closed. Returns false if c was freed. */
 static bool client_run(struct client *c)
 {
-	while (!c->closing && !c->waiting && out_pending(c) <= OUT_CAP) {
+	if (c->watcher)
+		c->in_len = 0;	/* a watcher's input is ignored */
+	while (!c->closing && !c->waiting && !c->watcher && c->job_fd < 0 &&
+	       out_pending(c) <= OUT_CAP) {
 		size_t len = 0;
 		int fr = vfa_req_frame(c->in, c->in_len, &len);
 
@@ -452,7 +773,7 @@ static bool client_run(struct client *c)
 		memmove(c->in, c->in + len, c->in_len - len);
 		c->in_len -= len;
 	}
-	if (!c->closing && c->rd_eof && !c->in_len)
+	if (!c->closing && !c->watcher && c->job_fd < 0 && c->rd_eof && !c->in_len)
 		client_close_soon(c);
 	if (c->in_len && !memchr(c->in, '\n', c->in_len)) {
 		if (!c->line_t0)
@@ -473,8 +794,9 @@ static bool client_read(struct client *c)
 	char drain[4096];
 
 	while (!c->rd_eof) {
-		char *dst = c->closing ? drain : c->in + c->in_len;
-		size_t room = c->closing ? sizeof(drain) : sizeof(c->in) - c->in_len;
+		bool discard = c->closing || c->watcher;
+		char *dst = discard ? drain : c->in + c->in_len;
+		size_t room = discard ? sizeof(drain) : sizeof(c->in) - c->in_len;
 		ssize_t n;
 
 		if (!room)
@@ -492,7 +814,7 @@ static bool client_read(struct client *c)
 			c->rd_eof = true;
 			break;
 		}
-		if (!c->closing)
+		if (!discard)
 			c->in_len += (size_t)n;
 		c->last = mono_ms();
 	}
@@ -570,7 +892,7 @@ static struct client *client_new(struct server *s, int cfd, const struct vfa_pee
 	if (slot == hi || !(c = calloc(1, sizeof(*c))))
 		return NULL;
 	*c = (struct client){ .srv = s, .fd = cfd, .peer = *p, .refused = refused,
-			      .armed = EPOLLIN, .last = mono_ms() };
+			      .armed = EPOLLIN, .last = mono_ms(), .job_fd = -1 };
 	c->watch = vfa_loop_add(s->loop, cfd, EPOLLIN, client_io, c);
 	if (c->watch < 0) {
 		free(c);
@@ -597,7 +919,7 @@ static void refuse(struct server *s, int cfd, const struct vfa_peer *p, const ch
 	if (!c) {
 		/* Out of refused slots: say it if the buffer takes it, no more. */
 		char line[600];
-		int n = snprintf(line, sizeof(line), "{\"ok\":false,\"exit\":%d,\"error\":\"%s\",\"errno\":\"%s\"}\n",
+		int n = snprintf(line, sizeof(line), "{\"v\":1,\"ok\":false,\"exit\":%d,\"error\":\"%s\",\"errno\":\"%s\"}\n",
 				 code, code == VFA_EXIT_DENIED ? "permission denied" : "the daemon is busy",
 				 code == VFA_EXIT_DENIED ? "EACCES" : "EBUSY");
 
@@ -696,6 +1018,7 @@ static void reconcile_now(struct server *s, bool domains, const char *why)
 		fleet_soon(s);
 	}
 	json_object_put(notes);
+	watch_changed(s);
 }
 
 static void on_domain(const char *domain, int what, void *ud)
@@ -763,8 +1086,10 @@ static void mon_io(int id, int fd, uint32_t events, void *ud)
 	(void)fd;
 	(void)events;
 	/* Any link change: look at the pool PFs again (cheap: one GETLINK each). */
-	if (vfnl_monitor_read(s->mon, on_link, s) != 0)
+	if (vfnl_monitor_read(s->mon, on_link, s) != 0) {
 		check_pfs(s);
+		watch_changed(s);
+	}
 	fleet_soon(s);		/* a PF up or down: the metrics say so at once */
 }
 
@@ -785,6 +1110,7 @@ static void sweep_timer(int id, void *ud)
 	free(ls);
 	check_pfs(s);		/* a safety net for changes that send no link event */
 	fleet_publish(s);	/* and the metrics' timer */
+	watch_changed(s);
 }
 
 /* Per client: the linger of a closing one, the deadline of a request
@@ -795,6 +1121,8 @@ static void tick_timer(int id, void *ud)
 	long long now = mono_ms();
 
 	(void)id;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;	/* workers that finished */
 	if (s->accept_paused && vfa_loop_mod(s->loop, s->lwatch, EPOLLIN) == 0)
 		s->accept_paused = false;
 	for (size_t i = 0; i < sizeof(s->clients) / sizeof(s->clients[0]); i++) {
@@ -814,7 +1142,8 @@ static void tick_timer(int id, void *ud)
 			client_close_soon(c);
 			if (client_flush(c))
 				client_arm(c);
-		} else if (!c->in_len && !out_pending(c) && now - c->last > IDLE_MS) {
+		} else if (!c->watcher && c->job_fd < 0 && !c->in_len && !out_pending(c) &&
+			   now - c->last > IDLE_MS) {
 			logmsg(s, 6, "dropping idle client uid %u pid %d", (unsigned)c->peer.uid,
 			       (int)c->peer.pid);
 			client_free(c);
@@ -864,6 +1193,7 @@ static void on_signal(int id, int fd, uint32_t events, void *ud)
 				logmsg(s, 6, "config reloaded");
 			recheck_clients(s);
 			fleet_soon(s);
+			watch_changed(s);
 			notify("READY=1");
 		} else {
 			logmsg(s, 6, "signal %u: stopping", si.ssi_signo);
@@ -1028,6 +1358,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	vfnl_close(s.mon);
+	json_object_put(s.wstate);
 	vfa_agent_close(s.agent);
 	vfa_loop_free(s.loop);
 	if (s.lockfd >= 0)

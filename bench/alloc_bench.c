@@ -61,18 +61,19 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <json-c/json.h>
+
+#include "agent/vfagent-client.h"
 #if VFAGENT_LIBVIRT
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #endif
 
 #include "agent/agent.h"
+#include "agent/vfagent-client.h"
 #include "nl/vfnl.h"
 #include "vfio/vfio.h"
 
@@ -248,43 +249,24 @@ static pid_t daemon_pid = -1;
 static char daemon_sock[300], daemon_log[1024] = "/dev/null";
 
 /* One request line, one reply line, over a fresh connection (what the CLI
- * does); returns the reply's exit code, -errno if the socket failed. */
+ * does), through the client library (agent/vfagent-client.h); the reply
+ * text lands in buf. Returns the reply's exit code, -errno if the socket
+ * failed. */
 static int sock_call(const char *req, char *buf, size_t len)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t got = 0, rl = strlen(req);
-	int fd, r = 0;
-	json_object *j, *x;
+	json_object *q = json_tokener_parse(req), *rep = NULL, *x;
+	struct vfa_client *c = NULL;
+	int r = q ? vfa_client_connect(daemon_sock, 0, &c) : -EINVAL;
 
-	if (strlen(daemon_sock) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, daemon_sock, strlen(daemon_sock) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || write(fd, req, rl) != (ssize_t)rl) {
-		r = -errno;
-		close(fd);
-		return r ? r : -EIO;
-	}
-	while (got + 1 < len) {
-		ssize_t n = read(fd, buf + got, len - got - 1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(buf + got - n, '\n', (size_t)n))
-			break;
-	}
-	close(fd);
-	buf[got] = 0;
-	j = json_tokener_parse(buf);
-	if (!j)
-		return -EBADMSG;
-	r = json_object_object_get_ex(j, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
-	json_object_put(j);
+	if (!r)
+		r = vfa_client_request(c, q, -1, &rep);
+	vfa_client_close(c);
+	json_object_put(q);
+	if (r)
+		return r;
+	snprintf(buf, len, "%s", json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN));
+	r = json_object_object_get_ex(rep, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
+	json_object_put(rep);
 	return r;
 }
 

@@ -43,6 +43,7 @@ static void round_trip(const char *op, const struct vfa_opts *o)
 	if (vfa_req_line(txt, strlen(txt), &back, &op2, &b, &e) ||
 	    strcmp(op, op2) || !same(o->pool, b.pool) || !same(o->pf, b.pf) ||
 	    !same(o->pci, b.pci) || !same(o->lease, b.lease) || !same(o->domain, b.domain) ||
+	    !same(o->holder, b.holder) ||
 	    o->has_mac != b.has_mac || (o->has_mac && memcmp(o->mac, b.mac, 6)) ||
 	    o->has_vlan != b.has_vlan || o->vlan != b.vlan || o->qos != b.qos ||
 	    o->live != b.live || o->persistent != b.persistent)
@@ -68,10 +69,10 @@ static void one_line(const char *line, size_t len)
 		return;
 	}
 	if (!req || !op || !sane_name(o.pool) || !sane_name(o.pf) || !sane_name(o.pci) ||
-	    !sane_name(o.lease) || !sane_name(o.domain) ||
+	    !sane_name(o.lease) || !sane_name(o.domain) || !sane_name(o.holder) ||
 	    (o.has_vlan && (o.vlan > 4094 || o.qos > 7)) ||
 	    (o.has_mac && ((o.mac[0] & 1) || !memcmp(o.mac, "\0\0\0\0\0\0", 6))) ||
-	    (!strcmp(op, "release") && !!o.pci + !!o.lease + !!o.domain != 1) ||
+	    (!strcmp(op, "release") && !!o.pci + !!o.lease + !!o.domain + !!o.holder != 1) ||
 	    (!strcmp(op, "alloc") && !o.pool))
 		abort();
 	round_trip(op, &o);

@@ -258,12 +258,12 @@ static void test_proto(void)
 	snprintf(e.msg, sizeof(e.msg), "pool x is exhausted");
 	rep = vfa_reply_json(-EBUSY, NULL, &e);
 	T("proto.reply_error", !strcmp(json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN),
-				      "{\"ok\":false,\"exit\":3,\"error\":\"pool x is exhausted\",\"errno\":\"EBUSY\"}"),
+				      "{\"v\":1,\"ok\":false,\"exit\":3,\"error\":\"pool x is exhausted\",\"errno\":\"EBUSY\"}"),
 	  "%s", json_object_to_json_string(rep));
 	json_object_put(rep);
 	rep = vfa_reply_json(-EINPROGRESS, json_object_new_object(), &e);
 	T("proto.reply_pending", !strcmp(json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN),
-					"{\"ok\":false,\"exit\":4,\"result\":{}}"),
+					"{\"v\":1,\"ok\":false,\"exit\":4,\"result\":{}}"),
 	  "%s", json_object_to_json_string(rep));
 	json_object_put(rep);
 }

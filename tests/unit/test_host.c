@@ -67,17 +67,18 @@ static void test_version(void)
 /* Command-specific options: which command shows which. */
 static const struct {
 	const char *cmd;
-	const char *opts[7];	/* options it must show (NULL-terminated) */
+	const char *opts[9];	/* options it must show (NULL-terminated) */
 } cmds[] = {
 	{ "setup", { NULL } },
 	{ "list", { NULL } },
-	{ "alloc", { "--pool", "--mac", "--vlan", "--domain", "--live", "--persistent", NULL } },
-	{ "release", { "--pci", "--lease", "--domain", NULL } },
+	{ "alloc", { "--pool", "--pci", "--holder", "--mac", "--vlan", "--domain", "--live", "--persistent", NULL } },
+	{ "release", { "--pci", "--lease", "--domain", "--holder", NULL } },
 	{ "status", { NULL } },
 	{ "serve", { NULL } },
 };
 static const char *const all_cmd_opts[] = {
 	"--pool", "--mac", "--vlan", "--domain", "--live", "--persistent", "--pci", "--lease",
+	"--holder",
 };
 /* A valid argument for each option that takes one. */
 static const char *arg_of(const char *opt)

@@ -1,0 +1,513 @@
+/* The agent handle: open, close, reload, the PF cache, and what every
+ * operation shares (the journal, notes, the libvirt connection, begin). */
+#include "agent/agent_priv.h"
+
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nl/vfnl.h"
+#include "pci/vfpci.h"
+#include "vfio/vfio.h"
+
+/* Forgets every PF looked up: each operation starts from the kernel. */
+void vfa_pf_cache_clear(struct vfa_agent *c)
+{
+	for (unsigned int i = 0; i < c->n_pfs; i++)
+		free(c->pfs[i].link);
+	c->n_pfs = 0;
+}
+
+/* Frees everything the agent holds; accepts NULL. */
+void vfa_agent_close(struct vfa_agent *c)
+{
+	if (!c)
+		return;
+	vfa_pf_cache_clear(c);
+	vfa_virt_close(c->virt);
+	vfa_state_close(c->st);
+	vfa_state_close(c->pst);
+	vfio_ctx_free(c->io);
+	vfpci_close(c->pci);
+	vfnl_close(c->nl);
+	json_object_put(c->notes);
+	free(c);
+}
+
+/* Opens what every operation needs: config, rtnetlink, libpci, sysfs and
+ * the state dir. *ret is the caller's (vfa_agent_close). */
+int vfa_agent_open(const struct vfa_opts *o, struct vfa_agent **ret,
+		   struct vfa_err *e)
+{
+	struct vfa_agent *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	snprintf(c->state_dir, sizeof(c->state_dir), "%s", o->state_dir);
+	r = snprintf(c->persist_dir, sizeof(c->persist_dir), "%s",
+		     o->persist_dir ? o->persist_dir : VFA_PERSIST_DIR);
+	if (r < 0 || (size_t)r >= sizeof(c->persist_dir)) {
+		free(c);
+		return vfa_usage(e, ENAMETOOLONG, "--persist-dir: path longer than %zu bytes",
+				 sizeof(c->persist_dir) - 1);
+	}
+	c->node_timeout_ms = o->node_timeout_ms > 0 ? o->node_timeout_ms : NODE_TIMEOUT_MS;
+	c->notes = json_object_new_array();
+	r = vfa_config_load(o->config, &c->cfg, e);
+	if (r)
+		goto fail;
+	r = vfnl_open(&c->nl);
+	if (r) {
+		vfa_fail(e, r, "rtnetlink: %s", strerror(-r));
+		goto fail;
+	}
+	r = vfpci_open(o->sys_root, &c->pci);
+	if (r) {
+		vfa_fail(e, r, "libpci: %s", strerror(-r));
+		goto fail;
+	}
+	r = vfio_ctx_new(o->sys_root, o->dev_root, &c->io);
+	if (r) {
+		vfa_fail(e, r, "vfio: %s", strerror(-r));
+		goto fail;
+	}
+	r = vfa_state_open(o->state_dir, &c->st, e);
+	if (r)
+		goto fail;
+	*ret = c;
+	return 0;
+fail:
+	vfa_agent_close(c);
+	return r;
+}
+
+/* Rereads the config; on error the old one stays and e says why. */
+int vfa_agent_reload(struct vfa_agent *c, struct vfa_err *e)
+{
+	struct vfa_config *cfg = malloc(sizeof(*cfg));
+	int r;
+
+	if (!cfg)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	r = vfa_config_load(c->cfg.path, cfg, e);
+	if (!r) {
+		vfa_pf_cache_clear(c);
+		c->cfg = *cfg;
+	}
+	free(cfg);
+	return r;
+}
+
+/* The config in force (the agent's; valid until the next reload). */
+const struct vfa_config *vfa_agent_config(const struct vfa_agent *c)
+{
+	return &c->cfg;
+}
+
+static json_object *vjfmt(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
+static json_object *vjfmt(const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	return json_object_new_string(buf);
+}
+
+/* A new JSON string, formatted; the caller owns it. */
+json_object *vfa_jfmt(const char *fmt, ...)
+{
+	json_object *o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = vjfmt(fmt, ap);
+	va_end(ap);
+	return o;
+}
+
+/* Records what reconcile repaired or found; shown with the result. */
+void vfa_note(struct vfa_agent *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	json_object_array_add(c->notes, vjfmt(fmt, ap));
+	va_end(ap);
+}
+
+/* Test hook: VFAGENT_CRASH_AT=NAME kills the process at that point of an
+ * alloc, release or setup (tests/README.md, crash matrix), so the lab can
+ * prove a kill -9 anywhere loses and doubles no VF. */
+void vfa_crash_point(const char *name)
+{
+	const char *at = getenv("VFAGENT_CRASH_AT");
+
+	if (!at || strcmp(at, name))
+		return;
+	/* In a daemon's worker (serve.c) the daemon dies with it, as
+	 * when the loop itself ran the operation. */
+	if (getenv("VFAGENT_WORKER"))
+		kill(getppid(), SIGKILL);
+	raise(SIGKILL);
+}
+
+/* Copies src into dst, or -ENAMETOOLONG: nothing journaled is ever cut. */
+int vfa_put_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* Writes a lease to the journal and, when persistent, to the persistent
+ * journal as well (runtime first: a crash between the two leaves a lease
+ * the next command finishes). */
+int vfa_journal(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
+{
+	int r = vfa_lease_save(c->st, l, e);
+
+	if (r || !l->persistent || !c->persist_dir[0])
+		return r;
+	if (!c->pst) {
+		r = vfa_persist_open(c->persist_dir, true, &c->pst, e);
+		if (r)
+			return r;
+	}
+	return vfa_lease_save(c->pst, l, e);
+}
+
+/* Drops a lease, the persistent copy first: no crash leaves a persistent
+ * lease without its runtime one. */
+int vfa_unjournal(struct vfa_agent *c, const char *pci, struct vfa_err *e)
+{
+	int r;
+
+	if (!c->pst) {
+		r = vfa_persist_open(c->persist_dir, false, &c->pst, e);
+		if (r)
+			return r;
+	}
+	if (c->pst) {
+		r = vfa_lease_drop(c->pst, pci, e);
+		if (r)
+			return r;
+	}
+	return vfa_lease_drop(c->st, pci, e);
+}
+
+/* The libvirt connection, opened once per operation at most; e gets the
+ * reason when there is none. */
+struct vfa_virt *vfa_virt_conn(struct vfa_agent *c, struct vfa_err *e)
+{
+	if (!c->virt && !c->virt_tried) {
+		c->virt_tried = true;
+		c->virt_errno = vfa_virt_open(c->cfg.libvirt_uri, &c->virt, &c->virt_err);
+	}
+	if (!c->virt && e)
+		*e = c->virt_err;
+	return c->virt;
+}
+
+/* Resolves a PF given as netdev or PCI address, through netlink's parent
+ * device attributes, and reads its SR-IOV capability. */
+int vfa_pf_resolve(struct vfa_agent *c, const char *spec, const struct vfa_pool *p,
+		   struct pf **ret, struct vfa_err *e)
+{
+	struct vfpci_addr a;
+	struct pf *pf;
+	int r;
+
+	/* A PF is named by the config (netdev or PCI) and by leases (PCI):
+	 * one look per operation whichever name is used. */
+	for (unsigned int i = 0; i < c->n_pfs; i++)
+		if (!strcmp(c->pfs[i].spec, spec) || !strcmp(c->pfs[i].pci, spec) ||
+		    !strcmp(c->pfs[i].netdev, spec)) {
+			if (p && !c->pfs[i].pool)
+				c->pfs[i].pool = p;
+			*ret = &c->pfs[i];
+			return 0;
+		}
+	if (c->n_pfs >= sizeof(c->pfs) / sizeof(c->pfs[0]))
+		return vfa_fail(e, ENOSPC, "too many PFs");
+	pf = &c->pfs[c->n_pfs];
+	memset(pf, 0, sizeof(*pf));
+	pf->link = calloc(1, sizeof(*pf->link));
+	if (!pf->link)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	snprintf(pf->spec, sizeof(pf->spec), "%s", spec);
+	pf->pool = p;
+	if (vfpci_addr_parse(spec, &a) == 0) {
+		char s[VFPCI_ADDR_LEN];
+
+		r = vfnl_find_pci(c->nl, vfpci_addr_str(&a, s), pf->link);
+	} else {
+		r = vfnl_get_link(c->nl, 0, spec, pf->link);
+	}
+	if (r) {
+		r = vfa_fail(e, r, "PF %s: %s", spec, r == -ENODEV ?
+			     "no such network device (ip link shows the names)" :
+			     vfnl_errmsg(c->nl));
+		goto fail;
+	}
+	snprintf(pf->netdev, sizeof(pf->netdev), "%s", pf->link->name);
+	if (strcmp(pf->link->parent_bus, "pci") ||
+	    vfpci_addr_parse(pf->link->parent_dev, &pf->addr) < 0) {
+		r = vfa_fail(e, ENODEV, "PF %s: not a PCI network device", spec);
+		goto fail;
+	}
+	vfpci_addr_str(&pf->addr, pf->pci);
+	c->n_pfs++;
+	*ret = pf;
+	return 0;
+fail:
+	free(pf->link);
+	pf->link = NULL;
+	return r;
+}
+
+/* The kernel may allow fewer VFs than config space's TotalVFs (igb: 7 of
+ * 8); without sysfs (fake trees) config space is all we know. */
+void vfa_pf_max_vfs(struct vfa_agent *c, struct pf *pf)
+{
+	if (vfio_totalvfs(c->io, pf->pci, &pf->max_vfs) || pf->max_vfs > pf->sriov.total_vfs)
+		pf->max_vfs = pf->sriov.total_vfs;
+	pf->have_sriov = true;
+}
+
+/* The PF's SR-IOV capability, read from config space when first needed:
+ * setup and list need it, the warm alloc path does not (each config read
+ * is slow on emulated and some real hardware). */
+int vfa_pf_sriov(struct vfa_agent *c, struct pf *pf, struct vfa_err *e)
+{
+	int r;
+
+	if (pf->have_sriov)
+		return 0;
+	r = vfpci_sriov(c->pci, &pf->addr, &pf->sriov);
+	if (r)
+		return vfa_fail(e, r, "PF %s (%s): %s", pf->netdev, pf->pci,
+				r == -ENOENT ? "no SR-IOV capability: this device cannot create VFs" :
+				r == -EACCES ? "cannot read PCI config space beyond 64 bytes (needs root with CAP_SYS_ADMIN)" :
+				vfpci_errmsg(c->pci));
+	vfa_pf_max_vfs(c, pf);
+	return 0;
+}
+
+/* Does the kernel let pf have the pool's VF count? Checked for every PF
+ * before setup touches any. */
+int vfa_pf_check_vfs(struct vfa_agent *c, struct pf *pf, struct vfa_err *e)
+{
+	const struct vfa_pool *p = pf->pool;
+	int r = vfa_pf_sriov(c, pf, e);
+
+	if (r || p->vfs <= pf->max_vfs)
+		return r;
+	return vfa_usage(e, ERANGE, "%s:%d: pool %s asks for vfs = %u but the kernel allows %u on PF %s (sriov_totalvfs; config space TotalVFs is %u): set vfs = %u or fewer",
+			 c->cfg.path, p->line, p->name, p->vfs, pf->max_vfs, pf->netdev,
+			 pf->sriov.total_vfs, pf->max_vfs);
+}
+
+/* Rereads pf's link and VF table from the kernel. */
+int vfa_pf_refresh(struct vfa_agent *c, struct pf *pf, struct vfa_err *e)
+{
+	int r = vfnl_get_link(c->nl, pf->link->ifindex, NULL, pf->link);
+
+	if (r)
+		return vfa_fail(e, r, "PF %s: %s", pf->netdev, vfnl_errmsg(c->nl));
+	return 0;
+}
+
+/* VF idx in pf's last-read VF table, or NULL. */
+const struct vfnl_vf *vfa_pf_vf(const struct pf *pf, unsigned int idx)
+{
+	for (uint32_t i = 0; i < pf->link->n_vfs; i++)
+		if (pf->link->vfs[i].index == idx)
+			return &pf->link->vfs[i];
+	return NULL;
+}
+
+/* Starts one operation: fresh view of the PFs, the state lock, reconcile. */
+int vfa_begin(struct vfa_agent *c, struct vfa_err *e)
+{
+	int r;
+
+	vfa_pf_cache_clear(c);
+	json_object_put(c->notes);
+	c->notes = json_object_new_array();
+	c->n_reclaimed = 0;
+	if (!c->virt)
+		c->virt_tried = false;	/* the daemon retries libvirt per operation */
+	r = vfa_state_lock(c->st, e);
+	if (r)
+		return r;
+	vfa_rebuild(c);
+	vfa_reconcile_leases(c);
+	return 0;
+}
+
+/* Every journaled lease (*ret malloc'd, the caller frees), or -errno with
+ * e. */
+int vfa_leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
+		  struct vfa_err *e)
+{
+	int r = vfa_lease_list(c->st, ret, ret_n, NULL);
+
+	if (r)
+		return vfa_fail(e, r, "journal %s: %s", c->state_dir, strerror(-r));
+	return 0;
+}
+
+/* vfa_begin() for commands that only read: the leases, then the lock is let go. */
+int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
+		   size_t *ret_n, struct vfa_err *e)
+{
+	int r = vfa_begin(c, e);
+
+	if (r)
+		return r;
+	r = vfa_leases_of(c, ret_ls, ret_n, e);
+	vfa_state_unlock(c->st);
+	return r;
+}
+
+/* Adds the reconcile notes to a result document; returns it. */
+json_object *vfa_finish(struct vfa_agent *c, json_object *o)
+{
+	json_object_object_add(o, "reconcile", json_object_get(c->notes));
+	return o;
+}
+
+/* A result document holding val under key, with the reconcile notes. */
+json_object *vfa_result(struct vfa_agent *c, const char *key, json_object *val)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, key, val);
+	return vfa_finish(c, o);
+}
+
+/* The lease of VF pci among ls, or NULL. */
+const struct vfa_lease *vfa_lease_on(const struct vfa_lease *ls, size_t n,
+				     const char *pci)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ls[i].pci, pci))
+			return &ls[i];
+	return NULL;
+}
+
+/* The libvirt connection, reopened if it died; NULL with e set if none. */
+struct vfa_virt *vfa_agent_virt(struct vfa_agent *c, struct vfa_err *e)
+{
+	if (c->virt && !vfa_virt_alive(c->virt))
+		vfa_agent_virt_lost(c);
+	if (!c->virt)
+		c->virt_tried = false;
+	return vfa_virt_conn(c, e);
+}
+
+/* Drops the libvirt connection (the daemon reconnects from its timer). */
+void vfa_agent_virt_lost(struct vfa_agent *c)
+{
+	vfa_virt_close(c->virt);
+	c->virt = NULL;
+	c->virt_tried = false;
+}
+
+static struct pf_seen *seen_of(struct vfa_agent *c, const char *spec)
+{
+	for (unsigned int i = 0; i < c->n_seen; i++)
+		if (!strcmp(c->seen[i].spec, spec))
+			return &c->seen[i];
+	if (c->n_seen >= sizeof(c->seen) / sizeof(c->seen[0]))
+		return NULL;
+	c->seen[c->n_seen] = (struct pf_seen){ .up = true, .num_vf = UINT32_MAX };
+	{
+		/* spec lives in c->cfg: copy by length, not snprintf (restrict). */
+		size_t n = strnlen(spec, sizeof(c->seen[0].spec) - 1);
+
+		memcpy(c->seen[c->n_seen].spec, spec, n);
+		c->seen[c->n_seen].spec[n] = '\0';
+	}
+	return &c->seen[c->n_seen++];
+}
+
+/* Looks at every pool PF; *ret_notes (the caller's) says what changed
+ * since the last look. With restore, brings a PF that went down back up. */
+int vfa_check_pfs(struct vfa_agent *c, bool restore, json_object **ret_notes,
+		  struct vfa_err *e)
+{
+	json_object *notes = json_object_new_array();
+	struct vfa_lease *ls = NULL;
+	size_t nl = 0;
+
+	vfa_pf_cache_clear(c);
+	vfa_lease_list(c->st, &ls, &nl, NULL);
+	for (unsigned int i = 0; i < c->cfg.n_pools; i++) {
+		const struct vfa_pool *p = &c->cfg.pools[i];
+
+		for (unsigned int j = 0; j < p->n_pf; j++) {
+			struct vfa_err e2;
+			struct pf_seen *sn;
+			struct pf *pf;
+			bool up;
+			unsigned int held = 0;
+
+			sn = seen_of(c, p->pf[j]);
+			if (!sn)
+				continue;
+			if (vfa_pf_resolve(c, p->pf[j], p, &pf, &e2)) {
+				if (!sn->missing)
+					json_object_array_add(notes, vfa_jfmt("pool %s: %s", p->name, e2.msg));
+				sn->missing = true;
+				continue;
+			}
+			if (sn->missing)
+				json_object_array_add(notes, vfa_jfmt("pool %s: PF %s is back", p->name, pf->netdev));
+			sn->missing = false;
+			for (size_t k = 0; k < nl; k++)
+				held += !strcmp(ls[k].pf_pci, pf->pci);
+			up = pf->link->flags & IFF_UP;
+			if (!up && sn->up) {
+				json_object_array_add(notes, vfa_jfmt(
+					"PF %s (pool %s) went down: its %u leased VFs have no link%s",
+					pf->netdev, p->name, held, restore ? "; bringing it back up" :
+					"; run vfagent setup, or set pf-restore = yes in [serve]"));
+			}
+			if (!up && restore) {
+				if (vfnl_pf_up(c->nl, pf->link->ifindex) == 0)
+					up = true;
+				else
+					json_object_array_add(notes, vfa_jfmt("PF %s: bringing it up failed: %s",
+									      pf->netdev, vfnl_errmsg(c->nl)));
+			}
+			if (pf->link->num_vf < p->vfs && pf->link->num_vf != sn->num_vf)
+				json_object_array_add(notes, vfa_jfmt(
+					"PF %s (pool %s) has %u of its %u VFs (sriov_numvfs changed behind our back): VFs past %u are unusable, %u leases affected; run vfagent setup",
+					pf->netdev, p->name, pf->link->num_vf, p->vfs, pf->link->num_vf, held));
+			sn->up = up;
+			sn->num_vf = pf->link->num_vf;
+		}
+	}
+	free(ls);
+	(void)e;
+	*ret_notes = notes;
+	return 0;
+}

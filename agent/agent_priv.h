@@ -1,0 +1,102 @@
+/* agent/agent_priv.h: what the agent's operations share. May only be
+ * included by the agent's own .c files (agent/) and test suites. */
+#ifndef VFAGENT_AGENT_PRIV_H
+#define VFAGENT_AGENT_PRIV_H
+
+#include "agent/agent.h"
+
+#include <net/if.h>
+
+#include "nl/vfnl.h"
+#include "pci/vfpci.h"
+#include "vfio/vfio.h"
+
+#define NODE_TIMEOUT_MS 5000
+
+struct pf {
+	char spec[VFA_NAME_LEN];
+	char netdev[IF_NAMESIZE];
+	char pci[16];
+	struct vfpci_addr addr;
+	struct vfpci_sriov sriov;	/* valid once pf_sriov() succeeded */
+	unsigned int max_vfs;		/* the kernel's sriov_totalvfs (binds) */
+	bool have_sriov;
+	struct vfnl_link *link;		/* heap: VF table included */
+	const struct vfa_pool *pool;
+};
+
+struct vfa_agent {
+	char state_dir[256];
+	int node_timeout_ms;
+	struct vfa_config cfg;
+	struct vfnl *nl;
+	struct vfpci *pci;
+	struct vfio_ctx *io;
+	struct vfa_state *st;
+	struct vfa_virt *virt;
+	bool virt_tried;
+	struct vfa_err virt_err;	/* why virt is NULL */
+	int virt_errno;			/* its -errno: -ENOTSUP = no libvirt here */
+	char persist_dir[256];		/* "" = no persistent state */
+	struct vfa_state *pst;		/* persistent journal, opened on need */
+	struct pf pfs[VFA_MAX_POOLS * VFA_MAX_PFS];
+	unsigned int n_pfs;
+	json_object *notes;		/* what reconcile repaired or found */
+	struct vfa_lease reclaimed[64];	/* leases reconcile finished releasing */
+	size_t n_reclaimed;
+	bool check_domains;		/* reconcile asks libvirt about each domain */
+	struct pf_seen {		/* vfa_check_pfs: the last look at each PF */
+		char spec[VFA_NAME_LEN];
+		bool missing;
+		bool up;
+		uint32_t num_vf;
+	} seen[VFA_MAX_POOLS * VFA_MAX_PFS];
+	unsigned int n_seen;
+};
+
+void vfa_pf_cache_clear(struct vfa_agent *c);
+json_object *vfa_jfmt(const char *fmt, ...)
+		      __attribute__((format(printf, 1, 2)));
+void vfa_note(struct vfa_agent *c, const char *fmt, ...)
+	      __attribute__((format(printf, 2, 3)));
+void vfa_crash_point(const char *name);
+int vfa_put_str(char *dst, size_t len, const char *src);
+int vfa_journal(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e);
+int vfa_unjournal(struct vfa_agent *c, const char *pci, struct vfa_err *e);
+struct vfa_virt *vfa_virt_conn(struct vfa_agent *c, struct vfa_err *e);
+int vfa_pf_resolve(struct vfa_agent *c, const char *spec, const struct vfa_pool *p,
+		   struct pf **ret, struct vfa_err *e);
+void vfa_pf_max_vfs(struct vfa_agent *c, struct pf *pf);
+int vfa_pf_sriov(struct vfa_agent *c, struct pf *pf, struct vfa_err *e);
+int vfa_pf_check_vfs(struct vfa_agent *c, struct pf *pf, struct vfa_err *e);
+int vfa_pf_refresh(struct vfa_agent *c, struct pf *pf, struct vfa_err *e);
+const struct vfnl_vf *vfa_pf_vf(const struct pf *pf, unsigned int idx);
+void vfa_vf_baseline(const struct vfa_pool *p, unsigned int idx,
+		     struct vfnl_vf_set *s);
+void vfa_vf_diff(const struct vfnl_vf *cur, struct vfnl_vf_set *s);
+int vfa_vf_apply(struct vfa_agent *c, struct pf *pf, struct vfnl_vf_set *s, size_t n,
+		 struct vfa_err *e);
+void vfa_idle_owner(const struct vfa_pool *p, uid_t *u, gid_t *g, mode_t *m);
+int vfa_own_node(struct vfa_agent *c, int group, uid_t u, gid_t g, mode_t m,
+		 struct vfa_err *e);
+int vfa_make_ready(struct vfa_agent *c, const char *vf, int *ret_group, bool *changed,
+		   struct vfa_err *e);
+int vfa_vf_pci(struct vfa_agent *c, struct pf *pf, unsigned int idx, char *buf,
+	       size_t len, struct vfa_err *e);
+int vfa_scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e);
+int vfa_undo_attach(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e);
+void vfa_reconcile_leases(struct vfa_agent *c);
+int vfa_random_bytes(void *buf, size_t n);
+void vfa_new_id(char id[17]);
+void vfa_rebuild(struct vfa_agent *c);
+int vfa_begin(struct vfa_agent *c, struct vfa_err *e);
+int vfa_leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
+		  struct vfa_err *e);
+int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
+		   size_t *ret_n, struct vfa_err *e);
+json_object *vfa_finish(struct vfa_agent *c, json_object *o);
+json_object *vfa_result(struct vfa_agent *c, const char *key, json_object *val);
+const struct vfa_lease *vfa_lease_on(const struct vfa_lease *ls, size_t n,
+				     const char *pci);
+
+#endif
