@@ -366,7 +366,11 @@ static void roll_back(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *
 		snprintf(e->msg + len, sizeof(e->msg) - len,
 			 "; whether domain %s holds %s could not be checked, so it stays leased (%s) until a later command finds it free",
 			 l->domain, l->pci, l->id);
-	else if (vfa_scrub(c, l, &e2) == 0)
+	else if (vfa_scrub(c, l, &e2))
+		snprintf(e->msg + len, sizeof(e->msg) - len,
+			 "; %s could not be put back (%s), so it stays leased (%s) until a later command can",
+			 l->pci, e2.msg, l->id);
+	else
 		vfa_unjournal(c, l->pci, &e2);
 }
 

@@ -92,5 +92,5 @@ c=$(comp vfagent alloc --pool '' | tr '\n' ' ')
 check sd.complete_pool "vfagent alloc --pool <TAB>: $c" [ "$c" = "net1 " ]
 c=$(comp vfagent list '' | tr '\n' ' ')
 check sd.complete_pf "vfagent list <TAB>: $c" sh -c "echo '$c' | grep -qw '$pf' && echo '$c' | grep -qw '$pfpci'"
-c=$(comp vfagent release --p | tr '\n' ' ')
-check sd.complete_opts "vfagent release --p<TAB>: $c" [ "$c" = "--pci " ]
+c=$(comp vfagent release --pc | tr '\n' ' ')
+check sd.complete_opts "vfagent release --pc<TAB>: $c" [ "$c" = "--pci " ]
