@@ -158,7 +158,7 @@ void vfa_crash_point(const char *name)
 
 	if (!at || strcmp(at, name))
 		return;
-	/* In a daemon's worker (serve.c) the daemon dies with it, as
+	/* In a daemon's worker (serve_job.c) the daemon dies with it, as
 	 * when the loop itself ran the operation. */
 	if (getenv("VFAGENT_WORKER"))
 		kill(getppid(), SIGKILL);
