@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -124,7 +123,6 @@ static void fleet_timer(int id, void *ud)
 	vfa_loop_timer_set(s->loop, id, -1);
 	fleet_publish(s);
 }
-
 
 /* Reconciles now, or (state lock held elsewhere) from the retry timer. */
 static void reconcile_now(struct server *s, bool domains, const char *why)

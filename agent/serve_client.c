@@ -6,24 +6,12 @@
 #include "agent/serve_priv.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#include "nl/vfnl.h"
 
 size_t srv_out_pending(const struct client *c)
 {
@@ -218,7 +206,6 @@ void srv_record_owner(struct server *s, struct client *c, json_object *res)
 		srv_logmsg(s, 3, "lease %s: recording owner uid %u failed: %s",
 		       json_object_get_string(id), (unsigned int)c->peer.uid, strerror(-r));
 }
-
 
 /* Runs one request line. Returns false (nothing done, the line stays)
  * when it needs the state lock and another process holds it. */

@@ -1,28 +1,8 @@
 /* vfagent serve: the watch stream (docs/PROTOCOL.md). */
 #include "agent/agent.h"
-#include "agent/fleet.h"
-#include "agent/loop.h"
 #include "agent/serve_priv.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "nl/vfnl.h"
 
 /* Queues events for every watcher; one that has more than OUT_CAP unsent
  * gets a last {"event":"overflow"} line and is closed (it reconnects for
