@@ -57,7 +57,7 @@ void srv_log_notes(struct server *s, int prio, const char *what, json_object *no
 {
 	for (size_t i = 0; i < json_object_array_length(notes); i++)
 		srv_logmsg(s, prio, "%s: %s", what,
-		       json_object_get_string(json_object_array_get_idx(notes, i)));
+			   json_object_get_string(json_object_array_get_idx(notes, i)));
 }
 
 /* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. */
@@ -159,7 +159,7 @@ static void on_domain(const char *domain, int what, void *ud)
 		return;		/* the connection is dropped from the timer, not inside libvirt's callback */
 	}
 	srv_logmsg(s, 6, "domain %s: %s", domain, what == VFA_DOM_STOPPED ? "stopped" :
-	       what == VFA_DOM_UNDEFINED ? "undefined" : "device removed");
+		   what == VFA_DOM_UNDEFINED ? "undefined" : "device removed");
 	reconcile_now(s, true, "libvirt event");
 }
 
@@ -231,7 +231,7 @@ static void sweep_timer(int id, void *ud)
 	(void)id;
 	while (vfa_ratelimit_pending(&s->rl, srv_mono_ms(), &uid, &n))
 		srv_logmsg(s, 5, "uid %u: %lu more refusals and denials not logged (rate limit)",
-		       (unsigned int)uid, n);
+			   (unsigned int)uid, n);
 	if (s->st && vfa_lease_list(s->st, &ls, &nl, NULL) == 0)
 		vfa_owner_gc(s->o->state_dir, ls, nl);
 	free(ls);
@@ -264,7 +264,7 @@ static void tick_timer(int id, void *ud)
 		}
 		if (c->line_t0 && now - c->line_t0 > LINE_MS) {
 			srv_logmsg(s, 5, "uid %u pid %d: request not completed within %d s; closing",
-			       (unsigned)c->peer.uid, (int)c->peer.pid, LINE_MS / 1000);
+				   (unsigned)c->peer.uid, (int)c->peer.pid, LINE_MS / 1000);
 			srv_client_error(c, ETIMEDOUT, "request line not completed within 5 s; closing");
 			srv_client_close_soon(c);
 			if (srv_client_flush(c))
@@ -272,7 +272,7 @@ static void tick_timer(int id, void *ud)
 		} else if (!c->watcher && c->job_fd < 0 && !c->in_len && !srv_out_pending(c) &&
 			   now - c->last > IDLE_MS) {
 			srv_logmsg(s, 6, "dropping idle client uid %u pid %d", (unsigned)c->peer.uid,
-			       (int)c->peer.pid);
+				   (int)c->peer.pid);
 			srv_client_free(c);
 		}
 	}
@@ -469,7 +469,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	check_pfs(&s);
 	fleet_publish(&s);
 	srv_logmsg(&s, 6, "serving on %s (config %s, state %s)", s.path,
-	       vfa_agent_config(s.agent)->path, o->state_dir);
+		   vfa_agent_config(s.agent)->path, o->state_dir);
 	notify("READY=1");
 	r = vfa_loop_run(s.loop);
 	if (r)

@@ -204,7 +204,7 @@ void srv_record_owner(struct server *s, struct client *c, json_object *res)
 	r = vfa_owner_set(s->o->state_dir, json_object_get_string(id), c->peer.uid);
 	if (r)
 		srv_logmsg(s, 3, "lease %s: recording owner uid %u failed: %s",
-		       json_object_get_string(id), (unsigned int)c->peer.uid, strerror(-r));
+			   json_object_get_string(id), (unsigned int)c->peer.uid, strerror(-r));
 }
 
 /* Runs one request line. Returns false (nothing done, the line stays)
@@ -255,13 +255,13 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		srv_record_owner(s, c, res);
 	if (!r || r == -EINPROGRESS)
 		srv_logmsg(s, 6, "uid %u pid %d: %s done in %lld ms", (unsigned)c->peer.uid,
-		       (int)c->peer.pid, op, srv_mono_ms() - t0);
+			   (int)c->peer.pid, op, srv_mono_ms() - t0);
 	else if (e.exit == VFA_EXIT_DENIED)
 		LOGMSG_LIMITED(s, c->peer.uid, 5, "uid %u pid %d: %s denied: %s",
 			       (unsigned)c->peer.uid, (int)c->peer.pid, op ? op : "?", e.msg);
 	else
 		srv_logmsg(s, 5, "uid %u pid %d: %s failed: %s", (unsigned)c->peer.uid, (int)c->peer.pid,
-		       op ? op : "?", e.msg);
+			   op ? op : "?", e.msg);
 	if (res) {
 		json_object *notes;
 
@@ -506,7 +506,7 @@ void srv_on_accept(int id, int fd, uint32_t events, void *ud)
 		}
 		if (p.groups_truncated)
 			srv_logmsg(s, 4, "uid %u pid %d: more than %d groups; only the first are checked",
-			       (unsigned)p.uid, (int)p.pid, VFA_PEER_GROUPS);
+				   (unsigned)p.uid, (int)p.pid, VFA_PEER_GROUPS);
 	}
 }
 
@@ -525,7 +525,7 @@ void srv_recheck_clients(struct server *s)
 		snprintf(why, sizeof(why), "permission denied: uid %u is no longer allowed to use the daemon (config reloaded; [serve] allow-users / allow-groups in %s)",
 			 (unsigned int)c->peer.uid, cfg->path);
 		srv_logmsg(s, 5, "uid %u pid %d: no longer allowed after the reload; closing",
-		       (unsigned)c->peer.uid, (int)c->peer.pid);
+			   (unsigned)c->peer.uid, (int)c->peer.pid);
 		client_error_exit(c, EACCES, VFA_EXIT_DENIED, why);
 		srv_client_close_soon(c);
 		if (srv_client_flush(c))

@@ -127,7 +127,7 @@ static void job_done(struct client *c)
 		srv_record_owner(s, c, res);
 	fleet_job(s, c, reply);
 	srv_logmsg(s, 6, "uid %u pid %d: %s done in %lld ms (worker %d)", (unsigned)c->peer.uid,
-	       (int)c->peer.pid, c->job_op, srv_mono_ms() - c->job_t0, (int)c->job_pid);
+		   (int)c->peer.pid, c->job_op, srv_mono_ms() - c->job_t0, (int)c->job_pid);
 	if (c->job_id)
 		json_object_object_add(reply, "id", c->job_id);	/* takes it */
 	c->job_id = NULL;
@@ -198,7 +198,7 @@ bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
 	snprintf(c->job_op, sizeof(c->job_op), "%s", op);
 	snprintf(c->job_pool, sizeof(c->job_pool), "%s", o->pool ? o->pool : "");
 	srv_logmsg(s, 6, "uid %u pid %d: %s running in worker %d", (unsigned)c->peer.uid,
-	       (int)c->peer.pid, op, (int)pid);
+		   (int)c->peer.pid, op, (int)pid);
 	return true;
 }
 

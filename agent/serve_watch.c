@@ -22,7 +22,7 @@ static void watch_send(struct server *s, json_object *events)
 			json_object_object_add(ov, "event", json_object_new_string("overflow"));
 			srv_client_reply(c, ov);
 			srv_logmsg(s, 4, "uid %u pid %d: watcher too slow (%zu bytes unread); dropped",
-			       (unsigned)c->peer.uid, (int)c->peer.pid, srv_out_pending(c));
+				   (unsigned)c->peer.uid, (int)c->peer.pid, srv_out_pending(c));
 			srv_client_close_soon(c);
 		}
 		if (srv_client_flush(c))
