@@ -216,6 +216,12 @@ int vfa_unjournal(struct vfa_agent *c, const char *pci, struct vfa_err *e)
  * reason when there is none. */
 struct vfa_virt *vfa_virt_conn(struct vfa_agent *c, struct vfa_err *e)
 {
+	if (c->no_libvirt) {
+		c->virt_errno = -EAGAIN;
+		if (e)
+			vfa_fail(e, EAGAIN, "setup does not ask libvirt (it runs before libvirt at boot)");
+		return NULL;
+	}
 	if (!c->virt && !c->virt_tried) {
 		c->virt_tried = true;
 		c->virt_errno = vfa_virt_open(c->cfg.libvirt_uri, &c->virt, &c->virt_err);

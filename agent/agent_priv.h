@@ -45,6 +45,7 @@ struct vfa_agent {
 	struct vfa_lease reclaimed[64];	/* leases reconcile finished releasing */
 	size_t n_reclaimed;
 	bool check_domains;		/* reconcile asks libvirt about each domain */
+	bool no_libvirt;		/* this operation never asks libvirt (setup) */
 	struct pf_seen {		/* vfa_check_pfs: the last look at each PF */
 		char spec[VFA_NAME_LEN];
 		bool missing;

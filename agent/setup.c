@@ -137,8 +137,8 @@ static int setup_pf(struct vfa_agent *c, const struct vfa_pool *p, struct pf *pf
 }
 
 /* Makes the host match the config. */
-int vfa_setup(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
-	      struct vfa_err *e)
+static int setup_run(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
+		     struct vfa_err *e)
 {
 	json_object *changes = json_object_new_array();
 	struct vfa_lease *ls = NULL;
@@ -183,4 +183,24 @@ int vfa_setup(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	json_object_object_add(*ret, "changes", changes);
 	vfa_finish(c, *ret);
 	return 0;
+}
+
+/**
+ * vfa_setup() - make the host match the config (PFs up, VFs ready).
+ *
+ * Never asks libvirt: at boot it runs before libvirtd, whose socket may
+ * already listen (socket activation) with nobody behind it until setup is
+ * done. Leases held by domains are kept; the daemon, started after
+ * libvirt, finishes the once-per-boot rebuild from the domains' XML.
+ * Returns 0 or -errno; *ret as vfa_dispatch's.
+ */
+int vfa_setup(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
+	      struct vfa_err *e)
+{
+	int r;
+
+	c->no_libvirt = true;
+	r = setup_run(c, o, ret, e);
+	c->no_libvirt = false;
+	return r;
 }
