@@ -1,6 +1,7 @@
 /* agent/serve_priv.h: what vfagent serve decides about its peers. May only
- * be included by serve.c, its helpers (authz.c, owners.c, logsafe.c) and
- * test suites. */
+ * be included by serve.c, its parts (serve_client.c, serve_job.c,
+ * serve_watch.c), its helpers (authz.c, owners.c, logsafe.c) and test
+ * suites. */
 #ifndef VFAGENT_SERVE_PRIV_H
 #define VFAGENT_SERVE_PRIV_H
 
@@ -59,5 +60,114 @@ bool vfa_ratelimit_take(struct vfa_ratelimit *rl, uid_t uid, long long now_ms,
  * none is left. */
 bool vfa_ratelimit_pending(struct vfa_ratelimit *rl, long long now_ms,
 			   uid_t *ret_uid, unsigned long *ret_n);
+
+/* serve.c and its parts (serve_client.c, serve_job.c, serve_watch.c): the
+ * daemon's state, shared with the srv_ prefix. */
+#define MAX_CLIENTS 128		/* connections served at once */
+#define ROOT_RESERVE 16		/* of those, the last ones only root may take */
+#define MAX_REFUSED 32		/* refused peers given time to read why */
+#define CONN_PER_USER 8		/* default [serve] max-connections-per-user */
+#define OUT_CAP (256 * 1024)	/* unsent reply bytes above which a client is not read */
+#define IDLE_MS 30000		/* a client silent this long is dropped */
+#define LINE_MS 5000		/* a request line begun must end within this */
+#define LINGER_MS 2000		/* a closing client's time to take its last reply */
+#define LOCK_RETRY_MS 20	/* state lock held by another vfagent: look again */
+#define TICK_MS 500
+
+struct client {
+	struct server *srv;
+	int fd, watch;
+	struct vfa_peer peer;
+	char in[VFA_REQ_MAX];
+	size_t in_len;
+	char *out;
+	size_t out_len, out_off, out_cap;
+	uint32_t armed;			/* the events registered */
+	bool refused;			/* in a refused slot: never served */
+	bool rd_eof;			/* the peer will send nothing more */
+	bool closing;			/* no more requests; close once out is taken */
+	bool wr_shut;			/* our side shut after the last reply */
+	bool waiting;			/* a request waits for the state lock */
+	bool watcher;			/* after "watch": events only, input ignored */
+	/* A request run by a child process (libvirt calls: seconds); the
+	 * client's later requests wait for its reply (docs/PROTOCOL.md). */
+	pid_t job_pid;
+	int job_fd, job_watch;		/* the child's reply pipe; -1 none */
+	char *job_out;
+	size_t job_len;
+	json_object *job_id;
+	char job_op[16];
+	char job_pool[VFA_NAME_LEN];	/* for the metrics */
+	long long job_t0;
+	long long last, line_t0, close_by;
+};
+
+struct server {
+	struct vfa_agent *agent;
+	struct vfa_loop *loop;
+	const struct vfa_opts *o;
+	char path[256];
+	int lfd, lwatch;
+	bool accept_paused;		/* out of fds: accept again at the next tick */
+	int lockfd;			/* serve.lock, held for life */
+	int probe_fd;			/* the state lock, only ever tried */
+	int retry_timer;
+	bool reconcile_pending;		/* a libvirt event met a held state lock */
+	struct vfa_state *st;		/* read-only look at the journal */
+	struct vfnl *mon;
+	struct client *clients[MAX_CLIENTS + MAX_REFUSED];
+	struct vfa_ratelimit rl;
+	bool virt_watching;
+	bool journal;			/* stderr goes to the journal */
+	struct vfa_fleet *fleet;	/* CDI spec and metrics (fleet.c) */
+	int fleet_timer;		/* publish them once the replies are out */
+	/* watch (docs/PROTOCOL.md): the state last streamed, the last event's
+	 * number, how many clients watch. */
+	json_object *wstate;
+	unsigned long long seq;
+	unsigned int n_watchers;
+};
+
+/* serve.c: start, signals, timers, logging, the fleet hooks. */
+long long srv_mono_ms(void);
+void srv_logmsg(struct server *s, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* srv_logmsg, at most a few a second per uid (see vfa_ratelimit_take). */
+#define LOGMSG_LIMITED(s, uid, prio, fmt, ...) do { \
+	unsigned long sup_ = 0; \
+	if (!vfa_ratelimit_take(&(s)->rl, (uid), srv_mono_ms(), &sup_)) \
+		break; \
+	if (sup_) \
+		srv_logmsg((s), 5, "uid %u: %lu refusals and denials not logged (rate limit)", \
+		       (unsigned int)(uid), sup_); \
+	srv_logmsg((s), (prio), fmt, __VA_ARGS__); \
+} while (0)
+
+void srv_log_notes(struct server *s, int prio, const char *what, json_object *notes);
+bool srv_lock_free(struct server *s);
+void srv_want_retry(struct server *s);
+void srv_fleet_soon(struct server *s);
+
+/* serve_client.c: connections and flow control. */
+size_t srv_out_pending(const struct client *c);
+void srv_client_free(struct client *c);
+void srv_client_arm(struct client *c);
+void srv_client_close_soon(struct client *c);
+bool srv_client_flush(struct client *c);
+void srv_client_reply(struct client *c, json_object *reply);
+void srv_client_error(struct client *c, int err, const char *msg);
+void srv_record_owner(struct server *s, struct client *c, json_object *res);
+bool srv_client_run(struct client *c);
+void srv_on_accept(int id, int fd, uint32_t events, void *ud);
+void srv_recheck_clients(struct server *s);
+
+/* serve_watch.c: the watch stream. */
+void srv_watch_changed(struct server *s);
+void srv_watch_start(struct client *c, json_object *id);
+
+/* serve_job.c: worker processes for slow libvirt calls. */
+bool srv_needs_job(struct server *s, const char *op, const struct vfa_opts *o);
+bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
+		   json_object *id);
 
 #endif

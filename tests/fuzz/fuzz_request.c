@@ -1,7 +1,7 @@
 /* libFuzzer harness for the daemon's input path: arbitrary bytes arrive
  * on the socket in chunks, are framed into lines by vfa_req_frame() and
  * each line goes through vfa_req_line() (JSON, fields, vfa_req_check), as
- * agent/serve.c does. An accepted request must satisfy the validator's
+ * agent/serve_client.c does. An accepted request must satisfy the validator's
  * promises and survive the CLI's encoding (vfa_req_json) unchanged. Seeds:
  * tests/fixtures/request. */
 #include <errno.h>

@@ -155,10 +155,10 @@ sockbad unknown_field '{"op":"status","colour":"red"}'
 sockbad unknown_op '{"op":"reboot"}'
 sockbad malformed '{nope'
 sockbad not_object '["status"]'
-if grep -q vfa_req_line agent/serve.c; then
+if grep -q vfa_req_line agent/serve_client.c; then
 	sockbad trailing '{"op":"status"} {"op":"setup"}'
 else
-	skip "input.socket.trailing: agent/serve.c does not frame through vfa_req_line() yet (serve helper's branch)"
+	skip "input.socket.trailing: agent/serve_client.c does not frame through vfa_req_line() yet (serve helper's branch)"
 fi
 snap "$out/after.socket"
 check input.socket.nothing_changed "$(diff $out/before $out/after.socket | head -5)" cmp -s "$out/before" "$out/after.socket"
