@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define VFA_MAX_POOLS 32
@@ -303,6 +304,10 @@ json_object *vfa_reply_json(int r, json_object *res, const struct vfa_err *e);
  * none answers at path (the caller then works directly). */
 int vfa_client_call(const char *path, json_object *req, json_object **ret_reply,
 		    struct vfa_err *e);
+
+/* render.c: the CLI's text form of a command's result (res of the reply),
+ * printed on f from typed views of it. */
+void vfa_render_text(FILE *f, const char *cmd, json_object *res);
 
 /* serve.c: the daemon; returns when told to stop. */
 int vfa_serve(const struct vfa_opts *o, struct vfa_err *e);

@@ -168,104 +168,6 @@ static int cmd_usage(const char *cmd)
 	return usage(stdout, 0);
 }
 
-static const char *js(json_object *o, const char *k)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : "";
-}
-
-static int ji(json_object *o, const char *k)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_int(v) : -1;
-}
-
-static void print_lease(json_object *l, const char *verb)
-{
-	printf("%s lease %s: pool %s, PF %s vf %d (%s), IOMMU group %d (%s), mac %s, vlan %d qos %d",
-	       verb, js(l, "id"), js(l, "pool"), js(l, "pf"), ji(l, "vf"), js(l, "pci"),
-	       ji(l, "iommu_group"), js(l, "vfio_node"), js(l, "mac"), ji(l, "vlan"), ji(l, "qos"));
-	if (*js(l, "domain"))
-		printf(", domain %s%s", js(l, "domain"),
-		       !strcmp(js(l, "attached"), "true") ? " (attached)" : "");
-	if (*js(l, "holder"))
-		printf(", holder %s", js(l, "holder"));
-	putchar('\n');
-}
-
-static void print_text(const char *cmd, json_object *o)
-{
-	json_object *a;
-
-	if (!strcmp(cmd, "alloc")) {
-		print_lease(o, "new");
-	} else if (!strcmp(cmd, "release")) {
-		json_object_object_get_ex(o, "released", &a);
-		for (size_t i = 0; i < json_object_array_length(a); i++)
-			print_lease(json_object_array_get_idx(a, i), "released");
-		json_object_object_get_ex(o, "pending", &a);
-		for (size_t i = 0; i < json_object_array_length(a); i++)
-			print_lease(json_object_array_get_idx(a, i),
-				    "detach pending (VF stays leased until the guest releases it or the domain stops):");
-	} else if (!strcmp(cmd, "setup")) {
-		json_object_object_get_ex(o, "changes", &a);
-		for (size_t i = 0; i < json_object_array_length(a); i++)
-			printf("changed: %s\n", json_object_get_string(json_object_array_get_idx(a, i)));
-		if (!json_object_array_length(a))
-			printf("nothing to change: the host already matches the config\n");
-	} else if (!strcmp(cmd, "status")) {
-		json_object_object_get_ex(o, "pools", &a);
-		for (size_t i = 0; i < json_object_array_length(a); i++) {
-			json_object *p = json_object_array_get_idx(a, i), *ls;
-
-			printf("pool %s: %d VFs, %d present, %d free, %d leased\n", js(p, "pool"),
-			       ji(p, "vfs"), ji(p, "present"), ji(p, "free"), ji(p, "leased"));
-			json_object_object_get_ex(p, "leases", &ls);
-			for (size_t k = 0; k < json_object_array_length(ls); k++) {
-				json_object *l = json_object_array_get_idx(ls, k);
-
-				printf("  %s  %s vf %d  %-9s  %s  %s%s%s\n", js(l, "id"), js(l, "pf"),
-				       ji(l, "vf"), js(l, "state"), js(l, "pci"),
-				       *js(l, "domain") ? js(l, "domain") : "-",
-				       *js(l, "holder") ? "  holder " : "", js(l, "holder"));
-			}
-		}
-	} else if (!strcmp(cmd, "list")) {
-		json_object_object_get_ex(o, "pfs", &a);
-		for (size_t i = 0; i < json_object_array_length(a); i++) {
-			json_object *p = json_object_array_get_idx(a, i), *vfs;
-
-			printf("%s %s pool %s %s: %d of %d VFs (device %s)", js(p, "pf"),
-			       js(p, "pci"), *js(p, "pool") ? js(p, "pool") : "-",
-			       !strcmp(js(p, "up"), "true") ? "up" : "DOWN", ji(p, "num_vfs"),
-			       ji(p, "total_vfs"), js(p, "vf_device"));
-			if (ji(p, "total_vfs_config") >= 0)
-				printf(" (kernel limit; config space TotalVFs %d)", ji(p, "total_vfs_config"));
-			printf("%s\n", !strcmp(js(p, "truncated"), "true") ? " (kernel truncated the VF list)" : "");
-			printf("  %-3s %-13s %-9s %-8s %-5s %-30s %-17s %-8s %-5s %-5s %s\n", "vf",
-			       "pci", "driver", "netdev", "group", "node owner", "mac", "vlan:qos",
-			       "spoof", "trust", "lease");
-			json_object_object_get_ex(p, "vfs", &vfs);
-			for (size_t k = 0; k < json_object_array_length(vfs); k++) {
-				json_object *v = json_object_array_get_idx(vfs, k), *l;
-				char vq[16], own[48];
-
-				snprintf(vq, sizeof(vq), "%d:%d", ji(v, "vlan"), ji(v, "qos"));
-				snprintf(own, sizeof(own), "%s", *js(v, "node_owner") ? js(v, "node_owner") : "-");
-				json_object_object_get_ex(v, "lease", &l);
-				printf("  %-3d %-13s %-9s %-8s %-5d %-30s %-17s %-8s %-5s %-5s %s%s%s\n",
-				       ji(v, "vf"), js(v, "pci"), *js(v, "driver") ? js(v, "driver") : "-",
-				       *js(v, "netdev") ? js(v, "netdev") : "-", ji(v, "iommu_group"),
-				       own, js(v, "mac"), vq, js(v, "spoofchk"), js(v, "trust"),
-				       l ? js(l, "id") : "-", l && *js(l, "domain") ? "@" : "",
-				       l ? js(l, "domain") : "");
-			}
-		}
-	}
-}
-
 /* Options valid before and after the command. Returns false if c is not one. */
 static bool global_opt(int c, struct vfa_opts *o, bool *json)
 {
@@ -382,7 +284,7 @@ static int run(const char *cmd, struct vfa_opts *o, bool json)
 			for (size_t i = 0; i < json_object_array_length(v); i++)
 				fprintf(stderr, "vfagent: reconcile: %s\n",
 					json_object_get_string(json_object_array_get_idx(v, i)));
-		print_text(cmd, res);
+		vfa_render_text(stdout, cmd, res);
 	}
 	if (!res || code == VFA_EXIT_FAIL || code == VFA_EXIT_USAGE || code == VFA_EXIT_EXHAUSTED)
 		if (json_object_object_get_ex(reply, "error", &v))
