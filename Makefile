@@ -79,7 +79,7 @@ libvfagent.a: $(LIB_OBJ)
 vfagent: agent/main.o libvfagent.a .build-flags
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ agent/main.o libvfagent.a $(LDLIBS)
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/t.h libvfagent.a .build-flags
+tests/unit/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) libvfagent.a .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libvfagent.a $(LDLIBS)
 
 tests/lab/%: tests/lab/%.c libvfagent.a .build-flags

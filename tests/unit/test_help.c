@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "tests/unit/t.h"
+#include "tests/unit/t_run.h"
 
 #define BIN "./vfagent"
 #define MAN "doc/vfagent.8"
@@ -15,23 +16,6 @@
 static const char *const cmds[] = {
 	"setup", "list", "alloc", "release", "status", "serve", "doctor", "ports",
 };
-
-/* Runs cmd, keeps up to len-1 bytes of its stdout in buf; returns its exit
- * status, or -1 if it could not run or died by a signal. */
-static int run(const char *cmd, char *buf, size_t len)
-{
-	FILE *f = popen(cmd, "r");
-	size_t n = 0, r;
-	int st;
-
-	if (!f)
-		return -1;
-	while (n < len - 1 && (r = fread(buf + n, 1, len - 1 - n, f)) > 0)
-		n += r;
-	buf[n] = '\0';
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* The "Global options" section of a help text (up to a blank line or the
  * end), copied into out; empty if there is none. */
@@ -65,11 +49,11 @@ static void check_accepted(const char *sec)
 		snprintf(c, sizeof(c), BIN " status %s%s%s --help >/dev/null 2>&1",
 			 opt, *arg ? " " : "", *arg ? "/tmp" : "");
 		snprintf(name, sizeof(name), "help.global_after_cmd%s", opt + 1);
-		T_EQ_INT(name, run(c, scratch, sizeof(scratch)), 0);
+		T_EQ_INT(name, t_run(c, scratch, sizeof(scratch)), 0);
 		snprintf(c, sizeof(c), BIN " %s%s%s status --help >/dev/null 2>&1",
 			 opt, *arg ? " " : "", *arg ? "/tmp" : "");
 		snprintf(name, sizeof(name), "help.global_before_cmd%s", opt + 1);
-		T_EQ_INT(name, run(c, scratch, sizeof(scratch)), 0);
+		T_EQ_INT(name, t_run(c, scratch, sizeof(scratch)), 0);
 	}
 }
 
@@ -105,7 +89,7 @@ int main(void)
 	if (f)
 		fclose(f);
 	man[n] = '\0';
-	rc = run(BIN " --help 2>&1", top, sizeof(top));
+	rc = t_run(BIN " --help 2>&1", top, sizeof(top));
 	global_section(top, gtop, sizeof(gtop));
 	T("help.top", rc == 0 && *gtop, "rc %d, global options section %s", rc, *gtop ? "found" : "missing");
 	check_accepted(gtop);
@@ -113,14 +97,14 @@ int main(void)
 	check_man("vfagent", top, man);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		snprintf(c, sizeof(c), BIN " %s --help 2>&1", cmds[i]);
-		rc = run(c, out, sizeof(out));
+		rc = t_run(c, out, sizeof(out));
 		global_section(out, gcmd, sizeof(gcmd));
 		snprintf(name, sizeof(name), "help.global_same_%s", cmds[i]);
 		T(name, rc == 0 && !strcmp(gtop, gcmd), "rc %d; %s --help global options differ from --help's:%s",
 		  rc, cmds[i], gcmd);
 		check_man(cmds[i], out, man);
 		snprintf(c, sizeof(c), BIN " %s --version 2>&1", cmds[i]);
-		rc = run(c, out, sizeof(out));
+		rc = t_run(c, out, sizeof(out));
 		snprintf(name, sizeof(name), "help.version_after_%s", cmds[i]);
 		T(name, rc == 0 && !strncmp(out, "vfagent ", 8), "rc %d: %s", rc, out);
 	}
