@@ -61,26 +61,36 @@ check-build-deps:
 $(LIB_OBJ) agent/main.o: | check-build-deps
 agent/main.o: debian/changelog
 
-%.o: %.c $(wildcard */*.h)
+# The flags of the last build: a build with other ones (make asan, make
+# tiny) leaves objects that the next make rebuilds, so a sanitized or
+# libvirt-less ./vfagent never outlives its target (make check, bench, deb).
+BUILD_FLAGS = $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
+.PHONY: FORCE
+.build-flags: FORCE
+	@f='$(subst ','\'',$(BUILD_FLAGS))'; \
+	test "$$f" = "$$(cat $@ 2>/dev/null)" || echo "$$f" >$@
+
+%.o: %.c $(wildcard */*.h) .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 libvfagent.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-vfagent: agent/main.o libvfagent.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+vfagent: agent/main.o libvfagent.a .build-flags
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ agent/main.o libvfagent.a $(LDLIBS)
 
-tests/unit/test_%: tests/unit/test_%.c tests/unit/t.h libvfagent.a
+tests/unit/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) libvfagent.a .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libvfagent.a $(LDLIBS)
 
-tests/lab/%: tests/lab/%.c libvfagent.a
+tests/lab/%: tests/lab/%.c libvfagent.a .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libvfagent.a $(LDLIBS) -lm
 
-# Runs inside the CDI test's container (busybox only): static, no libraries.
-tests/lab/vfio_tool: tests/lab/vfio_tool.c
-	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -static -o $@ $<
+# Runs inside the CDI test's container (busybox only): static, no libraries
+# (so never sanitized: -static and -fsanitize=address do not link).
+tests/lab/vfio_tool: tests/lab/vfio_tool.c .build-flags
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(filter-out -fsanitize=%,$(CFLAGS)) -static -o $@ $<
 
-bench/%: bench/%.c libvfagent.a
+bench/%: bench/%.c libvfagent.a .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< libvfagent.a $(LDLIBS) $(VIRT_LIBS) -lm
 
 deps:
@@ -108,7 +118,6 @@ ifeq ($(LIBVIRT),1)
 ASAN_LIBS := -Wl,--no-as-needed -l:libtirpc.so.3 -Wl,--as-needed
 endif
 asan:
-	$(MAKE) clean
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" LDFLAGS="-fsanitize=address,undefined $(ASAN_LIBS)" all
 	cp vfagent vfagent-asan
 
@@ -183,5 +192,5 @@ deb:
 
 clean:
 	rm -rf .deb-build
-	rm -f vfagent vfagent-tiny vfagent-asan libvfagent.a */*.o tests/*/*.o $(UNIT_BIN) $(HELP_BIN) $(FUZZ_BIN)
+	rm -f vfagent vfagent-tiny vfagent-asan libvfagent.a .build-flags */*.o tests/*/*.o $(UNIT_BIN) $(HELP_BIN) $(FUZZ_BIN)
 	rm -rf k8s/bin k8s/.build k8s/api/*/*/*.pb.go

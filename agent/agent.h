@@ -275,7 +275,7 @@ int vfa_check_pfs(struct vfa_agent *a, bool restore, json_object **ret_notes,
 		  struct vfa_err *e);
 int vfa_watch_state(struct vfa_agent *a, json_object **ret, struct vfa_err *e);
 
-/* watch.c: the events (docs/PROTOCOL.md) that turn one vfa_watch_state()
+/* watch.c: the events (doc/PROTOCOL.md) that turn one vfa_watch_state()
  * into the next, appended to events; *seq counts them. */
 void vfa_watch_diff(json_object *old, json_object *cur, unsigned long long *seq,
 		    json_object *events);
@@ -287,7 +287,7 @@ int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
 		  struct vfa_err *e);
 int vfa_req_check(const char *op, const struct vfa_opts *o, struct vfa_err *e);
 #define VFA_REQ_MAX (64 * 1024)	/* bytes in a request line */
-#define VFA_PROTO_V 1		/* the protocol version spoken (docs/PROTOCOL.md) */
+#define VFA_PROTO_V 1		/* the protocol version spoken (doc/PROTOCOL.md) */
 #define VFA_ID_MAX 64		/* bytes in a request's "id" */
 int vfa_req_line_id(const char *line, size_t len, json_object **ret_req,
 		    const char **ret_op, struct vfa_opts *o, json_object **ret_id,

@@ -2,13 +2,13 @@
  * kernel recorded them at connect(), and the config's rules, checked on
  * every request (so a reload applies to open connections too). */
 #include "agent/serve_priv.h"
+#include "agent/lease_match.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 /* Fills *ret from fd's SO_PEERCRED and SO_PEERGROUPS; 0 or -errno. A
@@ -147,20 +147,6 @@ int vfa_authz_request(const struct vfa_config *cfg, const struct vfa_peer *p,
 	return 0;
 }
 
-/* Every lease vfa_release could match, and more: --domain by the name
- * journaled, by a UUID given as the name, or by the UUID libvirt gives
- * for that name now (uuid, "" if unknown: a renamed domain). */
-static bool release_matches(const struct vfa_opts *o, const char *uuid,
-			    const struct vfa_lease *l)
-{
-	return (o->pci && !strcmp(l->pci, o->pci)) ||
-	       (o->lease && !strcmp(l->id, o->lease)) ||
-	       (o->domain && (!strcmp(l->domain, o->domain) ||
-			      (l->uuid[0] && !strcasecmp(l->uuid, o->domain)) ||
-			      (l->uuid[0] && uuid[0] && !strcasecmp(l->uuid, uuid)))) ||
-	       (o->holder && !strcmp(l->holder, o->holder));
-}
-
 /* A release may touch only the peer's own leases (owners[i] is the uid
  * that allocated ls[i], VFA_NO_OWNER if unknown), unless the peer is an
  * admin; uuid is the UUID of o->domain as libvirt knows it ("" if not).
@@ -173,7 +159,7 @@ int vfa_authz_release(const struct vfa_config *cfg, const struct vfa_peer *p,
 	if (vfa_authz_admin(cfg, p))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!release_matches(o, uuid, &ls[i]) || owners[i] == p->uid)
+		if (!vfa_lease_match(o, uuid, &ls[i]) || owners[i] == p->uid)
 			continue;
 		if (owners[i] == VFA_NO_OWNER)
 			return vfa_denied(e, "permission denied: lease %s (%s) has no recorded owner (made by vfagent --direct or before owners were recorded); only root and [serve] admin-groups in %s may release it",

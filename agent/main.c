@@ -9,7 +9,7 @@
 
 #include "agent/agent.h"
 
-static const char usage_text[] =
+static const char usage_head[] =
 "usage: vfagent [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
 "\n"
 "Manage SR-IOV Virtual Functions: pools of VFs ready on vfio-pci, leased to VMs.\n"
@@ -37,21 +37,9 @@ static const char usage_text[] =
 "                             problem; exit 0 nothing found, 1 problems found\n"
 "  ports DOMAIN [--add N]     free hot-plug slots of a libvirt domain; --add N adds N\n"
 "                             empty pcie-root-ports (q35) to its saved config, used\n"
-"                             from its next start\n"
-"\n"
-"Global options:\n"
-"  -c, --config FILE          config (default /etc/vfagent/vfagent.conf)\n"
-"  -s, --state-dir DIR        lease journal and locks (default /run/vfagent)\n"
-"  -j, --json                 print one JSON document\n"
-"      --socket PATH          daemon socket (default: [serve] socket in the config,\n"
-"                             else STATE_DIR/vfagent.sock)\n"
-"      --direct               do not use a running daemon\n"
-"      --persist-dir DIR      leases that outlive a reboot (--persistent attaches;\n"
-"                             default /var/lib/vfagent, \"\" for none)\n"
-"      --sysfs-root DIR       sysfs root (default /sys; for tests)\n"
-"      --dev-root DIR         /dev root (default /dev; for tests)\n"
-"  -h, --help                 this text (COMMAND --help: that command's)\n"
-"  -V, --version              print the version\n"
+"                             from its next start\n";
+
+static const char usage_tail[] =
 "\n"
 "Exit status: 0 done, 1 failed (nothing half-done), 2 bad usage or config,\n"
 "3 pool exhausted, 4 detach pending (the guest has not released the VF yet),\n"
@@ -60,9 +48,46 @@ static const char usage_text[] =
 "what it repaired. When a daemon answers on the socket, commands go through it\n"
 "(same results); otherwise they run directly, serialised by the state-dir lock.\n";
 
+/* The options valid before and after the command: one table, shown by
+ * --help and by COMMAND --help (global_opt() and gopts[] take them). */
+static const struct opt_help {
+	const char *opt, *text;	/* text: lines split by '\n' */
+} global_opts[] = {
+	{ "-c, --config FILE", "config (default /etc/vfagent/vfagent.conf)" },
+	{ "-s, --state-dir DIR", "lease journal and locks (default /run/vfagent)" },
+	{ "-j, --json", "print one JSON document" },
+	{ "    --socket PATH", "daemon socket (default: [serve] socket in the config,\n"
+			      "else STATE_DIR/vfagent.sock)" },
+	{ "    --direct", "do not use a running daemon" },
+	{ "    --persist-dir DIR", "leases that outlive a reboot (persistent attaches;\n"
+				  "default /var/lib/vfagent, \"\" for none)" },
+	{ "    --sysfs-root DIR", "sysfs root (default /sys; for tests)" },
+	{ "    --dev-root DIR", "/dev root (default /dev; for tests)" },
+	{ "-h, --help", "this text (COMMAND --help: that command's)" },
+	{ "-V, --version", "print the version" },
+};
+
+/* Prints the global options table, each continuation line indented. */
+static void print_global_opts(FILE *f)
+{
+	fputs("\nGlobal options (before or after the command):\n", f);
+	for (size_t i = 0; i < sizeof(global_opts) / sizeof(global_opts[0]); i++) {
+		const char *t = global_opts[i].text, *nl;
+
+		fprintf(f, "  %-26s ", global_opts[i].opt);
+		while ((nl = strchr(t, '\n'))) {
+			fprintf(f, "%.*s\n%29s", (int)(nl - t), t, "");
+			t = nl + 1;
+		}
+		fprintf(f, "%s\n", t);
+	}
+}
+
 static int usage(FILE *f, int code)
 {
-	fputs(usage_text, f);
+	fputs(usage_head, f);
+	print_global_opts(f);
+	fputs(usage_tail, f);
 	return code;
 }
 
@@ -132,7 +157,14 @@ static const struct cmd_help {
 "IOMMU groups, /dev/vfio owners, libvirt (reachable, dynamic_ownership,\n"
 "AppArmor rule for /dev/vfio), locked memory, free hot-plug slots of domains\n"
 "holding leases. Names the fix for each problem. Exit 0 nothing found, 1\n"
-"problems found.\n" },
+"problems found.\n"
+"\n"
+"      --proc-root DIR        /proc root (default /proc; for tests)\n"
+"      --etc-root DIR         /etc root (default /etc; for tests)\n"
+"      --run-root DIR         /run root (default /run; for tests)\n"
+"      --modules-root DIR     kernel modules root (default /lib/modules; for tests)\n"
+"      --apparmor-param FILE  AppArmor enabled parameter (default\n"
+"                             /sys/module/apparmor/parameters/enabled; for tests)\n" },
 	{ "ports",
 "usage: vfagent [GLOBAL OPTIONS] ports DOMAIN [--add N]\n"
 "\n"
@@ -142,27 +174,13 @@ static const struct cmd_help {
 "                             saved config, used from its next start\n" },
 };
 
-static const char global_help[] =
-"\n"
-"Global options (before or after the command):\n"
-"  -c, --config FILE          config (default /etc/vfagent/vfagent.conf)\n"
-"  -s, --state-dir DIR        lease journal and locks (default /run/vfagent)\n"
-"  -j, --json                 print one JSON document\n"
-"      --socket PATH          daemon socket (default: [serve] socket in the config,\n"
-"                             else STATE_DIR/vfagent.sock)\n"
-"      --direct               do not use a running daemon\n"
-"      --persist-dir DIR      leases that outlive a reboot (default /var/lib/vfagent)\n"
-"      --sysfs-root DIR       sysfs root (default /sys; for tests)\n"
-"      --dev-root DIR         /dev root (default /dev; for tests)\n"
-"  -h, --help                 this text\n";
-
 /* Help of one command on stdout, exit 0; the general usage for an unknown one. */
 static int cmd_usage(const char *cmd)
 {
 	for (size_t i = 0; i < sizeof(cmd_helps) / sizeof(cmd_helps[0]); i++)
 		if (!strcmp(cmd, cmd_helps[i].name)) {
 			fputs(cmd_helps[i].text, stdout);
-			fputs(global_help, stdout);
+			print_global_opts(stdout);
 			return 0;
 		}
 	return usage(stdout, 0);
@@ -400,7 +418,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "ports") && optind + 1 < argc && argv[optind + 1][0] != '-')
 		o.domain = argv[++optind];
 	optind++;
-	while ((c = getopt_long(argc, argv, ":c:s:jh", gopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:s:jhV", gopts, NULL)) != -1) {
+		if (c == 'V') {
+			printf("vfagent %s\n", VFAGENT_VERSION);
+			return 0;
+		}
 		if (global_opt(c, &o, &json)) {
 			if (o.help)
 				return cmd_usage(cmd);

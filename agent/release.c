@@ -17,22 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/lease_match.h"
 #include "nl/vfnl.h"
 #include "pci/vfpci.h"
 #include "vfio/vfio.h"
-
-/* uuid: of the domain named --domain, "" when libvirt does not know it;
- * a lease journaled with a UUID matches by UUID then (renames, reused
- * names), by the journaled name otherwise. */
-static bool release_matches(const struct vfa_opts *o, const char *uuid,
-			    const struct vfa_lease *l)
-{
-	return (o->pci && !strcmp(l->pci, o->pci)) ||
-	       (o->lease && !strcmp(l->id, o->lease)) ||
-	       (o->holder && !strcmp(l->holder, o->holder)) ||
-	       (o->domain && (uuid[0] && l->uuid[0] ? !strcmp(l->uuid, uuid) :
-			      !strcmp(l->domain, o->domain)));
-}
 
 static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char *uuid,
 		       struct vfa_lease *l, json_object *done, json_object *pending,
@@ -47,7 +35,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 	 * may since have been leased again to someone else. */
 	memcpy(id, l->id, sizeof(id));
 	if (vfa_lease_load(c->st, l->pci, l) || strcmp(l->id, id) ||
-	    !release_matches(o, uuid, l)) {
+	    !vfa_lease_match(o, uuid, l)) {
 		close(fd);
 		return 0;
 	}
@@ -123,12 +111,12 @@ int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret
 	}
 	r = vfa_leases_of(c, &ls, &n, e);
 	for (size_t i = 0; !r && i < n && nt < sizeof(todo) / sizeof(todo[0]); i++)
-		if (release_matches(o, uuid, &ls[i]))
+		if (vfa_lease_match(o, uuid, &ls[i]))
 			todo[nt++] = &ls[i];
 	vfa_state_unlock(c->st);
 	/* Leases that reconcile just finished releasing count as released. */
 	for (size_t i = 0; !r && i < c->n_reclaimed; i++) {
-		if (release_matches(o, uuid, &c->reclaimed[i]))
+		if (vfa_lease_match(o, uuid, &c->reclaimed[i]))
 			json_object_array_add(done, vfa_lease_json(&c->reclaimed[i]));
 	}
 	if (!r && nt == 0 && json_object_array_length(done) == 0)

@@ -338,7 +338,7 @@ static json_object *watch_pool(struct vfa_agent *c, const struct vfa_pool *p,
 
 /**
  * vfa_watch_state() - the pools as watch streams them, read now
- * @ret: {"pools":[POOL...],"leases":[LEASE...]} (docs/PROTOCOL.md), the
+ * @ret: {"pools":[POOL...],"leases":[LEASE...]} (doc/PROTOCOL.md), the
  *	caller's; "leases" holds every journaled lease, PF present or not
  *
  * Reads the kernel and the journal as they are: no reconcile, no state

@@ -90,7 +90,7 @@ struct client {
 	bool waiting;			/* a request waits for the state lock */
 	bool watcher;			/* after "watch": events only, input ignored */
 	/* A request run by a child process (libvirt calls: seconds); the
-	 * client's later requests wait for its reply (docs/PROTOCOL.md). */
+	 * client's later requests wait for its reply (doc/PROTOCOL.md). */
 	pid_t job_pid;
 	int job_fd, job_watch;		/* the child's reply pipe; -1 none */
 	char *job_out;
@@ -121,7 +121,7 @@ struct server {
 	bool journal;			/* stderr goes to the journal */
 	struct vfa_fleet *fleet;	/* CDI spec and metrics (fleet.c) */
 	int fleet_timer;		/* publish them once the replies are out */
-	/* watch (docs/PROTOCOL.md): the state last streamed, the last event's
+	/* watch (doc/PROTOCOL.md): the state last streamed, the last event's
 	 * number, how many clients watch. */
 	json_object *wstate;
 	unsigned long long seq;

@@ -1,4 +1,4 @@
-/* vfagent serve: the watch stream (docs/PROTOCOL.md). */
+/* vfagent serve: the watch stream (doc/PROTOCOL.md). */
 #include "agent/agent.h"
 #include "agent/serve_priv.h"
 

@@ -1,5 +1,5 @@
 /* vfagent-client.h: the client library of the vfagent daemon protocol,
- * version 1 (docs/PROTOCOL.md). One connection per struct vfa_client;
+ * version 1 (doc/PROTOCOL.md). One connection per struct vfa_client;
  * one JSON object per line each way. Used by the CLI, the bench and the
  * Kubernetes device plugin. Not thread-safe: one thread per connection.
  *

@@ -1,5 +1,5 @@
 /* The watch stream's events: what changed between two looks at the state
- * (vfa_watch_state), as docs/PROTOCOL.md words them. Pure JSON: the
+ * (vfa_watch_state), as doc/PROTOCOL.md words them. Pure JSON: the
  * daemon decides when to look. */
 #include "agent/agent.h"
 

@@ -25,16 +25,8 @@ dev=/sys/class/net/$pf/device
 [ -f "$dev/sriov_totalvfs" ] || { echo "bench: $pf is not an SR-IOV PF" >&2; exit 1; }
 nvf=$(cat "$dev/sriov_totalvfs"); [ "$nvf" -gt 7 ] && nvf=7
 conf=$out/vfagent.conf st=/run/vfagent-bench
-cat >"$conf" <<CONF
-[libvirt]
-uri = qemu:///system
-[pool bench]
-pf = $pf
-vfs = $nvf
-spoofchk = on
-owner = libvirt-qemu:kvm
-mode = 0660
-CONF
+lab_conf bench "$nvf" libvirt owner
+echo "spoofchk = on" >>"$conf"
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "kernel: $(uname -r)"

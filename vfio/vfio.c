@@ -738,10 +738,33 @@ static int chmod_fd(int fd, mode_t mode)
 	return 0;
 }
 
+/* Every chmod made by the owner: ownership is taken first (keeping the
+ * group) and handed to uid last, so root needs CAP_CHOWN only, never
+ * CAP_FOWNER (without it, a chmod of a node the VM user owned failed: an
+ * alloc could not finish nor its rollback idle the node). The mode is
+ * narrowed before the group changes and widened after, so no intermediate
+ * state grants anyone but root more than the old or the new one. */
+static int set_owner_mode(int fd, const struct stat *st, uid_t uid, gid_t gid,
+			  mode_t mode)
+{
+	uid_t me = geteuid();
+	int r;
+
+	if (st->st_uid != me && fchownat(fd, "", me, st->st_gid, AT_EMPTY_PATH) < 0)
+		return -errno;
+	r = chmod_fd(fd, st->st_mode & mode & 07777);
+	if (r == 0 && fchownat(fd, "", me, gid, AT_EMPTY_PATH) < 0)
+		r = -errno;
+	if (r == 0)
+		r = chmod_fd(fd, mode);
+	if (r == 0 && uid != me && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		r = -errno;
+	return r;
+}
+
 /* Sets owner, group and mode of dev_root/vfio/<group>. -EPERM (nothing
  * changed) if it is not a character device reached without links under
- * the dev root. The mode is narrowed before the owner changes and widened
- * after, so no intermediate state grants more than the old or new one. */
+ * the dev root; another -errno (set_owner_mode's step failed) otherwise. */
 int vfio_node_chown(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 		    mode_t mode)
 {
@@ -765,15 +788,11 @@ int vfio_node_chown(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 		r = -EPERM;
 		goto out;
 	}
-	r = chmod_fd(fd, st.st_mode & mode & 07777);
-	if (r == 0 && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
-		r = -errno;
-	if (r == 0)
-		r = chmod_fd(fd, mode);
+	r = set_owner_mode(fd, &st, uid, gid, mode);
 	if (r < 0)
 		seterr(c, "cannot set %s/vfio/%d to %u:%u %04o: %s%s", c->dev, group,
 		       (unsigned int)uid, (unsigned int)gid, (unsigned int)mode,
-		       strerror(-r), r == -EPERM ? " (needs root with CAP_CHOWN and CAP_FOWNER)" :
+		       strerror(-r), r == -EPERM ? " (needs root with CAP_CHOWN)" :
 		       r == -ENOENT ? " (is /proc mounted?)" : "");
 out:
 	close(fd);

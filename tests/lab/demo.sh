@@ -8,16 +8,7 @@ set -- $(lab_pf) || { echo "demo: no SR-IOV PF in the guest"; exit 1; }
 pf=$1 dev=/sys/class/net/$1/device
 conf=/etc/vfagent/vfagent.conf
 mkdir -p /etc/vfagent
-cat >$conf <<CONF
-[libvirt]
-uri = qemu:///system
-
-[pool net1]
-pf = $pf
-vfs = 7
-owner = libvirt-qemu:kvm
-mode = 0660
-CONF
+lab_conf net1 7 libvirt owner
 run() { echo; echo "\$ $*"; "$@"; echo "(exit $?)"; }
 V=$PWD/vfagent
 echo "== The host after a reboot: PF $pf ($(cat $dev/vendor):$(cat $dev/device), igb) is down, no VFs."
@@ -44,14 +35,14 @@ run $V status
 
 echo
 echo "== Now the daemon: vfagent serve watches libvirt and returns a stopped domain's VFs by itself."
-$V serve 2>/tmp/vfagent-demo.log &
-dpid=$!
-for i in $(seq 1 50); do grep -q 'serving on' /tmp/vfagent-demo.log && break; sleep 0.1; done
+st=/run/vfagent
+: >/tmp/vfagent-demo.log
+lab_serve /tmp/vfagent-demo.log
 virsh -q start l2 >/dev/null
 run $V alloc --pool net1 --domain l2 --live
 echo "\$ virsh destroy l2"; virsh -q destroy l2
-for i in $(seq 1 30); do grep -q 'domain l2 stopped' /tmp/vfagent-demo.log && break; sleep 0.1; done
+lab_wait_log /tmp/vfagent-demo.log 'domain l2 stopped' 30
 echo "(daemon log:)"; grep -E 'domain l2|alloc done' /tmp/vfagent-demo.log
 run $V status
-kill $dpid; wait $dpid
+lab_serve_stop
 ip -d link show "$pf" | grep ' vf '

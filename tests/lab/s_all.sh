@@ -6,19 +6,10 @@
 # (its timestamps give the boot timing; systemd-analyze blame, run here,
 # took 1m44s of a loaded TCG guest before power-off).
 cd "$(dirname "$0")/../.."
+. tests/lab/lib.sh
 o=${VFAGENT_LAB_OUT:-/tmp}
 res=$o/results
-: >"$res"
-for t in tests/lab/s_[0-9]*.sh; do
-	if [ $# -gt 0 ]; then
-		m=0; for a in "$@"; do case $t in *"$a"*) m=1 ;; esac; done
-		[ $m = 1 ] || continue
-	fi
-	echo "-- $t"
-	start=$(date +%s%3N)
-	sh "$t" 2>&1 | tee -a "$res"
-	echo "-- $t: $(( $(date +%s%3N) - start )) ms"
-done
+lab_each "tests/lab/s_[0-9]*.sh" "$res" "$@"
 journalctl -b --no-pager >"$o/journal.txt" 2>&1
 grep -q '^FAIL ' "$res" && exit 1
 exit 0

@@ -5,24 +5,13 @@
 # kernel's sriov_totalvfs (7) binds over config space's TotalVFs (8), and
 # the CLI finds the daemon on the config's [serve] socket.
 . tests/lab/lib.sh
-V="$PWD/vfagent" S="$PWD/tests/lab/sock_tool"
-set -- $(lab_pf) || { fail "input.pf: no SR-IOV PF"; exit 0; }
-pf=$1 dev=/sys/class/net/$1/device
-out=${VFAGENT_LAB_OUT:-/tmp}/input
-mkdir -p "$out"
-conf=$out/vfagent.conf st=/run/vfagent-input sock=/run/vfagent-input.sock log=$out/daemon.log
+lab_setup input || exit 0
+S="$PWD/tests/lab/sock_tool"
+sock=/run/vfagent-input.sock log=$out/daemon.log
 mx=$out/matrix.txt
 : >"$mx"
-cat >"$conf" <<CONF
-[pool net1]
-pf = $pf
-vfs = 3
-owner = libvirt-qemu:kvm
-mode = 0660
-[serve]
-socket = $sock
-CONF
-va() { "$V" -c "$conf" -s "$st" "$@"; }
+lab_conf net1 3 owner
+printf '[serve]\nsocket = %s\n' "$sock" >>"$conf"
 snap() {
 	# A state dir created empty by a refused command holds the same journal.
 	{ ip -d link show "$pf"; echo "-- journal"; ls -l "$st/leases" 2>/dev/null | grep -v '^total';
@@ -120,9 +109,7 @@ snap "$out/after.config"
 check input.config.nothing_changed "$(diff $out/before $out/after.config | head -5)" cmp -s "$out/before" "$out/after.config"
 
 # 2. Through the daemon, found on the config's [serve] socket.
-"$V" -c "$conf" -s "$st" serve >>"$log" 2>&1 &
-dpid=$!
-for i in $(seq 1 100); do grep -q 'serving on' "$log" && break; sleep 0.1; done
+lab_serve "$log"
 va --json status >"$out/status.json" 2>&1
 check input.cli.uses_config_socket "$(tail -n3 $log)" sh -c "grep -q 'serving on $sock' $log && grep -q ': status done' $log"
 cli_battery daemon
@@ -163,7 +150,7 @@ fi
 snap "$out/after.socket"
 check input.socket.nothing_changed "$(diff $out/before $out/after.socket | head -5)" cmp -s "$out/before" "$out/after.socket"
 
-kill -TERM $dpid; wait $dpid
+lab_serve_stop
 va release --lease "$(jq -r .id $out/lease.json)" >/dev/null 2>&1
 check input.cleanup "leases left: $(ls $st/leases 2>/dev/null)" [ -z "$(ls $st/leases 2>/dev/null)" ]
 echo "== bad-input matrix rows"

@@ -5,20 +5,8 @@
 # mid-attach. Each: one clear message, journal and hardware consistent,
 # the next command repairs or reports.
 . tests/lab/lib.sh
-V="${VFAGENT:-$PWD/vfagent}"
-set -- $(lab_pf) || { fail "faults.pf: no SR-IOV PF"; exit 0; }
-pf=$1 dev=/sys/class/net/$1/device
-out=${VFAGENT_LAB_OUT:-/tmp}/faults
-mkdir -p "$out"
-conf=$out/vfagent.conf st=/run/vfagent-faults
-cat >"$conf" <<CONF
-[libvirt]
-uri = qemu:///system
-[pool net1]
-pf = $pf
-vfs = 3
-CONF
-va() { "$V" -c "$conf" -s "$st" "$@"; }
+lab_setup faults || exit 0
+lab_conf net1 3 libvirt
 nleases() { ls "$st/leases" 2>/dev/null | grep -c '\.json$'; }
 has_mac() { ip -d link show "$pf" | grep -q "link/ether $1"; }
 vfpci() { basename "$(readlink "$dev/virtfn$1")"; }

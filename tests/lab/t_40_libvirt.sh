@@ -3,22 +3,8 @@
 # scrubbed and returned; a failed attach returns the VF to the pool.
 . tests/lab/lib.sh
 . tests/lab/libvirt.sh
-V="${VFAGENT:-$PWD/vfagent}"
-set -- $(lab_pf) || { fail "virt.pf: no SR-IOV PF"; exit 0; }
-pf=$1 dev=/sys/class/net/$1/device
-out=${VFAGENT_LAB_OUT:-/tmp}/virt
-mkdir -p "$out"
-conf=$out/vfagent.conf st=/run/vfagent-virt
-cat >"$conf" <<CONF
-[libvirt]
-uri = qemu:///system
-[pool net1]
-pf = $pf
-vfs = 2
-owner = libvirt-qemu:kvm
-mode = 0660
-CONF
-va() { "$V" -c "$conf" -s "$st" "$@"; }
+lab_setup virt || exit 0
+lab_conf net1 2 libvirt owner
 if ! lab_libvirt_start; then fail "virt.libvirtd: libvirtd did not start"; exit 0; fi
 pass "virt.libvirtd: $(libvirtd --version)"
 lab_l2_define

@@ -7,26 +7,12 @@
 # file saying Y (README: vfagent doctor).
 . tests/lab/lib.sh
 . tests/lab/libvirt.sh
-V="$PWD/vfagent"
-set -- $(lab_pf) || { fail "doctor.pf: no SR-IOV PF"; exit 0; }
-pf=$1 dev=/sys/class/net/$1/device
-out=${VFAGENT_LAB_OUT:-/tmp}/doctor
-mkdir -p "$out"
-conf=$out/vfagent.conf st=/run/vfagent-doctor
-cat >"$conf" <<CONF
-[libvirt]
-uri = qemu:///system
-[pool net1]
-pf = $pf
-vfs = 7
-owner = libvirt-qemu:kvm
-mode = 0660
-CONF
+lab_setup doctor || exit 0
+lab_conf net1 7 libvirt owner
 aa=/sys/module/apparmor/parameters/enabled
 if [ "$(cat $aa 2>/dev/null)" != Y ]; then
 	echo Y >"$out/aa-enabled"; aa=$out/aa-enabled
 fi
-va() { "$V" -c "$conf" -s "$st" "$@"; }
 doc() { va doctor --apparmor-param "$aa" "$@"; }
 # status of one check in a doctor JSON file: "fail", "ok", ...
 st_of() { jq -r --arg c "$2" '[.findings[] | select(.check == $c) | .status] | first // "none"' "$1"; }

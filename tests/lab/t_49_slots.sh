@@ -5,22 +5,8 @@
 # The L2 has no OS, so a detach is never acked: destroy/start between rounds.
 . tests/lab/lib.sh
 . tests/lab/libvirt.sh
-V="$PWD/vfagent"
-set -- $(lab_pf) || { fail "slots.pf: no SR-IOV PF"; exit 0; }
-pf=$1 dev=/sys/class/net/$1/device
-out=${VFAGENT_LAB_OUT:-/tmp}/slots
-mkdir -p "$out"
-conf=$out/vfagent.conf st=/run/vfagent-slots
-cat >"$conf" <<CONF
-[libvirt]
-uri = qemu:///system
-[pool net1]
-pf = $pf
-vfs = 7
-owner = libvirt-qemu:kvm
-mode = 0660
-CONF
-va() { "$V" -c "$conf" -s "$st" "$@"; }
+lab_setup slots || exit 0
+lab_conf net1 7 libvirt owner
 pgrep -x libvirtd >/dev/null || lab_libvirt_start || { fail "slots.libvirtd: libvirtd did not start"; exit 0; }
 lab_l2_define
 virsh -q start l2 >/dev/null

@@ -1,21 +1,11 @@
 # The daemon unit's capability set is the real minimum: the whole flow works
-# with CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_CHOWN and CAP_FOWNER only, and
+# with CAP_NET_ADMIN, CAP_SYS_ADMIN and CAP_CHOWN only (no CAP_FOWNER: the
+# node's mode is set while root owns it), and
 # without any one of them a step fails, with a clear error, nothing leased.
 . tests/lab/lib.sh
-V="${VFAGENT:-$PWD/vfagent}"
-set -- $(lab_pf) || { fail "caps.pf: no SR-IOV PF"; exit 0; }
-pf=$1 dev=/sys/class/net/$1/device
-out=${VFAGENT_LAB_OUT:-/tmp}/caps
-mkdir -p "$out"
-conf=$out/vfagent.conf st=/run/vfagent-caps
-cat >"$conf" <<CONF
-[pool net1]
-pf = $pf
-vfs = 3
-owner = libvirt-qemu:kvm
-mode = 0660
-CONF
-all="net_admin sys_admin chown fowner"
+lab_setup caps || exit 0
+lab_conf net1 3 owner
+all="net_admin sys_admin chown"
 caps() {	# caps "CAP CAP ..." CMD...: run with only those capabilities
 	set_=$(for c in $1; do printf ',+%s' "$c"; done); shift
 	setpriv --inh-caps=-all --bounding-set="-all$set_" "$@"

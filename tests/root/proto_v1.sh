@@ -1,4 +1,4 @@
-# The daemon protocol, version 1 (docs/PROTOCOL.md), on the host without
+# The daemon protocol, version 1 (doc/PROTOCOL.md), on the host without
 # SR-IOV (the pool's PF is missing): hello, version refusal, "id" echo with
 # pipelining, watch snapshot, lease events, and a watcher that reads
 # nothing dropped with a last {"event":"overflow"}. Clients go through the

@@ -78,6 +78,15 @@ static void rm(const char *rel)
 		fprintf(stderr, "%s failed\n", cmd);
 }
 
+static void mode(const char *rel, mode_t m)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", top, rel);
+	if (chmod(p, m) < 0)
+		perror(p);
+}
+
 static void copy_fixture(const char *name, const char *rel)
 {
 	char p[256], buf[8192];
@@ -159,60 +168,58 @@ static void expect(const char *name, enum vfa_doc_check c, enum vfa_doc_status s
 	rep.n = 0;
 }
 
+typedef void doc_check_fn(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
+
+/* Runs one doctor check on the current tree, then expect(). */
+static void check(const char *name, doc_check_fn *run, enum vfa_doc_check c,
+		  enum vfa_doc_status st, const char *needle)
+{
+	run(&ctx, &rep);
+	expect(name, c, st, needle);
+}
+
 static void test_iommu(void)
 {
 	tree();
 	put("proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 intel_iommu=on iommu=pt quiet\n");
-	vfa_doc_iommu_cmdline(&ctx, &rep);
-	expect("doctor.cmdline_on", DOC_IOMMU_CMDLINE, DOC_OK, "intel_iommu=on");
+	check("doctor.cmdline_on", vfa_doc_iommu_cmdline, DOC_IOMMU_CMDLINE, DOC_OK, "intel_iommu=on");
 	put("proc/cmdline", "root=/dev/sda1 amd_iommu=off\n");
-	vfa_doc_iommu_cmdline(&ctx, &rep);
-	expect("doctor.cmdline_off", DOC_IOMMU_CMDLINE, DOC_FAIL, "amd_iommu=off");
+	check("doctor.cmdline_off", vfa_doc_iommu_cmdline, DOC_IOMMU_CMDLINE, DOC_FAIL, "amd_iommu=off");
 	put("proc/cmdline", "root=/dev/sda1 quiet\n");
-	vfa_doc_iommu_cmdline(&ctx, &rep);
-	expect("doctor.cmdline_default", DOC_IOMMU_CMDLINE, DOC_INFO, NULL);
+	check("doctor.cmdline_default", vfa_doc_iommu_cmdline, DOC_IOMMU_CMDLINE, DOC_INFO, NULL);
 
-	vfa_doc_iommu_active(&ctx, &rep);
-	expect("doctor.iommu_inactive", DOC_IOMMU_ACTIVE, DOC_FAIL, "intel_iommu=on");
+	check("doctor.iommu_inactive", vfa_doc_iommu_active, DOC_IOMMU_ACTIVE, DOC_FAIL, "intel_iommu=on");
 	mkdirs("sys/class/iommu/dmar0");
 	mkdirs("sys/kernel/iommu_groups/0/devices");
-	vfa_doc_iommu_active(&ctx, &rep);
-	expect("doctor.iommu_active", DOC_IOMMU_ACTIVE, DOC_OK, "1 unit");
+	check("doctor.iommu_active", vfa_doc_iommu_active, DOC_IOMMU_ACTIVE, DOC_OK, "1 unit");
 }
 
 static void test_intremap(void)
 {
 	tree();
 	copy_fixture("interrupts-ir", "proc/interrupts");
-	vfa_doc_intremap(&ctx, &rep);
-	expect("doctor.intremap_on", DOC_INTREMAP, DOC_OK, NULL);
+	check("doctor.intremap_on", vfa_doc_intremap, DOC_INTREMAP, DOC_OK, NULL);
 	copy_fixture("interrupts-noir", "proc/interrupts");
-	vfa_doc_intremap(&ctx, &rep);
-	expect("doctor.intremap_off", DOC_INTREMAP, DOC_FAIL, "vfio refuses");
+	check("doctor.intremap_off", vfa_doc_intremap, DOC_INTREMAP, DOC_FAIL, "vfio refuses");
 	/* ECAP with IR (bit 3): supported, so it was switched off */
 	put("sys/class/iommu/dmar0/intel-iommu/ecap", "f0205e\n");
-	vfa_doc_intremap(&ctx, &rep);
-	expect("doctor.intremap_switched_off", DOC_INTREMAP, DOC_FAIL, "intremap=off");
+	check("doctor.intremap_switched_off", vfa_doc_intremap, DOC_INTREMAP, DOC_FAIL, "intremap=off");
 	put("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "Y\n");
-	vfa_doc_intremap(&ctx, &rep);
-	expect("doctor.intremap_unsafe", DOC_INTREMAP, DOC_WARN, "allow_unsafe_interrupts");
+	check("doctor.intremap_unsafe", vfa_doc_intremap, DOC_INTREMAP, DOC_WARN, "allow_unsafe_interrupts");
 }
 
 static void test_modules(void)
 {
 	tree();
-	vfa_doc_vfio_modules(&ctx, &rep);
-	expect("doctor.vfio_absent", DOC_VFIO_MODULES, DOC_FAIL, "CONFIG_VFIO_PCI");
+	check("doctor.vfio_absent", vfa_doc_vfio_modules, DOC_VFIO_MODULES, DOC_FAIL, "CONFIG_VFIO_PCI");
 	put("lib/modules/6.1.0-99-amd64/modules.dep",
 	    "kernel/drivers/net/ethernet/intel/igb/igb.ko: kernel/drivers/dca/dca.ko\n"
 	    "kernel/drivers/vfio/vfio.ko: kernel/drivers/vfio/vfio_iommu_type1.ko\n"
 	    "kernel/drivers/vfio/pci/vfio-pci.ko: kernel/drivers/vfio/pci/vfio-pci-core.ko kernel/drivers/vfio/vfio.ko\n");
-	vfa_doc_vfio_modules(&ctx, &rep);
-	expect("doctor.vfio_not_loaded", DOC_VFIO_MODULES, DOC_WARN, "modprobe vfio-pci");
+	check("doctor.vfio_not_loaded", vfa_doc_vfio_modules, DOC_VFIO_MODULES, DOC_WARN, "modprobe vfio-pci");
 	mkdirs("sys/module/vfio");
 	mkdirs("sys/module/vfio_pci");
-	vfa_doc_vfio_modules(&ctx, &rep);
-	expect("doctor.vfio_loaded", DOC_VFIO_MODULES, DOC_OK, NULL);
+	check("doctor.vfio_loaded", vfa_doc_vfio_modules, DOC_VFIO_MODULES, DOC_OK, NULL);
 }
 
 /* A PF eth0 (0000:00:02.0) with total VFs, num VFs, flags, and its VFs
@@ -245,8 +252,7 @@ static void fake_pf(unsigned int total, unsigned int num, unsigned int flags)
 		ln(tgt, rel);
 		snprintf(rel, sizeof(rel), "dev/vfio/%u", 5 + i);
 		put(rel, "%s", "");
-		snprintf(rel, sizeof(rel), "%s/dev/vfio/%u", top, 5 + i);
-		chmod(rel, 0660);
+		mode(rel, 0660);
 	}
 }
 
@@ -269,84 +275,70 @@ static void fake_config(const char *pf, unsigned int vfs, bool owner)
 	ctx.cfg = &cfg;
 }
 
-static void test_pf(void)
+/* The fixture most checks start from: a fresh tree with a healthy PF eth0
+ * (7 VFs possible, 2 made, up) and a pool of 2 VFs on it. */
+static void good_host(bool owner)
 {
 	tree();
 	fake_pf(7, 2, 0x1003);
-	fake_config("eth0", 2, true);
+	fake_config("eth0", 2, owner);
+}
+
+static void test_pf(void)
+{
+	good_host(true);
 	vfa_doc_pfs(&ctx, &rep);
 	T("doctor.pf_all_good", !vfa_doc_problems(&rep), "%u findings, first problem: %s", rep.n,
 	  ({ const char *m = "none"; for (unsigned int i = 0; i < rep.n; i++)
 	     if (rep.f[i].status >= DOC_WARN) { m = rep.f[i].msg; break; } m; }));
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_exists", DOC_PF_EXISTS, DOC_OK, "0000:00:02.0");
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_sriov", DOC_PF_SRIOV, DOC_OK, "7 VFs");
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_up", DOC_PF_UP, DOC_OK, NULL);
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_vfs", DOC_PF_VFS, DOC_OK, NULL);
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_no_addresses", DOC_PF_ADDRESSES, DOC_OK, NULL);
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.vf_driver", DOC_VF_DRIVER, DOC_OK, NULL);
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.vf_groups", DOC_VF_GROUPS, DOC_OK, NULL);
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.vf_nodes", DOC_VF_NODES, DOC_OK, NULL);
+	check("doctor.pf_exists", vfa_doc_pfs, DOC_PF_EXISTS, DOC_OK, "0000:00:02.0");
+	check("doctor.pf_sriov", vfa_doc_pfs, DOC_PF_SRIOV, DOC_OK, "7 VFs");
+	check("doctor.pf_up", vfa_doc_pfs, DOC_PF_UP, DOC_OK, NULL);
+	check("doctor.pf_vfs", vfa_doc_pfs, DOC_PF_VFS, DOC_OK, NULL);
+	check("doctor.pf_no_addresses", vfa_doc_pfs, DOC_PF_ADDRESSES, DOC_OK, NULL);
+	check("doctor.vf_driver", vfa_doc_pfs, DOC_VF_DRIVER, DOC_OK, NULL);
+	check("doctor.vf_groups", vfa_doc_pfs, DOC_VF_GROUPS, DOC_OK, NULL);
+	check("doctor.vf_nodes", vfa_doc_pfs, DOC_VF_NODES, DOC_OK, NULL);
 
 	fake_config("0000:00:02.0", 2, true);
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_by_pci", DOC_PF_EXISTS, DOC_OK, "eth0");
+	check("doctor.pf_by_pci", vfa_doc_pfs, DOC_PF_EXISTS, DOC_OK, "eth0");
 	fake_config("eth9", 2, true);
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_missing", DOC_PF_EXISTS, DOC_FAIL, "eth9");
+	check("doctor.pf_missing", vfa_doc_pfs, DOC_PF_EXISTS, DOC_FAIL, "eth9");
 	fake_config("eth0", 8, true);
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_vfs_over_limit", DOC_PF_VFS, DOC_FAIL, "at most 7");
+	check("doctor.pf_vfs_over_limit", vfa_doc_pfs, DOC_PF_VFS, DOC_FAIL, "at most 7");
 	fake_config("eth0", 3, true);
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_vfs_missing", DOC_PF_VFS, DOC_FAIL, "vfagent setup");
+	check("doctor.pf_vfs_missing", vfa_doc_pfs, DOC_PF_VFS, DOC_FAIL, "vfagent setup");
 
 	fake_config("eth0", 2, true);
 	put("sys/class/net/eth0/flags", "0x1002\n");
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_down", DOC_PF_UP, DOC_FAIL, "vfagent setup");
+	check("doctor.pf_down", vfa_doc_pfs, DOC_PF_UP, DOC_FAIL, "vfagent setup");
 	put("sys/class/net/eth0/flags", "0x1003\n");
 
 	copy_fixture("route-default-eth0", "proc/net/route");
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_default_route4", DOC_PF_ADDRESSES, DOC_WARN, "IPv4 default route");
+	check("doctor.pf_default_route4", vfa_doc_pfs, DOC_PF_ADDRESSES, DOC_WARN, "IPv4 default route");
 	copy_fixture("route-default-eth1", "proc/net/route");
 	copy_fixture("ipv6_route-default-eth0", "proc/net/ipv6_route");
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_default_route6", DOC_PF_ADDRESSES, DOC_WARN, "IPv6 default route");
+	check("doctor.pf_default_route6", vfa_doc_pfs, DOC_PF_ADDRESSES, DOC_WARN, "IPv6 default route");
 	rm("proc/net/ipv6_route");
 	snprintf(fake_addrs[0].s, sizeof(fake_addrs[0].s), "fe80::5054:ff:fe12:3456");
 	fake_addrs[0].link_local = true;
 	n_fake_addrs = 1;
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_link_local_only", DOC_PF_ADDRESSES, DOC_OK, "beyond link-local");
+	check("doctor.pf_link_local_only", vfa_doc_pfs, DOC_PF_ADDRESSES, DOC_OK, "beyond link-local");
 	snprintf(fake_addrs[1].s, sizeof(fake_addrs[1].s), "192.0.2.7");
 	n_fake_addrs = 2;
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_address", DOC_PF_ADDRESSES, DOC_WARN, "192.0.2.7");
+	check("doctor.pf_address", vfa_doc_pfs, DOC_PF_ADDRESSES, DOC_WARN, "192.0.2.7");
 	n_fake_addrs = 0;
 
 	rm("sys/bus/pci/devices/0000:00:02.0/sriov_totalvfs");
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.pf_not_sriov", DOC_PF_SRIOV, DOC_FAIL, "SR-IOV");
+	check("doctor.pf_not_sriov", vfa_doc_pfs, DOC_PF_SRIOV, DOC_FAIL, "SR-IOV");
 }
 
 static void test_vfs(void)
 {
-	tree();
-	fake_pf(7, 2, 0x1003);
-	fake_config("eth0", 2, true);
+	good_host(true);
 	mkdirs("sys/bus/pci/drivers/igbvf");
 	ln("../../../bus/pci/drivers/igbvf", "sys/bus/pci/devices/0000:00:12.2/driver");
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.vf_wrong_driver", DOC_VF_DRIVER, DOC_FAIL, "0000:00:12.2 (igbvf)");
+	check("doctor.vf_wrong_driver", vfa_doc_pfs, DOC_VF_DRIVER, DOC_FAIL, "0000:00:12.2 (igbvf)");
 	ln("../../../bus/pci/drivers/vfio-pci", "sys/bus/pci/devices/0000:00:12.2/driver");
 
 	/* a foreign device, on a host driver, in the group of VF 0 */
@@ -354,21 +346,13 @@ static void test_vfs(void)
 	mkdirs("sys/bus/pci/drivers/snd_hda_intel");
 	ln("../../../bus/pci/drivers/snd_hda_intel", "sys/bus/pci/devices/0000:00:1f.3/driver");
 	ln("../../../../bus/pci/devices/0000:00:1f.3", "sys/kernel/iommu_groups/5/devices/0000:00:1f.3");
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.vf_group_foreign", DOC_VF_GROUPS, DOC_FAIL, "0000:00:1f.3 (snd_hda_intel)");
+	check("doctor.vf_group_foreign", vfa_doc_pfs, DOC_VF_GROUPS, DOC_FAIL, "0000:00:1f.3 (snd_hda_intel)");
 	rm("sys/kernel/iommu_groups/5/devices/0000:00:1f.3");
 
-	{
-		char p[512];
-
-		snprintf(p, sizeof(p), "%s/dev/vfio/6", top);
-		chmod(p, 0600);
-	}
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.vf_node_owner", DOC_VF_NODES, DOC_WARN, "/dev/vfio/6 is");
+	mode("dev/vfio/6", 0600);
+	check("doctor.vf_node_owner", vfa_doc_pfs, DOC_VF_NODES, DOC_WARN, "/dev/vfio/6 is");
 	rm("dev/vfio/6");
-	vfa_doc_pfs(&ctx, &rep);
-	expect("doctor.vf_node_missing", DOC_VF_NODES, DOC_WARN, "/dev/vfio/6 missing");
+	check("doctor.vf_node_missing", vfa_doc_pfs, DOC_VF_NODES, DOC_WARN, "/dev/vfio/6 missing");
 }
 
 static void test_libvirt(void)
@@ -379,70 +363,53 @@ static void test_libvirt(void)
 	fake_config("eth0", 2, false);
 	ctx.virt_errno = ECONNREFUSED;
 	snprintf(ctx.virt_err, sizeof(ctx.virt_err), "libvirt not reachable (default URI): no socket");
-	vfa_doc_libvirt(&ctx, &rep);
-	expect("doctor.libvirt_down", DOC_LIBVIRT, DOC_FAIL, "systemctl start");
+	check("doctor.libvirt_down", vfa_doc_libvirt, DOC_LIBVIRT, DOC_FAIL, "systemctl start");
 	ctx.virt_errno = ENOTSUP;
 	snprintf(ctx.virt_err, sizeof(ctx.virt_err), "libvirt support is not built in (make LIBVIRT=1)");
-	vfa_doc_libvirt(&ctx, &rep);
-	expect("doctor.libvirt_not_built", DOC_LIBVIRT, DOC_SKIP, "not built in");
+	check("doctor.libvirt_not_built", vfa_doc_libvirt, DOC_LIBVIRT, DOC_SKIP, "not built in");
 	ctx.virt = (struct vfa_virt *)(void *)&dummy;	/* only tested for NULL */
-	vfa_doc_libvirt(&ctx, &rep);
-	expect("doctor.libvirt_up", DOC_LIBVIRT, DOC_OK, NULL);
+	check("doctor.libvirt_up", vfa_doc_libvirt, DOC_LIBVIRT, DOC_OK, NULL);
 	ctx.virt = NULL;
 
 	put("etc/libvirt/qemu.conf", "# dynamic_ownership = 0\nuser = \"libvirt-qemu\"\n");
-	vfa_doc_dynamic_ownership(&ctx, &rep);
-	expect("doctor.dynown_default", DOC_DYN_OWNERSHIP, DOC_OK, NULL);
+	check("doctor.dynown_default", vfa_doc_dynamic_ownership, DOC_DYN_OWNERSHIP, DOC_OK, NULL);
 	put("etc/libvirt/qemu.conf", "dynamic_ownership = 0\n");
-	vfa_doc_dynamic_ownership(&ctx, &rep);
-	expect("doctor.dynown_off_no_owner", DOC_DYN_OWNERSHIP, DOC_FAIL, "net1");
+	check("doctor.dynown_off_no_owner", vfa_doc_dynamic_ownership, DOC_DYN_OWNERSHIP, DOC_FAIL, "net1");
 	fake_config("eth0", 2, true);
-	vfa_doc_dynamic_ownership(&ctx, &rep);
-	expect("doctor.dynown_off_owner", DOC_DYN_OWNERSHIP, DOC_OK, NULL);
+	check("doctor.dynown_off_owner", vfa_doc_dynamic_ownership, DOC_DYN_OWNERSHIP, DOC_OK, NULL);
 }
 
 static void test_apparmor(void)
 {
 	tree();
-	vfa_doc_apparmor(&ctx, &rep);
-	expect("doctor.apparmor_absent", DOC_APPARMOR, DOC_SKIP, "not enabled");
+	check("doctor.apparmor_absent", vfa_doc_apparmor, DOC_APPARMOR, DOC_SKIP, "not enabled");
 	put("sys/module/apparmor/parameters/enabled", "Y\n");
 	copy_fixture("libvirt-qemu-abstraction", "etc/apparmor.d/abstractions/libvirt-qemu");
-	vfa_doc_apparmor(&ctx, &rep);
-	expect("doctor.apparmor_no_rule", DOC_APPARMOR, DOC_FAIL, "/dev/vfio/* rw,");
+	check("doctor.apparmor_no_rule", vfa_doc_apparmor, DOC_APPARMOR, DOC_FAIL, "/dev/vfio/* rw,");
 	put("etc/apparmor.d/local/abstractions/libvirt-qemu", "# site rules\n  /dev/vfio/* rw,\n");
-	vfa_doc_apparmor(&ctx, &rep);
-	expect("doctor.apparmor_local_rule", DOC_APPARMOR, DOC_OK, NULL);
+	check("doctor.apparmor_local_rule", vfa_doc_apparmor, DOC_APPARMOR, DOC_OK, NULL);
 	put("etc/apparmor.d/local/abstractions/libvirt-qemu", "# /dev/vfio/* rw,\n/dev/vfio/vfio rw,\n/dev/vfio/* r,\n");
-	vfa_doc_apparmor(&ctx, &rep);
-	expect("doctor.apparmor_rule_commented", DOC_APPARMOR, DOC_FAIL, NULL);
+	check("doctor.apparmor_rule_commented", vfa_doc_apparmor, DOC_APPARMOR, DOC_FAIL, NULL);
 	put("etc/libvirt/qemu.conf", "security_driver = \"none\"\n");
-	vfa_doc_apparmor(&ctx, &rep);
-	expect("doctor.apparmor_unconfined", DOC_APPARMOR, DOC_SKIP, "none");
+	check("doctor.apparmor_unconfined", vfa_doc_apparmor, DOC_APPARMOR, DOC_SKIP, "none");
 	put("sys/module/apparmor/parameters/enabled", "N\n");
-	vfa_doc_apparmor(&ctx, &rep);
-	expect("doctor.apparmor_disabled", DOC_APPARMOR, DOC_SKIP, "not enabled");
+	check("doctor.apparmor_disabled", vfa_doc_apparmor, DOC_APPARMOR, DOC_SKIP, "not enabled");
 
-	vfa_doc_selinux(&ctx, &rep);
-	expect("doctor.selinux_off", DOC_SELINUX, DOC_SKIP, NULL);
+	check("doctor.selinux_off", vfa_doc_selinux, DOC_SELINUX, DOC_SKIP, NULL);
 	put("sys/fs/selinux/enforce", "1");
-	vfa_doc_selinux(&ctx, &rep);
-	expect("doctor.selinux_on", DOC_SELINUX, DOC_INFO, "enforcing");
+	check("doctor.selinux_on", vfa_doc_selinux, DOC_SELINUX, DOC_INFO, "enforcing");
 }
 
 static void test_memlock(void)
 {
 	tree();
-	vfa_doc_memlock(&ctx, &rep);
-	expect("doctor.memlock_no_daemon", DOC_MEMLOCK, DOC_SKIP, NULL);
+	check("doctor.memlock_no_daemon", vfa_doc_memlock, DOC_MEMLOCK, DOC_SKIP, NULL);
 	put("run/libvirtd.pid", "4242\n");
 	put("proc/4242/status", "Name:\tlibvirtd\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n");
 	put("proc/4242/limits", "Max locked memory         8388608              8388608              bytes\n");
-	vfa_doc_memlock(&ctx, &rep);
-	expect("doctor.memlock_daemon_can_raise", DOC_MEMLOCK, DOC_OK, "8388608");
+	check("doctor.memlock_daemon_can_raise", vfa_doc_memlock, DOC_MEMLOCK, DOC_OK, "8388608");
 	put("proc/4242/status", "Name:\tlibvirtd\nCapEff:\t0000000000003000\n");
-	vfa_doc_memlock(&ctx, &rep);
-	expect("doctor.memlock_daemon_cannot", DOC_MEMLOCK, DOC_WARN, "CAP_SYS_RESOURCE");
+	check("doctor.memlock_daemon_cannot", vfa_doc_memlock, DOC_MEMLOCK, DOC_WARN, "CAP_SYS_RESOURCE");
 	vfa_doc_memlock_xml("vm1", "<domain><memory unit='KiB'>4194304</memory><memtune>"
 			    "<hard_limit unit='KiB'>2097152</hard_limit></memtune></domain>", &rep);
 	expect("doctor.memlock_hard_limit_low", DOC_MEMLOCK, DOC_FAIL, "hard_limit 2097152 KiB");

@@ -7,25 +7,9 @@
 #include <sys/wait.h>
 
 #include "tests/unit/t.h"
+#include "tests/unit/t_run.h"
 
 #define BIN "./vfagent"
-
-/* Runs cmd, keeps up to len-1 bytes of its stdout in buf; returns its exit
- * status, or -1 if it could not run or died by a signal. */
-static int run(const char *cmd, char *buf, size_t len)
-{
-	FILE *f = popen(cmd, "r");
-	size_t n = 0, r;
-	int st;
-
-	if (!f)
-		return -1;
-	while (n < len - 1 && (r = fread(buf + n, 1, len - 1 - n, f)) > 0)
-		n += r;
-	buf[n] = '\0';
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* The first line of debian/changelog carries "(VERSION)". */
 static int changelog_version(char *buf, size_t len)
@@ -58,9 +42,9 @@ static void test_version(void)
 		return;
 	}
 	snprintf(want, sizeof(want), "vfagent %s\n", ver);
-	rc = run(BIN " --version 2>&1", out, sizeof(out));
+	rc = t_run(BIN " --version 2>&1", out, sizeof(out));
 	T("host.version", rc == 0 && !strcmp(out, want), "rc %d, got \"%s\", want \"%s\"", rc, out, want);
-	rc = run(BIN " -V 2>&1", out, sizeof(out));
+	rc = t_run(BIN " -V 2>&1", out, sizeof(out));
 	T("host.version_short", rc == 0 && !strcmp(out, want), "rc %d, got \"%s\"", rc, out);
 }
 
@@ -110,7 +94,7 @@ static void test_cmd_help(size_t i)
 	int rc;
 
 	snprintf(c, sizeof(c), BIN " %s --help 2>&1", cmd);
-	rc = run(c, out, sizeof(out));
+	rc = t_run(c, out, sizeof(out));
 	snprintf(head, sizeof(head), "usage: vfagent [GLOBAL OPTIONS] %s", cmd);
 	snprintf(name, sizeof(name), "host.help_%s", cmd);
 	T(name, rc == 0 && !strncmp(out, head, strlen(head)) && strstr(out, "--config"),
@@ -128,7 +112,7 @@ static void test_cmd_help(size_t i)
 			continue;
 		/* Truthful: the parser takes it (an unknown option exits 2 before --help). */
 		snprintf(c, sizeof(c), BIN " %s %s%s --help >/dev/null 2>&1", cmd, o, arg_of(o));
-		rc = run(c, scratch, sizeof(scratch));
+		rc = t_run(c, scratch, sizeof(scratch));
 		snprintf(name, sizeof(name), "host.help_%s_accepts%s", cmd, o + 1);
 		T_EQ_INT(name, rc, 0);
 	}
@@ -142,10 +126,10 @@ static void test_make_before_deps(void)
 	char out[16384];
 	int rc;
 
-	rc = run("PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= make -n demo 2>&1", out, sizeof(out));
+	rc = t_run("PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= make -n demo 2>&1", out, sizeof(out));
 	T("host.make_demo_quiet", rc == 0 && !strstr(out, "was not found") && !strstr(out, "No package"),
 	  "rc %d: %.300s", rc, out);
-	rc = run("PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= make -s check-build-deps 2>&1", out, sizeof(out));
+	rc = t_run("PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= make -s check-build-deps 2>&1", out, sizeof(out));
 	T("host.make_missing_deps_one_line",
 	  rc != 0 && strstr(out, "missing build dependencies: libmnl") && strstr(out, "make deps") &&
 	  !strstr(out, "was not found"), "rc %d: %.300s", rc, out);
@@ -184,13 +168,13 @@ static void test_generator(void)
 	fclose(f);
 	snprintf(c, sizeof(c), "VFAGENT_CONFIG=%s/vfagent.conf sh etc/vfagent-generator %s/gen && "
 		 "grep -v '^#' %s/gen/vfagent-setup.service.d/50-pfs.conf", dir, dir, dir);
-	rc = run(c, out, sizeof(out));
+	rc = t_run(c, out, sizeof(out));
 	T("host.generator", rc == 0 && !strcmp(out, want), "rc %d, got:\n%s", rc, out);
 	snprintf(c, sizeof(c), "VFAGENT_CONFIG=%s/none sh etc/vfagent-generator %s/gen2 && "
 		 "! [ -e %s/gen2 ]", dir, dir, dir);
-	T("host.generator_no_config", run(c, out, sizeof(out)) == 0, "a drop-in was written without a config");
+	T("host.generator_no_config", t_run(c, out, sizeof(out)) == 0, "a drop-in was written without a config");
 	snprintf(c, sizeof(c), "rm -rf %s", dir);
-	run(c, out, sizeof(out));
+	t_run(c, out, sizeof(out));
 }
 
 /* tests/lab/exit_of.sh finds the guest's exit marker even when the
@@ -201,14 +185,14 @@ static void test_lab_exit_marker(void)
 	char out[64];
 	int rc;
 
-	rc = run("printf 'SeaBIOS\\nBooting from ROM...\\n\\033c\\033[?7l\\033[2JVFAGENT-LAB-EXIT=3\\n"
+	rc = t_run("printf 'SeaBIOS\\nBooting from ROM...\\n\\033c\\033[?7l\\033[2JVFAGENT-LAB-EXIT=3\\n"
 		 "[ 4.02] sysrq: Power Off\\n' >/tmp/vfagent-exit.log && "
 		 "sh tests/lab/exit_of.sh /tmp/vfagent-exit.log", out, sizeof(out));
 	T("host.lab_exit_marker_after_escapes", rc == 0 && !strcmp(out, "3\n"), "rc %d, got \"%s\"", rc, out);
-	rc = run("printf 'VFAGENT-LAB-EXIT=0\\nVFAGENT-LAB-EXIT=12\\n' >/tmp/vfagent-exit.log && "
+	rc = t_run("printf 'VFAGENT-LAB-EXIT=0\\nVFAGENT-LAB-EXIT=12\\n' >/tmp/vfagent-exit.log && "
 		 "sh tests/lab/exit_of.sh /tmp/vfagent-exit.log", out, sizeof(out));
 	T("host.lab_exit_marker_last", rc == 0 && !strcmp(out, "12\n"), "rc %d, got \"%s\"", rc, out);
-	rc = run("printf 'kernel panic\\n' >/tmp/vfagent-exit.log && "
+	rc = t_run("printf 'kernel panic\\n' >/tmp/vfagent-exit.log && "
 		 "sh tests/lab/exit_of.sh /tmp/vfagent-exit.log; rm -f /tmp/vfagent-exit.log", out, sizeof(out));
 	T("host.lab_exit_marker_none", rc == 0 && !strcmp(out, ""), "rc %d, got \"%s\"", rc, out);
 }

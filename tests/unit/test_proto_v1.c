@@ -1,4 +1,4 @@
-/* The daemon protocol, version 1 (docs/PROTOCOL.md): framing, versions,
+/* The daemon protocol, version 1 (doc/PROTOCOL.md): framing, versions,
  * "id", the holder field, the watch events computed from two states. */
 #include "agent/agent.h"
 #include "agent/serve_priv.h"
