@@ -3,26 +3,21 @@
 # daemon's memory stays bounded) while other clients' allocs and
 # releases of real VFs are answered; the daemon is fine once it goes.
 . tests/lab/lib.sh
-V=${VFAGENT_BIN:-$PWD/vfagent} T="$PWD/tests/lab/serve_tool"
-set -- $(lab_pf) || { fail "bp.pf: no SR-IOV PF"; exit 0; }
-out=${VFAGENT_LAB_OUT:-/tmp}/bp
-mkdir -p "$out"
-conf=$out/vfagent.conf st=/run/vfagent-bp log=$out/daemon.log sock=/run/vfagent-bp/vfagent.sock
-printf '[pool net1]\npf = %s\nvfs = 7\n[serve]\ncdi-dir =\nmetrics-file =\n' "$1" >"$conf"
-va() { "$V" -c "$conf" -s "$st" "$@"; }
+lab_setup bp || exit 0
+T="$PWD/tests/lab/serve_tool" log=$out/daemon.log sock=$st/vfagent.sock
+lab_conf net1 7
+printf '[serve]\ncdi-dir =\nmetrics-file =\n' >>"$conf"
 rss() { awk '/^VmRSS/ { print $2 }' /proc/$dpid/status; }
-rm -rf "$st"
+rm -rf "$st"; : >"$log"
 va setup >/dev/null 2>&1 || { fail "bp.setup: $(va setup 2>&1)"; exit 0; }
-"$V" -c "$conf" -s "$st" serve >"$log" 2>&1 &
-dpid=$! fl=
+fl=
 trap 'kill $fl $dpid 2>/dev/null' EXIT
-for i in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || { fail "bp.daemon: no socket: $(cat $log)"; exit 0; }
+lab_serve "$log" || { fail "bp.daemon: not serving: $(cat $log)"; exit 0; }
 
 r0=$(rss)
 "$T" "$sock" flood:3000000 sleep:30000 >"$out/flood" 2>&1 &
 fl=$!
-for i in $(seq 1 100); do grep -q '^flood:' "$out/flood" && break; sleep 0.1; done
+lab_wait_log "$out/flood" '^flood:'
 ok=0
 for i in 1 2 3 4 5; do
 	pci=$(va --json alloc --pool net1 2>>"$out/alloc.err" | jq -r .pci)
@@ -37,5 +32,5 @@ check bp.others_served "$ok of 5 alloc+release through the daemon: $(cat $out/al
 kill $fl 2>/dev/null; wait $fl 2>/dev/null; fl=
 free=$(va --json status 2>&1 | jq '.pools[0].free')
 check bp.after "free=$free after the flooder went" [ "$free" = 7 ]
-kill $dpid; wait $dpid
+lab_serve_stop
 check bp.sigterm "rc=$?" [ $? = 0 ]

@@ -1,4 +1,4 @@
-# watch on real VFs (docs/PROTOCOL.md): a watcher (the public client
+# watch on real VFs (doc/PROTOCOL.md): a watcher (the public client
 # library, tests/lab/watch_tool.c) sees the snapshot, alloc/release lease
 # events, the PF going down (pf event, VFs unhealthy) and up again
 # (healthy); alloc --pci takes exactly that VF; --holder is journaled,
