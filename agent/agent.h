@@ -106,9 +106,18 @@ struct vfa_state;
 #define VFA_HOLDER_LEN 65	/* printable ASCII, no spaces, <= 64 bytes */
 bool vfa_holder_ok(const char *s);
 
+/* A lease's state: an enum in the code, its name (the table in lease.c)
+ * in the journal and the JSON. */
+enum vfa_lease_state {
+	VFA_LS_UNKNOWN = -1,
+	VFA_LS_ALLOCATING,	/* journaled, hardware being set up */
+	VFA_LS_READY,		/* the VF is the holder's */
+	VFA_LS_DETACHING,	/* a detach is pending in the guest */
+	VFA_LS_RELEASING,	/* being scrubbed back to the pool */
+};
 struct vfa_lease {
 	char id[17];
-	char state[16];			/* allocating, ready, detaching, releasing */
+	enum vfa_lease_state state;
 	char pool[VFA_NAME_LEN];
 	char pf[VFA_NAME_LEN];		/* netdev */
 	char pf_pci[16];
@@ -127,15 +136,6 @@ struct vfa_lease {
 	long long created;
 };
 
-/* A lease's state: an enum in the code, its name (the table in lease.c)
- * in the journal and the JSON. */
-enum vfa_lease_state {
-	VFA_LS_UNKNOWN = -1,
-	VFA_LS_ALLOCATING,	/* journaled, hardware being set up */
-	VFA_LS_READY,		/* the VF is the holder's */
-	VFA_LS_DETACHING,	/* a detach is pending in the guest */
-	VFA_LS_RELEASING,	/* being scrubbed back to the pool */
-};
 enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l);
 void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s);
 const char *vfa_lease_state_str(enum vfa_lease_state s);

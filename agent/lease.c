@@ -323,26 +323,32 @@ const char *vfa_lease_state_str(enum vfa_lease_state s)
 	       state_names[s] : "?";
 }
 
-/* l's state; VFA_LS_UNKNOWN if its name is none of the table's. */
-enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l)
+/* The state named name; VFA_LS_UNKNOWN if it is none of the table's. */
+static enum vfa_lease_state state_from_str(const char *name)
 {
 	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
-		if (!strcmp(l->state, state_names[i]))
+		if (!strcmp(name, state_names[i]))
 			return (enum vfa_lease_state)i;
 	return VFA_LS_UNKNOWN;
 }
 
-/* Sets l's state (its journaled name). */
+/* l's state. */
+enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l)
+{
+	return l->state;
+}
+
+/* Sets l's state. */
 void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s)
 {
-	snprintf(l->state, sizeof(l->state), "%s", vfa_lease_state_str(s));
+	l->state = s;
 }
 
 /* Every field read back is checked as strictly as it was written: names
  * built from them (lock files, sysfs paths) cannot leave their dirs. */
 static bool lease_fields_ok(const struct vfa_lease *l)
 {
-	return vfa_lease_state(l) != VFA_LS_UNKNOWN && strlen(l->id) == 16 && hex_run(l->id, 16) &&
+	return l->state >= VFA_LS_ALLOCATING && l->state <= VFA_LS_RELEASING && strlen(l->id) == 16 && hex_run(l->id, 16) &&
 	       pci_addr_ok(l->pci) && pci_addr_ok(l->pf_pci) && mac_ok(l->mac) &&
 	       word_ok(l->pool) && word_ok(l->pf) && strlen(l->pf) < 16 &&
 	       strcmp(l->pf, ".") && strcmp(l->pf, "..") && l->pid < (1 << 22);
@@ -355,6 +361,7 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	struct json_tokener *tok = json_tokener_new();
 	struct vfa_lease l = { 0 };
 	json_object *o, *v;
+	char state[16];
 	long long x;
 	int r = -EBADMSG;
 
@@ -365,7 +372,7 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	    json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object))
 		goto out;
 	if (jcopy(o, "id", l.id, sizeof(l.id), true) ||
-	    jcopy(o, "state", l.state, sizeof(l.state), true) ||
+	    jcopy(o, "state", state, sizeof(state), true) ||
 	    jcopy(o, "pool", l.pool, sizeof(l.pool), true) ||
 	    jcopy(o, "pf", l.pf, sizeof(l.pf), true) ||
 	    jcopy(o, "pf_pci", l.pf_pci, sizeof(l.pf_pci), true) ||
@@ -380,6 +387,7 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	if (json_object_object_get_ex(o, "holder", &v) && v &&
 	    (!json_object_is_type(v, json_type_string) || !l.holder[0]))
 		goto out;
+	l.state = state_from_str(state);
 	if (jint(o, "vf", 0, 65535, &x))
 		goto out;
 	l.vf = (unsigned int)x;
@@ -422,7 +430,7 @@ json_object *vfa_lease_json(const struct vfa_lease *l)
 	char node[32];
 
 	json_object_object_add(o, "id", json_object_new_string(l->id));
-	json_object_object_add(o, "state", json_object_new_string(l->state));
+	json_object_object_add(o, "state", json_object_new_string(vfa_lease_state_str(l->state)));
 	json_object_object_add(o, "pool", json_object_new_string(l->pool));
 	json_object_object_add(o, "pf", json_object_new_string(l->pf));
 	json_object_object_add(o, "pf_pci", json_object_new_string(l->pf_pci));

@@ -130,7 +130,7 @@ static void test_input(void)
 static void test_journal(void)
 {
 	struct vfa_lease l = {
-		.id = "0123456789abcdef", .state = "ready", .pool = "net1",
+		.id = "0123456789abcdef", .state = VFA_LS_READY, .pool = "net1",
 		.pf = "eth0", .pf_pci = "0000:00:02.0", .vf = 3,
 		.pci = "0000:00:12.6", .group = 9, .mac = "02:00:00:00:00:01",
 		.vlan = 100, .qos = 2, .domain = "l2", .attached = true,

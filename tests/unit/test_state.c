@@ -19,7 +19,7 @@
 static char top[] = "/tmp/vfagent-test-state.XXXXXX";
 
 static const struct vfa_lease good = {
-	.id = "0123456789abcdef", .state = "ready", .pool = "net1",
+	.id = "0123456789abcdef", .state = VFA_LS_READY, .pool = "net1",
 	.pf = "eth0", .pf_pci = "0000:00:02.0", .vf = 0,
 	.pci = "0000:00:12.0", .group = 9, .mac = "02:00:00:00:00:01",
 	.vlan = 100, .qos = 2, .domain = "l2", .attached = true,
@@ -429,13 +429,13 @@ static void test_full(void)
 		;
 	if (fd >= 0)
 		close(fd);
-	snprintf(l.state, sizeof(l.state), "releasing");
+	l.state = VFA_LS_RELEASING;
 	r = vfa_lease_save(st, &l, &e);
 	T("state.full_save_fails", r == -ENOSPC && strstr(e.msg, "free space"),
 	  "r=%d msg \"%s\"", r, e.msg);
 	r = vfa_lease_load(st, l.pci, &got);
-	T("state.full_old_lease_intact", r == 0 && !strcmp(got.state, "ready"),
-	  "r=%d state %s", r, r ? "-" : got.state);
+	T("state.full_old_lease_intact", r == 0 && got.state == VFA_LS_READY,
+	  "r=%d state %s", r, r ? "-" : vfa_lease_state_str(got.state));
 	snprintf(p, sizeof(p), "%s/leases/.%s.tmp", sd, l.pci);
 	T("state.full_no_temp_left", access(p, F_OK) != 0, "%s left", p);
 	r = vfa_lease_drop(st, l.pci, &e);
