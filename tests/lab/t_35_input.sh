@@ -5,6 +5,7 @@
 # kernel's sriov_totalvfs (7) binds over config space's TotalVFs (8), and
 # the CLI finds the daemon on the config's [serve] socket.
 . tests/lab/lib.sh
+. tests/lab/journal.sh
 V="$PWD/vfagent" S="$PWD/tests/lab/sock_tool"
 set -- $(lab_pf) || { fail "input.pf: no SR-IOV PF"; exit 0; }
 pf=$1 dev=/sys/class/net/$1/device
@@ -25,8 +26,9 @@ CONF
 va() { "$V" -c "$conf" -s "$st" "$@"; }
 snap() {
 	# A state dir created empty by a refused command holds the same journal.
-	{ ip -d link show "$pf"; echo "-- journal"; ls -l "$st/leases" 2>/dev/null | grep -v '^total';
-	  cat "$st"/leases/*.json 2>/dev/null; } >"$1"
+	# Its size too: a refused command appends no record, not even a no-op.
+	{ ip -d link show "$pf"; echo "-- journal"; jleases "$st";
+	  echo "-- journal bytes $(cat "$st/journal" 2>/dev/null | wc -c)"; } >"$1"
 }
 
 echo 0 >$dev/sriov_numvfs
@@ -165,7 +167,7 @@ check input.socket.nothing_changed "$(diff $out/before $out/after.socket | head 
 
 kill -TERM $dpid; wait $dpid
 va release --lease "$(jq -r .id $out/lease.json)" >/dev/null 2>&1
-check input.cleanup "leases left: $(ls $st/leases 2>/dev/null)" [ -z "$(ls $st/leases 2>/dev/null)" ]
+check input.cleanup "leases left: $(jleases $st | jq -r .pci)" [ -z "$(jleases $st)" ]
 echo "== bad-input matrix rows"
 cat "$mx"
 ip link set "$pf" down
