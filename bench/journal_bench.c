@@ -15,7 +15,10 @@
  *  c) per-VF file of two slots (seq + CRC), pwrite + fdatasync in place.
  * Read side, listing 7 and 28 leases: a) scan + open/read/parse each file;
  * b) replay the compacted log from 0, and the tail-read a process that is
- * up to date does (one pread returning 0); c) scan + read both slots. */
+ * up to date does (one pread returning 0); c) scan + read both slots.
+ * d) the implementation (agent/journal.c) through its API: vfa_lease_save
+ * and vfa_lease_list on a state dir made under DIR (refresh = one pread
+ * and one fstatat when nothing changed). */
 #include "agent/agent.h"
 
 #include <dirent.h>
@@ -296,6 +299,63 @@ static int replay_log(void)
 	return got;
 }
 
+static struct vfa_lease api_lease(int i, int gen)
+{
+	char *t = lease_txt(i, gen);
+	struct vfa_lease l;
+
+	if (vfa_lease_parse(t, strlen(t), &l))
+		die("parse");
+	free(t);
+	return l;
+}
+
+/* d) agent/journal.c itself. */
+static void bench_api(const char *dir, const char *fs, double *v, int n)
+{
+	struct vfa_state *st = NULL;
+	struct vfa_err e;
+	struct vfa_lease *all;
+	char sd[300], what[64], cmd[400];
+	size_t got;
+
+	snprintf(sd, sizeof(sd), "%s/jb-state", dir);
+	if (vfa_state_open(sd, &st, &e)) {
+		fprintf(stderr, "%s\n", e.msg);
+		exit(1);
+	}
+	for (int k = 0; k < n; k++) {
+		struct vfa_lease l = api_lease(k % 7, k & 1);
+		double t = now_us();
+
+		if (vfa_lease_save(st, &l, &e))
+			die(e.msg);
+		v[k] = now_us() - t;
+	}
+	report("d) vfa_lease_save (journal.c, +compact)", fs, v, n);
+	for (int s = 7; s <= 28; s += 21) {
+		for (int i = 0; i < s; i++) {
+			struct vfa_lease l = api_lease(i, 1);
+
+			vfa_lease_save(st, &l, &e);
+		}
+		for (int k = 0; k < n; k++) {
+			double t = now_us();
+
+			if (vfa_lease_list(st, &all, &got, NULL) || got != (size_t)s)
+				die("list");
+			v[k] = now_us() - t;
+			free(all);
+		}
+		snprintf(what, sizeof(what), "d) vfa_lease_list %d, nothing new", s);
+		report(what, fs, v, n);
+	}
+	vfa_state_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sd);
+	if (system(cmd))
+		fprintf(stderr, "cleanup of %s failed\n", sd);
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 2 ? atoi(argv[2]) : 2000, lfd, sizes[2] = { 7, 28 };
@@ -417,6 +477,7 @@ int main(int argc, char **argv)
 		report(what, fs, v, n);
 	}
 
+	bench_api(argv[1], fs, v, n);
 	for (int i = 0; i < 28; i++) {
 		char name[32];
 
