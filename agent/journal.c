@@ -208,7 +208,12 @@ void vfa_journal_close(struct vfa_state *st)
 	st->jfd = -1;
 }
 
-/* Has the journal been replaced (compacted) or removed since we opened it? */
+/* Has the journal been replaced (compacted) or removed since we opened it?
+ * Asked at every end of file, so a read with nothing new is a pread and
+ * this fstatat. A "moved" record left in the old file by the compactor
+ * would save the fstatat, but a compactor killed between its rename and
+ * that record would leave a long-lived reader (the daemon) on the old
+ * file for good, blind to every later lease. */
 static bool replaced(struct vfa_state *st)
 {
 	struct stat s;
