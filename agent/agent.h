@@ -96,8 +96,10 @@ int vfa_parse_vlan(const char *s, uint16_t *ret_vlan, uint8_t *ret_qos,
 int vfa_parse_bool(const char *s, bool *ret);
 void vfa_mac_str(const uint8_t mac[6], char buf[18]);
 
-/* lease.c: the state dir. Each lease is one JSON file leases/<pci>.json,
- * written atomically (temp + fsync + rename + fsync of the dir). A lock
+/* lease.c, journal.c: the state dir. Leases live in one append-only
+ * journal (STATE_DIR/journal), one fdatasync'd record per save or drop,
+ * which each vfa_state folds in memory and reads on from where it stopped
+ * (so load and list see other processes' writes). A lock
  * file guards VF selection; locks/<pci> is held while a VF's lease is
  * being changed, so a crashed holder is told from a live one. */
 struct vfa_state;
@@ -107,9 +109,18 @@ struct vfa_state;
 #define VFA_HOLDER_LEN 65	/* printable ASCII, no spaces, <= 64 bytes */
 bool vfa_holder_ok(const char *s);
 
+/* A lease's state: an enum in the code, its name (the table in lease.c)
+ * in the journal and the JSON. */
+enum vfa_lease_state {
+	VFA_LS_UNKNOWN = -1,
+	VFA_LS_ALLOCATING,	/* journaled, hardware being set up */
+	VFA_LS_READY,		/* the VF is the holder's */
+	VFA_LS_DETACHING,	/* a detach is pending in the guest */
+	VFA_LS_RELEASING,	/* being scrubbed back to the pool */
+};
 struct vfa_lease {
 	char id[17];
-	char state[16];			/* allocating, ready, detaching, releasing */
+	enum vfa_lease_state state;
 	char pool[VFA_NAME_LEN];
 	char pf[VFA_NAME_LEN];		/* netdev */
 	char pf_pci[16];
@@ -128,15 +139,6 @@ struct vfa_lease {
 	long long created;
 };
 
-/* A lease's state: an enum in the code, its name (the table in lease.c)
- * in the journal and the JSON. */
-enum vfa_lease_state {
-	VFA_LS_UNKNOWN = -1,
-	VFA_LS_ALLOCATING,	/* journaled, hardware being set up */
-	VFA_LS_READY,		/* the VF is the holder's */
-	VFA_LS_DETACHING,	/* a detach is pending in the guest */
-	VFA_LS_RELEASING,	/* being scrubbed back to the pool */
-};
 enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l);
 void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s);
 const char *vfa_lease_state_str(enum vfa_lease_state s);
@@ -151,8 +153,8 @@ int vfa_lease_load(struct vfa_state *st, const char *pci, struct vfa_lease *ret)
 int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
 		   struct vfa_err *e);
 int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e);
-/* All leases; *ret is malloc'd, caller frees. Unreadable files are
- * reported through bad (may be NULL) and skipped. */
+/* All leases; *ret is malloc'd, caller frees. Damaged journal records
+ * are reported through bad (may be NULL) and skipped. */
 int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
 		   json_object *bad);
 int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret);

@@ -1,5 +1,6 @@
-/* The lease journal: one small JSON file per leased VF. */
-#include "agent/agent.h"
+/* The state dir: its trust checks, the locks, and what a lease is (its
+ * fields, checks and JSON); the journal itself is journal.c. */
+#include "agent/journal_priv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,14 +11,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct vfa_state {
-	char dir[256];
-	int dirfd;
-	int leases_fd;
-	int locks_fd;
-	int lock_fd;
-};
 
 /* The state dir is root's: anyone who can write in it could plant a
  * symlink, a FIFO or a forged lease and steer root. So the dir and its
@@ -45,8 +38,9 @@ static int check_dir(int fd, const char *path, struct vfa_err *e)
 }
 
 /* Opens dir (creating it with mode when missing) as a directory, never
- * through a symlink, and checks who may write in it. Returns the fd. */
-static int open_dir(int at, const char *name, const char *path, mode_t mode,
+ * through a symlink, and checks who may write in it. Returns the fd (the
+ * caller's) or -errno with e set. */
+int vfa_open_state_dir(int at, const char *name, const char *path, mode_t mode,
 		    struct vfa_err *e)
 {
 	bool made = mkdirat(at, name, mode) == 0;
@@ -78,8 +72,9 @@ static int open_dir(int at, const char *name, const char *path, mode_t mode,
 
 /* Opens name in dfd only if it is a regular file: never through a
  * symlink, and never a FIFO or a device, which could block or act on
- * open. Returns the fd, -EINVAL for anything but a regular file. */
-static int open_reg(int dfd, const char *name, int flags, mode_t mode)
+ * open. Returns the fd (the caller's), -EINVAL for anything but a regular
+ * file. */
+int vfa_open_reg(int dfd, const char *name, int flags, mode_t mode)
 {
 	struct stat s;
 	int fd;
@@ -107,7 +102,7 @@ static bool is_hex(char c)
 
 /* Is s a PCI address as sysfs spells it: DDDD:BB:DD.F, lowercase hex,
  * device <= 1f, function <= 7? Lease file and lock names come from it. */
-static bool pci_addr_ok(const char *s)
+bool vfa_pci_addr_ok(const char *s)
 {
 	static const char shape[] = "xxxx:xx:xx.x";
 
@@ -129,20 +124,17 @@ int vfa_state_open(const char *dir, struct vfa_state **ret, struct vfa_err *e)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return vfa_fail(e, ENOMEM, "out of memory");
-	st->dirfd = st->leases_fd = st->locks_fd = st->lock_fd = -1;
+	st->dirfd = st->locks_fd = st->lock_fd = st->jfd = -1;
+	st->jbound = VFA_JOURNAL_BOUND;
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
-	r = st->dirfd = open_dir(AT_FDCWD, dir, dir, STATE_DIR_MODE, e);
-	if (r < 0)
-		goto fail;
-	snprintf(sub, sizeof(sub), "%s/leases", dir);
-	r = st->leases_fd = open_dir(st->dirfd, "leases", sub, STATE_SUBDIR_MODE, e);
+	r = st->dirfd = vfa_open_state_dir(AT_FDCWD, dir, dir, STATE_DIR_MODE, e);
 	if (r < 0)
 		goto fail;
 	snprintf(sub, sizeof(sub), "%s/locks", dir);
-	r = st->locks_fd = open_dir(st->dirfd, "locks", sub, STATE_SUBDIR_MODE, e);
+	r = st->locks_fd = vfa_open_state_dir(st->dirfd, "locks", sub, STATE_SUBDIR_MODE, e);
 	if (r < 0)
 		goto fail;
-	r = st->lock_fd = open_reg(st->dirfd, "lock", O_RDWR | O_CREAT, 0600);
+	r = st->lock_fd = vfa_open_reg(st->dirfd, "lock", O_RDWR | O_CREAT, 0600);
 	if (r < 0) {
 		if (r == -EINVAL)
 			vfa_fail(e, EINVAL, "state dir %s: lock is not a regular file (a symlink, FIFO or device?): remove %s/lock",
@@ -151,6 +143,12 @@ int vfa_state_open(const char *dir, struct vfa_state **ret, struct vfa_err *e)
 			vfa_fail(e, -r, "state dir %s: lock: %s", dir, strerror(-r));
 		goto fail;
 	}
+	r = vfa_journal_open(st, e);
+	if (r)
+		goto fail;
+	r = vfa_journal_import(st, e);
+	if (r)
+		goto fail;
 	*ret = st;
 	return 0;
 fail:
@@ -167,8 +165,8 @@ void vfa_state_close(struct vfa_state *st)
 		close(st->lock_fd);
 	if (st->locks_fd >= 0)
 		close(st->locks_fd);
-	if (st->leases_fd >= 0)
-		close(st->leases_fd);
+	vfa_journal_close(st);
+	free(st->fold);
 	if (st->dirfd >= 0)
 		close(st->dirfd);
 	free(st);
@@ -195,9 +193,9 @@ int vfa_vf_lock(struct vfa_state *st, const char *pci, bool wait)
 {
 	int fd;
 
-	if (!pci_addr_ok(pci))
+	if (!vfa_pci_addr_ok(pci))
 		return -EINVAL;
-	fd = open_reg(st->locks_fd, pci, O_RDWR | O_CREAT, 0600);
+	fd = vfa_open_reg(st->locks_fd, pci, O_RDWR | O_CREAT, 0600);
 	if (fd < 0)
 		return fd;
 	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
@@ -323,38 +321,45 @@ const char *vfa_lease_state_str(enum vfa_lease_state s)
 	       state_names[s] : "?";
 }
 
-/* l's state; VFA_LS_UNKNOWN if its name is none of the table's. */
-enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l)
+/* The state named name; VFA_LS_UNKNOWN if it is none of the table's. */
+static enum vfa_lease_state state_from_str(const char *name)
 {
 	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
-		if (!strcmp(l->state, state_names[i]))
+		if (!strcmp(name, state_names[i]))
 			return (enum vfa_lease_state)i;
 	return VFA_LS_UNKNOWN;
 }
 
-/* Sets l's state (its journaled name). */
+/* l's state. */
+enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l)
+{
+	return l->state;
+}
+
+/* Sets l's state. */
 void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s)
 {
-	snprintf(l->state, sizeof(l->state), "%s", vfa_lease_state_str(s));
+	l->state = s;
 }
 
 /* Every field read back is checked as strictly as it was written: names
  * built from them (lock files, sysfs paths) cannot leave their dirs. */
-static bool lease_fields_ok(const struct vfa_lease *l)
+bool vfa_lease_fields_ok(const struct vfa_lease *l)
 {
-	return vfa_lease_state(l) != VFA_LS_UNKNOWN && strlen(l->id) == 16 && hex_run(l->id, 16) &&
-	       pci_addr_ok(l->pci) && pci_addr_ok(l->pf_pci) && mac_ok(l->mac) &&
+	return l->state >= VFA_LS_ALLOCATING && l->state <= VFA_LS_RELEASING && strlen(l->id) == 16 && hex_run(l->id, 16) &&
+	       vfa_pci_addr_ok(l->pci) && vfa_pci_addr_ok(l->pf_pci) && mac_ok(l->mac) &&
 	       word_ok(l->pool) && word_ok(l->pf) && strlen(l->pf) < 16 &&
 	       strcmp(l->pf, ".") && strcmp(l->pf, "..") && l->pid < (1 << 22);
 }
 
-/* Parses one lease file. A file cut anywhere is -EBADMSG, never a
- * half-filled lease. */
+/* Parses one lease (a journal record's JSON, or a lease file from before
+ * the journal). Text cut anywhere is -EBADMSG, never a half-filled lease. */
 int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct vfa_lease l = { 0 };
 	json_object *o, *v;
+	char state[16];
 	long long x;
 	int r = -EBADMSG;
 
@@ -365,7 +370,7 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	    json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object))
 		goto out;
 	if (jcopy(o, "id", l.id, sizeof(l.id), true) ||
-	    jcopy(o, "state", l.state, sizeof(l.state), true) ||
+	    jcopy(o, "state", state, sizeof(state), true) ||
 	    jcopy(o, "pool", l.pool, sizeof(l.pool), true) ||
 	    jcopy(o, "pf", l.pf, sizeof(l.pf), true) ||
 	    jcopy(o, "pf_pci", l.pf_pci, sizeof(l.pf_pci), true) ||
@@ -380,6 +385,7 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	if (json_object_object_get_ex(o, "holder", &v) && v &&
 	    (!json_object_is_type(v, json_type_string) || !l.holder[0]))
 		goto out;
+	l.state = state_from_str(state);
 	if (jint(o, "vf", 0, 65535, &x))
 		goto out;
 	l.vf = (unsigned int)x;
@@ -405,7 +411,7 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 			goto out;
 		l.persistent = json_object_get_boolean(v);
 	}
-	if (!lease_fields_ok(&l))
+	if (!vfa_lease_fields_ok(&l))
 		goto out;
 	*ret = l;
 	r = 0;
@@ -422,7 +428,7 @@ json_object *vfa_lease_json(const struct vfa_lease *l)
 	char node[32];
 
 	json_object_object_add(o, "id", json_object_new_string(l->id));
-	json_object_object_add(o, "state", json_object_new_string(l->state));
+	json_object_object_add(o, "state", json_object_new_string(vfa_lease_state_str(l->state)));
 	json_object_object_add(o, "pool", json_object_new_string(l->pool));
 	json_object_object_add(o, "pf", json_object_new_string(l->pf));
 	json_object_object_add(o, "pf_pci", json_object_new_string(l->pf_pci));
@@ -447,193 +453,19 @@ json_object *vfa_lease_json(const struct vfa_lease *l)
 	return o;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* A new temp file in dfd, exclusively ours: a stale one (a crash) or
- * anything planted under its name is removed, never written through. */
-static int open_temp(int dfd, const char *name)
+ * anything planted under its name is removed, never written through.
+ * Returns the fd (the caller's) or -errno. */
+int vfa_open_temp(int dfd, const char *name)
 {
 	for (int tries = 0; tries < 2; tries++) {
 		int fd;
 
 		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 			return -errno;
-		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			return fd >= 0 ? fd : -errno;
 	}
 	return -EEXIST;
-}
-
-/* Writes leases/<pci>.json atomically and durably. */
-int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
-		   struct vfa_err *e)
-{
-	json_object *o = vfa_lease_json(l);
-	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	char tmp[64], name[64];
-	int fd, r;
-
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", l->pci);
-	snprintf(name, sizeof(name), "%s.json", l->pci);
-	if (!pci_addr_ok(l->pci) || !lease_fields_ok(l)) {
-		r = -EINVAL;
-		goto out;
-	}
-	fd = open_temp(st->leases_fd, tmp);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
-	r = write_all(fd, txt, strlen(txt));
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (!r && renameat(st->leases_fd, tmp, st->leases_fd, name) < 0)
-		r = -errno;
-	if (!r && fsync(st->leases_fd) < 0)
-		r = -errno;
-	if (r)
-		unlinkat(st->leases_fd, tmp, 0);
-out:
-	json_object_put(o);
-	if (r)
-		return vfa_fail(e, r, "journal %s/leases/%s: %s%s", st->dir, name,
-				strerror(-r), r == -ENOSPC ? " (free space in the state dir's file system)" : "");
-	return 0;
-}
-
-/* Removes leases/<pci>.json (gone already is fine) and syncs the dir. */
-int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e)
-{
-	char name[64];
-
-	if (!pci_addr_ok(pci))
-		return vfa_fail(e, EINVAL, "journal %s: \"%s\" is no PCI address", st->dir, pci);
-	snprintf(name, sizeof(name), "%s.json", pci);
-	if (unlinkat(st->leases_fd, name, 0) < 0 && errno != ENOENT)
-		return vfa_fail(e, errno, "journal %s/leases/%s: %s", st->dir,
-				name, strerror(errno));
-	if (fsync(st->leases_fd) < 0)
-		return vfa_fail(e, errno, "journal %s: fsync: %s", st->dir,
-				strerror(errno));
-	return 0;
-}
-
-/* Reads and checks leases/NAME: a regular file whose name is its pci. */
-static int read_lease_file(struct vfa_state *st, const char *name,
-			   struct vfa_lease *ret)
-{
-	char buf[4096], want[64];
-	struct vfa_lease l;
-	size_t n = 0;
-	int fd = open_reg(st->leases_fd, name, O_RDONLY, 0), r = 0;
-
-	if (fd < 0)
-		return fd;
-	while (n < sizeof(buf)) {
-		ssize_t got = read(fd, buf + n, sizeof(buf) - n);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			r = got < 0 ? -errno : 0;
-			break;
-		}
-		n += (size_t)got;
-	}
-	close(fd);
-	if (r)
-		return r;
-	if (n == sizeof(buf))
-		return -EFBIG;
-	r = vfa_lease_parse(buf, n, &l);
-	if (r)
-		return r;
-	snprintf(want, sizeof(want), "%s.json", l.pci);
-	if (strcmp(name, want))
-		return -EBADMSG;
-	*ret = l;
-	return 0;
-}
-
-/* Loads leases/<pci>.json: 0, -ENOENT when there is none, another -errno
- * when there is one that cannot be read or trusted (its VF is taken). */
-int vfa_lease_load(struct vfa_state *st, const char *pci, struct vfa_lease *ret)
-{
-	char name[64];
-	struct vfa_lease l;
-	int r;
-
-	if (!pci_addr_ok(pci))
-		return -EINVAL;
-	snprintf(name, sizeof(name), "%s.json", pci);
-	r = read_lease_file(st, name, &l);
-	if (r)
-		return r;
-	*ret = l;
-	return 0;
-}
-
-int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
-		   json_object *bad)
-{
-	struct vfa_lease *v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd = fcntl(st->leases_fd, F_DUPFD_CLOEXEC, 0);
-
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		struct vfa_lease l;
-		int r;
-
-		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json"))
-			continue;
-		r = read_lease_file(st, de->d_name, &l);
-		if (r == -ENOENT)
-			continue;
-		if (r) {
-			if (bad)
-				json_object_array_add(bad, json_object_new_string(de->d_name));
-			continue;
-		}
-		if (n == cap) {
-			struct vfa_lease *nv = realloc(v, (cap ? cap * 2 : 8) * sizeof(*v));
-
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = cap ? cap * 2 : 8;
-		}
-		v[n++] = l;
-	}
-	closedir(d);
-	*ret = v;
-	*ret_n = n;
-	return 0;
 }

@@ -342,7 +342,8 @@ static json_object *watch_pool(struct vfa_agent *c, const struct vfa_pool *p,
  *	caller's; "leases" holds every journaled lease, PF present or not
  *
  * Reads the kernel and the journal as they are: no reconcile, no state
- * lock (lease files are replaced atomically). Returns 0 or -errno.
+ * lock (journal records are appended whole, under the journal's lock).
+ * Returns 0 or -errno.
  */
 int vfa_watch_state(struct vfa_agent *c, json_object **ret, struct vfa_err *e)
 {

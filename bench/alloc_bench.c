@@ -700,7 +700,7 @@ static int cmd_run(int argc, char **argv)
 			int g;
 
 			snprintf(l.id, sizeof(l.id), "0123456789abcdef");
-			snprintf(l.state, sizeof(l.state), "allocating");
+			l.state = VFA_LS_ALLOCATING;
 			snprintf(l.pool, sizeof(l.pool), "%s", pool);
 			snprintf(l.pf, sizeof(l.pf), "%s", pf);
 			snprintf(l.pci, sizeof(l.pci), "%s", vf);
@@ -726,7 +726,7 @@ static int cmd_run(int argc, char **argv)
 			t0 = now_us();
 			r = vfa_lease_save(vst, &l, &e);
 			if (!r) {
-				snprintf(l.state, sizeof(l.state), "ready");
+				l.state = VFA_LS_READY;
 				r = vfa_lease_save(vst, &l, &e);
 			}
 			t = now_us();

@@ -5,6 +5,7 @@
 # kernel's sriov_totalvfs (7) binds over config space's TotalVFs (8), and
 # the CLI finds the daemon on the config's [serve] socket.
 . tests/lab/lib.sh
+. tests/lab/journal.sh
 lab_setup input || exit 0
 S="$PWD/tests/lab/sock_tool"
 sock=/run/vfagent-input.sock log=$out/daemon.log
@@ -14,8 +15,9 @@ lab_conf net1 3 owner
 printf '[serve]\nsocket = %s\n' "$sock" >>"$conf"
 snap() {
 	# A state dir created empty by a refused command holds the same journal.
-	{ ip -d link show "$pf"; echo "-- journal"; ls -l "$st/leases" 2>/dev/null | grep -v '^total';
-	  cat "$st"/leases/*.json 2>/dev/null; } >"$1"
+	# Its size too: a refused command appends no record, not even a no-op.
+	{ ip -d link show "$pf"; echo "-- journal"; jleases "$st";
+	  echo "-- journal bytes $(cat "$st/journal" 2>/dev/null | wc -c)"; } >"$1"
 }
 
 echo 0 >$dev/sriov_numvfs
@@ -152,7 +154,7 @@ check input.socket.nothing_changed "$(diff $out/before $out/after.socket | head 
 
 lab_serve_stop
 va release --lease "$(jq -r .id $out/lease.json)" >/dev/null 2>&1
-check input.cleanup "leases left: $(ls $st/leases 2>/dev/null)" [ -z "$(ls $st/leases 2>/dev/null)" ]
+check input.cleanup "leases left: $(jleases $st | jq -r .pci)" [ -z "$(jleases $st)" ]
 echo "== bad-input matrix rows"
 cat "$mx"
 ip link set "$pf" down

@@ -6,6 +6,7 @@
 # a VF without a lease. Prints "NOTE case: what the restart did".
 . tests/lab/lib.sh
 . tests/lab/libvirt.sh
+. tests/lab/journal.sh
 V=${VFAGENT_BIN:-$PWD/vfagent}
 set -- $(lab_pf) || { fail "crash.pf: no SR-IOV PF"; exit 0; }
 pf=$1 dev=/sys/class/net/$1/device N=3
@@ -80,7 +81,7 @@ reset() {
 	if [ -n "$(dom_vfs l2 "")" ]; then virsh -q destroy l2 >/dev/null 2>&1; fi
 	for id in $(jq -r '.pools[0].leases[].id' "$out/st.json"); do va release --lease "$id" >/dev/null 2>&1; done
 	virsh domstate l2 2>/dev/null | grep -q running || virsh -q start l2 >/dev/null 2>&1
-	[ -z "$(ls "$st/leases")" ] || fail "crash.reset: leases left: $(ls "$st/leases")"
+	[ -z "$(jleases "$st")" ] || fail "crash.reset: leases left: $(jleases "$st" | jq -r .pci)"
 }
 # crash CASE POINT CMD...: kill -9 at POINT; the next command is the restart.
 crash() {
@@ -160,7 +161,7 @@ serve_case crash.serve.after_attach
 start_daemon ""
 va alloc --pool net1 --vlan 309 --domain l2 --live >/dev/null 2>&1 &
 cpid=$!
-for i in $(seq 1 300); do grep -qs '"attached":true' "$st"/leases/*.json && break; sleep 0.01; done
+for i in $(seq 1 300); do jleases "$st" | grep -qs '"attached":true' && break; sleep 0.01; done
 kill -9 "$dpid"; wait "$cpid" 2>/dev/null
 serve_case crash.serve.during_attach
 va alloc --pool net1 --vlan 310 --domain l2 --live >/dev/null 2>&1
@@ -171,7 +172,7 @@ serve_case crash.serve.before_detach
 start_daemon ""; va alloc --pool net1 --vlan 311 --domain l2 --live >/dev/null 2>&1
 va release --domain l2 >/dev/null 2>&1 &
 cpid=$!
-for i in $(seq 1 300); do grep -qs '"state":"releasing"' "$st"/leases/*.json && break; sleep 0.01; done
+for i in $(seq 1 300); do jleases "$st" | grep -qs '"state":"releasing"' && break; sleep 0.01; done
 sleep 1
 kill -9 "$dpid"; wait "$cpid" 2>/dev/null
 serve_case crash.serve.during_detach

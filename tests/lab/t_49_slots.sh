@@ -4,6 +4,7 @@
 # 2` plus a restart of l2 gives room, and the live attach works again.
 # The L2 has no OS, so a detach is never acked: destroy/start between rounds.
 . tests/lab/lib.sh
+. tests/lab/journal.sh
 . tests/lab/libvirt.sh
 lab_setup slots || exit 0
 lab_conf net1 7 libvirt owner
@@ -32,9 +33,9 @@ check slots.filled "attached $n of $free0: $(cat $out/fill$n.err 2>/dev/null)" [
 virsh dumpxml l2 >"$out/l2-live-full.xml"
 
 # No free port: refused by vfagent, not by libvirt, and nothing changed.
-ls "$st/leases" >"$out/journal-before"; ip -d link show "$pf" >"$out/link-before"
+jleases "$st" >"$out/journal-before"; ip -d link show "$pf" >"$out/link-before"
 va alloc --pool net1 --domain l2 --live >"$out/refused.out" 2>"$out/refused.err"; rc=$?
-ls "$st/leases" >"$out/journal-after"; ip -d link show "$pf" >"$out/link-after"
+jleases "$st" >"$out/journal-after"; ip -d link show "$pf" >"$out/link-after"
 check slots.refused "rc=$rc $(cat $out/refused.err)" \
 	sh -c "[ $rc = 1 ] && grep -q 'no free hot-plug slot' $out/refused.err && grep -q 'vfagent ports l2 --add' $out/refused.err"
 check slots.refused_not_libvirt "$(cat $out/refused.err)" sh -c "! grep -q 'libvirt could not attach' $out/refused.err"

@@ -5,6 +5,7 @@
 # VFAGENT=PATH runs another build (the parent's must fail hol.order).
 . tests/lab/lib.sh
 . tests/lab/libvirt.sh
+. tests/lab/journal.sh
 V="${VFAGENT:-$PWD/vfagent}"
 set -- $(lab_pf) || { fail "hol.pf: no SR-IOV PF"; exit 0; }
 pf=$1
@@ -30,8 +31,8 @@ check hol.attach "$a" sh -c "echo '$a' | jq -e '.attached == true' >/dev/null"
 rpid=$!
 # The release is in the detach (journaled "releasing" before it, in any
 # build): then another client allocs.
-for i in $(seq 1 200); do grep -qs '"state":"releasing"' "$st"/leases/*.json && break; sleep 0.02; done
-check hol.release_in_flight "$(cat $st/leases/*.json 2>/dev/null | jq -c .state)" grep -qs '"state":"releasing"' "$st"/leases/*.json
+for i in $(seq 1 200); do jleases "$st" | grep -qs '"state":"releasing"' && break; sleep 0.02; done
+check hol.release_in_flight "$(jleases $st | jq -c .state)" sh -c ". tests/lab/journal.sh; jleases '$st' | grep -qs '\"state\":\"releasing\"'"
 ( va --json alloc --pool net1 >"$out/alloc.json" 2>"$out/alloc.err"; echo "alloc $?" >>"$out/order" ) &
 apid=$!
 wait $apid $rpid

@@ -4,6 +4,7 @@
 # namespace of its own; the flood is veth pairs added and removed while
 # the daemon is stopped (SIGSTOP), so its receive buffer overflows.
 . tests/lab/lib.sh
+. tests/lab/journal.sh
 V="${VFAGENT:-$PWD/vfagent}"
 ns=vfa-faults-$$
 d=$(mktemp -d /tmp/vfagent-faults.XXXXXX)
@@ -66,7 +67,7 @@ for i in range(4):
 	"$V" -c "$d/lv.conf" -s "$d/st2" --direct alloc --pool p --domain x >"$d/lv.out" 2>"$d/lv.err"; rc=$?
 	check faults.libvirtd_dies_mid_connect "rc=$rc $(head -c 600 $d/lv.err)" \
 		sh -c "[ $rc = 1 ] && [ \$(wc -l <$d/lv.err) = 1 ] && grep -q 'libvirt not reachable' $d/lv.err"
-	check faults.libvirtd_dies_nothing_leased "$(ls $d/st2/leases 2>&1)" sh -c "[ -z \"\$(ls $d/st2/leases)\" ]"
+	check faults.libvirtd_dies_nothing_leased "$(jleases $d/st2)" sh -c ". tests/lab/journal.sh; [ -f $d/st2/journal ] && [ -z \"\$(jleases $d/st2)\" ]"
 	kill $fake 2>/dev/null
 else
 	skip "faults.libvirtd_dies_mid_connect: python3 missing (fake libvirt socket)"

@@ -5,6 +5,7 @@
 # public client library (tests/lab/watch_tool.c, agent/vfagent-client.h).
 # VFAGENT_BIN=PATH runs another build (its parent's must fail).
 . tests/lab/lib.sh
+. tests/lab/journal.sh
 V=${VFAGENT_BIN:-$PWD/vfagent} W="$PWD/tests/lab/watch_tool" S="$PWD/tests/lab/sock_tool"
 d=$(mktemp -d /tmp/vfagent-proto.XXXXXX)
 pid= wpid= spid=
@@ -36,15 +37,15 @@ out=$("$W" "$sock" watch 0 2>&1)
 check proto.watch_snapshot "$out" jq_ok "$out" '.event == "snapshot" and (.seq | type == "number") and .pools[0].pool == "p" and .pools[0].pfs[0].pf == "vfa-nosuch0" and .pools[0].pfs[0].present == false and .pools[0].pfs[0].up == false and .pools[0].vfs == []'
 
 # A lease appearing in and leaving the journal: two lease events.
-lease() {	# PCI ID: a ready lease file for pool p
-	printf '{"id":"%s","state":"ready","pool":"p","pf":"vfa-nosuch0","pf_pci":"0000:00:01.0","vf":0,"pci":"%s","iommu_group":-1,"mac":"02:00:00:00:00:01","vlan":0,"qos":0,"domain":null,"attached":false,"persistent":false,"holder":"k8s:vfagent.io/net1","pid":1,"created":1}' "$2" "$1" >"$d/st/leases/$1.json"
+lease() {	# PCI ID: the journal record of a ready lease for pool p
+	jrec "$(printf '{"id":"%s","state":"ready","pool":"p","pf":"vfa-nosuch0","pf_pci":"0000:00:01.0","vf":0,"pci":"%s","iommu_group":-1,"mac":"02:00:00:00:00:01","vlan":0,"qos":0,"domain":null,"attached":false,"persistent":false,"holder":"k8s:vfagent.io/net1","pid":1,"created":1}' "$2" "$1")"
 }
 "$W" "$sock" watch 2 >"$d/w.out" 2>&1 &
 wpid=$!
 for i in $(seq 1 50); do [ -s "$d/w.out" ] && break; sleep 0.1; done
-lease 0000:00:02.1 00000000000000a1
+lease 0000:00:02.1 00000000000000a1 | jappend "$d/st"
 "$S" "$sock" '{"op":"status"}\n' >/dev/null 2>&1
-rm -f "$d/st/leases/0000:00:02.1.json"
+jdrop "$d/st" 0000:00:02.1
 "$S" "$sock" '{"op":"status"}\n' >/dev/null 2>&1
 wait $wpid; rc=$? wpid=
 ev=$(tail -n +2 "$d/w.out" | jq -c '[.event, .change, .lease.id, .lease.holder]' 2>&1 | tr -d '\n')
@@ -64,10 +65,12 @@ check proto.worker_error "$out" jq_ok "$out" '(.ok | not) and .exit == 1 and (.e
 spid=$!
 sleep 0.3
 n=0
+for k in $(seq 10 59); do lease "0000:$k:00.0" "00000000000000$k"; done >"$d/add"
+for k in $(seq 10 59); do jrec "{\"drop\":\"0000:$k:00.0\"}"; done >"$d/del"
 while ! grep -q 'watcher too slow' "$d/log" && [ $n -lt 60 ]; do
-	for k in $(seq 10 59); do lease "0000:$k:00.0" "00000000000000$k"; done
+	jappend "$d/st" <"$d/add"
 	"$S" "$sock" '{"op":"status"}\n' >/dev/null 2>&1
-	rm -f "$d"/st/leases/0000:*:00.0.json
+	jappend "$d/st" <"$d/del"
 	"$S" "$sock" '{"op":"status"}\n' >/dev/null 2>&1
 	n=$((n + 1))
 done

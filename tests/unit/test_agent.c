@@ -130,7 +130,7 @@ static void test_input(void)
 static void test_journal(void)
 {
 	struct vfa_lease l = {
-		.id = "0123456789abcdef", .state = "ready", .pool = "net1",
+		.id = "0123456789abcdef", .state = VFA_LS_READY, .pool = "net1",
 		.pf = "eth0", .pf_pci = "0000:00:02.0", .vf = 3,
 		.pci = "0000:00:12.6", .group = 9, .mac = "02:00:00:00:00:01",
 		.vlan = 100, .qos = 2, .domain = "l2", .attached = true,
@@ -153,15 +153,17 @@ static void test_journal(void)
 	T("journal.save", r == 0, "%s", e.msg);
 	r = vfa_lease_load(st, l.pci, &got);
 	T("journal.roundtrip", r == 0 && !memcmp(&got, &l, sizeof(l)), "r=%d", r);
-	snprintf(path, sizeof(path), "%s/leases/.%s.tmp", sd, l.pci);
+	snprintf(path, sizeof(path), "%s/.journal.tmp", sd);
 	T("journal.no_temp_left", access(path, F_OK) != 0, "%s exists", path);
 
-	/* A journal cut at any byte is rejected, never half-loaded. */
-	snprintf(path, sizeof(path), "%s/leases/%s.json", sd, l.pci);
-	fd = open(path, O_RDONLY);
-	rd = read(fd, buf, sizeof(buf));
-	close(fd);
-	len = rd > 0 ? (size_t)rd : 0;
+	/* A lease cut at any byte is rejected, never half-loaded. */
+	{
+		json_object *o = vfa_lease_json(&l);
+
+		len = (size_t)snprintf(buf, sizeof(buf), "%s",
+				       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
 	for (size_t cut = 0; cut < len; cut++) {
 		r = vfa_lease_parse(buf, cut, &got);
 		if (r != -EBADMSG) {
@@ -170,27 +172,25 @@ static void test_journal(void)
 			break;
 		}
 	}
-	T("journal.cut_every_byte", cut_ok && len > 100, "a cut file was accepted (len %zu)", len);
+	T("journal.cut_every_byte", cut_ok && len > 100, "a cut lease was accepted (len %zu)", len);
 	r = vfa_lease_parse(buf, len, &got);
 	T("journal.full_parses", r == 0, "r=%d", r);
 	T_EQ_INT("journal.bad_state", vfa_lease_parse("{\"id\":\"x\",\"state\":\"weird\"}", 27, &got), -EBADMSG);
 
-	/* A damaged file is reported by list and the others still load. */
+	/* A damaged journal record (appended garbage) is skipped; the lease
+	 * before it still loads. */
 	{
-		char bad[400];
-		FILE *f;
 		json_object *badl = json_object_new_array();
 
-		snprintf(bad, sizeof(bad), "%s/leases/0000:00:13.0.json", sd);
-		f = fopen(bad, "w");
-		fwrite(buf, 1, len / 2, f);
-		fclose(f);
+		snprintf(path, sizeof(path), "%s/journal", sd);
+		fd = open(path, O_WRONLY | O_APPEND);
+		rd = fd >= 0 ? write(fd, buf, len / 2) : -1;
+		if (fd >= 0)
+			close(fd);
 		r = vfa_lease_list(st, &all, &n, badl);
-		T("journal.list_skips_damaged", r == 0 && n == 1 && json_object_array_length(badl) == 1,
-		  "r=%d n=%zu bad=%zu", r, n, json_object_array_length(badl));
+		T("journal.list_skips_damaged", rd > 0 && r == 0 && n == 1, "r=%d n=%zu", r, n);
 		json_object_put(badl);
 		free(all);
-		unlink(bad);
 	}
 	r = vfa_lease_drop(st, l.pci, &e);
 	T("journal.drop", r == 0 && vfa_lease_load(st, l.pci, &got) == -ENOENT, "r=%d", r);

@@ -82,7 +82,7 @@ static void test_domxml(void)
 static void test_lease_identity(void)
 {
 	struct vfa_lease l = {
-		.id = "0123456789abcdef", .state = "ready", .pool = "net1", .pf = "eth0",
+		.id = "0123456789abcdef", .state = VFA_LS_READY, .pool = "net1", .pf = "eth0",
 		.pf_pci = "0000:00:02.0", .vf = 1, .pci = "0000:00:12.2", .group = 7,
 		.mac = "02:00:00:00:00:01", .uuid = "8a1f5c8e-4b9e-4d0c-9a53-2f6f0b1c2d3e",
 		.attached = true, .persistent = true,

@@ -1,5 +1,5 @@
-/* agent/lease.c: what the state dir may not do to root. Symlinks, FIFOs and
- * forged lease files planted in it, a state dir others can write in, and a
+/* agent/lease.c, journal.c: what the state dir may not do to root. Symlinks,
+ * FIFOs and forged leases planted in it, a state dir others can write in, and a
  * full file system under the journal. Each case was a way to steer root or
  * hang every command. Root-only cases (chown, tmpfs) say SKIP otherwise. */
 #include <errno.h>
@@ -13,13 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
+#include "agent/journal_priv.h"
 #include "tests/unit/t.h"
 
 static char top[] = "/tmp/vfagent-test-state.XXXXXX";
 
 static const struct vfa_lease good = {
-	.id = "0123456789abcdef", .state = "ready", .pool = "net1",
+	.id = "0123456789abcdef", .state = VFA_LS_READY, .pool = "net1",
 	.pf = "eth0", .pf_pci = "0000:00:02.0", .vf = 0,
 	.pci = "0000:00:12.0", .group = 9, .mac = "02:00:00:00:00:01",
 	.vlan = 100, .qos = 2, .domain = "l2", .attached = true,
@@ -162,24 +162,32 @@ static void test_temp_symlink(void)
 	struct vfa_err e = { "", 0 };
 	struct vfa_lease got;
 	char p[400], buf[256];
-	int r;
+	ino_t ino;
+	int r = 0;
 
 	if (!st)
 		return;
 	write_file(victim, "precious\n");
-	snprintf(p, sizeof(p), "%s/leases/.%s.tmp", sd, good.pci);
+	snprintf(p, sizeof(p), "%s/.journal.tmp", sd);
 	symlink(victim, p);
-	r = vfa_lease_save(st, &good, &e);
+	st->jbound = 1;	/* compact, through the temp file, at 1 KiB + 1 */
+	ino = st->jino;
+	for (int i = 0; i < 4; i++)
+		r = vfa_lease_save(st, &good, &e);
 	read_file(victim, buf, sizeof(buf));
 	T("state.temp_symlink_not_followed", !strcmp(buf, "precious\n"),
 	  "the file behind the planted temp link now holds \"%.40s\"", buf);
 	T("state.temp_symlink_save_ok", r == 0 && vfa_lease_load(st, good.pci, &got) == 0 &&
-	  !strcmp(got.id, good.id), "r=%d %s", r, e.msg);
+	  !strcmp(got.id, good.id) && st->jino != ino, "r=%d %s (compacted: %s)", r, e.msg,
+	  st->jino != ino ? "yes" : "no");
 
 	/* A stale temp file from a crash does not stop the next save. */
 	write_file(p, "{\"half\":");
-	r = vfa_lease_save(st, &good, &e);
-	T("state.temp_stale_replaced", r == 0 && access(p, F_OK) != 0, "r=%d %s", r, e.msg);
+	ino = st->jino;
+	for (int i = 0; i < 4; i++)
+		r = vfa_lease_save(st, &good, &e);
+	T("state.temp_stale_replaced", r == 0 && st->jino != ino && access(p, F_OK) != 0,
+	  "r=%d %s", r, e.msg);
 	vfa_state_close(st);
 }
 
@@ -187,37 +195,51 @@ static void test_fifo_lease(void)
 {
 	const char *sd = fresh("s-fifo");
 	struct vfa_state *st = open_ok(sd, "state.fifo_open");
-	json_object *bad = json_object_new_array();
-	struct vfa_lease *all = NULL, got;
+	struct vfa_lease *all = NULL;
+	struct vfa_err e = { "", 0 };
 	size_t n = 0;
 	char p[400];
 	int r;
 
 	if (!st)
-		goto out;
+		return;
 	vfa_lease_save(st, &good, NULL);
-	snprintf(p, sizeof(p), "%s/leases/0000:00:12.2.json", sd);
+	/* The journal swapped for a FIFO under a running handle. */
+	snprintf(p, sizeof(p), "%s/journal", sd);
+	unlink(p);
 	mkfifo(p, 0600);
 	guard();
-	r = vfa_lease_list(st, &all, &n, bad);
+	r = vfa_lease_list(st, &all, &n, NULL);
 	unguard();
-	T("state.fifo_list_no_hang", !hung && r == 0 && n == 1 && json_object_array_length(bad) == 1,
-	  "%sr=%d n=%zu bad=%zu", hung ? "hung on the FIFO; " : "", r, n,
-	  json_object_array_length(bad));
-	guard();
-	r = vfa_lease_load(st, "0000:00:12.2", &got);
-	unguard();
-	/* Anything but -ENOENT: alloc counts the VF as taken. */
-	T("state.fifo_load_taken", !hung && r < 0 && r != -ENOENT, "%sr=%d",
-	  hung ? "hung on the FIFO; " : "", r);
-	T("state.fifo_kept", access(p, F_OK) == 0, "the FIFO was removed");
+	T("state.fifo_list_no_hang", !hung && r < 0, "%sr=%d n=%zu",
+	  hung ? "hung on the FIFO; " : "", r, n);
 	free(all);
 	vfa_state_close(st);
-out:
-	json_object_put(bad);
+	st = NULL;
+	guard();
+	r = vfa_state_open(sd, &st, &e);
+	unguard();
+	T("state.fifo_open_refused", !hung && r < 0 && strstr(e.msg, "not a regular file"), "%sr=%d %s",
+	  hung ? "hung on the FIFO; " : "", r, e.msg);
+	T("state.fifo_kept", access(p, F_OK) == 0, "the FIFO was removed");
+	vfa_state_close(st);
+
+	/* A FIFO among the lease files of an old state dir being imported. */
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/leases", sd);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/leases/0000:00:12.2.json", sd);
+	mkfifo(p, 0600);
+	st = NULL;
+	guard();
+	r = vfa_state_open(sd, &st, &e);
+	unguard();
+	T("state.fifo_import_no_hang", !hung && r == 0, "%sr=%d %s", hung ? "hung on the FIFO; " : "",
+	  r, e.msg);
+	vfa_state_close(st);
 }
 
-/* A lease file that parses but was not written by us. */
+/* Journal records that parse but were not written by us. */
 static void test_forged_lease(void)
 {
 	const char *sd = fresh("s-forged");
@@ -225,43 +247,49 @@ static void test_forged_lease(void)
 	json_object *bad = json_object_new_array(), *o;
 	struct vfa_lease *all = NULL, got, l = good;
 	struct vfa_err e = { "", 0 };
-	char p[400];
+	char p[400], line[4096], json[4096];
 	size_t n = 0;
-	int r;
+	int r, fd;
 
 	if (!st)
 		goto out;
-	/* pci "../../x": its lock would be created outside locks/. */
+	/* pci "../../x": its lock would be created outside locks/. A record
+	 * with a valid CRC: vfa_journal_format checks no fields. */
 	snprintf(l.pci, sizeof(l.pci), "../../x");
 	o = vfa_lease_json(&l);
-	snprintf(p, sizeof(p), "%s/leases/0000:00:12.0.json", sd);
-	write_file(p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	snprintf(json, sizeof(json), "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
-	r = vfa_lease_list(st, &all, &n, bad);
-	T("state.forged_pci_traversal", r == 0 && n == 0 && json_object_array_length(bad) == 1,
+	n = vfa_journal_format(&l, NULL, line, sizeof(line));
+	snprintf(p, sizeof(p), "%s/journal", sd);
+	/* A good record after it: the forged one is not a torn tail. */
+	n += vfa_journal_format(&good, NULL, line + n, sizeof(line) - n);
+	fd = open(p, O_WRONLY | O_APPEND);
+	if (fd >= 0) {
+		if (write(fd, line, n) != (ssize_t)n)
+			printf("# short write\n");
+		close(fd);
+	}
+	vfa_state_close(st);
+	st = open_ok(sd, "state.forged_reopen");
+	r = st ? vfa_lease_list(st, &all, &n, bad) : -1;
+	T("state.forged_pci_traversal", r == 0 && n == 1 && !strcmp(all[0].pci, good.pci) &&
+	  json_object_array_length(bad) == 1,
 	  "r=%d n=%zu (listed pci \"%s\") bad=%zu", r, n, n ? all[0].pci : "",
 	  json_object_array_length(bad));
 	free(all);
 	all = NULL;
-	r = vfa_lease_load(st, "0000:00:12.0", &got);
-	T("state.forged_load_taken", r < 0 && r != -ENOENT, "r=%d", r);
-
-	/* A valid lease under another VF's name. */
-	l = good;
-	snprintf(l.pci, sizeof(l.pci), "0000:00:12.6");
-	o = vfa_lease_json(&l);
-	write_file(p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	r = vfa_lease_load(st, "0000:00:12.0", &got);
-	T("state.forged_name_mismatch", r == -EBADMSG, "r=%d", r);
+	r = st ? vfa_lease_load(st, "0000:00:12.0", &got) : -1;
+	T("state.forged_not_folded", r == 0 && !strcmp(got.pci, good.pci), "r=%d", r);
+	T("state.forged_json_rejected", vfa_lease_parse(json, strlen(json), &got) == -EBADMSG,
+	  "the forged lease parses");
 
 	/* Never written either. */
 	l = good;
 	snprintf(l.pci, sizeof(l.pci), "../../y");
-	r = vfa_lease_save(st, &l, &e);
+	r = st ? vfa_lease_save(st, &l, &e) : -1;
 	T("state.save_bad_pci_refused", r < 0 && access(fresh("y.json"), F_OK) != 0,
 	  "r=%d", r);
-	r = vfa_lease_drop(st, "../../y", &e);
+	r = st ? vfa_lease_drop(st, "../../y", &e) : -1;
 	T("state.drop_bad_pci_refused", r < 0, "r=%d", r);
 	vfa_state_close(st);
 out:
@@ -339,7 +367,9 @@ static void test_dir_trust(void)
 	chmod(sd, 0755);
 	st = open_ok(sd, "state.dir_0755_ok");
 	vfa_state_close(st);
+	/* leases/ is read only to import a state dir from before the journal. */
 	snprintf(p, sizeof(p), "%s/leases", sd);
+	mkdir(p, 0700);
 	chmod(p, 0777);
 	open_refused("state.leases_world_writable", sd, "leases is writable by group or others");
 	chmod(p, 0700);
@@ -382,14 +412,14 @@ static void test_dir_created(void)
 	st = open_ok(sd, "state.created_open");
 	umask(old);
 	vfa_state_close(st);
-	snprintf(p1, sizeof(p1), "%s/leases", sd);
+	snprintf(p1, sizeof(p1), "%s/journal", sd);
 	snprintf(p2, sizeof(p2), "%s/locks", sd);
 	if (stat(sd, &a) || stat(p1, &b) || stat(p2, &c)) {
 		T("state.created_modes", 0, "stat failed");
 		return;
 	}
-	T("state.created_modes", (a.st_mode & 07777) == 0755 && (b.st_mode & 07777) == 0700 &&
-	  (c.st_mode & 07777) == 0700, "dir %04o leases %04o locks %04o",
+	T("state.created_modes", (a.st_mode & 07777) == 0755 && (b.st_mode & 07777) == 0600 &&
+	  (c.st_mode & 07777) == 0700, "dir %04o journal %04o locks %04o",
 	  a.st_mode & 07777, b.st_mode & 07777, c.st_mode & 07777);
 	T("state.created_owner", a.st_uid == geteuid() && b.st_uid == geteuid(),
 	  "uid %u/%u", a.st_uid, b.st_uid);
@@ -402,7 +432,7 @@ static void test_full(void)
 	const char *sd = fresh("s-full");
 	struct vfa_state *st;
 	struct vfa_err e = { "", 0 };
-	struct vfa_lease got, l = good;
+	struct vfa_lease got, l = good, saved = good;
 	char p[400], fill[4096];
 	int fd, r;
 
@@ -429,14 +459,29 @@ static void test_full(void)
 		;
 	if (fd >= 0)
 		close(fd);
-	snprintf(l.state, sizeof(l.state), "releasing");
-	r = vfa_lease_save(st, &l, &e);
+	/* Saves fill the journal's last block, then fail. */
+	for (int i = 0; i < 200; i++) {
+		l.state = i & 1 ? VFA_LS_READY : VFA_LS_RELEASING;
+		l.vlan = (uint16_t)i;
+		r = vfa_lease_save(st, &l, &e);
+		if (r)
+			break;
+		saved = l;
+	}
 	T("state.full_save_fails", r == -ENOSPC && strstr(e.msg, "free space"),
 	  "r=%d msg \"%s\"", r, e.msg);
 	r = vfa_lease_load(st, l.pci, &got);
-	T("state.full_old_lease_intact", r == 0 && !strcmp(got.state, "ready"),
-	  "r=%d state %s", r, r ? "-" : got.state);
-	snprintf(p, sizeof(p), "%s/leases/.%s.tmp", sd, l.pci);
+	T("state.full_old_lease_intact", r == 0 && got.vlan == saved.vlan && got.state == saved.state,
+	  "r=%d vlan %d state %s", r, r ? -1 : got.vlan, r ? "-" : vfa_lease_state_str(got.state));
+	{
+		struct vfa_state *st2 = open_ok(sd, "state.full_reopen");
+
+		r = st2 ? vfa_lease_load(st2, l.pci, &got) : -1;
+		T("state.full_no_half_record", r == 0 && got.vlan == saved.vlan,
+		  "a fresh handle: r=%d vlan %d", r, r ? -1 : got.vlan);
+		vfa_state_close(st2);
+	}
+	snprintf(p, sizeof(p), "%s/.journal.tmp", sd);
 	T("state.full_no_temp_left", access(p, F_OK) != 0, "%s left", p);
 	r = vfa_lease_drop(st, l.pci, &e);
 	T("state.full_drop_works", r == 0 && vfa_lease_load(st, l.pci, &got) == -ENOENT,

@@ -1,0 +1,679 @@
+/* The lease journal: one append-only log per state dir, one fdatasync'd
+ * record per transition, folded in memory by every process that reads it
+ * (the daemon, its workers and --direct CLIs all write it). Why a log and
+ * not a file per VF: bench/README.md, "Journal format". */
+#include "agent/journal_priv.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#define JOURNAL "journal"
+#define JOURNAL_TMP ".journal.tmp"
+#define REC_MAX 2048	/* a lease is ~400 bytes of JSON */
+#define RESERVE 4096	/* ~100 drops */
+
+static uint32_t crc_tab[256];
+
+static uint32_t crc32(const char *p, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+
+	if (!crc_tab[1])
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t x = i;
+
+			for (int k = 0; k < 8; k++)
+				x = (x >> 1) ^ (0xedb88320u & -(x & 1));
+			crc_tab[i] = x;
+		}
+	while (n--)
+		c = crc_tab[(c ^ (unsigned char)*p++) & 0xff] ^ (c >> 8);
+	return ~c;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* {"drop":"<pci>"}, exactly as vfa_journal_format writes it. */
+static bool parse_drop(const char *j, size_t n, char pci[16])
+{
+	static const char pre[] = "{\"drop\":\"", post[] = "\"}";
+	size_t plen = sizeof(pre) - 1, alen = 12;
+
+	if (n != plen + alen + sizeof(post) - 1 || memcmp(j, pre, plen) ||
+	    memcmp(j + plen + alen, post, sizeof(post) - 1))
+		return false;
+	memcpy(pci, j + plen, alen);
+	pci[alen] = '\0';
+	return vfa_pci_addr_ok(pci);
+}
+
+/**
+ * vfa_journal_record - parses one journal line (without its '\n')
+ *
+ * Returns 0 with *ret filled, -EBADMSG for a line whose CRC does not match
+ * or whose record is not one the journal writes (every lease field is
+ * checked as vfa_lease_parse checks it).
+ */
+int vfa_journal_record(const char *line, size_t len, struct vfa_jrec *ret)
+{
+	struct vfa_jrec rec = { 0 };
+	uint32_t want = 0;
+
+	if (len < 10 || len > REC_MAX || line[8] != ' ')
+		return -EBADMSG;
+	for (int i = 0; i < 8; i++) {
+		int h = hexval(line[i]);
+
+		if (h < 0)
+			return -EBADMSG;
+		want = want << 4 | (uint32_t)h;
+	}
+	if (crc32(line + 9, len - 9) != want)
+		return -EBADMSG;
+	if (parse_drop(line + 9, len - 9, rec.pci))
+		rec.drop = true;
+	else if (vfa_lease_parse(line + 9, len - 9, &rec.lease))
+		return -EBADMSG;
+	*ret = rec;
+	return 0;
+}
+
+/**
+ * vfa_journal_format - the journal line (with '\n') saving l, or dropping
+ * drop_pci when l is NULL, into buf. Returns its length, 0 if it does not
+ * fit.
+ */
+size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
+			  char *buf, size_t len)
+{
+	char json[REC_MAX];
+	json_object *o = NULL;
+	int n;
+
+	if (l) {
+		o = vfa_lease_json(l);
+		n = snprintf(json, sizeof(json), "%s",
+			     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		n = snprintf(json, sizeof(json), "{\"drop\":\"%s\"}", drop_pci);
+	}
+	if (n < 0 || (size_t)n >= sizeof(json))
+		return 0;
+	n = snprintf(buf, len, "%08x %s\n", crc32(json, (size_t)n), json);
+	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
+static struct vfa_lease *fold_find(struct vfa_state *st, const char *pci)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (!strcmp(st->fold[i].pci, pci))
+			return &st->fold[i];
+	return NULL;
+}
+
+static int fold_apply(struct vfa_state *st, const struct vfa_jrec *r)
+{
+	struct vfa_lease *l = fold_find(st, r->drop ? r->pci : r->lease.pci);
+
+	if (r->drop) {
+		if (l)
+			*l = st->fold[--st->n];
+		return 0;
+	}
+	if (l) {
+		*l = r->lease;
+		return 0;
+	}
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 16;
+		struct vfa_lease *v = realloc(st->fold, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		st->fold = v;
+		st->cap = cap;
+	}
+	st->fold[st->n++] = r->lease;
+	return 0;
+}
+
+/* A journal only root (or the user running the tests) can have written. */
+static int check_file(int fd, const char *dir, struct vfa_err *e)
+{
+	struct stat s;
+
+	if (fstat(fd, &s) < 0)
+		return vfa_fail(e, errno, "journal %s/" JOURNAL ": %s", dir, strerror(errno));
+	if ((s.st_uid != 0 && s.st_uid != geteuid()) || (s.st_mode & (S_IWGRP | S_IWOTH)))
+		return vfa_fail(e, EPERM, "journal %s/" JOURNAL " is owned by uid %u, mode %04o: it must be root's and 0600 (chown root:root, chmod 0600)",
+				dir, (unsigned int)s.st_uid, (unsigned int)(s.st_mode & 07777));
+	return 0;
+}
+
+/**
+ * vfa_journal_open - (re)opens state_dir/journal, creating it, and starts
+ * the fold over from its first byte. Returns 0 or -errno with e set.
+ */
+int vfa_journal_open(struct vfa_state *st, struct vfa_err *e)
+{
+	struct stat s;
+	int fd = vfa_open_reg(st->dirfd, JOURNAL, O_RDWR | O_CREAT, 0600), r;
+
+	if (fd < 0) {
+		if (fd == -EINVAL)
+			return vfa_fail(e, EINVAL, "journal %s/" JOURNAL " is not a regular file (a symlink, FIFO or device?): remove it",
+					st->dir);
+		return vfa_fail(e, -fd, "journal %s/" JOURNAL ": %s", st->dir, strerror(-fd));
+	}
+	r = check_file(fd, st->dir, e);
+	if (!r && fstat(fd, &s) < 0)
+		r = vfa_fail(e, errno, "journal %s/" JOURNAL ": %s", st->dir, strerror(errno));
+	if (r) {
+		close(fd);
+		return r;
+	}
+	vfa_journal_close(st);
+	st->jfd = fd;
+	st->jpid = getpid();
+	st->jdev = s.st_dev;
+	st->jino = s.st_ino;
+	st->off = 0;
+	st->n = 0;
+	st->nbad = 0;
+	return 0;
+}
+
+/* Closes the journal fd (the fold stays); accepts a closed one. */
+void vfa_journal_close(struct vfa_state *st)
+{
+	if (st->jfd >= 0)
+		close(st->jfd);
+	st->jfd = -1;
+}
+
+/* Has the journal been replaced (compacted) or removed since we opened it?
+ * Asked at every end of file, so a read with nothing new is a pread and
+ * this fstatat. A "moved" record left in the old file by the compactor
+ * would save the fstatat, but a compactor killed between its rename and
+ * that record would leave a long-lived reader (the daemon) on the old
+ * file for good, blind to every later lease. */
+static bool replaced(struct vfa_state *st)
+{
+	struct stat s;
+
+	return fstatat(st->dirfd, JOURNAL, &s, AT_SYMLINK_NOFOLLOW) < 0 ||
+	       s.st_dev != st->jdev || s.st_ino != st->jino;
+}
+
+/* Folds the complete lines of buf[0..n) read at st->off onwards from pos;
+ * returns the bytes consumed (up to the last '\n'). A damaged line is
+ * skipped once a good one follows it; at the tail it is read again next
+ * time (it may be a record still being written, or a crash's torn tail
+ * that the next appender cuts off). */
+static size_t fold_lines(struct vfa_state *st, const char *buf, size_t n,
+			 off_t pos, unsigned int *bad)
+{
+	size_t used = 0;
+
+	while (used < n) {
+		const char *nl = memchr(buf + used, '\n', n - used);
+		struct vfa_jrec rec;
+		size_t len;
+
+		if (!nl)
+			break;
+		len = (size_t)(nl - buf - used);
+		if (vfa_journal_record(buf + used, len, &rec) == 0 &&
+		    fold_apply(st, &rec) == 0) {
+			st->off = pos + (off_t)(used + len + 1);
+			st->nbad += *bad;
+			*bad = 0;
+		} else {
+			(*bad)++;
+		}
+		used += len + 1;
+	}
+	return used;
+}
+
+/* Reads the journal on from st->off into the fold; when it was replaced,
+ * starts over on the new one. 0 or -errno. */
+static int refresh(struct vfa_state *st, struct vfa_err *e)
+{
+	char buf[64 * 1024];
+	unsigned int bad = 0;
+	off_t pos;
+	int r;
+
+	if (st->jfd < 0 || st->jpid != getpid()) {
+		r = vfa_journal_open(st, e);
+		if (r)
+			return r;
+	}
+	pos = st->off;
+	for (;;) {
+		ssize_t got = pread(st->jfd, buf, sizeof(buf), pos);
+		size_t used;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return vfa_fail(e, errno, "journal %s/" JOURNAL ": %s", st->dir, strerror(errno));
+		if (got == 0) {
+			if (!replaced(st))
+				return 0;
+			r = vfa_journal_open(st, e);
+			if (r)
+				return r;
+			pos = 0;
+			continue;
+		}
+		used = fold_lines(st, buf, (size_t)got, pos, &bad);
+		if (!used && (size_t)got == sizeof(buf)) {
+			/* No line is that long: junk. */
+			bad++;
+			used = sizeof(buf);
+		}
+		if (!used)
+			return 0;	/* a line still being written */
+		pos += (off_t)used;
+	}
+}
+
+/* Takes the journal's lock, on the file that is the journal now, with the
+ * fold brought up to date. */
+static int jlock(struct vfa_state *st, struct vfa_err *e)
+{
+	int r;
+
+	if (st->jfd < 0 || st->jpid != getpid()) {
+		r = vfa_journal_open(st, e);
+		if (r)
+			return r;
+	}
+	for (;;) {
+		while (flock(st->jfd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				return vfa_fail(e, errno, "lock %s/" JOURNAL ": %s", st->dir, strerror(errno));
+		if (!replaced(st))
+			break;
+		/* Compacted while we waited: never append to the old one. */
+		flock(st->jfd, LOCK_UN);
+		r = vfa_journal_open(st, e);
+		if (r)
+			return r;
+	}
+	r = refresh(st, e);
+	if (r)
+		flock(st->jfd, LOCK_UN);
+	return r;
+}
+
+static void junlock(struct vfa_state *st)
+{
+	flock(st->jfd, LOCK_UN);
+}
+
+static int pwrite_all(int fd, const char *p, size_t n, off_t at)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, at);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+		at += w;
+	}
+	return 0;
+}
+
+/* Replaces the journal by a snapshot of the fold. Under the lock; on
+ * failure the old journal stays, whole. */
+static int compact(struct vfa_state *st)
+{
+	char line[REC_MAX + 16];
+	off_t at = 0;
+	int fd = vfa_open_temp(st->dirfd, JOURNAL_TMP), r = 0, old = st->jfd;
+	struct stat s;
+
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < st->n && !r; i++) {
+		size_t len = vfa_journal_format(&st->fold[i], NULL, line, sizeof(line));
+
+		r = len ? pwrite_all(fd, line, len, at) : -EOVERFLOW;
+		at += (off_t)len;
+	}
+	if (!r && (fsync(fd) < 0 || fstat(fd, &s) < 0))
+		r = -errno;
+	if (!r && renameat(st->dirfd, JOURNAL_TMP, st->dirfd, JOURNAL) < 0)
+		r = -errno;
+	if (r) {
+		close(fd);
+		unlinkat(st->dirfd, JOURNAL_TMP, 0);
+		return r;
+	}
+	/* The new journal is in place; the dir's fsync makes that durable
+	 * (until then a crash leaves the old one, which says the same). */
+	fsync(st->dirfd);
+	st->jfd = fd;
+	st->jdev = s.st_dev;
+	st->jino = s.st_ino;
+	st->off = at;
+	close(old);	/* lets go of the old one's lock: waiters see it replaced */
+	return 0;
+}
+
+/* Appends buf (whole records) with one write and one fdatasync. Under the
+ * lock: a torn tail (a crashed writer) is cut off first; a failed write is
+ * cut back, so the journal never keeps half a record. */
+static int append_locked(struct vfa_state *st, const char *buf, size_t len)
+{
+	struct stat s;
+	int r = 0;
+
+	if (fstat(st->jfd, &s) < 0 || (s.st_size > st->off && ftruncate(st->jfd, st->off) < 0))
+		return -errno;
+	r = pwrite_all(st->jfd, buf, len, st->off);
+	if (!r && fdatasync(st->jfd) < 0)
+		r = -errno;
+	if (r) {
+		if (ftruncate(st->jfd, st->off) == 0)
+			fdatasync(st->jfd);
+		return r;
+	}
+	return 0;
+}
+
+/* Room for a save: len plus RESERVE bytes free (what root may use), and
+ * that room allocated to the journal, so the drops of a release still fit
+ * on a file system that is full. 0 or -errno. */
+static int reserve_room(struct vfa_state *st, size_t len)
+{
+	struct statfs sf;
+
+	if (fstatfs(st->jfd, &sf) == 0 && sf.f_bsize > 0 &&
+	    (unsigned long long)sf.f_bfree * (unsigned long long)sf.f_bsize < len + RESERVE)
+		return -ENOSPC;
+	if (fallocate(st->jfd, FALLOC_FL_KEEP_SIZE, st->off, (off_t)(len + RESERVE)) < 0 &&
+	    errno != EOPNOTSUPP)
+		return -errno;
+	return 0;
+}
+
+/* Appends the line durably and folds it. A save first makes sure of
+ * room for itself and some drops after it (reserve_room). */
+static int append(struct vfa_state *st, const char *line, size_t len,
+		  const struct vfa_jrec *rec, struct vfa_err *e)
+{
+	int r = jlock(st, e);
+
+	if (r)
+		return r;
+	if (!rec->drop)
+		r = reserve_room(st, len);
+	if (!r)
+		r = append_locked(st, line, len);
+	if (r) {
+		junlock(st);
+		return vfa_fail(e, r, "journal %s/" JOURNAL ": %s%s", st->dir, strerror(-r),
+				r == -ENOSPC ? " (free space in the state dir's file system)" : "");
+	}
+	r = fold_apply(st, rec);
+	if (!r)
+		st->off += (off_t)len;	/* else the next refresh folds it */
+	/* Past the bound and mostly history (a snapshot of n leases is
+	 * under n KiB): compact. The record is durable either way. */
+	if (!r && (size_t)st->off > st->jbound + st->n * 1024)
+		compact(st);
+	junlock(st);
+	return r ? vfa_fail(e, r, "journal %s: %s", st->dir, strerror(-r)) : 0;
+}
+
+/* Saves l: durable when this returns 0. */
+int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
+		   struct vfa_err *e)
+{
+	struct vfa_jrec rec = { .drop = false };
+	char line[REC_MAX + 16];
+	size_t len;
+
+	if (!vfa_pci_addr_ok(l->pci) || !vfa_lease_fields_ok(l))
+		return vfa_fail(e, EINVAL, "journal %s: refusing to save a lease with a bad field (pci \"%s\")",
+				st->dir, l->pci);
+	len = vfa_journal_format(l, NULL, line, sizeof(line));
+	if (!len)
+		return vfa_fail(e, EOVERFLOW, "journal %s: lease of %s too long", st->dir, l->pci);
+	rec.lease = *l;
+	return append(st, line, len, &rec, e);
+}
+
+/* Drops pci's lease (none is fine): durable when this returns 0. */
+int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e)
+{
+	struct vfa_jrec rec = { .drop = true };
+	char line[64];
+	size_t len;
+	int r;
+
+	if (!vfa_pci_addr_ok(pci))
+		return vfa_fail(e, EINVAL, "journal %s: \"%s\" is no PCI address", st->dir, pci);
+	r = refresh(st, e);
+	if (r)
+		return r;
+	if (!fold_find(st, pci))
+		return 0;
+	len = vfa_journal_format(NULL, pci, line, sizeof(line));
+	rec.drop = true;
+	snprintf(rec.pci, sizeof(rec.pci), "%s", pci);
+	return append(st, line, len, &rec, e);
+}
+
+/* pci's lease: 0, -ENOENT when there is none, -EINVAL for no PCI address,
+ * another -errno when the journal cannot be read. */
+int vfa_lease_load(struct vfa_state *st, const char *pci, struct vfa_lease *ret)
+{
+	struct vfa_err e;
+	struct vfa_lease *l;
+	int r;
+
+	if (!vfa_pci_addr_ok(pci))
+		return -EINVAL;
+	r = refresh(st, &e);
+	if (r)
+		return r;
+	l = fold_find(st, pci);
+	if (!l)
+		return -ENOENT;
+	*ret = *l;
+	return 0;
+}
+
+/* All leases; *ret is malloc'd (the caller's). Damaged records skipped are
+ * reported through bad (may be NULL). 0 or -errno. */
+int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
+		   json_object *bad)
+{
+	struct vfa_lease *v;
+	struct vfa_err e;
+	int r = refresh(st, &e);
+
+	if (r)
+		return r;
+	v = malloc((st->n ? st->n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (st->n)
+		memcpy(v, st->fold, st->n * sizeof(*v));
+	if (bad && st->nbad) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), JOURNAL ": %u damaged records skipped", st->nbad);
+		json_object_array_add(bad, json_object_new_string(msg));
+	}
+	*ret = v;
+	*ret_n = st->n;
+	return 0;
+}
+
+/* Reads leases/NAME of a state dir from before the journal: a regular
+ * file whose name is its lease's pci, every field valid. */
+static int read_old(int dfd, const char *name, struct vfa_lease *ret)
+{
+	char buf[4096], want[64];
+	struct vfa_lease l;
+	ssize_t n;
+	int fd = vfa_open_reg(dfd, name, O_RDONLY, 0), r;
+
+	if (fd < 0)
+		return fd;
+	do
+		n = read(fd, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0 || n == (ssize_t)sizeof(buf))
+		return n < 0 ? -errno : -EFBIG;
+	r = vfa_lease_parse(buf, (size_t)n, &l);
+	if (r)
+		return r;
+	snprintf(want, sizeof(want), "%s.json", l.pci);
+	if (strcmp(name, want))
+		return -EBADMSG;
+	*ret = l;
+	return 0;
+}
+
+/* Each leases/<pci>.json as a journal record appended to *buf. Files that
+ * cannot be trusted are renamed NAME.damaged (kept, never imported). */
+static int collect_old(DIR *d, int dfd, char **buf, size_t *len, size_t *cap)
+{
+	struct dirent *de;
+
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		size_t nl = strlen(de->d_name), got;
+		char damaged[300];
+		struct vfa_lease l;
+
+		if (de->d_name[0] == '.' || nl < 6 || strcmp(de->d_name + nl - 5, ".json"))
+			continue;
+		if (read_old(dfd, de->d_name, &l)) {
+			snprintf(damaged, sizeof(damaged), "%s.damaged", de->d_name);
+			renameat(dfd, de->d_name, dfd, damaged);
+			continue;
+		}
+		if (*cap - *len < REC_MAX + 16) {
+			char *nb = realloc(*buf, *cap * 2 + REC_MAX + 16);
+
+			if (!nb)
+				return -ENOMEM;
+			*buf = nb;
+			*cap = *cap * 2 + REC_MAX + 16;
+		}
+		got = vfa_journal_format(&l, NULL, *buf + *len, *cap - *len);
+		if (!got)
+			return -EOVERFLOW;
+		*len += got;
+	}
+	return 0;
+}
+
+/* Removes the imported files (and a crash's temp files) and syncs. */
+static void remove_old(DIR *d, int dfd)
+{
+	struct dirent *de;
+
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		size_t nl = strlen(de->d_name);
+
+		if ((nl > 5 && !strcmp(de->d_name + nl - 5, ".json") && de->d_name[0] != '.') ||
+		    (de->d_name[0] == '.' && nl > 4 && !strcmp(de->d_name + nl - 4, ".tmp")))
+			unlinkat(dfd, de->d_name, 0);
+	}
+	fsync(dfd);
+}
+
+static bool has_old(DIR *d)
+{
+	struct dirent *de;
+
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		size_t nl = strlen(de->d_name);
+
+		if (nl > 5 && !strcmp(de->d_name + nl - 5, ".json") && de->d_name[0] != '.')
+			return true;
+	}
+	return false;
+}
+
+/**
+ * vfa_journal_import - moves the leases of a state dir written before the
+ * journal (leases/<pci>.json) into it, once: the records are durable
+ * before any file is removed, and a crash in between imports the same
+ * leases again. Returns 0 (also when there is nothing to import) or -errno
+ * with e set; the files are then left as they were.
+ */
+int vfa_journal_import(struct vfa_state *st, struct vfa_err *e)
+{
+	char path[300], *buf = NULL;
+	size_t len = 0, cap = 0;
+	struct stat s;
+	DIR *d;
+	int fd, r;
+
+	if (fstatat(st->dirfd, "leases", &s, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+		return 0;
+	snprintf(path, sizeof(path), "%s/leases", st->dir);
+	fd = vfa_open_state_dir(st->dirfd, "leases", path, 0700, e);
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return vfa_fail(e, errno, "%s: %s", path, strerror(errno));
+	}
+	if (!has_old(d)) {
+		closedir(d);
+		return 0;
+	}
+	r = jlock(st, e);
+	if (r)
+		goto out;
+	r = collect_old(d, fd, &buf, &len, &cap);
+	if (!r && len)
+		r = append_locked(st, buf, len);
+	if (!r)
+		remove_old(d, fd);
+	junlock(st);
+	if (!r)
+		r = refresh(st, e);	/* folds what was appended */
+	else
+		vfa_fail(e, r, "importing %s into %s/" JOURNAL ": %s", path, st->dir, strerror(-r));
+out:
+	free(buf);
+	closedir(d);
+	return r;
+}

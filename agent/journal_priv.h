@@ -1,0 +1,56 @@
+/* The state dir's internals: may only be included by lease.c, journal.c
+ * and the test suites. */
+#ifndef VFA_JOURNAL_PRIV_H
+#define VFA_JOURNAL_PRIV_H
+
+#include "agent/agent.h"
+
+#include <sys/types.h>
+
+/* The journal: state_dir/journal, one line per transition,
+ * "<crc32 of json, 8 hex> <json>\n"; json is a lease (vfa_lease_json) or
+ * {"drop":"<pci>"}. Each process folds it into leases in memory, reading
+ * on from where it stopped; past jbound bytes it is compacted into a
+ * snapshot that replaces it (temp + fsync + rename + fsync of the dir). */
+#define VFA_JOURNAL_BOUND (256 * 1024)
+
+struct vfa_state {
+	char dir[256];
+	int dirfd;
+	int locks_fd;
+	int lock_fd;
+	/* the journal and this process's fold of it */
+	int jfd;
+	pid_t jpid;		/* who opened jfd: a forked child reopens */
+	dev_t jdev;
+	ino_t jino;
+	off_t off;		/* end of the last good record folded */
+	size_t jbound;		/* compact past this size */
+	unsigned int nbad;	/* damaged records skipped */
+	struct vfa_lease *fold;
+	size_t n, cap;
+};
+
+/* One journal record, parsed. */
+struct vfa_jrec {
+	bool drop;
+	char pci[16];		/* drop: the VF whose lease is gone */
+	struct vfa_lease lease;	/* !drop */
+};
+
+int vfa_journal_record(const char *line, size_t len, struct vfa_jrec *ret);
+size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
+			  char *buf, size_t len);
+int vfa_journal_open(struct vfa_state *st, struct vfa_err *e);
+void vfa_journal_close(struct vfa_state *st);
+int vfa_journal_import(struct vfa_state *st, struct vfa_err *e);
+
+/* lease.c helpers journal.c shares. */
+int vfa_open_reg(int dfd, const char *name, int flags, mode_t mode);
+int vfa_open_temp(int dfd, const char *name);
+int vfa_open_state_dir(int at, const char *name, const char *path, mode_t mode,
+		       struct vfa_err *e);
+bool vfa_pci_addr_ok(const char *s);
+bool vfa_lease_fields_ok(const struct vfa_lease *l);
+
+#endif
