@@ -431,6 +431,73 @@ static void test_alloc_rollback(void)
 	stop();
 }
 
+/* A failure after the SETLINK went through: the VF is scrubbed back. */
+static void test_alloc_rollback_after_netlink(void)
+{
+	struct vfnl_vf_set s = { .index = 0, .set = VFNL_SET_MAC | VFNL_SET_VLAN };
+	struct vfa_err e;
+	json_object *res;
+	char node[300];
+	struct vfnl_vf v;
+	int r;
+
+	if (start(POOL7, true, false)) {
+		T("policy.rollback_late.start", 0, "cannot set up the fake host");
+		return;
+	}
+	snprintf(node, sizeof(node), "%s/dev/vfio/10", top);
+	unlink(node);		/* VF 0's node never appears */
+	r = alloc("52:54:00:aa:bb:06", "600", NULL, &res, &e);
+	T("policy.rollback_late.fails", r < 0 && strstr(e.msg, "/dev/vfio/10 did not appear"),
+	  "r=%d %s", r, e.msg);
+	v = vf_now(0);
+	T("policy.rollback_late.scrubbed", setlinks() == 2 && setlink_is(1, &s) &&
+	  !v.mac[5] && !v.vlan, "setlinks %zu, VF 0 mac ..:%02x vlan %u", setlinks(),
+	  v.mac[5], v.vlan);
+	T("policy.rollback_late.lease_dropped", n_leases() == 0, "%zu leases left", n_leases());
+	json_object_put(res);
+	stop();
+}
+
+/* The replay itself answers as the kernel does. */
+static void test_replay(void)
+{
+	struct vfnl_vf_set bad = { .index = 7, .set = VFNL_SET_MAC,
+				   .mac = { 2, 0, 0, 0, 0, 7 } };
+	struct vfnl_vf_set two[2] = {
+		{ .index = 3, .set = VFNL_SET_VLAN, .vlan = 33 },
+		{ .index = 9, .set = VFNL_SET_VLAN, .vlan = 99 },
+	};
+	struct vfnl_link *l = calloc(1, sizeof(*l));
+	int r;
+
+	if (!l || start(POOL7, false, false)) {
+		T("replay.start", 0, "cannot set up the fake host");
+		free(l);
+		return;
+	}
+	r = vfnl_get_link(A->nl, 0, "eth9", l);
+	T("replay.unknown_name", r == -ENODEV, "r=%d", r);
+	r = vfnl_get_link(A->nl, ifindex, NULL, l);
+	T("replay.recorded", r == 0 && l->n_vfs == 7 && l->num_vf == 7 && !(l->flags & IFF_UP) &&
+	  !strcmp(l->parent_dev, PF_PCI), "r=%d n_vfs %u flags %#x", r, l->n_vfs, l->flags);
+	r = vfnl_set_vfs(A->nl, ifindex, &bad, 1);
+	T("replay.no_such_vf", r == -EINVAL && setlinks() == 1, "r=%d", r);
+	/* In order, stopping at the first failure: VF 3 set, VF 9 refused. */
+	r = vfnl_set_vfs(A->nl, ifindex, two, 2);
+	T("replay.partial_in_order", r == -EINVAL && vf_now(3).vlan == 33, "r=%d vlan %u", r,
+	  vf_now(3).vlan);
+	vfnl_replay_fail(RP, RTM_SETLINK, -EPERM, 1);
+	r = vfnl_set_up(A->nl, ifindex, true);
+	T("replay.chosen_errno", r == -EPERM, "r=%d", r);
+	r = vfnl_get_link(A->nl, ifindex, NULL, l);
+	T("replay.failed_not_applied", r == 0 && !(l->flags & IFF_UP), "flags %#x", l->flags);
+	r = vfnl_find_pci(A->nl, PF_PCI, l);
+	T("replay.dump", r == 0 && !strcmp(l->name, "eth0"), "r=%d %s", r, l->name);
+	free(l);
+	stop();
+}
+
 static void test_release_scrubs(void)
 {
 	struct vfnl_vf_set s = { .index = 0, .set = VFNL_SET_MAC | VFNL_SET_VLAN };
@@ -558,6 +625,8 @@ int main(void)
 	test_alloc_pf_down();
 	test_alloc_exhausted();
 	test_alloc_rollback();
+	test_alloc_rollback_after_netlink();
+	test_replay();
 	test_release_scrubs();
 	test_reconcile();
 	test_reconcile_mac_changed();
