@@ -259,7 +259,8 @@ static void print_text(const char *cmd, json_object *o)
 				       ji(v, "vf"), js(v, "pci"), *js(v, "driver") ? js(v, "driver") : "-",
 				       *js(v, "netdev") ? js(v, "netdev") : "-", ji(v, "iommu_group"),
 				       own, js(v, "mac"), vq, js(v, "spoofchk"), js(v, "trust"),
-				       l ? js(l, "id") : "-", l && *js(l, "domain") ? "@" : "",
+				       l ? js(l, "id") : !strcmp(js(v, "lease_unreadable"), "true") ?
+				       "unreadable" : "-", l && *js(l, "domain") ? "@" : "",
 				       l ? js(l, "domain") : "");
 			}
 		}
@@ -475,6 +476,7 @@ int main(int argc, char **argv)
 	};
 	const char *cmd = NULL;
 	bool json = false;
+	char pci[VFA_PCI_LEN];
 	int c, r;
 
 	opterr = 0;
@@ -556,6 +558,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfagent: unexpected argument \"%s\"\n", argv[optind]);
 		return VFA_EXIT_USAGE;
 	}
+	/* --pci 00:12.0 names the same VF as 0000:00:12.0 (bad ones: check_ids) */
+	if (o.pci && vfa_parse_pci(o.pci, pci) == 0)
+		o.pci = pci;
 	if (check_paths(&o))
 		return VFA_EXIT_USAGE;
 	if (!strcmp(cmd, "doctor"))

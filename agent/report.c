@@ -21,12 +21,43 @@
 #include "pci/vfpci.h"
 #include "vfio/vfio.h"
 
+/* VFs of pool p whose lease file is there but unreadable (bad: the file
+ * names vfa_lease_list() could not read). Such a VF is not free: alloc
+ * skips it too. Each is noted with the fix. */
+static unsigned int unreadable_of(struct vfa_agent *c, const struct vfa_pool *p,
+				  json_object *bad)
+{
+	unsigned int n = 0;
+
+	for (unsigned int j = 0; j < p->n_pf && json_object_array_length(bad); j++) {
+		struct vfa_err e2;
+		struct pf *pf;
+
+		if (vfa_pf_resolve(c, p->pf[j], p, &pf, &e2))
+			continue;
+		for (unsigned int k = 0; k < p->vfs && k < pf->link->num_vf; k++) {
+			char vf[32], name[40];
+
+			if (vfio_virtfn(c->io, pf->pci, k, vf, sizeof(vf)))
+				continue;
+			snprintf(name, sizeof(name), "%s.json", vf);
+			for (size_t i = 0; i < json_object_array_length(bad); i++)
+				if (!strcmp(json_object_get_string(json_object_array_get_idx(bad, i)), name)) {
+					vfa_note(c, "pool %s: VF %s counts as taken, not free: its lease file %s/leases/%s is unreadable (remove it once no VM uses the VF)",
+						 p->name, vf, c->state_dir, name);
+					n++;
+				}
+		}
+	}
+	return n;
+}
+
 /* Per pool: VFs, present, free, leased and the leases; *ret the caller's. */
 int vfa_status(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	      struct vfa_err *e)
 {
 	struct vfa_lease *ls = NULL;
-	json_object *pools;
+	json_object *pools, *bad;
 	size_t n = 0;
 	int r = vfa_begin_read(c, &ls, &n, e);
 
@@ -34,10 +65,18 @@ int vfa_status(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	if (r)
 		return r;
 	pools = json_object_new_array();
+	{
+		struct vfa_lease *all = NULL;
+		size_t na = 0;
+
+		bad = json_object_new_array();
+		vfa_lease_list(c->st, &all, &na, bad);
+		free(all);
+	}
 	for (unsigned int i = 0; i < c->cfg.n_pools; i++) {
 		const struct vfa_pool *p = &c->cfg.pools[i];
 		json_object *po = json_object_new_object(), *held = json_object_new_array();
-		unsigned int present = 0, leased = 0;
+		unsigned int present = 0, leased = 0, unreadable = unreadable_of(c, p, bad);
 		json_object *pfs = json_object_new_array();
 
 		for (unsigned int j = 0; j < p->n_pf; j++) {
@@ -58,11 +97,14 @@ int vfa_status(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		json_object_object_add(po, "vfs", json_object_new_int(p->n_pf * p->vfs));
 		json_object_object_add(po, "present", json_object_new_int(present));
 		json_object_object_add(po, "leased", json_object_new_int(leased));
-		json_object_object_add(po, "free", json_object_new_int(present > leased ? present - leased : 0));
+		json_object_object_add(po, "unreadable", json_object_new_int(unreadable));
+		json_object_object_add(po, "free", json_object_new_int(present > leased + unreadable ?
+								       present - leased - unreadable : 0));
 		json_object_object_add(po, "leases", held);
 		json_object_array_add(pools, po);
 	}
 	free(ls);
+	json_object_put(bad);
 	*ret = vfa_result(c, "pools", pools);
 	return 0;
 }
@@ -140,6 +182,14 @@ static json_object *vf_json(struct vfa_agent *c, struct pf *pf, unsigned int i,
 	}
 	l = vfa_lease_on(ls, nl, vf);
 	json_object_object_add(o, "lease", l ? vfa_lease_json(l) : NULL);
+	if (!l) {
+		/* A lease file that cannot be read still takes the VF. */
+		struct vfa_lease cur;
+		int lr = vfa_lease_load(c->st, vf, &cur);
+
+		if (lr && lr != -ENOENT)
+			json_object_object_add(o, "lease_unreadable", json_object_new_boolean(1));
+	}
 	return o;
 }
 

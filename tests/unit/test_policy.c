@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/agent_priv.h"
@@ -70,10 +71,14 @@ static void tree(void)
 		"sys/bus/pci/drivers/vfio-pci", "sys/kernel",
 		"sys/kernel/iommu_groups", "sys/bus/pci/devices/" PF_PCI, "dev",
 		"dev/vfio", NULL };
-	char a[256], b[256];
+	char a[256], b[256], cmd[512];
 
 	for (int i = 0; dirs[i]; i++)
 		mk(dirs[i]);
+	/* Config space and attributes as recorded from the lab's igb. */
+	snprintf(cmd, sizeof(cmd), "for f in tests/fixtures/pci/igb_pf/*; do cp \"$f\" '%s/sys/bus/pci/devices/" PF_PCI "/'; done", top);
+	if (system(cmd))
+		printf("# cannot copy tests/fixtures/pci/igb_pf\n");
 	put("sys/bus/pci/devices/" PF_PCI "/sriov_totalvfs", "7\n");
 	put("sys/bus/pci/devices/" PF_PCI "/sriov_numvfs", "7\n");
 	for (int i = 0; i < 7; i++) {
@@ -81,8 +86,10 @@ static void tree(void)
 
 		snprintf(a, sizeof(a), "sys/bus/pci/devices/%s", vf_pci[i]);
 		mk(a);
-		snprintf(a, sizeof(a), "sys/bus/pci/devices/%s/class", vf_pci[i]);
-		put(a, "0x020000\n");
+		snprintf(cmd, sizeof(cmd), "for f in tests/fixtures/pci/igb_vf/*; do cp \"$f\" '%s/sys/bus/pci/devices/%s/'; done",
+			 top, vf_pci[i]);
+		if (system(cmd))
+			printf("# cannot copy tests/fixtures/pci/igb_vf\n");
 		snprintf(a, sizeof(a), "../%s", vf_pci[i]);
 		snprintf(b, sizeof(b), "sys/bus/pci/devices/" PF_PCI "/virtfn%d", i);
 		ln(a, b);
@@ -615,6 +622,218 @@ static void test_reconcile_mac_changed(void)
 	stop();
 }
 
+/* A request line through the daemon's whole input path, then run. */
+static int request(const char *line, json_object **ret, struct vfa_err *e)
+{
+	struct vfa_opts o = { 0 };
+	json_object *req = NULL;
+	const char *op = NULL;
+	int r;
+
+	e->msg[0] = '\0';
+	e->exit = 0;
+	*ret = NULL;
+	r = vfa_req_line(line, strlen(line), &req, &op, &o, e);
+	if (!r)
+		r = vfa_dispatch(A, op, &o, ret, e);
+	json_object_put(req);
+	return r;
+}
+
+static size_t released(json_object *res)
+{
+	json_object *d;
+
+	return json_object_object_get_ex(res, "released", &d) ? json_object_array_length(d) : 0;
+}
+
+/* Defect: a PCI address without its domain (00:12.0) never matched a
+ * lease, which journals 0000:00:12.0. */
+static void test_short_pci(void)
+{
+	struct vfa_err e;
+	json_object *res;
+	int r;
+
+	if (start(POOL7, true, false)) {
+		T("policy.short_pci.start", 0, "cannot set up the fake host");
+		return;
+	}
+	r = request("{\"op\":\"alloc\",\"pool\":\"net1\",\"pci\":\"00:12.2\"}", &res, &e);
+	T("policy.short_pci.alloc", r == 0 && !strcmp(jstr(res, "pci"), vf_pci[1]),
+	  "r=%d pci %s %s", r, jstr(res, "pci"), e.msg);
+	json_object_put(res);
+	r = request("{\"op\":\"alloc\",\"pool\":\"net1\",\"pci\":\"0000:00:12.2\"}", &res, &e);
+	T("policy.short_pci.leased_exit3", r == -EBUSY && e.exit == VFA_EXIT_EXHAUSTED,
+	  "r=%d exit %d %s", r, e.exit, e.msg);
+	json_object_put(res);
+	r = request("{\"op\":\"release\",\"pci\":\"00:12.2\"}", &res, &e);
+	T("policy.short_pci.release", r == 0 && released(res) == 1 && n_leases() == 0,
+	  "r=%d released %zu leases %zu %s", r, released(res), n_leases(), e.msg);
+	json_object_put(res);
+	r = request("{\"op\":\"alloc\",\"pool\":\"net1\",\"pci\":\"0000:00:13.4\"}", &res, &e);
+	json_object_put(res);
+	r |= request("{\"op\":\"release\",\"pci\":\"0000:00:13.4\"}", &res, &e);
+	T("policy.short_pci.long_form_still", r == 0 && released(res) == 1, "r=%d %s", r, e.msg);
+	json_object_put(res);
+	r = request("{\"op\":\"release\",\"pci\":\"12.0\"}", &res, &e);
+	T("policy.short_pci.bad_still_exit2", r == -EINVAL && e.exit == VFA_EXIT_USAGE,
+	  "r=%d exit %d %s", r, e.exit, e.msg);
+	json_object_put(res);
+	stop();
+}
+
+/* The same through the CLI: ./vfagent --direct release --pci 00:12.0
+ * against a lease whose VF is gone (the PF's sriov_numvfs is 0 in the
+ * fake sysfs), so the release needs no kernel: it drops the lease. */
+static void test_short_pci_cli(void)
+{
+	struct vfa_lease l = {
+		.id = "0123456789abcdef", .state = "ready", .pool = "net1",
+		.pf = "eth0", .pf_pci = PF_PCI, .vf = 0, .pci = "0000:00:12.0",
+		.group = 10, .mac = "02:00:00:00:00:01", .pid = 1, .created = 1700000000,
+	};
+	struct vfa_state *st = NULL;
+	struct vfa_err e = { "", 0 };
+	char cmd[1200], sd[200];
+	int r;
+
+	if (access("./vfagent", X_OK)) {
+		t_skip("policy.short_pci_cli", "./vfagent not built (make)");
+		return;
+	}
+	snprintf(top, sizeof(top), "/tmp/vfagent-test-policy.XXXXXX");
+	if (!mkdtemp(top)) {
+		T("policy.short_pci_cli.start", 0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	mk("sys");
+	mk("sys/bus");
+	mk("sys/bus/pci");
+	mk("sys/bus/pci/devices");
+	mk("sys/bus/pci/devices/" PF_PCI);	/* its VFs removed (numvfs 0) */
+	put("sys/bus/pci/devices/" PF_PCI "/sriov_numvfs", "0\n");
+	mk("dev");
+	put("vfagent.conf", POOL7);
+	snprintf(sd, sizeof(sd), "%s/state", top);
+	r = vfa_state_open(sd, &st, &e);
+	if (!r)
+		r = vfa_lease_save(st, &l, &e);
+	vfa_state_close(st);
+	if (r) {
+		T("policy.short_pci_cli.start", 0, "%s", e.msg);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "./vfagent --direct -c %s/vfagent.conf -s %s --sysfs-root %s/sys "
+		 "--dev-root %s/dev --persist-dir '' release --pci 00:12.0 >%s/out 2>&1",
+		 top, sd, top, top, top);
+	r = system(cmd);
+	snprintf(cmd, sizeof(cmd), "%s/leases/0000:00:12.0.json", sd);
+	T("policy.short_pci_cli.release", r == 0 && access(cmd, F_OK) != 0,
+	  "exit %d, lease file %s", WEXITSTATUS(r), access(cmd, F_OK) ? "gone" : "still there");
+	snprintf(cmd, sizeof(cmd), "cat %s/out | sed 's/^/# /'; rm -rf '%s'", top, top);
+	if (r && system(cmd))
+		printf("# cannot show or remove %s\n", top);
+	else if (!r && system(cmd + strlen(cmd) - strlen(top) - 10))
+		printf("# cannot remove %s\n", top);
+}
+
+/* Defect: status counted a VF whose lease file is unreadable as free. */
+static void test_unreadable_lease(void)
+{
+	struct vfa_opts o = { 0 };
+	struct vfa_err e = { "", 0 };
+	json_object *res = NULL, *pools, *p0, *v;
+	int r, fr = -1;
+
+	if (start(POOL7, true, false)) {
+		T("policy.unreadable.start", 0, "cannot set up the fake host");
+		return;
+	}
+	{
+		char p[400];
+		FILE *f;
+
+		snprintf(p, sizeof(p), "%s/leases/%s.json", state_path, vf_pci[2]);
+		f = fopen(p, "w");
+		if (f) {
+			fputs("{\"id\":", f);	/* cut short: unreadable */
+			fclose(f);
+		}
+	}
+	r = vfa_status(A, &o, &res, &e);
+	if (!r && json_object_object_get_ex(res, "pools", &pools) &&
+	    (p0 = json_object_array_get_idx(pools, 0)) &&
+	    json_object_object_get_ex(p0, "free", &v))
+		fr = json_object_get_int(v);
+	T("policy.unreadable.not_free", r == 0 && fr == 6, "r=%d free %d (want 6 of 7) %s", r, fr, e.msg);
+	T("policy.unreadable.noted", r == 0 && notes_have(res, vf_pci[2]), "no note names %s", vf_pci[2]);
+	json_object_put(res);
+	/* list shows it as not free either. */
+	{
+		json_object *pfs, *vfs, *vf2 = NULL, *u;
+
+		res = NULL;
+		r = vfa_list(A, &o, &res, &e);
+		if (!r && (pfs = json_object_array_get_idx(res ? json_object_object_get(res, "pfs") : NULL, 0)) &&
+		    json_object_object_get_ex(pfs, "vfs", &vfs))
+			vf2 = json_object_array_get_idx(vfs, 2);
+		T("policy.unreadable.list", vf2 && json_object_object_get_ex(vf2, "lease_unreadable", &u) &&
+		  json_object_get_boolean(u), "r=%d %s vf2 %s", r, e.msg,
+		  vf2 ? json_object_to_json_string(vf2) : "(none)");
+		json_object_put(res);
+	}
+	/* And alloc does not take it. */
+	for (int i = 0; i < 6; i++) {
+		r = alloc(NULL, NULL, NULL, &res, &e);
+		json_object_put(res);
+	}
+	r = alloc(NULL, NULL, NULL, &res, &e);
+	T("policy.unreadable.alloc_skips", r == -EBUSY && e.exit == VFA_EXIT_EXHAUSTED,
+	  "r=%d %s", r, e.msg);
+	json_object_put(res);
+	stop();
+}
+
+/* Defect: json-c keeps the last of duplicate keys; a request with a key
+ * twice is refused (exit 2), whatever the spelling (escapes). */
+static void test_duplicate_keys(void)
+{
+	static const char *const bad[] = {
+		"{\"op\":\"status\",\"op\":\"setup\"}",
+		"{\"op\":\"release\",\"pci\":\"0000:00:12.0\",\"pci\":\"0000:00:12.2\"}",
+		"{\"op\":\"release\",\"pci\":\"0000:00:12.0\",\"\\u0070ci\":\"0000:00:12.2\"}",
+		"{\"op\":\"alloc\",\"pool\":\"net1\",\"vlan\":1,\"vlan\":2}",
+	};
+	static const char *const good[] = {
+		"{\"op\":\"status\"}",
+		"{\"op\":\"alloc\",\"pool\":\"net1\",\"mac\":\"02:00:00:00:00:09\",\"vlan\":1,\"qos\":2}",
+		"{\"op\":\"release\",\"domain\":\"a\\\"op\\\":b\"}",
+	};
+	struct vfa_opts o = { 0 };
+	json_object *req;
+	const char *op;
+	char n[64];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vfa_err e = { "", 0 };
+		int r = vfa_req_line(bad[i], strlen(bad[i]), &req, &op, &o, &e);
+
+		snprintf(n, sizeof(n), "policy.dup_key.refused[%zu]", i);
+		T(n, r == -EINVAL && e.exit == VFA_EXIT_USAGE && strstr(e.msg, "more than once"),
+		  "r=%d exit %d \"%s\" for %s", r, e.exit, e.msg, bad[i]);
+		json_object_put(req);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct vfa_err e = { "", 0 };
+		int r = vfa_req_line(good[i], strlen(good[i]), &req, &op, &o, &e);
+
+		snprintf(n, sizeof(n), "policy.dup_key.accepted[%zu]", i);
+		T(n, r == 0, "r=%d %s for %s", r, e.msg, good[i]);
+		json_object_put(req);
+	}
+}
+
 int main(void)
 {
 	if (access(FIX, R_OK)) {
@@ -630,5 +849,9 @@ int main(void)
 	test_release_scrubs();
 	test_reconcile();
 	test_reconcile_mac_changed();
+	test_short_pci();
+	test_short_pci_cli();
+	test_unreadable_lease();
+	test_duplicate_keys();
 	return t_done();
 }
