@@ -373,6 +373,8 @@ static int req_keys_unique(const char *line, size_t len, struct vfa_err *e)
 
 			while (j < len && line[j] != '"')
 				j += line[j] == '\\' ? 2 : 1;
+			if (j >= len)
+				break;	/* cannot happen: the line parsed */
 			if (depth == 1 && want_key)
 				r = req_key_once(seen, line + i, j + 1 - i, e);
 			want_key = false;
