@@ -6,6 +6,7 @@
  * RTM_SETLINK to those bytes as the kernel would and keeps it, so each
  * check says exactly what the agent sent. No root, no kernel. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
@@ -63,6 +64,37 @@ static void ln(const char *target, const char *rel)
 		perror(p);
 }
 
+/* Copies every file of fixture folder src into top/rel. */
+static void copy_dir(const char *src, const char *rel)
+{
+	char from[512], to[512], buf[8192];
+	struct dirent *de;
+	DIR *d = opendir(src);
+
+	if (!d) {
+		printf("# cannot read %s\n", src);
+		return;
+	}
+	while ((de = readdir(d))) {
+		FILE *in, *out;
+		size_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", src, de->d_name);
+		snprintf(to, sizeof(to), "%s/%s/%s", top, rel, de->d_name);
+		in = fopen(from, "rb");
+		out = fopen(to, "wb");
+		while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+			fwrite(buf, 1, n, out);
+		if (in)
+			fclose(in);
+		if (out)
+			fclose(out);
+	}
+	closedir(d);
+}
+
 /* The lab's PF and VFs as sysfs lays them out, every VF on vfio-pci. */
 static void tree(void)
 {
@@ -71,14 +103,12 @@ static void tree(void)
 		"sys/bus/pci/drivers/vfio-pci", "sys/kernel",
 		"sys/kernel/iommu_groups", "sys/bus/pci/devices/" PF_PCI, "dev",
 		"dev/vfio", NULL };
-	char a[256], b[256], cmd[512];
+	char a[256], b[256];
 
 	for (int i = 0; dirs[i]; i++)
 		mk(dirs[i]);
 	/* Config space and attributes as recorded from the lab's igb. */
-	snprintf(cmd, sizeof(cmd), "for f in tests/fixtures/pci/igb_pf/*; do cp \"$f\" '%s/sys/bus/pci/devices/" PF_PCI "/'; done", top);
-	if (system(cmd))
-		printf("# cannot copy tests/fixtures/pci/igb_pf\n");
+	copy_dir("tests/fixtures/pci/igb_pf", "sys/bus/pci/devices/" PF_PCI);
 	put("sys/bus/pci/devices/" PF_PCI "/sriov_totalvfs", "7\n");
 	put("sys/bus/pci/devices/" PF_PCI "/sriov_numvfs", "7\n");
 	for (int i = 0; i < 7; i++) {
@@ -86,10 +116,7 @@ static void tree(void)
 
 		snprintf(a, sizeof(a), "sys/bus/pci/devices/%s", vf_pci[i]);
 		mk(a);
-		snprintf(cmd, sizeof(cmd), "for f in tests/fixtures/pci/igb_vf/*; do cp \"$f\" '%s/sys/bus/pci/devices/%s/'; done",
-			 top, vf_pci[i]);
-		if (system(cmd))
-			printf("# cannot copy tests/fixtures/pci/igb_vf\n");
+		copy_dir("tests/fixtures/pci/igb_vf", a);
 		snprintf(a, sizeof(a), "../%s", vf_pci[i]);
 		snprintf(b, sizeof(b), "sys/bus/pci/devices/" PF_PCI "/virtfn%d", i);
 		ln(a, b);
