@@ -592,8 +592,20 @@ static void test_replay(void)
 	T("replay.failed_not_applied", r == 0 && !(l->flags & IFF_UP), "flags %#x", l->flags);
 	r = vfnl_find_pci(A->nl, PF_PCI, l);
 	T("replay.dump", r == 0 && !strcmp(l->name, "eth0"), "r=%d %s", r, l->name);
-	free(l);
 	stop();
+	{
+		struct vfnl *nl = NULL;
+
+		r = vfnl_open_replay_file(FIX, &nl);
+		if (!r)
+			r = vfnl_get_link(nl, 0, "eth0", l);
+		T("replay.from_file", r == 0 && l->n_vfs == 7, "r=%d", r);
+		vfnl_close(nl);
+		nl = NULL;
+		r = vfnl_open_replay_file("tests/fixtures/nl/extack_cap.bin", &nl);
+		T("replay.file_without_links", r == -EBADMSG && !nl, "r=%d", r);
+	}
+	free(l);
 }
 
 static void test_release_scrubs(void)
