@@ -691,6 +691,26 @@ static void test_reconcile(void)
 		json_object_put(res);
 		stop();
 	}
+
+	/* A holder still at work (its VF lock held) is left alone. */
+	if (start(POOL7, true, false) || orphan(VFA_LS_ALLOCATING, &l)) {
+		T("policy.reconcile.live.start", 0, "cannot set up the fake host");
+		return;
+	}
+	{
+		int fd = vfa_vf_lock(A->st, vf_pci[0], false);
+
+		res = NULL;
+		r = fd >= 0 ? vfa_reconcile(A, false, &res, &e) : fd;
+		v = vf_now(0);
+		T("policy.reconcile.live_holder_untouched", r == 0 && setlinks() == 0 &&
+		  n_leases() == 1 && v.mac[5] == 0x04, "r=%d setlinks %zu leases %zu", r,
+		  setlinks(), n_leases());
+		if (fd >= 0)
+			close(fd);
+		json_object_put(res);
+	}
+	stop();
 }
 
 static void test_reconcile_mac_changed(void)
