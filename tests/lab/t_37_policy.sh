@@ -53,7 +53,8 @@ va --direct release --lease "$(jq -r .id $out/u2.json)" >/dev/null 2>&1
 rm -f "$st/leases/$vf2.json"
 
 # 3. Through the daemon: duplicate keys refused, a short --pci normalised.
-va serve >>"$log" 2>&1 &
+# "$V" itself, not the va function: $! must be the daemon, not a subshell.
+"$V" -c "$conf" -s "$st" --persist-dir '' serve >>"$log" 2>&1 &
 dpid=$!
 for i in $(seq 1 100); do grep -q 'serving on' "$log" && break; sleep 0.1; done
 "$S" "$sock" '{"op":"status","op":"setup"}\n' >"$out/s.dup" 2>&1
@@ -63,7 +64,8 @@ check policy.dup_key.socket "$(head -c 300 $out/s.dup)" sh -c \
 "$S" "$sock" '{"op":"release","pci":"'"$short1"'"}\n' >"$out/s.release" 2>&1
 check policy.short_pci.socket "$(head -c 200 $out/s.alloc) / $(head -c 200 $out/s.release)" sh -c \
 	"jq -e '.exit == 0 and .result.pci == \"$vf1\"' $out/s.alloc >/dev/null && jq -e '.exit == 0 and (.result.released | length) == 1' $out/s.release >/dev/null"
-kill -TERM $dpid; wait $dpid
+kill -TERM $dpid; wait $dpid; rc=$?
+check policy.daemon_exit "daemon exit $rc: $(tail -n2 $log)" [ $rc = 0 ]
 check policy.cleanup "leases left: $(ls $st/leases 2>/dev/null)" [ -z "$(ls $st/leases 2>/dev/null)" ]
 ip link set "$pf" down
 echo 0 >$dev/sriov_numvfs
