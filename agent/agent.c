@@ -51,16 +51,28 @@ void vfa_agent_close(struct vfa_agent *c)
 int vfa_agent_open(const struct vfa_opts *o, struct vfa_agent **ret,
 		   struct vfa_err *e)
 {
+	return vfa_agent_open_nl(o, NULL, ret, e);
+}
+
+/* vfa_agent_open() on the vfnl handle nl instead of a new rtnetlink socket
+ * when nl is not NULL (the test seam: tests/unit/test_policy.c passes a
+ * replay, nl/vfnl_priv.h). Takes nl in every case: the agent closes it. */
+int vfa_agent_open_nl(const struct vfa_opts *o, struct vfnl *nl,
+		      struct vfa_agent **ret, struct vfa_err *e)
+{
 	struct vfa_agent *c = calloc(1, sizeof(*c));
 	int r;
 
-	if (!c)
+	if (!c) {
+		vfnl_close(nl);
 		return vfa_fail(e, ENOMEM, "out of memory");
+	}
+	c->nl = nl;
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s", o->state_dir);
 	r = snprintf(c->persist_dir, sizeof(c->persist_dir), "%s",
 		     o->persist_dir ? o->persist_dir : VFA_PERSIST_DIR);
 	if (r < 0 || (size_t)r >= sizeof(c->persist_dir)) {
-		free(c);
+		vfa_agent_close(c);
 		return vfa_usage(e, ENAMETOOLONG, "--persist-dir: path longer than %zu bytes",
 				 sizeof(c->persist_dir) - 1);
 	}
@@ -69,7 +81,7 @@ int vfa_agent_open(const struct vfa_opts *o, struct vfa_agent **ret,
 	r = vfa_config_load(o->config, &c->cfg, e);
 	if (r)
 		goto fail;
-	r = vfnl_open(&c->nl);
+	r = c->nl ? 0 : vfnl_open(&c->nl);
 	if (r) {
 		vfa_fail(e, r, "rtnetlink: %s", strerror(-r));
 		goto fail;

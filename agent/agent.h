@@ -90,6 +90,8 @@ struct vfa_pool *vfa_config_pool(struct vfa_config *cfg, const char *name);
 
 /* Parsing of user input shared by config and CLI. */
 int vfa_parse_mac(const char *s, uint8_t mac[6]);
+#define VFA_PCI_LEN 16	/* "dddd:bb:dd.f" + NUL, room to spare */
+int vfa_parse_pci(const char *s, char ret[VFA_PCI_LEN]);	/* proto.c */
 const char *vfa_mac_error(int r);
 int vfa_parse_vlan(const char *s, uint16_t *ret_vlan, uint8_t *ret_qos,
 		   bool *ret_has_qos);

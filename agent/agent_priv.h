@@ -56,6 +56,8 @@ struct vfa_agent {
 };
 
 void vfa_pf_cache_clear(struct vfa_agent *c);
+int vfa_agent_open_nl(const struct vfa_opts *o, struct vfnl *nl,
+		      struct vfa_agent **ret, struct vfa_err *e);
 json_object *vfa_jfmt(const char *fmt, ...)
 		      __attribute__((format(printf, 1, 2)));
 void vfa_note(struct vfa_agent *c, const char *fmt, ...)

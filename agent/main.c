@@ -395,6 +395,7 @@ int main(int argc, char **argv)
 	};
 	const char *cmd = NULL;
 	bool json = false;
+	char pci[VFA_PCI_LEN];
 	int c, r;
 
 	opterr = 0;
@@ -480,6 +481,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfagent: unexpected argument \"%s\"\n", argv[optind]);
 		return VFA_EXIT_USAGE;
 	}
+	/* --pci 00:12.0 names the same VF as 0000:00:12.0 (bad ones: check_ids) */
+	if (o.pci && vfa_parse_pci(o.pci, pci) == 0)
+		o.pci = pci;
 	if (check_paths(&o))
 		return VFA_EXIT_USAGE;
 	if (!strcmp(cmd, "doctor"))

@@ -118,6 +118,42 @@ static int req_field(const char *k, json_object *v, const char **ret_op,
 			 shown(k, b));
 }
 
+/**
+ * vfa_parse_pci() - a PCI address as the user typed it, in the one form
+ * @s: "bb:dd.f" or "dddd:bb:dd.f", hex digits in either case
+ * @ret: "dddd:bb:dd.f", lowercase (how leases, sysfs and libvirt name it);
+ *	written only on success
+ *
+ * Returns 0, or -EINVAL when s is not a PCI address.
+ */
+int vfa_parse_pci(const char *s, char ret[VFA_PCI_LEN])
+{
+	struct vfpci_addr a;
+	char buf[VFPCI_ADDR_LEN];
+
+	if (!s || vfpci_addr_parse(s, &a))
+		return -EINVAL;
+	memcpy(ret, vfpci_addr_str(&a, buf), sizeof(buf));
+	return 0;
+}
+
+/* o->pci in the one form: the request's "pci" is replaced by it, so o
+ * still points into req. A malformed one is left for vfa_req_check(). */
+static void req_norm_pci(json_object *req, struct vfa_opts *o)
+{
+	char pci[VFA_PCI_LEN];
+	json_object *v;
+
+	if (!o->pci || vfa_parse_pci(o->pci, pci) || !strcmp(pci, o->pci))
+		return;
+	v = json_object_new_string(pci);
+	if (!v || json_object_object_add(req, "pci", v)) {
+		json_object_put(v);
+		return;
+	}
+	o->pci = json_object_get_string(v);
+}
+
 /* Fills o (strings point into req, which must outlive o) and *ret_op.
  * Every field is type- and range-checked; unknown fields are refused.
  * What each op needs is vfa_req_check()'s. */
@@ -139,6 +175,7 @@ int vfa_req_parse(json_object *req, const char **ret_op, struct vfa_opts *o,
 	}
 	if (!*ret_op)
 		return vfa_usage(e, EINVAL, "the request has no \"op\"");
+	req_norm_pci(req, o);
 	if (mac) {
 		r = vfa_parse_mac(mac, o->mac);
 		if (r)
@@ -297,6 +334,63 @@ int vfa_req_frame(const char *buf, size_t len, size_t *ret_len)
 	return len >= VFA_REQ_MAX ? -EMSGSIZE : 0;
 }
 
+/* Records the key token tok (len bytes, quotes included, valid JSON) in
+ * seen, decoded: "\u0070ci" is "pci". -EINVAL (exit 2) if already there. */
+static int req_key_once(json_object *seen, const char *tok, size_t len,
+			struct vfa_err *e)
+{
+	struct json_tokener *t = json_tokener_new();
+	json_object *k = t ? json_tokener_parse_ex(t, tok, (int)len) : NULL;
+	char b[36];
+	int r = 0;
+
+	json_tokener_free(t);
+	if (!json_object_is_type(k, json_type_string))
+		r = vfa_usage(e, EINVAL, "malformed JSON request: a key that is not a string");
+	else if (json_object_object_get_ex(seen, json_object_get_string(k), NULL))
+		r = vfa_usage(e, EINVAL, "field \"%s\" given more than once in the request: give each field once",
+			      shown(json_object_get_string(k), b));
+	else
+		json_object_object_add(seen, json_object_get_string(k), NULL);
+	json_object_put(k);
+	return r;
+}
+
+/* json-c keeps the last of duplicate keys, so {"op":"status","op":"setup"}
+ * would silently run setup: each key of the top-level object is checked
+ * once. line is valid JSON (already parsed). */
+static int req_keys_unique(const char *line, size_t len, struct vfa_err *e)
+{
+	json_object *seen = json_object_new_object();
+	bool want_key = false;
+	int depth = 0, r = 0;
+
+	if (!seen)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < len && !r; i++) {
+		if (line[i] == '"') {
+			size_t j = i + 1;
+
+			while (j < len && line[j] != '"')
+				j += line[j] == '\\' ? 2 : 1;
+			if (j >= len)
+				break;	/* cannot happen: the line parsed */
+			if (depth == 1 && want_key)
+				r = req_key_once(seen, line + i, j + 1 - i, e);
+			want_key = false;
+			i = j;
+		} else if (line[i] == '{' || line[i] == '[') {
+			want_key = ++depth == 1 && line[i] == '{';
+		} else if (line[i] == '}' || line[i] == ']') {
+			depth--;
+		} else if (line[i] == ',' && depth == 1) {
+			want_key = true;
+		}
+	}
+	json_object_put(seen);
+	return r;
+}
+
 /* The line as exactly one JSON object (trailing spaces, tabs or one CR
  * aside); *ret is the caller's. */
 static int req_tokenize(const char *line, size_t len, json_object **ret,
@@ -325,6 +419,10 @@ static int req_tokenize(const char *line, size_t len, json_object **ret,
 		return -EINVAL;
 	}
 	json_tokener_free(tok);
+	if (json_object_is_type(req, json_type_object) && req_keys_unique(line, len, e)) {
+		json_object_put(req);
+		return -EINVAL;
+	}
 	*ret = req;
 	return 0;
 }

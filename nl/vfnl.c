@@ -15,6 +15,7 @@
 #include <linux/rtnetlink.h>
 
 #include "nl/vfnl.h"
+#include "nl/vfnl_priv.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -32,6 +33,8 @@ struct vfnl {
 	bool kernel_msg;	/* errmsg came from the kernel's extended ack */
 	bool monitor;		/* subscribed to RTNLGRP_LINK, reads never block */
 	char errmsg[256];
+	const struct vfnl_transport *tp;	/* instead of sock (tests) */
+	void *tp_ud;
 };
 
 /* Per request: the kernel's verdict and, for GETLINK, what we looked for. */
@@ -104,12 +107,51 @@ fail_nl:
 	return r;
 }
 
+/* Opens a handle whose requests go to tp instead of a socket (tests: the
+ * replay in replay.c). Returns 0 or -errno; *ret is the caller's
+ * (vfnl_close(), which calls tp->free(ud)). On failure ud is not freed. */
+int vfnl_open_transport(const struct vfnl_transport *tp, void *ud,
+			struct vfnl **ret)
+{
+	struct vfnl *nl;
+
+	if (!tp || !tp->send || !tp->recv || !ret)
+		return -EINVAL;
+	nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	nl->rcap = 32768;
+	nl->rbuf = malloc(nl->rcap);
+	if (!nl->rbuf) {
+		free(nl);
+		return -ENOMEM;
+	}
+	nl->tp = tp;
+	nl->tp_ud = ud;
+	nl->seq = 1;
+	*ret = nl;
+	return 0;
+}
+
+/* The ud of nl's transport if that transport is tp: 0, else -ENOENT. */
+int vfnl_transport_ud(struct vfnl *nl, const struct vfnl_transport *tp,
+		      void **ret_ud)
+{
+	if (!nl || !tp || nl->tp != tp)
+		return -ENOENT;
+	*ret_ud = nl->tp_ud;
+	return 0;
+}
+
 /* Closes the socket and frees nl.  Accepts NULL. */
 void vfnl_close(struct vfnl *nl)
 {
 	if (!nl)
 		return;
-	mnl_socket_close(nl->sock);
+	if (nl->tp && nl->tp->free)
+		nl->tp->free(nl->tp_ud);
+	if (nl->sock)
+		mnl_socket_close(nl->sock);
 	free(nl->rbuf);
 	free(nl);
 }
@@ -183,6 +225,26 @@ static int cb_data(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* One datagram from a transport into nl->rbuf. */
+static ssize_t recv_transport(struct vfnl *nl)
+{
+	const void *d;
+	ssize_t n = nl->tp->recv(nl->tp_ud, &d);
+
+	if (n < 0)
+		return n;
+	if ((size_t)n > nl->rcap) {
+		char *b = realloc(nl->rbuf, (size_t)n);
+
+		if (!b)
+			return -ENOMEM;
+		nl->rbuf = b;
+		nl->rcap = (size_t)n;
+	}
+	memcpy(nl->rbuf, d, (size_t)n);
+	return n;
+}
+
 /* Receives one datagram into nl->rbuf, growing it first if the kernel has
  * more queued than fits (MSG_PEEK|MSG_TRUNC gives the real size). */
 static ssize_t recv_one(struct vfnl *nl)
@@ -190,9 +252,12 @@ static ssize_t recv_one(struct vfnl *nl)
 	struct sockaddr_nl sa;
 	struct iovec iov;
 	struct msghdr msg;
-	int fd = mnl_socket_get_fd(nl->sock);
+	int fd;
 	ssize_t n;
 
+	if (nl->tp)
+		return recv_transport(nl);
+	fd = mnl_socket_get_fd(nl->sock);
 	for (;;) {
 		do
 			n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC |
@@ -247,8 +312,11 @@ static int transact(struct vfnl *nl, struct nlmsghdr *nlh, struct req_ctx *c,
 	int r;
 
 	c->nl = nl;
-	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0) {
-		r = -errno;
+	if (nl->tp)
+		r = nl->tp->send(nl->tp_ud, nlh, nlh->nlmsg_len);
+	else
+		r = mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+	if (r < 0) {
 		set_err(nl, "%s: send: %s", what, strerror(-r));
 		return r;
 	}
@@ -730,7 +798,7 @@ fail:
 
 int vfnl_fd(const struct vfnl *nl)
 {
-	return mnl_socket_get_fd(nl->sock);
+	return nl && nl->sock ? mnl_socket_get_fd(nl->sock) : -EBADF;
 }
 
 /* Drains pending notifications without blocking: cb gets each changed link
