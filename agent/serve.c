@@ -4,6 +4,7 @@
 #include "agent/agent.h"
 #include "agent/fleet.h"
 #include "agent/loop.h"
+#include "agent/model.h"
 #include "agent/serve_priv.h"
 
 #include <errno.h>
@@ -144,8 +145,11 @@ static void reconcile_now(struct server *s, bool domains, const char *why)
 		vfa_metrics_notes(&s->fleet->m, notes);
 		srv_fleet_soon(s);
 	}
+	/* watch recomputes on a change only: reconcile noted none, or it
+	 * changed nothing. */
+	if (json_object_array_length(notes))
+		srv_watch_changed(s);
 	json_object_put(notes);
-	srv_watch_changed(s);
 }
 
 static void on_domain(const char *domain, int what, void *ud)
@@ -200,24 +204,40 @@ static void check_pfs(struct server *s)
 
 static void on_link(const struct vfnl_link *l, bool removed, void *ud)
 {
-	(void)l;
-	(void)removed;
-	(void)ud;
+	struct server *s = ud;
+
+	vfa_model_link(s->agent, l->ifindex, removed);
+}
+
+/* Reads the link events queued; true if there were any. The model
+ * (model.c) marks the PFs they name, check_pfs rereads those. */
+static bool mon_drain(struct server *s)
+{
+	int n = vfnl_monitor_read(s->mon, on_link, s);
+
+	if (n < 0)
+		vfa_model_invalidate(s->agent);	/* events lost: reread it all */
+	if (!n)
+		return false;
+	check_pfs(s);
+	srv_watch_changed(s);
+	srv_fleet_soon(s);		/* a PF up or down: the metrics say so at once */
+	return true;
+}
+
+/* Before a request: the events the kernel queued (ip link set ... behind
+ * our back) are seen before the model is used. */
+void srv_model_sync(struct server *s)
+{
+	mon_drain(s);
 }
 
 static void mon_io(int id, int fd, uint32_t events, void *ud)
 {
-	struct server *s = ud;
-
 	(void)id;
 	(void)fd;
 	(void)events;
-	/* Any link change: look at the pool PFs again (cheap: one GETLINK each). */
-	if (vfnl_monitor_read(s->mon, on_link, s) != 0) {
-		check_pfs(s);
-		srv_watch_changed(s);
-	}
-	srv_fleet_soon(s);		/* a PF up or down: the metrics say so at once */
+	mon_drain(ud);
 }
 
 static void sweep_timer(int id, void *ud)
@@ -235,7 +255,11 @@ static void sweep_timer(int id, void *ud)
 	if (s->st && vfa_lease_list(s->st, &ls, &nl, NULL) == 0)
 		vfa_owner_gc(s->o->state_dir, ls, nl);
 	free(ls);
-	check_pfs(s);		/* a safety net for changes that send no link event */
+	/* The model's safety net: changes that send no event (a driver
+	 * unbound, a node removed) are found here, and leases reconciled. */
+	vfa_model_invalidate(s->agent);
+	reconcile_now(s, false, "sweep");
+	check_pfs(s);
 	fleet_publish(s);	/* and the metrics' timer */
 	srv_watch_changed(s);
 }
@@ -401,6 +425,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	r = vfa_agent_open(o, &s.agent, e);
 	if (r)
 		goto out;
+	vfa_model_enable(s.agent);
 	/* One daemon per state dir, for its whole life: the socket probe
 	 * alone races when two start at once. */
 	{

@@ -126,6 +126,7 @@ struct server {
 	json_object *wstate;
 	unsigned long long seq;
 	unsigned int n_watchers;
+	uint64_t wfp;			/* the leases last looked at (srv_watch_poke) */
 };
 
 /* serve.c: start, signals, timers, logging, the fleet hooks. */
@@ -147,6 +148,7 @@ void srv_log_notes(struct server *s, int prio, const char *what, json_object *no
 bool srv_lock_free(struct server *s);
 void srv_want_retry(struct server *s);
 void srv_fleet_soon(struct server *s);
+void srv_model_sync(struct server *s);
 
 /* serve_client.c: connections and flow control. */
 size_t srv_out_pending(const struct client *c);
@@ -163,6 +165,7 @@ void srv_recheck_clients(struct server *s);
 
 /* serve_watch.c: the watch stream. */
 void srv_watch_changed(struct server *s);
+void srv_watch_poke(struct server *s);
 void srv_watch_start(struct client *c, json_object *id);
 
 /* serve_job.c: worker processes for slow libvirt calls. */

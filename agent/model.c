@@ -1,0 +1,183 @@
+/* The daemon's state model: what vfagent serve last saw of the kernel,
+ * kept between requests so that a request does not re-read it.
+ *
+ * The CLI (and --direct) starts every run from the kernel: vfa_begin()
+ * clears the PF cache, rebuilds, reconciles every lease, and each PF is
+ * looked up again. The daemon instead keeps, once vfa_model_enable() was
+ * called:
+ *  - per pool PF (struct pf in c->pfs): its identity (netdev, ifindex,
+ *    PCI address) and its last link (flags, num_vf, VF table);
+ *  - per VF last seen on vfio-pci: its IOMMU group (c->model.vfs).
+ * Leases are not part of it: they stay in the journal (lease.c), which
+ * workers and --direct CLIs write too; every request lists them.
+ *
+ * What keeps it true:
+ *  - rtnetlink link events (serve.c's monitor): the PF named is marked
+ *    stale and reread (one GETLINK) before the next request uses it; the
+ *    daemon drains the monitor at the start of each request, so a change
+ *    made behind its back (ip link set ... vf N ...) is seen first;
+ *  - our own SETLINKs: applied to the cached VF entry once the kernel
+ *    acked them (the event that follows rereads it anyway);
+ *  - the sweep (every 5 s): everything is dropped and reread, and the
+ *    leases are reconciled;
+ *  - errors that say it is stale (a SETLINK or lookup failing with
+ *    ENODEV, a /dev/vfio node gone): dropped, reread at the next begin;
+ *  - a VF cached as on vfio-pci is trusted only while its /dev/vfio
+ *    node exists (one stat); otherwise the full bind check runs.
+ * Reconcile (per lease: lock, reload, kernel checks) runs at start, on
+ * the sweep, on libvirt domain events and once before an alloc answers
+ * "exhausted"; not per request.
+ */
+#include "agent/agent_priv.h"
+#include "agent/model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "nl/vfnl.h"
+#include "vfio/vfio.h"
+
+/* Turns the model on for c (the daemon's agent): state is kept between
+ * requests from now on; the first begin rebuilds and reconciles. */
+void vfa_model_enable(struct vfa_agent *c)
+{
+	c->model.on = true;
+	c->model.due = true;
+}
+
+/* A link event for ifindex: the cached PF with that index, if any, is
+ * reread before its next use; a removed one drops the whole cache (a
+ * PF's name or index may now belong to another device). */
+void vfa_model_link(struct vfa_agent *c, int ifindex, bool removed)
+{
+	for (unsigned int i = 0; i < c->n_pfs; i++) {
+		if (c->pfs[i].link->ifindex != ifindex)
+			continue;
+		if (removed)
+			c->model.stale_all = true;
+		c->pfs[i].stale = true;
+	}
+}
+
+/* Forgets everything the model holds; reread at the next begin (never
+ * freed here: a request may be holding a PF). */
+void vfa_model_invalidate(struct vfa_agent *c)
+{
+	c->model.stale_all = true;
+}
+
+/* Brings the model up to date at a point where no PF is held (begin,
+ * between requests): drops it all if asked, rereads the stale PFs. A PF
+ * that cannot be reread, or was renamed, drops it all (the specs may now
+ * name something else). */
+void vfa_model_refresh(struct vfa_agent *c)
+{
+	if (!c->model.on)
+		return;
+	for (unsigned int i = 0; i < c->n_pfs && !c->model.stale_all; i++) {
+		struct pf *pf = &c->pfs[i];
+		struct vfa_err e;
+
+		if (!pf->stale)
+			continue;
+		if (vfa_pf_refresh(c, pf, &e) || strcmp(pf->link->name, pf->netdev))
+			c->model.stale_all = true;
+		pf->stale = false;
+	}
+	if (!c->model.stale_all)
+		return;
+	vfa_pf_cache_clear(c);
+	c->model.n_vfs = 0;
+	c->model.stale_all = false;
+}
+
+static struct vfa_model_vf *vf_find(struct vfa_agent *c, const char *pci)
+{
+	for (unsigned int i = 0; i < c->model.n_vfs; i++)
+		if (!strcmp(c->model.vfs[i].pci, pci))
+			return &c->model.vfs[i];
+	return NULL;
+}
+
+/* Is VF pci on vfio-pci as last seen, its /dev/vfio node still there?
+ * Then *ret_group is its group. False (the caller runs the full check)
+ * when the model is off, never saw it, or its node is gone (then it is
+ * forgotten). */
+bool vfa_model_vf_ready(struct vfa_agent *c, const char *pci, int *ret_group)
+{
+	struct vfa_model_vf *v;
+	uid_t u;
+	gid_t g;
+	mode_t m;
+
+	if (!c->model.on)
+		return false;
+	v = vf_find(c, pci);
+	if (!v)
+		return false;
+	if (vfio_node_stat(c->io, v->group, &u, &g, &m)) {
+		vfa_model_vf_forget(c, pci);
+		return false;
+	}
+	*ret_group = v->group;
+	return true;
+}
+
+/* Forgets what the model knows of VF pci (its driver was seen to change). */
+void vfa_model_vf_forget(struct vfa_agent *c, const char *pci)
+{
+	struct vfa_model_vf *v = vf_find(c, pci);
+
+	if (v)
+		*v = c->model.vfs[--c->model.n_vfs];
+}
+
+/* Records that VF pci was found on vfio-pci with IOMMU group group. */
+void vfa_model_vf_seen(struct vfa_agent *c, const char *pci, int group)
+{
+	struct vfa_model_vf *v;
+
+	if (!c->model.on)
+		return;
+	v = vf_find(c, pci);
+	if (!v) {
+		if (c->model.n_vfs >= VFA_MODEL_VFS)
+			return;
+		v = &c->model.vfs[c->model.n_vfs++];
+		snprintf(v->pci, sizeof(v->pci), "%s", pci);
+	}
+	v->group = group;
+}
+
+/* The kernel acked the settings s[0..n) on pf: the cached VF table says
+ * so too. */
+void vfa_model_applied(struct pf *pf, const struct vfnl_vf_set *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct vfnl_vf *v = NULL;
+
+		for (uint32_t k = 0; k < pf->link->n_vfs && !v; k++)
+			if (pf->link->vfs[k].index == s[i].index)
+				v = &pf->link->vfs[k];
+		if (!v)
+			continue;
+		if (s[i].set & VFNL_SET_MAC)
+			memcpy(v->mac, s[i].mac, 6);
+		if (s[i].set & VFNL_SET_VLAN) {
+			v->vlan = s[i].vlan;
+			v->qos = s[i].qos;
+		}
+		if (s[i].set & VFNL_SET_SPOOFCHK)
+			v->spoofchk = s[i].spoofchk;
+		if (s[i].set & VFNL_SET_TRUST)
+			v->trust = s[i].trust;
+		if (s[i].set & VFNL_SET_LINK_STATE)
+			v->link_state = s[i].link_state;
+		if (s[i].set & VFNL_SET_RATE) {
+			v->min_tx_rate = s[i].min_tx_rate;
+			v->max_tx_rate = s[i].max_tx_rate;
+		}
+	}
+}
