@@ -38,6 +38,10 @@ struct vfa_model {
 		int group;
 	} vfs[VFA_MODEL_VFS];
 	unsigned int n_vfs;
+	void (*drain)(void *ud);	/* reads the queued link events */
+	void *drain_ud;
+	int own_ifindex;		/* the PF of the SETLINK just acked */
+	unsigned int own_flags;		/* and its flags as cached */
 };
 
 struct vfa_agent {
@@ -115,6 +119,7 @@ bool vfa_model_vf_ready(struct vfa_agent *c, const char *pci, int *ret_group);
 void vfa_model_vf_forget(struct vfa_agent *c, const char *pci);
 void vfa_model_vf_seen(struct vfa_agent *c, const char *pci, int group);
 void vfa_model_applied(struct pf *pf, const struct vfnl_vf_set *s, size_t n);
+void vfa_model_acked(struct vfa_agent *c, const struct pf *pf);
 json_object *vfa_finish(struct vfa_agent *c, json_object *o);
 json_object *vfa_result(struct vfa_agent *c, const char *key, json_object *val);
 const struct vfa_lease *vfa_lease_on(const struct vfa_lease *ls, size_t n,

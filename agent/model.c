@@ -17,7 +17,8 @@
  *    daemon drains the monitor at the start of each request, so a change
  *    made behind its back (ip link set ... vf N ...) is seen first;
  *  - our own SETLINKs: applied to the cached VF entry once the kernel
- *    acked them (the event that follows rereads it anyway);
+ *    acked them; their own notification, queued before the ack, is read
+ *    and dropped then (vfa_model_acked), so it costs no GETLINK;
  *  - the sweep (every 5 s): everything is dropped and reread, and the
  *    leases are reconciled;
  *  - errors that say it is stale (a SETLINK or lookup failing with
@@ -40,25 +41,50 @@
 #include "vfio/vfio.h"
 
 /* Turns the model on for c (the daemon's agent): state is kept between
- * requests from now on; the first begin rebuilds and reconciles. */
-void vfa_model_enable(struct vfa_agent *c)
+ * requests from now on; the first begin rebuilds and reconciles. drain
+ * (may be NULL) reads the link events queued, feeding vfa_model_link():
+ * called right after each SETLINK the kernel acked. */
+void vfa_model_enable(struct vfa_agent *c, vfa_model_drain_fn drain, void *ud)
 {
 	c->model.on = true;
 	c->model.due = true;
+	c->model.drain = drain;
+	c->model.drain_ud = ud;
 }
 
-/* A link event for ifindex: the cached PF with that index, if any, is
- * reread before its next use; a removed one drops the whole cache (a
- * PF's name or index may now belong to another device). */
-void vfa_model_link(struct vfa_agent *c, int ifindex, bool removed)
+/* A link event: the cached PF it names, if any, is reread before its next
+ * use; a removed one drops the whole cache (a PF's name or index may now
+ * belong to another device). Returns false for the echo of our own
+ * SETLINK just acked (vfa_model_acked: the cache has it already), true
+ * for anything else (the caller looks at the PFs again). */
+bool vfa_model_link(struct vfa_agent *c, const struct vfnl_link *l, bool removed)
 {
+	if (!removed && c->model.own_ifindex && l->ifindex == c->model.own_ifindex &&
+	    l->flags == c->model.own_flags)
+		return false;
 	for (unsigned int i = 0; i < c->n_pfs; i++) {
-		if (c->pfs[i].link->ifindex != ifindex)
+		if (c->pfs[i].link->ifindex != l->ifindex)
 			continue;
 		if (removed)
 			c->model.stale_all = true;
 		c->pfs[i].stale = true;
 	}
+	return true;
+}
+
+/* The kernel acked a SETLINK on pf, whose settings the cache now holds
+ * (vfa_model_applied). Its notification is queued by then (the kernel
+ * sends it before the ack): read it now and let it not cost a GETLINK.
+ * A change another process made to the same PF's VFs in the same instant
+ * is taken for ours; the sweep rereads it within 5 s. */
+void vfa_model_acked(struct vfa_agent *c, const struct pf *pf)
+{
+	if (!c->model.on || !c->model.drain)
+		return;
+	c->model.own_ifindex = pf->link->ifindex;
+	c->model.own_flags = pf->link->flags;
+	c->model.drain(c->model.drain_ud);
+	c->model.own_ifindex = 0;
 }
 
 /* Forgets everything the model holds; reread at the next begin (never

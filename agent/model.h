@@ -8,8 +8,13 @@
 
 struct vfa_agent;
 
-void vfa_model_enable(struct vfa_agent *c);
-void vfa_model_link(struct vfa_agent *c, int ifindex, bool removed);
+struct vfnl_link;
+
+/* Reads the link events queued, for vfa_model_link (the daemon's monitor). */
+typedef void (*vfa_model_drain_fn)(void *ud);
+
+void vfa_model_enable(struct vfa_agent *c, vfa_model_drain_fn drain, void *ud);
+bool vfa_model_link(struct vfa_agent *c, const struct vfnl_link *l, bool removed);
 void vfa_model_invalidate(struct vfa_agent *c);
 void vfa_model_refresh(struct vfa_agent *c);
 

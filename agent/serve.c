@@ -206,30 +206,35 @@ static void on_link(const struct vfnl_link *l, bool removed, void *ud)
 {
 	struct server *s = ud;
 
-	vfa_model_link(s->agent, l->ifindex, removed);
+	if (vfa_model_link(s->agent, l, removed))
+		s->mon_pending = true;
 }
 
-/* Reads the link events queued; true if there were any. The model
- * (model.c) marks the PFs they name, check_pfs rereads those. */
-static bool mon_drain(struct server *s)
+/* Reads the link events queued; the model (model.c) marks the PFs they
+ * name. Called by the model inside a request (after its own SETLINK), so
+ * it only reads: the PFs are looked at again by srv_model_sync. */
+static void mon_read(void *ud)
 {
-	int n = vfnl_monitor_read(s->mon, on_link, s);
+	struct server *s = ud;
 
-	if (n < 0)
+	if (s->mon && vfnl_monitor_read(s->mon, on_link, s) < 0) {
 		vfa_model_invalidate(s->agent);	/* events lost: reread it all */
-	if (!n)
-		return false;
+		s->mon_pending = true;
+	}
+}
+
+/* Between requests (and before each): the events the kernel queued (ip
+ * link set ... behind our back) are read, and the PFs they name reread,
+ * before the model is used; watchers and the metrics hear of them. */
+void srv_model_sync(struct server *s)
+{
+	mon_read(s);
+	if (!s->mon_pending)
+		return;
+	s->mon_pending = false;
 	check_pfs(s);
 	srv_watch_changed(s);
 	srv_fleet_soon(s);		/* a PF up or down: the metrics say so at once */
-	return true;
-}
-
-/* Before a request: the events the kernel queued (ip link set ... behind
- * our back) are seen before the model is used. */
-void srv_model_sync(struct server *s)
-{
-	mon_drain(s);
 }
 
 static void mon_io(int id, int fd, uint32_t events, void *ud)
@@ -237,7 +242,7 @@ static void mon_io(int id, int fd, uint32_t events, void *ud)
 	(void)id;
 	(void)fd;
 	(void)events;
-	mon_drain(ud);
+	srv_model_sync(ud);
 }
 
 static void sweep_timer(int id, void *ud)
@@ -425,7 +430,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	r = vfa_agent_open(o, &s.agent, e);
 	if (r)
 		goto out;
-	vfa_model_enable(s.agent);
+	vfa_model_enable(s.agent, mon_read, &s);
 	/* One daemon per state dir, for its whole life: the socket probe
 	 * alone races when two start at once. */
 	{

@@ -280,6 +280,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	if (id)
 		json_object_object_add(reply, "id", id);	/* takes it */
 	srv_client_reply(c, reply);
+	srv_model_sync(s);	/* events our request's SETLINKs did not explain */
 	if (op && op_takes_lock(op))
 		srv_watch_changed(s);
 	else if (op && (!strcmp(op, "status") || !strcmp(op, "list")))

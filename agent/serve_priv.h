@@ -115,6 +115,7 @@ struct server {
 	bool reconcile_pending;		/* a libvirt event met a held state lock */
 	struct vfa_state *st;		/* read-only look at the journal */
 	struct vfnl *mon;
+	bool mon_pending;		/* link events read, PFs not yet looked at */
 	struct client *clients[MAX_CLIENTS + MAX_REFUSED];
 	struct vfa_ratelimit rl;
 	bool virt_watching;

@@ -80,8 +80,10 @@ int vfa_vf_apply(struct vfa_agent *c, struct pf *pf, struct vfnl_vf_set *s, size
 	r = vfnl_set_vfs(c->nl, pf->link->ifindex, s, k);
 	if (r == -ENODEV)
 		c->model.stale_all = true;	/* the PF went: reread it all */
-	if (!r)
+	if (!r) {
 		vfa_model_applied(pf, s, k);
+		vfa_model_acked(c, pf);
+	}
 	if (r)
 		return vfa_fail(e, r, "PF %s: setting VF %u: %s%s", pf->netdev,
 				s[0].index, *vfnl_errmsg(c->nl) ? vfnl_errmsg(c->nl) : strerror(-r),
