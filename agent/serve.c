@@ -125,8 +125,9 @@ static void fleet_timer(int id, void *ud)
 	fleet_publish(s);
 }
 
-/* Reconciles now, or (state lock held elsewhere) from the retry timer. */
-static void reconcile_now(struct server *s, bool domains, const char *why)
+/* Reconciles now; NULL when the state lock is held elsewhere (then the
+ * retry timer runs it) or it failed (logged). The notes are the caller's. */
+static json_object *reconcile_run(struct server *s, bool domains, const char *why)
 {
 	struct vfa_err e = { "", 0 };
 	json_object *notes = NULL;
@@ -134,12 +135,18 @@ static void reconcile_now(struct server *s, bool domains, const char *why)
 	if (!srv_lock_free(s)) {
 		s->reconcile_pending = true;
 		srv_want_retry(s);
-		return;
+		return NULL;
 	}
 	if (vfa_reconcile(s->agent, domains, &notes, &e)) {
 		srv_logmsg(s, 3, "reconcile (%s): %s", why, e.msg);
-		return;
+		return NULL;
 	}
+	return notes;
+}
+
+/* Logs what reconcile did, counts it, tells the watchers; puts notes. */
+static void reconcile_report(struct server *s, const char *why, json_object *notes)
+{
 	srv_log_notes(s, 5, why, notes);
 	if (s->fleet && json_object_array_length(notes)) {
 		vfa_metrics_notes(&s->fleet->m, notes);
@@ -150,6 +157,35 @@ static void reconcile_now(struct server *s, bool domains, const char *why)
 	if (json_object_array_length(notes))
 		srv_watch_changed(s);
 	json_object_put(notes);
+}
+
+/* Reconciles now, or (state lock held elsewhere) from the retry timer. */
+static void reconcile_now(struct server *s, bool domains, const char *why)
+{
+	json_object *notes = reconcile_run(s, domains, why);
+
+	if (notes)
+		reconcile_report(s, why, notes);
+}
+
+/* The sweep's reconcile: what it found the last time (a lease whose VF
+ * went, kept for the user to release) is not logged or counted again
+ * every 5 s. */
+static void reconcile_sweep(struct server *s)
+{
+	json_object *notes = reconcile_run(s, false, "sweep");
+	const char *txt;
+
+	if (!notes)
+		return;
+	txt = json_object_to_json_string(notes);
+	if (s->sweep_notes && !strcmp(s->sweep_notes, txt)) {
+		json_object_put(notes);
+		return;
+	}
+	free(s->sweep_notes);
+	s->sweep_notes = strdup(txt);
+	reconcile_report(s, "sweep", notes);
 }
 
 static void on_domain(const char *domain, int what, void *ud)
@@ -263,7 +299,7 @@ static void sweep_timer(int id, void *ud)
 	/* The model's safety net: changes that send no event (a driver
 	 * unbound, a node removed) are found here, and leases reconciled. */
 	vfa_model_invalidate(s->agent);
-	reconcile_now(s, false, "sweep");
+	reconcile_sweep(s);
 	check_pfs(s);
 	fleet_publish(s);	/* and the metrics' timer */
 	srv_watch_changed(s);
@@ -516,6 +552,7 @@ out:
 		close(sfd);
 	vfnl_close(s.mon);
 	json_object_put(s.wstate);
+	free(s.sweep_notes);
 	vfa_agent_close(s.agent);
 	vfa_loop_free(s.loop);
 	if (s.lockfd >= 0)
