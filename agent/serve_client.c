@@ -252,7 +252,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		srv_model_sync(s);	/* link events queued: seen first */
 	if (!r)
 		r = vfa_dispatch(s->agent, op, &o, &res, &e);
-	if (!r && !strcmp(op, "setup"))
+	if (op && !strcmp(op, "setup"))
 		vfa_model_invalidate(s->agent);	/* VF counts, drivers: reread */
 	if (s->fleet && op && (!strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup"))) {
 		vfa_fleet_op(s->fleet, op, &o, r, &e, res, vfa_fleet_now() - ft0);
