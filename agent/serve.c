@@ -305,6 +305,16 @@ static void sweep_timer(int id, void *ud)
 	srv_watch_changed(s);
 }
 
+/* The sweep's period: 5 s. Test hook: VFAGENT_SWEEP_MS=N (tests/README.md)
+ * lets a lab test prove that something other than the sweep did the work. */
+static int sweep_ms(void)
+{
+	const char *v = getenv("VFAGENT_SWEEP_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+
+	return ms >= 100 && ms <= 3600000 ? (int)ms : 5000;
+}
+
 /* Per client: the linger of a closing one, the deadline of a request
  * line begun (a slot held by a byte now and then), idleness. */
 static void tick_timer(int id, void *ud)
@@ -523,7 +533,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	if (s.lwatch < 0 || s.retry_timer < 0 || !s.fleet || s.fleet_timer < 0 ||
 	    vfa_loop_add(s.loop, sfd, EPOLLIN, on_signal, &s) < 0 ||
 	    vfa_loop_add(s.loop, vfnl_fd(s.mon), EPOLLIN, mon_io, &s) < 0 ||
-	    vfa_loop_timer(s.loop, 5000, sweep_timer, &s) < 0 ||
+	    vfa_loop_timer(s.loop, sweep_ms(), sweep_timer, &s) < 0 ||
 	    vfa_loop_timer(s.loop, TICK_MS, tick_timer, &s) < 0 ||
 	    (VFAGENT_LIBVIRT && vfa_loop_timer(s.loop, 2000, virt_timer, &s) < 0)) {
 		r = vfa_fail(e, ENOMEM, "event loop setup failed");
