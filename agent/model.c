@@ -94,6 +94,14 @@ void vfa_model_invalidate(struct vfa_agent *c)
 	c->model.stale_all = true;
 }
 
+/* The next begin looks at everything as the CLI does: the model dropped,
+ * the journal rebuilt if needed, every lease reconciled (before setup). */
+void vfa_model_full(struct vfa_agent *c)
+{
+	c->model.stale_all = true;
+	c->model.due = true;
+}
+
 /* Brings the model up to date at a point where no PF is held (begin,
  * between requests): drops it all if asked, rereads the stale PFs. A PF
  * that cannot be reread, or was renamed, drops it all (the specs may now

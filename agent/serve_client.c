@@ -250,6 +250,8 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	ft0 = vfa_fleet_now();
 	if (!r)
 		srv_model_sync(s);	/* link events queued: seen first */
+	if (!r && !strcmp(op, "setup"))
+		vfa_model_full(s->agent);	/* setup starts as the CLI's does */
 	if (!r)
 		r = vfa_dispatch(s->agent, op, &o, &res, &e);
 	if (op && !strcmp(op, "setup"))
