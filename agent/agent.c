@@ -26,8 +26,10 @@
 /* Forgets every PF looked up: each operation starts from the kernel. */
 void vfa_pf_cache_clear(struct vfa_agent *c)
 {
-	for (unsigned int i = 0; i < c->n_pfs; i++)
+	for (unsigned int i = 0; i < c->n_pfs; i++) {
 		free(c->pfs[i].link);
+		free(c->pfs[i].vf_pci);
+	}
 	c->n_pfs = 0;
 }
 

@@ -24,6 +24,7 @@ struct pf {
 	struct vfnl_link *link;		/* heap: VF table included */
 	const struct vfa_pool *pool;
 	bool stale;			/* model: a link event came; reread it */
+	char (*vf_pci)[16];		/* model: VF index -> PCI address seen, heap */
 };
 
 /* The daemon's model (model.c): what it last saw, kept between requests.
@@ -116,6 +117,10 @@ int vfa_leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
 int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 		   size_t *ret_n, struct vfa_err *e);
 bool vfa_model_vf_ready(struct vfa_agent *c, const char *pci, int *ret_group);
+bool vfa_model_vf_addr(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+		       char *buf, size_t len);
+void vfa_model_vf_addr_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+			    const char *pci);
 void vfa_model_vf_forget(struct vfa_agent *c, const char *pci);
 void vfa_model_vf_seen(struct vfa_agent *c, const char *pci, int group);
 void vfa_model_applied(struct pf *pf, const struct vfnl_vf_set *s, size_t n);

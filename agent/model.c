@@ -7,7 +7,8 @@
  * called:
  *  - per pool PF (struct pf in c->pfs): its identity (netdev, ifindex,
  *    PCI address) and its last link (flags, num_vf, VF table);
- *  - per VF last seen on vfio-pci: its IOMMU group (c->model.vfs).
+ *  - per VF its PCI address (pf->vf_pci, until the PF's VF count
+ *    changes) and, last seen on vfio-pci, its IOMMU group (c->model.vfs).
  * Leases are not part of it: they stay in the journal (lease.c), which
  * workers and --direct CLIs write too; every request lists them.
  *
@@ -23,8 +24,11 @@
  *    leases are reconciled;
  *  - errors that say it is stale (a SETLINK or lookup failing with
  *    ENODEV, a /dev/vfio node gone): dropped, reread at the next begin;
- *  - a VF cached as on vfio-pci is trusted only while its /dev/vfio
- *    node exists (one stat); otherwise the full bind check runs.
+ *  - a VF cached as on vfio-pci is trusted only while it is still in
+ *    that IOMMU group and the group's /dev/vfio node exists (a readlink
+ *    and a stat); otherwise the full bind check runs. Any event from
+ *    someone else on its PF forgets the VFs of the model (sriov_numvfs
+ *    may have recreated them).
  * Reconcile (per lease: lock, reload, kernel checks) runs at start, on
  * the sweep, on libvirt domain events and once before an alloc answers
  * "exhausted"; not per request.
@@ -34,6 +38,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -118,6 +123,11 @@ void vfa_model_refresh(struct vfa_agent *c)
 			continue;
 		if (vfa_pf_refresh(c, pf, &e) || strcmp(pf->link->name, pf->netdev))
 			c->model.stale_all = true;
+		/* Someone else changed this PF: its VFs may have been
+		 * recreated (sriov_numvfs) in between; look at them again. */
+		free(pf->vf_pci);
+		pf->vf_pci = NULL;
+		c->model.n_vfs = 0;
 		pf->stale = false;
 	}
 	if (!c->model.stale_all)
@@ -142,6 +152,7 @@ static struct vfa_model_vf *vf_find(struct vfa_agent *c, const char *pci)
 bool vfa_model_vf_ready(struct vfa_agent *c, const char *pci, int *ret_group)
 {
 	struct vfa_model_vf *v;
+	int grp = -1;
 	uid_t u;
 	gid_t g;
 	mode_t m;
@@ -151,7 +162,10 @@ bool vfa_model_vf_ready(struct vfa_agent *c, const char *pci, int *ret_group)
 	v = vf_find(c, pci);
 	if (!v)
 		return false;
-	if (vfio_node_stat(c->io, v->group, &u, &g, &m)) {
+	/* Still in that group (a group number can be reused by a VF
+	 * recreated behind our back), and the group's node is there. */
+	if (vfio_group(c->io, pci, &grp) || grp != v->group ||
+	    vfio_node_stat(c->io, v->group, &u, &g, &m)) {
 		vfa_model_vf_forget(c, pci);
 		return false;
 	}
@@ -183,6 +197,31 @@ void vfa_model_vf_seen(struct vfa_agent *c, const char *pci, int group)
 		snprintf(v->pci, sizeof(v->pci), "%s", pci);
 	}
 	v->group = group;
+}
+
+/* VF idx of pf's PCI address as last seen, into buf; false (look in
+ * sysfs) when the model is off or has not seen it. */
+bool vfa_model_vf_addr(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+		       char *buf, size_t len)
+{
+	if (!c->model.on || !pf->vf_pci || idx >= VFNL_MAX_VFS || !pf->vf_pci[idx][0] ||
+	    strlen(pf->vf_pci[idx]) >= len)
+		return false;
+	memcpy(buf, pf->vf_pci[idx], strlen(pf->vf_pci[idx]) + 1);
+	return true;
+}
+
+/* Records VF idx of pf at PCI address pci (kept until the PF's VF count
+ * changes or the model is dropped). */
+void vfa_model_vf_addr_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+			    const char *pci)
+{
+	if (!c->model.on || idx >= VFNL_MAX_VFS || strlen(pci) >= sizeof(pf->vf_pci[0]))
+		return;
+	if (!pf->vf_pci)
+		pf->vf_pci = calloc(VFNL_MAX_VFS, sizeof(pf->vf_pci[0]));
+	if (pf->vf_pci)
+		memcpy(pf->vf_pci[idx], pci, strlen(pci) + 1);
 }
 
 /* The kernel acked the settings s[0..n) on pf: the cached VF table says

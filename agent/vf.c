@@ -176,10 +176,14 @@ int vfa_make_ready(struct vfa_agent *c, const char *vf, int *ret_group, bool *ch
 int vfa_vf_pci(struct vfa_agent *c, struct pf *pf, unsigned int idx, char *buf,
 	       size_t len, struct vfa_err *e)
 {
-	int r = vfio_virtfn(c->io, pf->pci, idx, buf, len);
+	int r;
 
+	if (vfa_model_vf_addr(c, pf, idx, buf, len))
+		return 0;	/* the daemon's model: no sysfs look per VF */
+	r = vfio_virtfn(c->io, pf->pci, idx, buf, len);
 	if (r)
 		return vfa_fail(e, r, "PF %s has no VF %u: run vfagent setup", pf->netdev, idx);
+	vfa_model_vf_addr_seen(c, pf, idx, buf);
 	return 0;
 }
 

@@ -81,41 +81,94 @@ static void test_link(void)
 	vfa_agent_close(c);
 }
 
-static void test_vf_ready(void)
+/* A fake tree: SYS/bus/pci/devices/VF/iommu_group -> .../GROUP, and
+ * DEV/vfio/GROUP. */
+static int fake_vf(const char *sys, const char *dev, const char *vf, int group)
 {
-	char dev[] = "/tmp/vfa-model.XXXXXX", p[300];
-	struct vfa_agent *c = agent_with_pf(7, IFF_UP);
+	char p[400], t[64];
 	FILE *f;
-	int g = -1;
 
-	if (!mkdtemp(dev) || vfio_ctx_new(NULL, dev, &c->io)) {
-		T("model.vf_ready_setup", 0, "mkdtemp or vfio_ctx_new failed");
-		return;
-	}
+	snprintf(p, sizeof(p), "%s/bus", sys);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/bus/pci", sys);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/bus/pci/devices", sys);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s", sys, vf);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/iommu_group", sys, vf);
+	unlink(p);
+	snprintf(t, sizeof(t), "../../../../kernel/iommu_groups/%d", group);
+	if (symlink(t, p))
+		return -1;
 	snprintf(p, sizeof(p), "%s/vfio", dev);
 	mkdir(p, 0755);
-	snprintf(p, sizeof(p), "%s/vfio/5", dev);
+	snprintf(p, sizeof(p), "%s/vfio/%d", dev, group);
 	f = fopen(p, "w");
-	if (f)
-		fclose(f);
-	T("model.vf_unknown_not_ready", !vfa_model_vf_ready(c, "0000:00:10.0", &g), "ready");
-	vfa_model_vf_seen(c, "0000:00:10.0", 5);
-	T("model.vf_seen_ready", vfa_model_vf_ready(c, "0000:00:10.0", &g) && g == 5, "group %d", g);
+	if (!f)
+		return -1;
+	fclose(f);
+	return 0;
+}
+
+static void test_vf_ready(void)
+{
+	char sys[] = "/tmp/vfa-model-sys.XXXXXX", dev[] = "/tmp/vfa-model-dev.XXXXXX", p[400];
+	const char *vf = "0000:00:10.0";
+	struct vfa_agent *c = agent_with_pf(7, IFF_UP);
+	char cmd[200];
+	int g = -1;
+
+	if (!mkdtemp(sys) || !mkdtemp(dev) || vfio_ctx_new(sys, dev, &c->io) ||
+	    fake_vf(sys, dev, vf, 5)) {
+		T("model.vf_ready_setup", 0, "mkdtemp, vfio_ctx_new or the fake tree failed");
+		return;
+	}
+	T("model.vf_unknown_not_ready", !vfa_model_vf_ready(c, vf, &g), "ready");
+	vfa_model_vf_seen(c, vf, 5);
+	T("model.vf_seen_ready", vfa_model_vf_ready(c, vf, &g) && g == 5, "group %d", g);
 	/* Unbound behind our back: the group's node went; full check. */
+	snprintf(p, sizeof(p), "%s/vfio/5", dev);
 	unlink(p);
 	g = -1;
-	T("model.vf_node_gone_not_ready", !vfa_model_vf_ready(c, "0000:00:10.0", &g) && g == -1,
-	  "group %d", g);
+	T("model.vf_node_gone_not_ready", !vfa_model_vf_ready(c, vf, &g) && g == -1, "group %d", g);
 	T_EQ_INT("model.vf_node_gone_forgotten", c->model.n_vfs, 0);
-	vfa_model_vf_seen(c, "0000:00:10.0", 5);
-	vfa_model_vf_forget(c, "0000:00:10.0");
+	/* Recreated behind our back into another group whose node exists. */
+	fake_vf(sys, dev, vf, 5);
+	vfa_model_vf_seen(c, vf, 5);
+	fake_vf(sys, dev, vf, 9);
+	T("model.vf_other_group_not_ready", !vfa_model_vf_ready(c, vf, &g) && g == -1, "group %d", g);
+	vfa_model_vf_seen(c, vf, 5);
+	vfa_model_vf_forget(c, vf);
 	T_EQ_INT("model.vf_forget", c->model.n_vfs, 0);
 	c->model.on = false;
-	vfa_model_vf_seen(c, "0000:00:10.0", 5);
+	vfa_model_vf_seen(c, vf, 5);
 	T_EQ_INT("model.off_keeps_nothing", c->model.n_vfs, 0);
-	snprintf(p, sizeof(p), "%s/vfio", dev);
-	rmdir(p);
-	rmdir(dev);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", sys, dev);
+	if (system(cmd))
+		T("model.vf_ready_cleanup", 0, "%s failed", cmd);
+	vfa_agent_close(c);
+}
+
+static void test_vf_addr(void)
+{
+	struct vfa_agent *c = agent_with_pf(7, IFF_UP);
+	char buf[16] = "";
+
+	T("model.vf_addr_unknown", !vfa_model_vf_addr(c, &c->pfs[0], 3, buf, sizeof(buf)), "got %s", buf);
+	vfa_model_vf_addr_seen(c, &c->pfs[0], 3, "0000:00:12.6");
+	T("model.vf_addr_kept", vfa_model_vf_addr(c, &c->pfs[0], 3, buf, sizeof(buf)) &&
+	  !strcmp(buf, "0000:00:12.6"), "got %s", buf);
+	T("model.vf_addr_other_index", !vfa_model_vf_addr(c, &c->pfs[0], 2, buf, sizeof(buf)), "got %s", buf);
+	T("model.vf_addr_short_buffer", !vfa_model_vf_addr(c, &c->pfs[0], 3, buf, 5), "got %s", buf);
+	/* An event from someone else on the PF: its VFs are looked at again
+	 * (no netlink here: the refresh fails, which drops everything). */
+	c->pfs[0].stale = true;
+	c->model.n_vfs = 1;
+	vfa_model_refresh(c);
+	T("model.pf_event_forgets_vfs", c->n_pfs == 0 && c->model.n_vfs == 0, "n_pfs %u n_vfs %u",
+	  c->n_pfs, c->model.n_vfs);
+	c->model.on = false;
 	vfa_agent_close(c);
 }
 
@@ -124,5 +177,6 @@ int main(void)
 	test_applied();
 	test_link();
 	test_vf_ready();
+	test_vf_addr();
 	return t_done();
 }
