@@ -3,6 +3,7 @@
 #include "agent/agent_priv.h"
 
 #include "agent/agent.h"
+#include "agent/model.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -25,8 +26,10 @@
 /* Forgets every PF looked up: each operation starts from the kernel. */
 void vfa_pf_cache_clear(struct vfa_agent *c)
 {
-	for (unsigned int i = 0; i < c->n_pfs; i++)
+	for (unsigned int i = 0; i < c->n_pfs; i++) {
 		free(c->pfs[i].link);
+		free(c->pfs[i].vf_pci);
+	}
 	c->n_pfs = 0;
 }
 
@@ -248,7 +251,11 @@ int vfa_begin(struct vfa_agent *c, struct vfa_err *e)
 {
 	int r;
 
-	vfa_pf_cache_clear(c);
+	/* The daemon's model (model.c) keeps the PFs; the CLI starts over. */
+	if (c->model.on)
+		vfa_model_refresh(c);
+	else
+		vfa_pf_cache_clear(c);
 	json_object_put(c->notes);
 	c->notes = json_object_new_array();
 	c->n_reclaimed = 0;
@@ -257,6 +264,9 @@ int vfa_begin(struct vfa_agent *c, struct vfa_err *e)
 	r = vfa_state_lock(c->st, e);
 	if (r)
 		return r;
+	if (c->model.on && !c->model.due)
+		return 0;	/* reconciled on the sweep and on events */
+	c->model.due = false;
 	vfa_rebuild(c);
 	vfa_reconcile_leases(c);
 	return 0;
@@ -278,8 +288,17 @@ int vfa_leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
 int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 		   size_t *ret_n, struct vfa_err *e)
 {
-	int r = vfa_begin(c, e);
+	int r;
 
+	/* The daemon answers from its model at once: no state lock (a
+	 * --direct CLI holding it must not delay status or list). */
+	if (c->model.on) {
+		vfa_model_refresh(c);
+		json_object_put(c->notes);
+		c->notes = json_object_new_array();
+		return vfa_leases_of(c, ret_ls, ret_n, e);
+	}
+	r = vfa_begin(c, e);
 	if (r)
 		return r;
 	r = vfa_leases_of(c, ret_ls, ret_n, e);

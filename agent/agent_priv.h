@@ -23,6 +23,26 @@ struct pf {
 	bool have_sriov;
 	struct vfnl_link *link;		/* heap: VF table included */
 	const struct vfa_pool *pool;
+	bool stale;			/* model: a link event came; reread it */
+	char (*vf_pci)[16];		/* model: VF index -> PCI address seen, heap */
+};
+
+/* The daemon's model (model.c): what it last saw, kept between requests.
+ * Off in the CLI, which starts from the kernel every run. */
+#define VFA_MODEL_VFS (VFA_MAX_POOLS * VFA_MAX_PFS * 8)
+struct vfa_model {
+	bool on;			/* vfa_model_enable() was called */
+	bool due;			/* the next begin rebuilds and reconciles */
+	bool stale_all;			/* drop every PF and VF at the next begin */
+	struct vfa_model_vf {		/* a VF last seen on vfio-pci */
+		char pci[16];
+		int group;
+	} vfs[VFA_MODEL_VFS];
+	unsigned int n_vfs;
+	void (*drain)(void *ud);	/* reads the queued link events */
+	void *drain_ud;
+	int own_ifindex;		/* the PF of the SETLINK just acked */
+	unsigned int own_flags;		/* and its flags as cached */
 };
 
 struct vfa_agent {
@@ -53,6 +73,7 @@ struct vfa_agent {
 		uint32_t num_vf;
 	} seen[VFA_MAX_POOLS * VFA_MAX_PFS];
 	unsigned int n_seen;
+	struct vfa_model model;
 };
 
 void vfa_pf_cache_clear(struct vfa_agent *c);
@@ -97,6 +118,15 @@ int vfa_leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
 		  struct vfa_err *e);
 int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 		   size_t *ret_n, struct vfa_err *e);
+bool vfa_model_vf_ready(struct vfa_agent *c, const char *pci, int *ret_group);
+bool vfa_model_vf_addr(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+		       char *buf, size_t len);
+void vfa_model_vf_addr_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+			    const char *pci);
+void vfa_model_vf_forget(struct vfa_agent *c, const char *pci);
+void vfa_model_vf_seen(struct vfa_agent *c, const char *pci, int group);
+void vfa_model_applied(struct pf *pf, const struct vfnl_vf_set *s, size_t n);
+void vfa_model_acked(struct vfa_agent *c, const struct pf *pf);
 json_object *vfa_finish(struct vfa_agent *c, json_object *o);
 json_object *vfa_result(struct vfa_agent *c, const char *key, json_object *val);
 const struct vfa_lease *vfa_lease_on(const struct vfa_lease *ls, size_t n,

@@ -209,6 +209,28 @@ static int pick_vf(struct vfa_agent *c, const struct vfa_opts *o, const struct v
 	return none_free(c, o, p, k, e);
 }
 
+/* The daemon does not reconcile per request (model.c): before it says
+ * "exhausted", a lease a crashed holder left may be reclaimed; then the
+ * search runs once more. *ls is replaced (the caller frees it). */
+static int pick_reconciled(struct vfa_agent *c, const struct vfa_opts *o,
+			   const struct vfa_pool *p, struct pick *k, struct vfa_lease **ls,
+			   struct vfa_lease *l, struct pf **ret_pf, int *ret_vfl,
+			   struct vfa_err *e)
+{
+	struct vfa_lease *fresh = NULL;
+	size_t n = 0;
+	int r;
+
+	vfa_reconcile_leases(c);
+	r = vfa_leases_of(c, &fresh, &n, e);
+	if (r)
+		return r;
+	free(*ls);
+	*ls = fresh;
+	*k = (struct pick){ .ls = fresh, .nl = n };
+	return pick_vf(c, o, p, k, l, ret_pf, ret_vfl, e);
+}
+
 /* The rest of the lease: MAC (o's or random, not leased already), names,
  * VLAN, holder; state "allocating". */
 static int fill_lease(const struct vfa_opts *o, const struct vfa_pool *p, const struct pf *pf,
@@ -266,6 +288,8 @@ static int reserve(struct vfa_agent *c, const struct vfa_opts *o, const struct v
 		goto unlock;
 	k.ls = ls;
 	r = pick_vf(c, o, p, &k, l, ret_pf, &vfl, e);
+	if (r == -EBUSY && c->model.on && !o->pci)
+		r = pick_reconciled(c, o, p, &k, &ls, l, ret_pf, &vfl, e);
 	if (r)
 		goto free_leases;
 	r = fill_lease(o, p, *ret_pf, &k, l, mac, e);

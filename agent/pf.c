@@ -3,6 +3,7 @@
 #include "agent/agent_priv.h"
 
 #include "agent/agent.h"
+#include "agent/model.h"
 
 #include <errno.h>
 #include <linux/if_link.h>
@@ -160,7 +161,11 @@ int vfa_check_pfs(struct vfa_agent *c, bool restore, json_object **ret_notes,
 	struct vfa_lease *ls = NULL;
 	size_t nl = 0;
 
-	vfa_pf_cache_clear(c);
+	/* The daemon rereads only what events marked (model.c). */
+	if (c->model.on)
+		vfa_model_refresh(c);
+	else
+		vfa_pf_cache_clear(c);
 	vfa_lease_list(c->st, &ls, &nl, NULL);
 	for (unsigned int i = 0; i < c->cfg.n_pools; i++) {
 		const struct vfa_pool *p = &c->cfg.pools[i];

@@ -75,6 +75,7 @@ static void check_ready(struct vfa_agent *c, const struct vfa_lease *l)
 		bool ch = false;
 		int g;
 
+		vfa_model_vf_forget(c, l->pci);	/* the driver just said otherwise */
 		if (vfa_make_ready(c, l->pci, &g, &ch, &e) == 0)
 			vfa_note(c, "%s %s: was on driver \"%s\", rebound to vfio-pci", l->pci, l->id, drv);
 		else
@@ -381,6 +382,7 @@ int vfa_reconcile(struct vfa_agent *c, bool domains, json_object **ret_notes,
 	int r;
 
 	c->check_domains = domains;
+	c->model.due = true;	/* the daemon's model: a full look, now */
 	r = vfa_begin(c, e);
 	c->check_domains = false;
 	if (r)

@@ -2,6 +2,7 @@
 #include "agent/agent_priv.h"
 
 #include "agent/agent.h"
+#include "agent/model.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -354,7 +355,10 @@ int vfa_watch_state(struct vfa_agent *c, json_object **ret, struct vfa_err *e)
 
 	if (r)
 		return r;
-	vfa_pf_cache_clear(c);
+	if (c->model.on)
+		vfa_model_refresh(c);	/* the daemon's model, up to date */
+	else
+		vfa_pf_cache_clear(c);
 	pools = json_object_new_array();
 	leases = json_object_new_array();
 	for (unsigned int i = 0; i < c->cfg.n_pools; i++)

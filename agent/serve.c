@@ -4,6 +4,7 @@
 #include "agent/agent.h"
 #include "agent/fleet.h"
 #include "agent/loop.h"
+#include "agent/model.h"
 #include "agent/serve_priv.h"
 
 #include <errno.h>
@@ -124,8 +125,9 @@ static void fleet_timer(int id, void *ud)
 	fleet_publish(s);
 }
 
-/* Reconciles now, or (state lock held elsewhere) from the retry timer. */
-static void reconcile_now(struct server *s, bool domains, const char *why)
+/* Reconciles now; NULL when the state lock is held elsewhere (then the
+ * retry timer runs it) or it failed (logged). The notes are the caller's. */
+static json_object *reconcile_run(struct server *s, bool domains, const char *why)
 {
 	struct vfa_err e = { "", 0 };
 	json_object *notes = NULL;
@@ -133,19 +135,57 @@ static void reconcile_now(struct server *s, bool domains, const char *why)
 	if (!srv_lock_free(s)) {
 		s->reconcile_pending = true;
 		srv_want_retry(s);
-		return;
+		return NULL;
 	}
 	if (vfa_reconcile(s->agent, domains, &notes, &e)) {
 		srv_logmsg(s, 3, "reconcile (%s): %s", why, e.msg);
-		return;
+		return NULL;
 	}
+	return notes;
+}
+
+/* Logs what reconcile did, counts it, tells the watchers; puts notes. */
+static void reconcile_report(struct server *s, const char *why, json_object *notes)
+{
 	srv_log_notes(s, 5, why, notes);
 	if (s->fleet && json_object_array_length(notes)) {
 		vfa_metrics_notes(&s->fleet->m, notes);
 		srv_fleet_soon(s);
 	}
+	/* watch recomputes on a change only: reconcile noted none, or it
+	 * changed nothing. */
+	if (json_object_array_length(notes))
+		srv_watch_changed(s);
 	json_object_put(notes);
-	srv_watch_changed(s);
+}
+
+/* Reconciles now, or (state lock held elsewhere) from the retry timer. */
+static void reconcile_now(struct server *s, bool domains, const char *why)
+{
+	json_object *notes = reconcile_run(s, domains, why);
+
+	if (notes)
+		reconcile_report(s, why, notes);
+}
+
+/* The sweep's reconcile: what it found the last time (a lease whose VF
+ * went, kept for the user to release) is not logged or counted again
+ * every 5 s. */
+static void reconcile_sweep(struct server *s)
+{
+	json_object *notes = reconcile_run(s, false, "sweep");
+	const char *txt;
+
+	if (!notes)
+		return;
+	txt = json_object_to_json_string(notes);
+	if (s->sweep_notes && !strcmp(s->sweep_notes, txt)) {
+		json_object_put(notes);
+		return;
+	}
+	free(s->sweep_notes);
+	s->sweep_notes = strdup(txt);
+	reconcile_report(s, "sweep", notes);
 }
 
 static void on_domain(const char *domain, int what, void *ud)
@@ -200,24 +240,45 @@ static void check_pfs(struct server *s)
 
 static void on_link(const struct vfnl_link *l, bool removed, void *ud)
 {
-	(void)l;
-	(void)removed;
-	(void)ud;
+	struct server *s = ud;
+
+	if (vfa_model_link(s->agent, l, removed))
+		s->mon_pending = true;
+}
+
+/* Reads the link events queued; the model (model.c) marks the PFs they
+ * name. Called by the model inside a request (after its own SETLINK), so
+ * it only reads: the PFs are looked at again by srv_model_sync. */
+static void mon_read(void *ud)
+{
+	struct server *s = ud;
+
+	if (s->mon && vfnl_monitor_read(s->mon, on_link, s) < 0) {
+		vfa_model_invalidate(s->agent);	/* events lost: reread it all */
+		s->mon_pending = true;
+	}
+}
+
+/* Between requests (and before each): the events the kernel queued (ip
+ * link set ... behind our back) are read, and the PFs they name reread,
+ * before the model is used; watchers and the metrics hear of them. */
+void srv_model_sync(struct server *s)
+{
+	mon_read(s);
+	if (!s->mon_pending)
+		return;
+	s->mon_pending = false;
+	check_pfs(s);
+	srv_watch_changed(s);
+	srv_fleet_soon(s);		/* a PF up or down: the metrics say so at once */
 }
 
 static void mon_io(int id, int fd, uint32_t events, void *ud)
 {
-	struct server *s = ud;
-
 	(void)id;
 	(void)fd;
 	(void)events;
-	/* Any link change: look at the pool PFs again (cheap: one GETLINK each). */
-	if (vfnl_monitor_read(s->mon, on_link, s) != 0) {
-		check_pfs(s);
-		srv_watch_changed(s);
-	}
-	srv_fleet_soon(s);		/* a PF up or down: the metrics say so at once */
+	srv_model_sync(ud);
 }
 
 static void sweep_timer(int id, void *ud)
@@ -235,9 +296,23 @@ static void sweep_timer(int id, void *ud)
 	if (s->st && vfa_lease_list(s->st, &ls, &nl, NULL) == 0)
 		vfa_owner_gc(s->o->state_dir, ls, nl);
 	free(ls);
-	check_pfs(s);		/* a safety net for changes that send no link event */
+	/* The model's safety net: changes that send no event (a driver
+	 * unbound, a node removed) are found here, and leases reconciled. */
+	vfa_model_invalidate(s->agent);
+	reconcile_sweep(s);
+	check_pfs(s);
 	fleet_publish(s);	/* and the metrics' timer */
 	srv_watch_changed(s);
+}
+
+/* The sweep's period: 5 s. Test hook: VFAGENT_SWEEP_MS=N (tests/README.md)
+ * lets a lab test prove that something other than the sweep did the work. */
+static int sweep_ms(void)
+{
+	const char *v = getenv("VFAGENT_SWEEP_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+
+	return ms >= 100 && ms <= 3600000 ? (int)ms : 5000;
 }
 
 /* Per client: the linger of a closing one, the deadline of a request
@@ -401,6 +476,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	r = vfa_agent_open(o, &s.agent, e);
 	if (r)
 		goto out;
+	vfa_model_enable(s.agent, mon_read, &s);
 	/* One daemon per state dir, for its whole life: the socket probe
 	 * alone races when two start at once. */
 	{
@@ -457,7 +533,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	if (s.lwatch < 0 || s.retry_timer < 0 || !s.fleet || s.fleet_timer < 0 ||
 	    vfa_loop_add(s.loop, sfd, EPOLLIN, on_signal, &s) < 0 ||
 	    vfa_loop_add(s.loop, vfnl_fd(s.mon), EPOLLIN, mon_io, &s) < 0 ||
-	    vfa_loop_timer(s.loop, 5000, sweep_timer, &s) < 0 ||
+	    vfa_loop_timer(s.loop, sweep_ms(), sweep_timer, &s) < 0 ||
 	    vfa_loop_timer(s.loop, TICK_MS, tick_timer, &s) < 0 ||
 	    (VFAGENT_LIBVIRT && vfa_loop_timer(s.loop, 2000, virt_timer, &s) < 0)) {
 		r = vfa_fail(e, ENOMEM, "event loop setup failed");
@@ -486,6 +562,7 @@ out:
 		close(sfd);
 	vfnl_close(s.mon);
 	json_object_put(s.wstate);
+	free(s.sweep_notes);
 	vfa_agent_close(s.agent);
 	vfa_loop_free(s.loop);
 	if (s.lockfd >= 0)

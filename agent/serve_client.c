@@ -3,6 +3,7 @@
 #include "agent/agent.h"
 #include "agent/fleet.h"
 #include "agent/loop.h"
+#include "agent/model.h"
 #include "agent/serve_priv.h"
 
 #include <errno.h>
@@ -150,10 +151,12 @@ static void client_error_exit(struct client *c, int err, int code, const char *m
 	srv_client_reply(c, vfa_reply_json(-err, NULL, &e));
 }
 
+/* The ops that change state: they take the state lock, and watchers
+ * hear of them. status and list are answered from the daemon's model
+ * (model.c) without the lock. */
 static bool op_takes_lock(const char *op)
 {
-	return !strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup") ||
-	       !strcmp(op, "status") || !strcmp(op, "list");
+	return !strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup");
 }
 
 /* A release touches only the peer's own leases (owners.c), unless admin. */
@@ -246,7 +249,13 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	t0 = srv_mono_ms();
 	ft0 = vfa_fleet_now();
 	if (!r)
+		srv_model_sync(s);	/* link events queued: seen first */
+	if (!r && !strcmp(op, "setup"))
+		vfa_model_full(s->agent);	/* setup starts as the CLI's does */
+	if (!r)
 		r = vfa_dispatch(s->agent, op, &o, &res, &e);
+	if (op && !strcmp(op, "setup"))
+		vfa_model_invalidate(s->agent);	/* VF counts, drivers: reread */
 	if (s->fleet && op && (!strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup"))) {
 		vfa_fleet_op(s->fleet, op, &o, r, &e, res, vfa_fleet_now() - ft0);
 		srv_fleet_soon(s);
@@ -273,8 +282,11 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	if (id)
 		json_object_object_add(reply, "id", id);	/* takes it */
 	srv_client_reply(c, reply);
+	srv_model_sync(s);	/* events our request's SETLINKs did not explain */
 	if (op && op_takes_lock(op))
 		srv_watch_changed(s);
+	else if (op && (!strcmp(op, "status") || !strcmp(op, "list")))
+		srv_watch_poke(s);
 	return true;
 }
 

@@ -2,6 +2,7 @@
 #include "agent/agent.h"
 #include "agent/fleet.h"
 #include "agent/loop.h"
+#include "agent/model.h"
 #include "agent/serve_priv.h"
 
 #include <errno.h>
@@ -138,6 +139,9 @@ static void job_done(struct client *c)
 	c->job_out = NULL;
 	c->job_len = 0;
 	srv_client_reply(c, reply);
+	/* The worker bound, set and attached with its own agent: the model
+	 * rereads what it may have changed (libvirt may rebind the VF). */
+	vfa_model_invalidate(s->agent);
 	srv_watch_changed(s);
 	srv_client_run(c);
 }

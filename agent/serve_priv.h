@@ -113,8 +113,10 @@ struct server {
 	int probe_fd;			/* the state lock, only ever tried */
 	int retry_timer;
 	bool reconcile_pending;		/* a libvirt event met a held state lock */
+	char *sweep_notes;		/* what the last sweep's reconcile noted */
 	struct vfa_state *st;		/* read-only look at the journal */
 	struct vfnl *mon;
+	bool mon_pending;		/* link events read, PFs not yet looked at */
 	struct client *clients[MAX_CLIENTS + MAX_REFUSED];
 	struct vfa_ratelimit rl;
 	bool virt_watching;
@@ -126,6 +128,7 @@ struct server {
 	json_object *wstate;
 	unsigned long long seq;
 	unsigned int n_watchers;
+	uint64_t wfp;			/* the leases last looked at (srv_watch_poke) */
 };
 
 /* serve.c: start, signals, timers, logging, the fleet hooks. */
@@ -147,6 +150,7 @@ void srv_log_notes(struct server *s, int prio, const char *what, json_object *no
 bool srv_lock_free(struct server *s);
 void srv_want_retry(struct server *s);
 void srv_fleet_soon(struct server *s);
+void srv_model_sync(struct server *s);
 
 /* serve_client.c: connections and flow control. */
 size_t srv_out_pending(const struct client *c);
@@ -163,6 +167,7 @@ void srv_recheck_clients(struct server *s);
 
 /* serve_watch.c: the watch stream. */
 void srv_watch_changed(struct server *s);
+void srv_watch_poke(struct server *s);
 void srv_watch_start(struct client *c, json_object *id);
 
 /* serve_job.c: worker processes for slow libvirt calls. */

@@ -3,6 +3,9 @@
 #include "agent/serve_priv.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Queues events for every watcher; one that has more than OUT_CAP unsent
  * gets a last {"event":"overflow"} line and is closed (it reconnects for
@@ -51,6 +54,57 @@ static int watch_update(struct server *s, bool force, struct vfa_err *e)
 	json_object_put(s->wstate);
 	s->wstate = cur;
 	return 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A fingerprint of the journal's leases (what watch streams of them). */
+static uint64_t leases_fp(struct server *s)
+{
+	struct vfa_lease *ls = NULL;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t n = 0;
+
+	if (!s->st || vfa_lease_list(s->st, &ls, &n, NULL))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct vfa_lease *l = &ls[i];
+
+		h = fnv(h, l->id, strlen(l->id) + 1);
+		h = fnv(h, l->pci, strlen(l->pci) + 1);
+		h = fnv(h, &l->state, sizeof(l->state));
+		h = fnv(h, l->mac, strlen(l->mac) + 1);
+		h = fnv(h, l->domain, strlen(l->domain) + 1);
+		h = fnv(h, l->holder, strlen(l->holder) + 1);
+		h = fnv(h, &l->vlan, sizeof(l->vlan));
+		h = fnv(h, &l->attached, sizeof(l->attached));
+		h = fnv(h, &l->group, sizeof(l->group));
+	}
+	free(ls);
+	return h;
+}
+
+/* After a request that changes nothing itself (status, list): watchers
+ * hear of leases another process (a --direct CLI, a worker) changed,
+ * without recomputing the whole state when nothing moved. */
+void srv_watch_poke(struct server *s)
+{
+	uint64_t h;
+
+	if (!s->n_watchers)
+		return;
+	h = leases_fp(s);
+	if (h == s->wfp)
+		return;
+	s->wfp = h;
+	srv_watch_changed(s);
 }
 
 void srv_watch_changed(struct server *s)

@@ -78,6 +78,12 @@ int vfa_vf_apply(struct vfa_agent *c, struct pf *pf, struct vfnl_vf_set *s, size
 	if (!k)
 		return 0;
 	r = vfnl_set_vfs(c->nl, pf->link->ifindex, s, k);
+	if (r == -ENODEV)
+		c->model.stale_all = true;	/* the PF went: reread it all */
+	if (!r) {
+		vfa_model_applied(pf, s, k);
+		vfa_model_acked(c, pf);
+	}
 	if (r)
 		return vfa_fail(e, r, "PF %s: setting VF %u: %s%s", pf->netdev,
 				s[0].index, *vfnl_errmsg(c->nl) ? vfnl_errmsg(c->nl) : strerror(-r),
@@ -132,6 +138,11 @@ int vfa_make_ready(struct vfa_agent *c, const char *vf, int *ret_group, bool *ch
 	char drv[VFIO_DRV_LEN];
 	int r, g;
 
+	/* The daemon's model: last seen on vfio-pci and its node is there. */
+	if (vfa_model_vf_ready(c, vf, &g)) {
+		*ret_group = g;
+		return 0;
+	}
 	r = vfio_driver(c->io, vf, drv, sizeof(drv));
 	if (r)
 		return vfa_fail(e, r, "VF %s: %s", vf, vfio_errmsg(c->io));
@@ -156,6 +167,7 @@ int vfa_make_ready(struct vfa_agent *c, const char *vf, int *ret_group, bool *ch
 	r = vfio_wait_node(c->io, g, c->node_timeout_ms);
 	if (r)
 		return vfa_fail(e, r, "/dev/vfio/%d did not appear: %s", g, vfio_errmsg(c->io));
+	vfa_model_vf_seen(c, vf, g);
 	*ret_group = g;
 	return 0;
 }
@@ -164,10 +176,14 @@ int vfa_make_ready(struct vfa_agent *c, const char *vf, int *ret_group, bool *ch
 int vfa_vf_pci(struct vfa_agent *c, struct pf *pf, unsigned int idx, char *buf,
 	       size_t len, struct vfa_err *e)
 {
-	int r = vfio_virtfn(c->io, pf->pci, idx, buf, len);
+	int r;
 
+	if (vfa_model_vf_addr(c, pf, idx, buf, len))
+		return 0;	/* the daemon's model: no sysfs look per VF */
+	r = vfio_virtfn(c->io, pf->pci, idx, buf, len);
 	if (r)
 		return vfa_fail(e, r, "PF %s has no VF %u: run vfagent setup", pf->netdev, idx);
+	vfa_model_vf_addr_seen(c, pf, idx, buf);
 	return 0;
 }
 
@@ -201,7 +217,8 @@ int vfa_scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
 	r = vfa_pf_resolve(c, l->pf_pci, p, &pf, e);
 	if (r)
 		return r;
-	r = vfa_pf_refresh(c, pf, e);
+	/* The daemon's model is kept fresh by link events (model.c). */
+	r = c->model.on ? 0 : vfa_pf_refresh(c, pf, e);
 	if (r)
 		return r;
 	vfa_vf_baseline(p, l->vf, &s);

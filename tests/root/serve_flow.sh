@@ -119,6 +119,9 @@ out=$("$T" "$sock" 'send:{nope\n' read:1 2>&1)
 kill -0 $holder 2>/dev/null; held=$?
 check flow.lock_loop_free "held=$held $out" sh -c "[ $held = 0 ] && echo '$out' | grep -q 'malformed JSON'"
 wait $w; rc=$?
+kill -0 $holder 2>/dev/null; held=$?
+# status is answered from the daemon's model, not after the lock (model.c).
+check flow.lock_status_at_once "held=$held $(cat $d/waiter)" [ $held = 0 ]
 check flow.lock_waiter_served "rc=$rc $(cat $d/waiter)" sh -c "[ $rc = 0 ] && jq -e '.ok == true' $d/waiter >/dev/null"
 wait $holder
 out=$("$V" -c "$d/c.conf" -s "$st" --direct status 2>&1); rc=$?

@@ -1,0 +1,256 @@
+/* The daemon's state model: what vfagent serve last saw of the kernel,
+ * kept between requests so that a request does not re-read it.
+ *
+ * The CLI (and --direct) starts every run from the kernel: vfa_begin()
+ * clears the PF cache, rebuilds, reconciles every lease, and each PF is
+ * looked up again. The daemon instead keeps, once vfa_model_enable() was
+ * called:
+ *  - per pool PF (struct pf in c->pfs): its identity (netdev, ifindex,
+ *    PCI address) and its last link (flags, num_vf, VF table);
+ *  - per VF its PCI address (pf->vf_pci, until the PF's VF count
+ *    changes) and, last seen on vfio-pci, its IOMMU group (c->model.vfs).
+ * Leases are not part of it: they stay in the journal (lease.c), which
+ * workers and --direct CLIs write too; every request lists them.
+ *
+ * What keeps it true:
+ *  - rtnetlink link events (serve.c's monitor): the PF named is marked
+ *    stale and reread (one GETLINK) before the next request uses it; the
+ *    daemon drains the monitor at the start of each request, so a change
+ *    made behind its back (ip link set ... vf N ...) is seen first;
+ *  - our own SETLINKs: applied to the cached VF entry once the kernel
+ *    acked them; their own notification, queued before the ack, is read
+ *    and dropped then (vfa_model_acked), so it costs no GETLINK;
+ *  - the sweep (every 5 s): everything is dropped and reread, and the
+ *    leases are reconciled;
+ *  - errors that say it is stale (a SETLINK or lookup failing with
+ *    ENODEV, a /dev/vfio node gone): dropped, reread at the next begin;
+ *  - a VF cached as on vfio-pci is trusted only while it is still in
+ *    that IOMMU group and the group's /dev/vfio node exists (a readlink
+ *    and a stat); otherwise the full bind check runs. Any event from
+ *    someone else on its PF forgets the VFs of the model (sriov_numvfs
+ *    may have recreated them).
+ * Reconcile (per lease: lock, reload, kernel checks) runs at start, on
+ * the sweep, on libvirt domain events and once before an alloc answers
+ * "exhausted"; not per request.
+ */
+#include "agent/agent_priv.h"
+#include "agent/model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "nl/vfnl.h"
+#include "vfio/vfio.h"
+
+/* Turns the model on for c (the daemon's agent): state is kept between
+ * requests from now on; the first begin rebuilds and reconciles. drain
+ * (may be NULL) reads the link events queued, feeding vfa_model_link():
+ * called right after each SETLINK the kernel acked. */
+void vfa_model_enable(struct vfa_agent *c, vfa_model_drain_fn drain, void *ud)
+{
+	c->model.on = true;
+	c->model.due = true;
+	c->model.drain = drain;
+	c->model.drain_ud = ud;
+}
+
+/* A link event: the cached PF it names, if any, is reread before its next
+ * use; a removed one drops the whole cache (a PF's name or index may now
+ * belong to another device). Returns false for the echo of our own
+ * SETLINK just acked (vfa_model_acked: the cache has it already), true
+ * for anything else (the caller looks at the PFs again). */
+bool vfa_model_link(struct vfa_agent *c, const struct vfnl_link *l, bool removed)
+{
+	if (!removed && c->model.own_ifindex && l->ifindex == c->model.own_ifindex &&
+	    l->flags == c->model.own_flags)
+		return false;
+	for (unsigned int i = 0; i < c->n_pfs; i++) {
+		if (c->pfs[i].link->ifindex != l->ifindex)
+			continue;
+		if (removed)
+			c->model.stale_all = true;
+		c->pfs[i].stale = true;
+	}
+	return true;
+}
+
+/* The kernel acked a SETLINK on pf, whose settings the cache now holds
+ * (vfa_model_applied). Its notification is queued by then (the kernel
+ * sends it before the ack): read it now and let it not cost a GETLINK.
+ * A change another process made to the same PF's VFs in the same instant
+ * is taken for ours; the sweep rereads it within 5 s. */
+void vfa_model_acked(struct vfa_agent *c, const struct pf *pf)
+{
+	if (!c->model.on || !c->model.drain)
+		return;
+	c->model.own_ifindex = pf->link->ifindex;
+	c->model.own_flags = pf->link->flags;
+	c->model.drain(c->model.drain_ud);
+	c->model.own_ifindex = 0;
+}
+
+/* Forgets everything the model holds; reread at the next begin (never
+ * freed here: a request may be holding a PF). */
+void vfa_model_invalidate(struct vfa_agent *c)
+{
+	c->model.stale_all = true;
+}
+
+/* The next begin looks at everything as the CLI does: the model dropped,
+ * the journal rebuilt if needed, every lease reconciled (before setup). */
+void vfa_model_full(struct vfa_agent *c)
+{
+	c->model.stale_all = true;
+	c->model.due = true;
+}
+
+/* Brings the model up to date at a point where no PF is held (begin,
+ * between requests): drops it all if asked, rereads the stale PFs. A PF
+ * that cannot be reread, or was renamed, drops it all (the specs may now
+ * name something else). */
+void vfa_model_refresh(struct vfa_agent *c)
+{
+	if (!c->model.on)
+		return;
+	for (unsigned int i = 0; i < c->n_pfs && !c->model.stale_all; i++) {
+		struct pf *pf = &c->pfs[i];
+		struct vfa_err e;
+
+		if (!pf->stale)
+			continue;
+		if (vfa_pf_refresh(c, pf, &e) || strcmp(pf->link->name, pf->netdev))
+			c->model.stale_all = true;
+		/* Someone else changed this PF: its VFs may have been
+		 * recreated (sriov_numvfs) in between; look at them again. */
+		free(pf->vf_pci);
+		pf->vf_pci = NULL;
+		c->model.n_vfs = 0;
+		pf->stale = false;
+	}
+	if (!c->model.stale_all)
+		return;
+	vfa_pf_cache_clear(c);
+	c->model.n_vfs = 0;
+	c->model.stale_all = false;
+}
+
+static struct vfa_model_vf *vf_find(struct vfa_agent *c, const char *pci)
+{
+	for (unsigned int i = 0; i < c->model.n_vfs; i++)
+		if (!strcmp(c->model.vfs[i].pci, pci))
+			return &c->model.vfs[i];
+	return NULL;
+}
+
+/* Is VF pci on vfio-pci as last seen, its /dev/vfio node still there?
+ * Then *ret_group is its group. False (the caller runs the full check)
+ * when the model is off, never saw it, or its node is gone (then it is
+ * forgotten). */
+bool vfa_model_vf_ready(struct vfa_agent *c, const char *pci, int *ret_group)
+{
+	struct vfa_model_vf *v;
+	int grp = -1;
+	uid_t u;
+	gid_t g;
+	mode_t m;
+
+	if (!c->model.on)
+		return false;
+	v = vf_find(c, pci);
+	if (!v)
+		return false;
+	/* Still in that group (a group number can be reused by a VF
+	 * recreated behind our back), and the group's node is there. */
+	if (vfio_group(c->io, pci, &grp) || grp != v->group ||
+	    vfio_node_stat(c->io, v->group, &u, &g, &m)) {
+		vfa_model_vf_forget(c, pci);
+		return false;
+	}
+	*ret_group = v->group;
+	return true;
+}
+
+/* Forgets what the model knows of VF pci (its driver was seen to change). */
+void vfa_model_vf_forget(struct vfa_agent *c, const char *pci)
+{
+	struct vfa_model_vf *v = vf_find(c, pci);
+
+	if (v)
+		*v = c->model.vfs[--c->model.n_vfs];
+}
+
+/* Records that VF pci was found on vfio-pci with IOMMU group group. */
+void vfa_model_vf_seen(struct vfa_agent *c, const char *pci, int group)
+{
+	struct vfa_model_vf *v;
+
+	if (!c->model.on)
+		return;
+	v = vf_find(c, pci);
+	if (!v) {
+		if (c->model.n_vfs >= VFA_MODEL_VFS)
+			return;
+		v = &c->model.vfs[c->model.n_vfs++];
+		snprintf(v->pci, sizeof(v->pci), "%s", pci);
+	}
+	v->group = group;
+}
+
+/* VF idx of pf's PCI address as last seen, into buf; false (look in
+ * sysfs) when the model is off or has not seen it. */
+bool vfa_model_vf_addr(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+		       char *buf, size_t len)
+{
+	if (!c->model.on || !pf->vf_pci || idx >= VFNL_MAX_VFS || !pf->vf_pci[idx][0] ||
+	    strlen(pf->vf_pci[idx]) >= len)
+		return false;
+	memcpy(buf, pf->vf_pci[idx], strlen(pf->vf_pci[idx]) + 1);
+	return true;
+}
+
+/* Records VF idx of pf at PCI address pci (kept until the PF's VF count
+ * changes or the model is dropped). */
+void vfa_model_vf_addr_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+			    const char *pci)
+{
+	if (!c->model.on || idx >= VFNL_MAX_VFS || strlen(pci) >= sizeof(pf->vf_pci[0]))
+		return;
+	if (!pf->vf_pci)
+		pf->vf_pci = calloc(VFNL_MAX_VFS, sizeof(pf->vf_pci[0]));
+	if (pf->vf_pci)
+		memcpy(pf->vf_pci[idx], pci, strlen(pci) + 1);
+}
+
+/* The kernel acked the settings s[0..n) on pf: the cached VF table says
+ * so too. */
+void vfa_model_applied(struct pf *pf, const struct vfnl_vf_set *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct vfnl_vf *v = NULL;
+
+		for (uint32_t k = 0; k < pf->link->n_vfs && !v; k++)
+			if (pf->link->vfs[k].index == s[i].index)
+				v = &pf->link->vfs[k];
+		if (!v)
+			continue;
+		if (s[i].set & VFNL_SET_MAC)
+			memcpy(v->mac, s[i].mac, 6);
+		if (s[i].set & VFNL_SET_VLAN) {
+			v->vlan = s[i].vlan;
+			v->qos = s[i].qos;
+		}
+		if (s[i].set & VFNL_SET_SPOOFCHK)
+			v->spoofchk = s[i].spoofchk;
+		if (s[i].set & VFNL_SET_TRUST)
+			v->trust = s[i].trust;
+		if (s[i].set & VFNL_SET_LINK_STATE)
+			v->link_state = s[i].link_state;
+		if (s[i].set & VFNL_SET_RATE) {
+			v->min_tx_rate = s[i].min_tx_rate;
+			v->max_tx_rate = s[i].max_tx_rate;
+		}
+	}
+}

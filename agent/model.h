@@ -1,0 +1,22 @@
+/* agent/model.h: the daemon's in-memory state model (agent/model.c).
+ * Only vfagent serve (serve*.c) and test suites use it; the CLI keeps
+ * reading everything from the kernel on each run. */
+#ifndef VFAGENT_MODEL_H
+#define VFAGENT_MODEL_H
+
+#include <stdbool.h>
+
+struct vfa_agent;
+
+struct vfnl_link;
+
+/* Reads the link events queued, for vfa_model_link (the daemon's monitor). */
+typedef void (*vfa_model_drain_fn)(void *ud);
+
+void vfa_model_enable(struct vfa_agent *c, vfa_model_drain_fn drain, void *ud);
+bool vfa_model_link(struct vfa_agent *c, const struct vfnl_link *l, bool removed);
+void vfa_model_invalidate(struct vfa_agent *c);
+void vfa_model_full(struct vfa_agent *c);
+void vfa_model_refresh(struct vfa_agent *c);
+
+#endif
