@@ -216,6 +216,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	struct vfa_err e = { "", 0 };
 	json_object *req = NULL, *res = NULL, *id = NULL, *reply;
 	const char *op = NULL;
+	bool changed;
 	long long t0;
 	double ft0;
 	int r;
@@ -268,12 +269,13 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		if (json_object_object_get_ex(res, "reconcile", &notes))
 			srv_log_notes(s, 5, "reconcile", notes);
 	}
+	changed = op && op_takes_lock(op);	/* op points into req too */
 	json_object_put(req);	/* o's strings point into req: used up above */
 	reply = vfa_reply_json(r, res, &e);
 	if (id)
 		json_object_object_add(reply, "id", id);	/* takes it */
 	srv_client_reply(c, reply);
-	if (op && op_takes_lock(op))
+	if (changed)
 		srv_watch_changed(s);
 	return true;
 }
