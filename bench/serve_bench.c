@@ -19,7 +19,8 @@
  * real overlap). Writes OUT/cycles-summary.csv and OUT/cycles.csv.
  *
  * hol: client B times N alloc + release with nothing else going on (warm),
- * then, REPS times: DOMAIN started (virsh, untimed), client A allocs with
+ * then, REPS times: DOMAIN started (virsh, untimed), B times N cycles again
+ * (l2up: the same CPU load from the running guest, no detach), A allocs with
  * the VF hot-attached to it (--live), sends the release without waiting
  * (the OS-less guest never acks the unplug: the detach stays pending), and
  * while that reply is outstanding B times N alloc + release again
@@ -541,7 +542,7 @@ static bool releasing(void)
 
 /* One rep: attach with A, release it without waiting, time B meanwhile. */
 static int hol_rep(struct vfa_client *a, struct vfa_client *b, const char *dom, int n,
-		   double *al, double *rl, int *ret_at, int *ret_exit)
+		   double *il, double *irl, double *al, double *rl, int *ret_at, int *ret_exit)
 {
 	json_object *q;
 	char pci[16];
@@ -550,6 +551,8 @@ static int hol_rep(struct vfa_client *a, struct vfa_client *b, const char *dom, 
 	spawn_wait((char *[]){ "virsh", "-q", "destroy", (char *)dom, NULL });
 	if ((r = spawn_wait((char *[]){ "virsh", "-q", "start", (char *)dom, NULL })))
 		return r < 0 ? r : -EIO;
+	if ((r = hol_loop(b, n, il, irl, NULL, NULL, NULL)))
+		return r;
 	if ((r = do_alloc(a, dom, pci)))
 		return r < 0 ? r : -EIO;
 	q = req_new("release", "pci", pci);
@@ -582,7 +585,7 @@ static int cmd_hol(int argc, char **argv)
 {
 	struct vfa_client *a = NULL, *b = NULL;
 	int reps, n, r, k = 0;
-	double *wa, *wr, *pa, *pr, wa50, pmax = 0;
+	double *wa, *wr, *pa, *pr, *ia, *ir, wa50, pmax = 0;
 	FILE *sum;
 
 	if (argc < 3)
@@ -592,7 +595,8 @@ static int cmd_hol(int argc, char **argv)
 		return 2;
 	wa = calloc((size_t)n, sizeof(double)), wr = calloc((size_t)n, sizeof(double));
 	pa = calloc((size_t)(n * reps), sizeof(double)), pr = calloc((size_t)(n * reps), sizeof(double));
-	if (!wa || !wr || !pa || !pr)
+	ia = calloc((size_t)(n * reps), sizeof(double)), ir = calloc((size_t)(n * reps), sizeof(double));
+	if (!wa || !wr || !pa || !pr || !ia || !ir)
 		return die("memory", -ENOMEM);
 	if ((r = daemon_start("hol", &b)))
 		return die("vfagent serve", r);
@@ -610,7 +614,7 @@ static int cmd_hol(int argc, char **argv)
 	for (int i = 0; i < reps; i++) {
 		int at, ex;
 
-		if ((r = hol_rep(a, b, argv[2], n, pa + i * n, pr + i * n, &at, &ex)))
+		if ((r = hol_rep(a, b, argv[2], n, ia + i * n, ir + i * n, pa + i * n, pr + i * n, &at, &ex)))
 			return die("hol rep", r);
 		printf("rep %d: A's release replied exit %d after %d of B's %d cycles\n", i + 1, ex, at, n);
 		k += at;
@@ -627,6 +631,7 @@ static int cmd_hol(int argc, char **argv)
 	{
 		struct { const char *name; double *v; int m; } p[] = {
 			{ "hol_warm_alloc", wa, n }, { "hol_warm_release", wr, n },
+			{ "hol_l2up_alloc", ia, n * reps }, { "hol_l2up_release", ir, n * reps },
 			{ "hol_pending_alloc", pa, n * reps }, { "hol_pending_release", pr, n * reps },
 		};
 
@@ -640,10 +645,16 @@ static int cmd_hol(int argc, char **argv)
 	}
 	printf("  hol_pending_alloc / hol_warm_alloc: p50 %.2fx, max %.2fx the warm p50; %d of %d pending cycles done before A's reply\n",
 	       pct(pa, n * reps, 0.5) / wa50, pmax / wa50, k, n * reps);
+	printf("  hol_pending_alloc / hol_l2up_alloc (same CPU load, no detach pending): p50 %.2fx\n",
+	       pct(pa, n * reps, 0.5) / pct(ia, n * reps, 0.5));
+	fprintf(sum, "pending_over_warm_p50,%d,%.3f,,\npending_max_over_warm_p50,%d,%.3f,,\npending_over_l2up_p50,%d,%.3f,,\npending_cycles_before_reply,%d,%d,,\n",
+		n * reps, pct(pa, n * reps, 0.5) / wa50, n * reps, pmax / wa50,
+		n * reps, pct(pa, n * reps, 0.5) / pct(ia, n * reps, 0.5), n * reps, k);
 	fclose(sum);
 	vfa_client_close(a);
 	vfa_client_close(b);
 	daemon_stop(NULL);
+	free(wa), free(wr), free(pa), free(pr), free(ia), free(ir);
 	return 0;
 }
 
