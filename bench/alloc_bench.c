@@ -353,6 +353,17 @@ static int daemon_start(void)
 	return -ETIMEDOUT;
 }
 
+/* The PF's PCI address (what a lease journals as pf_pci), "" if unknown. */
+static void pf_pci_of(const char *netdev, char ret[16])
+{
+	char p[300], *real;
+
+	snprintf(p, sizeof(p), "/sys/class/net/%s/device", netdev);
+	real = realpath(p, NULL);
+	snprintf(ret, 16, "%s", real && strrchr(real, '/') ? strrchr(real, '/') + 1 : "");
+	free(real);
+}
+
 /* One agent handle for the whole run: what a daemon would hold. */
 static struct vfa_agent *lib_agent(const struct vfa_opts *o, struct vfa_err *e)
 {
@@ -713,6 +724,7 @@ static int cmd_run(int argc, char **argv)
 			snprintf(l.state, sizeof(l.state), "allocating");
 			snprintf(l.pool, sizeof(l.pool), "%s", pool);
 			snprintf(l.pf, sizeof(l.pf), "%s", pf);
+			pf_pci_of(pf, l.pf_pci);	/* the journal refuses a lease without it */
 			snprintf(l.pci, sizeof(l.pci), "%s", vf);
 			snprintf(l.mac, sizeof(l.mac), "02:00:00:02:%02x:%02x", k, rounds & 0xff);
 			s.mac[0] = 0x02, s.mac[3] = 2, s.mac[4] = (uint8_t)k, s.mac[5] = (uint8_t)rounds;

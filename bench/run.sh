@@ -36,7 +36,7 @@ else
 fi
 rc=$?
 set -e
-for f in meta.txt table.txt summary.csv domain-summary.csv netpool-summary.csv netpool-error.txt ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cycles.csv cycles-summary.csv hol-summary.csv soak.csv serve-cycles.log serve-hol.log serve-soak.log cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
+for f in meta.txt table.txt summary.csv domain-summary.csv netpool-summary.csv netpool-error.txt ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cycles.csv cycles-summary.csv hol-summary.csv soak.csv soak-rss.csv serve-cycles.log serve-hol.log serve-soak.log cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
 	[ -f "$out/$f" ] && cp "$out/$f" bench/results/
 done
 for f in "$out"/asan/*; do

@@ -28,8 +28,9 @@
  * out. Writes OUT/hol-summary.csv.
  *
  * soak: one connection, WARMUP alloc + release cycles, then the daemon's fd
- * count, VmRSS and VmHWM (/proc/PID), COUNT cycles, the same again; then
- * SIGTERM and the daemon's exit status. Meant for a sanitizer build of
+ * count, VmRSS and VmHWM (/proc/PID), COUNT cycles, the same again (and
+ * at every tenth of COUNT: OUT/soak-rss.csv); then SIGTERM and the daemon's
+ * exit status. Meant for a sanitizer build of
  * VFAGENT (bench/lab.sh points ASAN_OPTIONS' log_path into OUT/asan/;
  * OUT/asan/ is listed after the daemon exits). Writes OUT/soak.csv.
  *
@@ -735,7 +736,7 @@ static int cmd_soak(int argc, char **argv)
 	struct proc_use u0, u1;
 	int count, warm, r, f0 = 0, f1 = 0, st = 0, reports;
 	double t0, secs;
-	FILE *csv;
+	FILE *csv, *curve;
 
 	if (argc < 2)
 		return 2;
@@ -744,12 +745,23 @@ static int cmd_soak(int argc, char **argv)
 		return die("vfagent serve", r);
 	if ((r = soak_cycles(c, warm, &f0)) || (r = proc_use(daemon_pid, &u0)))
 		return die("soak warm-up", r);
+	curve = out_file("soak-rss.csv", "w");
+	if (!curve)
+		return die("results", -EIO);
+	fprintf(curve, "cycles,fds,rss_kb,hwm_kb\n0,%d,%ld,%ld\n", u0.fds, u0.rss_kb, u0.hwm_kb);
 	t0 = now_us();
-	if ((r = soak_cycles(c, count, &f1)))
-		return die("soak", r);
+	for (int done = 0, step = count / 10 ? count / 10 : 1; done < count; done += step) {
+		int f = 0;
+
+		if (step > count - done)
+			step = count - done;
+		if ((r = soak_cycles(c, step, &f)) || (r = proc_use(daemon_pid, &u1)))
+			return die("soak", r);
+		f1 += f;
+		fprintf(curve, "%d,%d,%ld,%ld\n", done + step, u1.fds, u1.rss_kb, u1.hwm_kb);
+	}
 	secs = (now_us() - t0) / 1e6;
-	if ((r = proc_use(daemon_pid, &u1)))
-		return die("soak /proc", r);
+	fclose(curve);
 	vfa_client_close(c);
 	daemon_stop(&st);
 	reports = asan_reports();
