@@ -511,7 +511,8 @@ static int hol_loop(struct vfa_client *c, int n, double *a, double *rl,
 	return 0;
 }
 
-/* True once a lease file in STATE says the release is under way. */
+/* True once a lease file in STATE says the release is under way
+ * (journaled before the detach starts). */
 static bool releasing(void)
 {
 	char d[600], p[1200], buf[4096];
@@ -534,7 +535,7 @@ static bool releasing(void)
 		k = fread(buf, 1, sizeof(buf) - 1, f);
 		buf[k] = 0;
 		fclose(f);
-		yes = strstr(buf, "\"releasing\"") != NULL;
+		yes = strstr(buf, "\"releasing\"") || strstr(buf, "\"detaching\"");
 	}
 	if (dir)
 		closedir(dir);
