@@ -219,6 +219,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	struct vfa_err e = { "", 0 };
 	json_object *req = NULL, *res = NULL, *id = NULL, *reply;
 	const char *op = NULL;
+	bool changed, looked;
 	long long t0;
 	double ft0;
 	int r;
@@ -277,15 +278,18 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		if (json_object_object_get_ex(res, "reconcile", &notes))
 			srv_log_notes(s, 5, "reconcile", notes);
 	}
+	/* op points into req too: what it says is taken before req goes. */
+	changed = op && op_takes_lock(op);
+	looked = op && (!strcmp(op, "status") || !strcmp(op, "list"));
 	json_object_put(req);	/* o's strings point into req: used up above */
 	reply = vfa_reply_json(r, res, &e);
 	if (id)
 		json_object_object_add(reply, "id", id);	/* takes it */
 	srv_client_reply(c, reply);
 	srv_model_sync(s);	/* events our request's SETLINKs did not explain */
-	if (op && op_takes_lock(op))
+	if (changed)
 		srv_watch_changed(s);
-	else if (op && (!strcmp(op, "status") || !strcmp(op, "list")))
+	else if (looked)
 		srv_watch_poke(s);
 	return true;
 }

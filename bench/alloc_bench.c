@@ -22,7 +22,8 @@
  *   floor_setlink/_chown/_fsync_rename and floor_sum  the bare syscalls
  *   exec_true, cli_help      fork/exec of /bin/true and ./vfagent --help:
  *                            what process start-up alone costs
- *   daemon_sock_alloc/_release  alloc/release over STATE/vfagent.sock from
+ *   daemon_sock_alloc/_release  alloc/release over one persistent connection to
+ *                            STATE/vfagent.sock (opened at daemon start) from
  *                            here (`vfagent serve` started per round, untimed)
  *   cli_daemon_alloc/_release   ./vfagent while that daemon answers; every
  *                            other CLI call passes --direct, daemon stopped
@@ -248,40 +249,48 @@ static int cli_release(const char *pci)
 static pid_t daemon_pid = -1;
 static char daemon_sock[300], daemon_log[1024] = "/dev/null";
 
-/* One request line, one reply line, over a fresh connection (what the CLI
- * does), through the client library (agent/vfagent-client.h); the reply
- * text lands in buf. Returns the reply's exit code, -errno if the socket
- * failed. */
-static int sock_call(const char *req, char *buf, size_t len)
-{
-	json_object *q = json_tokener_parse(req), *rep = NULL, *x;
-	struct vfa_client *c = NULL;
-	int r = q ? vfa_client_connect(daemon_sock, 0, &c) : -EINVAL;
+/* The bench's one persistent connection to the daemon, as an
+ * orchestrator holds it: opened by daemon_start, closed by daemon_stop. */
+static struct vfa_client *dconn;
 
-	if (!r)
-		r = vfa_client_request(c, q, -1, &rep);
-	vfa_client_close(c);
-	json_object_put(q);
+/* One request, one reply line over the persistent connection, through the
+ * client library (agent/vfagent-client.h). Takes req (json_object_put's
+ * it). *ret_rep, if not NULL, gets the reply (the caller's). Returns the
+ * reply's exit code, -errno if the socket failed. */
+static int sock_call(json_object *req, json_object **ret_rep)
+{
+	json_object *rep = NULL, *x;
+	int r = req && dconn ? vfa_client_request(dconn, req, -1, &rep) : -EINVAL;
+
+	json_object_put(req);
 	if (r)
 		return r;
-	snprintf(buf, len, "%s", json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN));
 	r = json_object_object_get_ex(rep, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
-	json_object_put(rep);
+	if (ret_rep)
+		*ret_rep = rep;
+	else
+		json_object_put(rep);
 	return r;
+}
+
+static json_object *sock_req(const char *op, const char *key, const char *val)
+{
+	json_object *q = json_object_new_object();
+
+	json_object_object_add(q, "op", json_object_new_string(op));
+	if (key)
+		json_object_object_add(q, key, json_object_new_string(val));
+	return q;
 }
 
 static int sock_alloc(char pci[16])
 {
-	char req[256], buf[8192];
-	json_object *j, *res, *p;
-	int r;
+	json_object *j = NULL, *res, *p;
+	int r = sock_call(sock_req("alloc", "pool", pool), &j);
 
-	snprintf(req, sizeof(req), "{\"op\":\"alloc\",\"pool\":\"%s\"}\n", pool);
-	r = sock_call(req, buf, sizeof(buf));
 	if (r)
 		return r;
-	j = json_tokener_parse(buf);
-	if (!j || !json_object_object_get_ex(j, "result", &res) ||
+	if (!json_object_object_get_ex(j, "result", &res) ||
 	    !json_object_object_get_ex(res, "pci", &p)) {
 		json_object_put(j);
 		return -EBADMSG;
@@ -293,10 +302,7 @@ static int sock_alloc(char pci[16])
 
 static int sock_release(const char *pci)
 {
-	char req[256], buf[8192];
-
-	snprintf(req, sizeof(req), "{\"op\":\"release\",\"pci\":\"%s\"}\n", pci);
-	return sock_call(req, buf, sizeof(buf));
+	return sock_call(sock_req("release", "pci", pci), NULL);
 }
 
 static void daemon_stop(void)
@@ -309,6 +315,8 @@ static void daemon_stop(void)
 	while (waitpid(daemon_pid, &st, 0) < 0 && errno == EINTR)
 		;
 	daemon_pid = -1;
+	vfa_client_close(dconn);
+	dconn = NULL;
 }
 
 /* Starts `vfagent serve` and waits until it answers a status request. */
@@ -316,7 +324,6 @@ static int daemon_start(void)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "serve", NULL };
-	char buf[65536];
 	int r;
 
 	snprintf(daemon_sock, sizeof(daemon_sock), "%s/vfagent.sock", state);
@@ -331,8 +338,11 @@ static int daemon_start(void)
 		return -r;
 	}
 	for (int i = 0; i < 2000; i++) {
-		if (sock_call("{\"op\":\"status\"}\n", buf, sizeof(buf)) == 0)
+		if (vfa_client_connect(daemon_sock, 0, &dconn) == 0 &&
+		    sock_call(sock_req("status", NULL, NULL), NULL) == 0)
 			return 0;
+		vfa_client_close(dconn);
+		dconn = NULL;
 		if (waitpid(daemon_pid, &r, WNOHANG) == daemon_pid) {
 			daemon_pid = -1;
 			return -ECHILD;
@@ -341,6 +351,17 @@ static int daemon_start(void)
 	}
 	daemon_stop();
 	return -ETIMEDOUT;
+}
+
+/* The PF's PCI address (what a lease journals as pf_pci), "" if unknown. */
+static void pf_pci_of(const char *netdev, char ret[16])
+{
+	char p[300], *real;
+
+	snprintf(p, sizeof(p), "/sys/class/net/%s/device", netdev);
+	real = realpath(p, NULL);
+	snprintf(ret, 16, "%s", real && strrchr(real, '/') ? strrchr(real, '/') + 1 : "");
+	free(real);
 }
 
 /* One agent handle for the whole run: what a daemon would hold. */
@@ -703,6 +724,7 @@ static int cmd_run(int argc, char **argv)
 			l.state = VFA_LS_ALLOCATING;
 			snprintf(l.pool, sizeof(l.pool), "%s", pool);
 			snprintf(l.pf, sizeof(l.pf), "%s", pf);
+			pf_pci_of(pf, l.pf_pci);	/* the journal refuses a lease without it */
 			snprintf(l.pci, sizeof(l.pci), "%s", vf);
 			snprintf(l.mac, sizeof(l.mac), "02:00:00:02:%02x:%02x", k, rounds & 0xff);
 			s.mac[0] = 0x02, s.mac[3] = 2, s.mac[4] = (uint8_t)k, s.mac[5] = (uint8_t)rounds;

@@ -11,8 +11,12 @@
 out=${VFAGENT_LAB_OUT:-${BENCH_OUT:-/tmp/vfagent-bench}}
 # Arguments (the guest sees no host environment):
 #   REPS BUDGET_S CLIENTS CHURN_S COLD_EVERY DOMAIN_REPS
+#   SERVE_S SERVE_CLIENTS HOL_REPS HOL_N SOAK MODES
 reps=${1:-200} budget=${2:-540} clients=${3:-4} churn_s=${4:-30} cold_every=${5:-3}
 domain_reps=${6:-10}
+serve_s=${7:-10} serve_clients=${8:-1,2,4,8} hol_reps=${9:-3} hol_n=${10:-50} soak=${11:-10000}
+modes=,${12:-classic,cycles,hol,soak},
+want() { case $modes in *,$1,*) return 0 ;; esac; return 1; }
 mkdir -p "$out"
 if [ -n "${BENCH_PF:-}" ]; then
 	pf=$BENCH_PF
@@ -35,6 +39,7 @@ echo "spoofchk = on" >>"$conf"
 	if [ -n "${VFAGENT_LAB:-}" ]; then echo "where: lab guest (tests/lab/run.sh)"; else echo "where: this host, directly"; fi
 	echo "pf: $pf ($(basename "$(readlink -f $dev)"), driver $(basename "$(readlink -f $dev/driver)")), $nvf VFs"
 	echo "rounds: $reps max, budget ${budget}s, cold paths every $cold_every rounds, churn: $clients clients x ${churn_s}s, domain: $domain_reps reps"
+	echo "serve_bench: cycles ${serve_s}s x clients $serve_clients, hol $hol_reps reps x $hol_n, soak $soak cycles; modes ${modes#,}"
 } >"$out/meta.txt"
 cat "$out/meta.txt"
 
@@ -54,7 +59,10 @@ if [ -n "${VFAGENT_LAB:-}" ]; then
 fi
 
 rc=0
-bench/alloc_bench run "$conf" "$st" bench "$pf" "$out" "$reps" "$budget" "$cold_every" | tee "$out/table.txt" || rc=1
+: >"$out/table.txt"
+# The classic modes (alloc_bench); left unindented so the block diffs small.
+if want classic; then
+bench/alloc_bench run "$conf" "$st" bench "$pf" "$out" "$reps" "$budget" "$cold_every" | tee -a "$out/table.txt" || rc=1
 # One direct warm alloc under strace (-T: time in each syscall; -c: the
 # summary), for the per-phase picture in the kernel's terms; strace slows
 # every syscall, so read shares, not absolute times.
@@ -91,6 +99,41 @@ XML
 		tee -a "$out/table.txt" || rc=1
 	virsh -q destroy l2 >/dev/null 2>&1
 	virsh -q undefine l2 >/dev/null 2>&1
+fi
+fi	# want classic
+
+# ---- bench/serve_bench: the daemon as its users call it (issue 10) ----
+# cycles: alloc+release cycles/s with 1, 2, 4, 8 client processes; hol: an
+# alloc while another client's unacked detach is pending, against the warm
+# alloc of the same daemon; soak: the ASan build of the daemon through
+# SOAK cycles (bench/vfagent-asan, built by make bench).  Each mode starts
+# and stops its own `vfagent serve`.
+sb() { m=$1 b=$2; shift 2; bench/serve_bench "$m" "$b" "$conf" "$st" bench "$out" "$@"; }
+if want cycles; then
+	sb cycles ./vfagent "$serve_s" $(echo "$serve_clients" | tr , ' ') | tee -a "$out/table.txt" || rc=1
+fi
+if want hol; then
+	if [ $libvirt = 1 ]; then
+		virsh -q dominfo l2 >/dev/null 2>&1 || lab_l2_define
+		sb hol ./vfagent "$hol_reps" "$hol_n" l2 | tee -a "$out/table.txt" || rc=1
+		virsh -q destroy l2 >/dev/null 2>&1
+		virsh -q undefine l2 >/dev/null 2>&1
+	else
+		echo "hol: skipped (libvirtd not running)" | tee -a "$out/table.txt"
+	fi
+fi
+if want soak && [ "$soak" -gt 0 ]; then
+	if [ -x bench/vfagent-asan ]; then
+		rm -rf "$out/asan"; mkdir -p "$out/asan"
+		# ASan keeps freed memory in a quarantine (256 MB by default)
+		# that alone grows RSS; 16 MB keeps RSS meaningful.
+		ASAN_OPTIONS=log_path=$out/asan/vfagent:detect_leaks=1:quarantine_size_mb=16 \
+		UBSAN_OPTIONS=print_stacktrace=1:log_path=$out/asan/ubsan \
+			sb soak bench/vfagent-asan "$soak" 100 | tee -a "$out/table.txt" || rc=1
+		for f in "$out"/asan/*; do [ -s "$f" ] && { echo "--- $f"; head -n 40 "$f"; }; done
+	else
+		echo "soak: skipped (bench/vfagent-asan missing: make bench/vfagent-asan)" | tee -a "$out/table.txt"
+	fi
 fi
 
 ./vfagent -c "$conf" -s "$st" --json status >"$out/status-end.json" 2>&1

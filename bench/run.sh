@@ -5,7 +5,10 @@
 # --here runs on this machine instead (a real SR-IOV host, as root; needs
 # BENCH_PF=netdev, whose VFs are recreated and removed).  Knobs (env):
 # BENCH_REPS (200 rounds), BENCH_BUDGET (540 s for the rounds), BENCH_CLIENTS
-# (4), BENCH_CHURN_S (30), BENCH_COLD_EVERY (3), BENCH_DOMAIN_REPS (10), BENCH_OUT (/tmp/vfagent-bench).
+# (4), BENCH_CHURN_S (30), BENCH_COLD_EVERY (3), BENCH_DOMAIN_REPS (10), BENCH_OUT (/tmp/vfagent-bench);
+# bench/serve_bench: BENCH_SERVE_S (10 s per client count), BENCH_SERVE_CLIENTS
+# (1,2,4,8), BENCH_HOL_REPS (3), BENCH_HOL_N (50), BENCH_SOAK (10000 cycles;
+# 0 skips); BENCH_MODES (classic,cycles,hol,soak) picks what runs.
 set -eu
 cd "$(dirname "$0")/.."
 here=0 kvm=
@@ -18,21 +21,26 @@ for a in "$@"; do
 done
 out=${BENCH_OUT:-/tmp/vfagent-bench}
 args="${BENCH_REPS:-200} ${BENCH_BUDGET:-540} ${BENCH_CLIENTS:-4} ${BENCH_CHURN_S:-30} ${BENCH_COLD_EVERY:-3} ${BENCH_DOMAIN_REPS:-10}"
+args="$args ${BENCH_SERVE_S:-10} ${BENCH_SERVE_CLIENTS:-1,2,4,8} ${BENCH_HOL_REPS:-3} ${BENCH_HOL_N:-50} ${BENCH_SOAK:-10000} ${BENCH_MODES:-classic,cycles,hol,soak}"
 rm -rf "$out"
 mkdir -p "$out" bench/results
 [ -x vfagent ] && [ -x bench/alloc_bench ] || make WERROR=1 all
+case ,${BENCH_MODES:-soak}, in *,soak,*) [ -x bench/vfagent-asan ] || make WERROR=1 bench/vfagent-asan ;; esac
 set +e
 if [ $here = 1 ]; then
 	[ -n "${BENCH_PF:-}" ] || { echo "bench: --here needs BENCH_PF=<SR-IOV PF netdev> (its VFs are recreated)" >&2; exit 2; }
 	[ "$(id -u)" = 0 ] || { echo "bench: --here needs root" >&2; exit 2; }
 	BENCH_OUT=$out sh bench/lab.sh $args
 else
-	sh tests/lab/run.sh $kvm --timeout 1200 --out "$out" sh bench/lab.sh $args
+	sh tests/lab/run.sh $kvm --timeout 2400 --out "$out" sh bench/lab.sh $args
 fi
 rc=$?
 set -e
-for f in meta.txt table.txt summary.csv domain-summary.csv netpool-summary.csv netpool-error.txt ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
+for f in meta.txt table.txt summary.csv domain-summary.csv netpool-summary.csv netpool-error.txt ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cycles.csv cycles-summary.csv hol-summary.csv soak.csv soak-rss.csv serve-cycles.log serve-hol.log serve-soak.log cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
 	[ -f "$out/$f" ] && cp "$out/$f" bench/results/
+done
+for f in "$out"/asan/*; do
+	[ -s "$f" ] && mkdir -p bench/results/asan && cp "$f" bench/results/asan/
 done
 if [ -s "$out/cdf.dat" ] && command -v gnuplot >/dev/null; then
 	n=$(grep -c '^[a-z]' "$out/cdf.dat")
