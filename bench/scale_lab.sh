@@ -8,14 +8,15 @@
 # of alloc, status, reconcile, release:
 #   1pf  pool of eth0's 7 VFs        (1 lease, then 7 leases held)
 #   4pf  one pool of 4 PFs x 7 VFs   (1 lease, then 28 leases held)
-# in that order, or 4pf first if ORDER is 4pf-first (the two configurations
-# run one after the other: reversing them shows what drift does).
+# ORDER alternate (the default) runs 1pf, 4pf four times with REPS/4
+# rounds each and pools the samples (scale-pooled.txt), so drift hits both
+# configurations alike; 1pf-first and 4pf-first run each once, REPS rounds.
 # Results: OUT/scale-table.txt, scale-summary.csv, scale-samples.csv,
-# scale-meta.txt.  Nothing asserts on timings; exit 1 if an operation failed.
+# scale-pooled.txt, scale-meta.txt.  Nothing asserts on timings; exit 1 if an operation failed.
 set -u
 cd "$(dirname "$0")/.."
-reps=${1:-${BENCH_SCALE_REPS:-50}} order=${2:-1pf-first}
-case $order in 1pf-first|4pf-first) ;; *) echo "usage: bench/scale_lab.sh [REPS [1pf-first|4pf-first]]" >&2; exit 2 ;; esac
+reps=${1:-${BENCH_SCALE_REPS:-50}} order=${2:-alternate}
+case $order in 1pf-first|4pf-first|alternate) ;; *) echo "usage: bench/scale_lab.sh [REPS [1pf-first|4pf-first|alternate]]" >&2; exit 2 ;; esac
 if [ -z "${VFAGENT_LAB:-}" ]; then
 	out=${BENCH_OUT:-/tmp/vfagent-bench-scale}
 	rm -rf "$out"
@@ -23,7 +24,7 @@ if [ -z "${VFAGENT_LAB:-}" ]; then
 	[ -x vfagent ] && [ -x bench/scale_bench ] || make WERROR=1 all || exit 1
 	sh tests/lab/run.sh --pfs 4 --timeout 900 --out "$out" sh bench/scale_lab.sh "$reps" "$order"
 	rc=$?
-	for f in scale-meta.txt scale-table.txt scale-summary.csv scale-samples.csv; do
+	for f in scale-meta.txt scale-table.txt scale-summary.csv scale-samples.csv scale-pooled.txt; do
 		[ -f "$out/$f" ] && cp "$out/$f" bench/results/
 	done
 	echo "bench-scale: results in bench/results/scale-* (raw: $out), status $rc"
@@ -68,7 +69,7 @@ CONF
 		{ cat "$out/scale-setup-$label.txt"; return 1; }
 	./vfagent -c "$conf" -s "$st" serve 2>"$out/scale-daemon-$label.log" &
 	dpid=$!
-	bench/scale_bench "$conf" "$st" scale "$out" "$label" "$reps"
+	bench/scale_bench "$conf" "$st" scale "$out" "$label" "${reps_one:-$reps}"
 	brc=$?
 	kill "$dpid"
 	wait "$dpid"
@@ -89,9 +90,32 @@ tee_rc() {
 	{ "$@"; echo $? >"$out/.scale-rc"; } | tee -a "$out/scale-table.txt"
 	[ "$(cat "$out/.scale-rc")" = 0 ]
 }
-[ $order = 4pf-first ] && { tee_rc four || rc=1; }
-tee_rc scale_one 1pf "$first" || rc=1
-[ $order = 1pf-first ] && { tee_rc four || rc=1; }
+# p50/p99 (nearest rank) per host, leases, op over every sample so far.
+pooled() {
+	echo "pooled over every run of each configuration:"
+	printf '%-6s %4s %6s  %-14s %5s %10s %10s\n' host vfs leases op n "p50 ms" "p99 ms"
+	sort -t, -k1,1 -k3,3n -k4,4 -k6,6g "$out/scale-samples.csv" | awk -F, '
+	function flush() { if (n) printf "%-6s %4d %6d  %-14s %5d %10.3f %10.3f\n", h, vf, l, o, n,
+		v[int(0.5 * n + 0.999999)] / 1e3, v[int(0.99 * n + 0.999999)] / 1e3; n = 0 }
+	{ k = $1 "," $3 "," $4; if (k != key) { flush(); key = k; h = $1; vf = $2; l = $3; o = $4 }
+	  v[++n] = $6 }
+	END { flush() }'
+}
+case $order in
+4pf-first)
+	tee_rc four || rc=1
+	tee_rc scale_one 1pf "$first" || rc=1 ;;
+1pf-first)
+	tee_rc scale_one 1pf "$first" || rc=1
+	tee_rc four || rc=1 ;;
+alternate)
+	reps_one=$(( (reps + 3) / 4 ))
+	for i in 1 2 3 4; do
+		tee_rc scale_one 1pf "$first" || rc=1
+		tee_rc four || rc=1
+	done
+	pooled | tee "$out/scale-pooled.txt" ;;
+esac
 for p in $pfs; do
 	ip link set "$p" down 2>/dev/null
 	echo 0 >/sys/class/net/$p/device/sriov_numvfs
