@@ -7,6 +7,7 @@
 # make fuzz       build the libFuzzer harnesses (clang)
 # make fuzz-long  run each harness for >= 1M execs; prints execs and crashes
 # make bench      install deps if missing, run the benchmarks in the lab
+# make bench-scale  the same for cost vs host size (lab with 4 PFs)
 # make LIBVIRT=0  build without libvirt (no --domain)
 # make install    install under PREFIX (default /usr/local), DESTDIR honoured
 # make deb        build the Debian package (../vfagent_VERSION_ARCH.deb)
@@ -140,6 +141,14 @@ bench:
 	$(MAKE) WERROR=1 all
 	$(MAKE) WERROR=1 bench/vfagent-asan
 	sh bench/run.sh
+
+# Per-request cost against host size (one PF vs four, 1 vs 28 leases): a
+# lab boot of its own with 4 PFs (bench/scale_lab.sh, bench/README.md).
+.PHONY: bench-scale
+bench-scale:
+	sh tests/deps.sh
+	$(MAKE) WERROR=1 all
+	sh bench/scale_lab.sh
 
 # Appliance build: no libvirt, small code, unused sections dropped, stripped.
 # STATIC=1 also links json-c and inih in (Debian ships their .a; libmnl and

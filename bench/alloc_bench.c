@@ -41,16 +41,24 @@
  * same VF as <hostdev managed='yes'> (domain_virsh_managed).  The domain
  * is destroyed after each attach: its OS-less guest never acks an unplug.
  * Writes OUT/domain-summary.csv and appends to samples.csv/cdf.dat.
- * netpool: libvirt's network pool way.  Defines and starts the network
- * "vfpool" (<forward mode='hostdev' managed='yes'><pf dev='PF'/>); REPS
- * times, interleaved: the domain started (untimed), `vfagent alloc --domain
- * DOMAIN --live` (domain_vfagent_np), destroy + release; the domain started
- * again, virDomainAttachDeviceFlags(<interface type='network'><source
- * network='vfpool'/></interface>, AFFECT_LIVE) through the C API
- * (domain_netpool), destroy, every VF of PF put back on vfio-pci (untimed).
- * vfagent holds no lease during the libvirt attach, so libvirt picks the
- * pool's first VF, the one vfagent hands out.  Writes OUT/netpool-summary.csv,
- * appends to samples.csv/cdf.dat/ratios.csv; the network is removed at the end.
+ * netpool: libvirt's network pool way against vfagent's, both from an
+ * already-connected process.  Defines and starts the network "vfpool"
+ * (<forward mode='hostdev' managed='yes'><pf dev='PF'/>), starts `vfagent
+ * serve` and opens ONE connection to it (client library) for the whole
+ * mode; REPS times, interleaved: the domain started (untimed), the request
+ * {"op":"alloc","pool":POOL,"domain":DOMAIN,"live":true} over that
+ * connection (domain_daemon_np), destroy + release --domain (untimed); the
+ * same alloc without "domain" (daemon_alloc_np: vfagent's own share, in
+ * this boot) + release; virConnectOpen + virConnectClose of qemu:///system
+ * (libvirt_connect_np: what the daemon's attach worker pays for its own
+ * libvirt connection); the domain started again,
+ * virDomainAttachDeviceFlags(<interface type='network'><source
+ * network='vfpool'/></interface>, AFFECT_LIVE) through this process's open
+ * connection (domain_netpool), destroy, every VF of PF put back on vfio-pci
+ * (untimed).  vfagent holds no lease during the libvirt attach, so libvirt
+ * picks the pool's first VF, the one vfagent hands out.  Writes
+ * OUT/netpool-summary.csv (daemon log: OUT/daemon-netpool.log), appends to
+ * samples.csv/cdf.dat/ratios.csv; the network is removed at the end.
  * A benchmark: no pass/fail on timings; exit 1 only if something broke. */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +100,7 @@ enum {
 	P_PH_LOCK_LIST, P_PH_GETLINK, P_PH_JOURNAL, P_PH_SETLINK, P_PH_BIND_CHECK,
 	P_PH_NODE_WAIT, P_PH_CHOWN, P_PH_SUM, P_PH_LEASE_DROP,
 	P_DOM_VFAGENT, P_DOM_VIRSH,
-	P_NP_VFAGENT, P_NP_ATTACH,
+	P_NP_VFAGENT, P_NP_ATTACH, P_NP_DAEMON_ALLOC, P_NP_LV_CONNECT,
 	P_N
 };
 static const char *pname[P_N] = {
@@ -105,7 +113,7 @@ static const char *pname[P_N] = {
 	"ph_lock_list", "ph_getlink", "ph_journal", "ph_setlink", "ph_bind_check",
 	"ph_node_wait", "ph_chown", "ph_sum", "ph_lease_drop",
 	"domain_vfagent", "domain_virsh_managed",
-	"domain_vfagent_np", "domain_netpool",
+	"domain_daemon_np", "domain_netpool", "daemon_alloc_np", "libvirt_connect_np",
 };
 
 struct series {
@@ -1205,6 +1213,44 @@ static void net_drop(virConnectPtr lv, const char *name)
 	virNetworkUndefine(n);
 	virNetworkFree(n);
 }
+
+/* One request over the netpool mode's open daemon connection: "op" and
+ * "pool" or "pci" or "domain" (with "live" for an alloc).  Returns the
+ * reply's exit code or -errno; ret_pci (may be NULL) gets an ok alloc's VF,
+ * ret_errno the reply's errno name ("" if none). */
+static int np_call(struct vfa_client *c, const char *op, const char *key, const char *val,
+		   const char *domain, char ret_pci[16], char ret_errno[32])
+{
+	json_object *q = json_object_new_object(), *rep = NULL, *x, *res;
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	json_object_object_add(q, "op", json_object_new_string(op));
+	json_object_object_add(q, key, json_object_new_string(val));
+	if (domain) {
+		json_object_object_add(q, "domain", json_object_new_string(domain));
+		if (!strcmp(op, "alloc"))
+			json_object_object_add(q, "live", json_object_new_boolean(1));
+	}
+	r = vfa_client_request(c, q, 120000, &rep);
+	json_object_put(q);
+	if (r)
+		return r;
+	r = json_object_object_get_ex(rep, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
+	ret_errno[0] = 0;
+	if (json_object_object_get_ex(rep, "errno", &x))
+		snprintf(ret_errno, 32, "%s", json_object_get_string(x));
+	/* A release --domain after the daemon's own release on the stop
+	 * event is expected (ENOENT): not worth a line. */
+	if (r && strcmp(ret_errno, "ENOENT") && json_object_object_get_ex(rep, "error", &x))
+		fprintf(stderr, "alloc_bench: daemon %s: %s\n", op, json_object_get_string(x));
+	if (!r && ret_pci && json_object_object_get_ex(rep, "result", &res) &&
+	    json_object_object_get_ex(res, "pci", &x))
+		snprintf(ret_pci, 16, "%s", json_object_get_string(x));
+	json_object_put(rep);
+	return r;
+}
 #endif
 
 static int cmd_netpool(int argc, char **argv)
@@ -1225,10 +1271,11 @@ static int cmd_netpool(int argc, char **argv)
 #else
 	static const char *iface = "<interface type='network'><source network='vfpool'/></interface>";
 	struct vfio_ctx *io = NULL;
+	struct vfa_client *cl = NULL;
 	virConnectPtr lv;
 	virDomainPtr dom;
 	virNetworkPtr net;
-	char xml[512], path[1024], errf[1024];
+	char xml[512], path[1024], errf[1024], pci[16], en[32];
 	double t0, t, start, a50, a99;
 	int r, rounds, rc = 0;
 	FILE *f;
@@ -1265,32 +1312,66 @@ static int cmd_netpool(int argc, char **argv)
 		goto done;
 	}
 	printf("\nnetwork vfpool: %s\n", xml);
+	/* vfagent as an orchestrator would use it: the daemon up, one
+	 * connection open for the whole mode, as libvirt's is above. */
+	snprintf(daemon_log, sizeof(daemon_log), "%s/daemon-netpool.log", out);
+	if ((r = daemon_start())) {
+		rc = die("vfagent serve", r, daemon_log);
+		goto done;
+	}
+	if ((r = vfa_client_connect(daemon_sock, 0, &cl))) {
+		rc = die(daemon_sock, r, cl ? vfa_client_error(cl) : NULL);
+		goto done;
+	}
 	start = now_us();
 	for (rounds = 0; rounds < reps; rounds++) {
-		char *aargv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "--json",
-				  "alloc", "--pool", (char *)pool, "--domain", (char *)dom_name,
-				  "--live", "--direct", NULL };
-		char *rargv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state,
-				  "release", "--domain", (char *)dom_name, "--direct", NULL };
-
 		/* vfagent's way, on the same freshly started domain. */
 		if (virDomainCreate(dom) < 0) {
 			rc = die("virDomainCreate", EIO, virGetLastErrorMessage());
 			break;
 		}
 		t0 = now_us();
-		r = spawn(aargv, NULL, 0);
+		r = np_call(cl, "alloc", "pool", pool, dom_name, NULL, en);
 		t = now_us();
 		if (r) {
-			rc = die("vfagent alloc --domain", r < 0 ? r : EIO, "failed");
+			rc = die("daemon alloc --domain", r < 0 ? r : EIO, vfa_client_error(cl));
 			break;
 		}
 		add(P_NP_VFAGENT, t - t0);
 		virDomainDestroy(dom);
-		if ((r = spawn(rargv, NULL, 0))) {
-			rc = die("vfagent release --domain", r < 0 ? r : EIO, "failed");
+		/* The daemon may have released it already on the domain's
+		 * stop event: "no lease matches" (ENOENT) is fine then. */
+		r = np_call(cl, "release", "domain", dom_name, NULL, NULL, en);
+		if (r && strcmp(en, "ENOENT")) {
+			rc = die("daemon release --domain", r < 0 ? r : EIO, en);
 			break;
 		}
+
+		/* vfagent's own share: the same alloc without the attach. */
+		t0 = now_us();
+		r = np_call(cl, "alloc", "pool", pool, NULL, pci, en);
+		t = now_us();
+		if (r || (r = np_call(cl, "release", "pci", pci, NULL, NULL, en))) {
+			rc = die("daemon alloc/release", r < 0 ? r : EIO, en);
+			break;
+		}
+		add(P_NP_DAEMON_ALLOC, t - t0);
+
+		/* What a fresh libvirt connection costs (the daemon's attach
+		 * worker opens one per request). */
+		t0 = now_us();
+		{
+			virConnectPtr c2 = virConnectOpen("qemu:///system");
+
+			if (c2)
+				virConnectClose(c2);
+			t = now_us();
+			if (!c2) {
+				rc = die("virConnectOpen", EIO, virGetLastErrorMessage());
+				break;
+			}
+		}
+		add(P_NP_LV_CONNECT, t - t0);
 
 		/* libvirt's network pool: vfagent holds no lease now. */
 		if (virDomainCreate(dom) < 0) {
@@ -1328,7 +1409,7 @@ static int cmd_netpool(int argc, char **argv)
 		goto done;
 	snprintf(path, sizeof(path), "%s/samples.csv", out);
 	if ((f = fopen(path, "a"))) {
-		for (int q = P_NP_VFAGENT; q <= P_NP_ATTACH; q++)
+		for (int q = P_NP_VFAGENT; q <= P_NP_LV_CONNECT; q++)
 			for (int i = 0; i < S[q].n; i++)
 				fprintf(f, "%s,%d,%.1f\n", pname[q], i, S[q].v[i]);
 		fclose(f);
@@ -1337,8 +1418,17 @@ static int cmd_netpool(int argc, char **argv)
 	if (S[P_NP_VFAGENT].n && S[P_NP_ATTACH].n) {
 		snprintf(path, sizeof(path), "%s/ratios.csv", out);
 		f = fopen(path, "a");
-		np_ratio(f, "netpool / vfagent --domain (interleaved)", p50(P_NP_VFAGENT),
+		np_ratio(f, "netpool / daemon alloc --domain (interleaved)", p50(P_NP_VFAGENT),
 			 p99(P_NP_VFAGENT), P_NP_ATTACH);
+		if (S[P_NP_DAEMON_ALLOC].n) {
+			printf("  %-44s p50 %8.1f%%  p99 %8.1f%%\n", "vfagent's share (daemon_alloc / domain_daemon)",
+			       100 * p50(P_NP_DAEMON_ALLOC) / p50(P_NP_VFAGENT),
+			       100 * p99(P_NP_DAEMON_ALLOC) / p99(P_NP_VFAGENT));
+			if (f)
+				fprintf(f, "daemon_alloc_np / domain_daemon_np (share),%.3f,%.3f\n",
+					p50(P_NP_DAEMON_ALLOC) / p50(P_NP_VFAGENT),
+					p99(P_NP_DAEMON_ALLOC) / p99(P_NP_VFAGENT));
+		}
 		snprintf(path, sizeof(path), "%s/domain-summary.csv", out);
 		if (summary_get(path, "domain_vfagent", &a50, &a99))
 			np_ratio(f, "netpool / domain_vfagent (domain mode)", a50, a99, P_NP_ATTACH);
@@ -1348,6 +1438,8 @@ static int cmd_netpool(int argc, char **argv)
 			fclose(f);
 	}
 done:
+	vfa_client_close(cl);
+	daemon_stop();
 	net_drop(lv, "vfpool");
 	virDomainFree(dom);
 	virConnectClose(lv);

@@ -7,7 +7,7 @@ set -eu
 usage() {
 	cat <<USAGE
 usage: tests/lab/run.sh [--kvm] [--systemd [--prep FILE]] [--timeout SEC] [--log FILE]
-                        [--out DIR] SCRIPT [ARG...]
+                        [--out DIR] [--pfs N] SCRIPT [ARG...]
   --kvm          use KVM instead of TCG (only on hosts with real KVM)
   --systemd      boot systemd as PID 1 on the overlay; SCRIPT runs from
                  lab.service once multi-user.target is reached; /tmp is a
@@ -18,11 +18,14 @@ usage: tests/lab/run.sh [--kvm] [--systemd [--prep FILE]] [--timeout SEC] [--log
   --log FILE     keep the console log there (default OUT/console.log)
   --out DIR      writable results folder, same path in the guest
                  (default: a new /tmp/vfagent-lab.XXXXXX, printed)
+  --pfs N        N igb PFs (1-4, default 1): eth0 at 00:02.0, the others
+                 each behind its own pcie-root-port (01:00.0, 02:00.0, ...;
+                 on pcie.0 their VF addresses would collide), 7 VFs each
 SCRIPT runs with the current directory as its working directory.
 USAGE
 }
 CACHE=${VFAGENT_LAB_CACHE:-/var/tmp/vfagent-lab}
-accel=tcg timeout=1800 log= out=${VFAGENT_LAB_OUT:-} systemd=0 prep=
+accel=tcg timeout=1800 log= out=${VFAGENT_LAB_OUT:-} systemd=0 prep= pfs=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kvm) accel=kvm ;;
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift ;;
 	--log) log=$2; shift ;;
 	--out) out=$2; shift ;;
+	--pfs) pfs=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; break ;;
 	-*) usage >&2; exit 2 ;;
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
+case $pfs in 1|2|3|4) ;; *) echo "lab: --pfs takes 1 to 4, not '$pfs'" >&2; exit 2 ;; esac
 fail() { echo "lab: $*" >&2; exit 125; }
 
 [ -f "$CACHE/kernel/ready" ] || fail "no guest kernel in $CACHE (run: make deps)"
@@ -100,13 +105,20 @@ if [ $systemd = 1 ]; then
 	extra="vfagent_systemd=1"
 	[ -n "$prep" ] && extra="$extra vfagent_prep=$prep"
 fi
+# PFs 2..N: each on its own root port (LAB.md, "Several PFs").
+morepfs=
+i=1
+while [ $i -lt "$pfs" ]; do
+	morepfs="$morepfs -device pcie-root-port,id=rp$i,chassis=$i,slot=$i -device igb,netdev=n$i,bus=rp$i -netdev user,id=n$i,restrict=on"
+	i=$((i + 1))
+done
 cpu=max
 [ "$accel" = kvm ] && cpu=host
 set +e
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
 	-machine q35,accel=$accel -cpu $cpu -m 2048 -smp 2 \
 	-device intel-iommu,intremap=on,caching-mode=on \
-	-device igb,netdev=n0 -netdev user,id=n0,restrict=on \
+	-device igb,netdev=n0 -netdev user,id=n0,restrict=on $morepfs \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
 	-virtfs local,path="$out",mount_tag=labout,security_model=none \
 	-kernel "$vmlinuz" -initrd "$initrd" \

@@ -1,0 +1,123 @@
+#!/bin/sh
+# make bench-scale: per-request cost against host size (issue 10, "Measure").
+#   sh bench/scale_lab.sh [REPS [ORDER]]  on the host: boots the lab with
+#                                      tests/lab/run.sh --pfs 4, runs itself
+#                                      inside, copies results to bench/results/
+# Inside the guest (VFAGENT_LAB set) it runs, with `vfagent serve` up and
+# bench/scale_bench on one persistent connection, REPS rounds (default 50)
+# of alloc, status, reconcile, release:
+#   1pf  pool of eth0's 7 VFs        (1 lease, then 7 leases held)
+#   4pf  one pool of 4 PFs x 7 VFs   (1 lease, then 28 leases held)
+# ORDER alternate (the default) runs 1pf, 4pf four times with REPS/4
+# rounds each and pools the samples (scale-pooled.txt), so drift hits both
+# configurations alike; 1pf-first and 4pf-first run each once, REPS rounds.
+# Results: OUT/scale-table.txt, scale-summary.csv, scale-samples.csv,
+# scale-pooled.txt, scale-meta.txt.  Nothing asserts on timings; exit 1 if an operation failed.
+set -u
+cd "$(dirname "$0")/.."
+reps=${1:-${BENCH_SCALE_REPS:-50}} order=${2:-alternate}
+case $order in 1pf-first|4pf-first|alternate) ;; *) echo "usage: bench/scale_lab.sh [REPS [1pf-first|4pf-first|alternate]]" >&2; exit 2 ;; esac
+if [ -z "${VFAGENT_LAB:-}" ]; then
+	out=${BENCH_OUT:-/tmp/vfagent-bench-scale}
+	rm -rf "$out"
+	mkdir -p "$out" bench/results
+	[ -x vfagent ] && [ -x bench/scale_bench ] || make WERROR=1 all || exit 1
+	sh tests/lab/run.sh --pfs 4 --timeout 900 --out "$out" sh bench/scale_lab.sh "$reps" "$order"
+	rc=$?
+	for f in scale-meta.txt scale-table.txt scale-summary.csv scale-samples.csv scale-pooled.txt; do
+		[ -f "$out/$f" ] && cp "$out/$f" bench/results/
+	done
+	echo "bench-scale: results in bench/results/scale-* (raw: $out), status $rc"
+	exit $rc
+fi
+
+. tests/lab/lib.sh
+out=$VFAGENT_LAB_OUT
+pfs=
+for d in /sys/class/net/*/device/sriov_totalvfs; do
+	[ -f "$d" ] || continue
+	p=${d%/device/sriov_totalvfs}; pfs="${pfs:+$pfs }${p##*/}"
+done
+set -- $pfs
+[ $# -ge 1 ] || { echo "bench-scale: no SR-IOV PF in the guest" >&2; exit 1; }
+first=$1 npf=$#
+rm -f "$out/scale-summary.csv" "$out/scale-samples.csv"
+{
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "tree: $(git -C . rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C . diff --quiet HEAD 2>/dev/null || echo ' + local changes')"
+	echo "kernel: $(uname -r)"
+	echo "cpus: $(nproc)"
+	echo "pfs: $pfs"
+	echo "rounds per phase: $reps, $order"
+} | tee "$out/scale-meta.txt"
+
+# One configuration: VFs off on every PF, setup, serve, scale_bench, stop.
+scale_one() {
+	label=$1; shift
+	conf=$out/scale-$label.conf st=/run/vfagent-scale-$label
+	cat >"$conf" <<CONF
+[pool scale]
+pf = $*
+vfs = 7
+spoofchk = on
+owner = libvirt-qemu:kvm
+mode = 0660
+CONF
+	for p in $pfs; do echo 0 >/sys/class/net/$p/device/sriov_numvfs; done
+	rm -rf "$st"
+	./vfagent -c "$conf" -s "$st" --direct setup >"$out/scale-setup-$label.txt" 2>&1 ||
+		{ cat "$out/scale-setup-$label.txt"; return 1; }
+	./vfagent -c "$conf" -s "$st" serve 2>"$out/scale-daemon-$label.log" &
+	dpid=$!
+	bench/scale_bench "$conf" "$st" scale "$out" "$label" "${reps_one:-$reps}"
+	brc=$?
+	kill "$dpid"
+	wait "$dpid"
+	return $brc
+}
+
+rc=0
+: >"$out/scale-table.txt"
+four() {
+	if [ "$npf" -ge 4 ]; then
+		scale_one 4pf $pfs
+	else
+		echo "SKIP 4pf: $npf PF(s) here; boot with tests/lab/run.sh --pfs 4"
+	fi
+}
+# Into the table and the console; the status survives the pipe.
+tee_rc() {
+	{ "$@"; echo $? >"$out/.scale-rc"; } | tee -a "$out/scale-table.txt"
+	[ "$(cat "$out/.scale-rc")" = 0 ]
+}
+# p50/p99 (nearest rank) per host, leases, op over every sample so far.
+pooled() {
+	echo "pooled over every run of each configuration:"
+	printf '%-6s %4s %6s  %-14s %5s %10s %10s\n' host vfs leases op n "p50 ms" "p99 ms"
+	sort -t, -k1,1 -k3,3n -k4,4 -k6,6g "$out/scale-samples.csv" | awk -F, '
+	function flush() { if (n) printf "%-6s %4d %6d  %-14s %5d %10.3f %10.3f\n", h, vf, l, o, n,
+		v[int(0.5 * n + 0.999999)] / 1e3, v[int(0.99 * n + 0.999999)] / 1e3; n = 0 }
+	{ k = $1 "," $3 "," $4; if (k != key) { flush(); key = k; h = $1; vf = $2; l = $3; o = $4 }
+	  v[++n] = $6 }
+	END { flush() }'
+}
+case $order in
+4pf-first)
+	tee_rc four || rc=1
+	tee_rc scale_one 1pf "$first" || rc=1 ;;
+1pf-first)
+	tee_rc scale_one 1pf "$first" || rc=1
+	tee_rc four || rc=1 ;;
+alternate)
+	reps_one=$(( (reps + 3) / 4 ))
+	for i in 1 2 3 4; do
+		tee_rc scale_one 1pf "$first" || rc=1
+		tee_rc four || rc=1
+	done
+	pooled | tee "$out/scale-pooled.txt" ;;
+esac
+for p in $pfs; do
+	ip link set "$p" down 2>/dev/null
+	echo 0 >/sys/class/net/$p/device/sriov_numvfs
+done
+exit $rc
