@@ -33,6 +33,9 @@ fi
 
 . tests/lab/lib.sh
 out=$VFAGENT_LAB_OUT
+# The daemon's log to a tmpfs, not the 9p results share (bench/lab.sh).
+BENCH_LOGS=/run/vfagent-bench-logs
+mkdir -p "$BENCH_LOGS"
 pfs=
 for d in /sys/class/net/*/device/sriov_totalvfs; do
 	[ -f "$d" ] || continue
@@ -67,7 +70,7 @@ CONF
 	rm -rf "$st"
 	./vfagent -c "$conf" -s "$st" --direct setup >"$out/scale-setup-$label.txt" 2>&1 ||
 		{ cat "$out/scale-setup-$label.txt"; return 1; }
-	./vfagent -c "$conf" -s "$st" serve 2>"$out/scale-daemon-$label.log" &
+	./vfagent -c "$conf" -s "$st" serve 2>"${BENCH_LOGS:-$out}/scale-daemon-$label.log" &
 	dpid=$!
 	bench/scale_bench "$conf" "$st" scale "$out" "$label" "${reps_one:-$reps}"
 	brc=$?
@@ -120,4 +123,5 @@ for p in $pfs; do
 	ip link set "$p" down 2>/dev/null
 	echo 0 >/sys/class/net/$p/device/sriov_numvfs
 done
+cp "$BENCH_LOGS"/*.log "$out"/ 2>/dev/null
 exit $rc
