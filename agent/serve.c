@@ -111,10 +111,16 @@ static void fleet_publish(struct server *s)
 		srv_logmsg(s, 4, "%s", e.msg);
 }
 
+/* Publishes the metrics and the CDI spec within FLEET_MS: changes that
+ * come together are published once (the snapshot reads every pool VF in
+ * sysfs; published after every request under churn, it delayed the next
+ * reply by more than the request itself took). */
 void srv_fleet_soon(struct server *s)
 {
-	if (s->fleet)
-		vfa_loop_timer_set(s->loop, s->fleet_timer, 1);
+	if (!s->fleet || s->fleet_armed)
+		return;
+	s->fleet_armed = true;
+	vfa_loop_timer_set(s->loop, s->fleet_timer, FLEET_MS);
 }
 
 static void fleet_timer(int id, void *ud)
@@ -122,6 +128,7 @@ static void fleet_timer(int id, void *ud)
 	struct server *s = ud;
 
 	vfa_loop_timer_set(s->loop, id, -1);
+	s->fleet_armed = false;
 	fleet_publish(s);
 }
 

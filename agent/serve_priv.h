@@ -73,6 +73,7 @@ bool vfa_ratelimit_pending(struct vfa_ratelimit *rl, long long now_ms,
 #define LINGER_MS 2000		/* a closing client's time to take its last reply */
 #define LOCK_RETRY_MS 20	/* state lock held by another vfagent: look again */
 #define TICK_MS 500
+#define FLEET_MS 250		/* changes published together, at most this late */
 
 struct client {
 	struct server *srv;
@@ -123,6 +124,7 @@ struct server {
 	bool journal;			/* stderr goes to the journal */
 	struct vfa_fleet *fleet;	/* CDI spec and metrics (fleet.c) */
 	int fleet_timer;		/* publish them once the replies are out */
+	bool fleet_armed;		/* a publish is due within FLEET_MS */
 	/* watch (doc/PROTOCOL.md): the state last streamed, the last event's
 	 * number, how many clients watch. */
 	json_object *wstate;
