@@ -86,6 +86,8 @@
 #include "nl/vfnl.h"
 #include "vfio/vfio.h"
 
+#include "bench/bench.h"
+
 extern char **environ;
 
 #define FAST 4		/* in-process samples per round */
@@ -122,14 +124,6 @@ struct series {
 };
 static struct series S[P_N];
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
 static void add(int p, double us)
 {
 	struct series *s = &S[p];
@@ -144,23 +138,6 @@ static void add(int p, double us)
 		s->v = nv;
 	}
 	s->v[s->n++] = us;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of a sorted array. */
-static double pct(const double *v, int n, double q)
-{
-	int k = (int)(q * n + 0.999999) - 1;
-
-	if (n <= 0)
-		return 0;
-	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
 }
 
 static const char *spawn_err = "/dev/null";	/* where children's stderr goes */

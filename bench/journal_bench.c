@@ -34,25 +34,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
+
 #define SLOT 1024
 #define LOG_BOUND (64 * 1024)
 
 static int dfd;
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void report(const char *what, const char *fs, double *v, int n)
 {

@@ -35,6 +35,8 @@
 #include "agent/agent.h"
 #include "agent/vfagent-client.h"
 
+#include "bench/bench.h"
+
 #define MAX_VFS 256
 #define BLOCKS 5
 #define TIMEOUT_MS 120000
@@ -48,31 +50,6 @@ struct series {
 	double *v;
 	int n;
 };
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of a sorted array. */
-static double pct(const double *v, int n, double q)
-{
-	int k = (int)(q * n + 0.999999) - 1;
-
-	if (n <= 0)
-		return 0;
-	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
 
 static int die(const char *what, int r, const char *msg)
 {

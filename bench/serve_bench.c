@@ -55,6 +55,8 @@
 
 #include "agent/vfagent-client.h"
 
+#include "bench/bench.h"
+
 extern char **environ;
 
 #define EXIT_EXHAUSTED 3	/* the daemon's "pool exhausted" (PROTOCOL.md) */
@@ -64,30 +66,11 @@ static const char *bin, *conf, *state, *pool, *out;
 static char sock_path[512];
 static pid_t daemon_pid = -1;
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Nearest-rank percentile (q in 0..1) of v[0..n), sorting v. */
-static double pct(double *v, int n, double q)
+static double pct_sort(double *v, int n, double q)
 {
-	int k = (int)(q * n + 0.999999) - 1;
-
-	if (n <= 0)
-		return 0;
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
+	qsort(v, (size_t)(n > 0 ? n : 0), sizeof(*v), cmp_d);
+	return pct(v, n, q);
 }
 
 /* ---- the daemon ---- */
@@ -365,8 +348,8 @@ static void cyc_stats(struct rec *all, int n, double t_start, struct cyc_sum *m)
 	}
 	m->cycles = n;
 	m->secs = (end - t_start) / 1e6;
-	m->a50 = pct(a, n, 0.50) / 1e3, m->a99 = pct(a, n, 0.99) / 1e3;
-	m->r50 = pct(rl, n, 0.50) / 1e3, m->r99 = pct(rl, n, 0.99) / 1e3;
+	m->a50 = pct_sort(a, n, 0.50) / 1e3, m->a99 = pct_sort(a, n, 0.99) / 1e3;
+	m->r50 = pct_sort(rl, n, 0.50) / 1e3, m->r99 = pct_sort(rl, n, 0.99) / 1e3;
 	m->doubles = double_leases(all, n);
 	free(a);
 	free(rl);
@@ -624,7 +607,7 @@ static int cmd_hol(int argc, char **argv)
 		printf("rep %d: A's release replied exit %d after %d of B's %d cycles\n", i + 1, ex, at, n);
 		k += at;
 	}
-	wa50 = pct(wa, n, 0.5);
+	wa50 = pct_sort(wa, n, 0.5);
 	for (int i = 0; i < n * reps; i++)
 		if (pa[i] > pmax)
 			pmax = pa[i];
@@ -641,7 +624,7 @@ static int cmd_hol(int argc, char **argv)
 		};
 
 		for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
-			double p50 = pct(p[i].v, p[i].m, 0.5) / 1e3, p99 = pct(p[i].v, p[i].m, 0.99) / 1e3;
+			double p50 = pct_sort(p[i].v, p[i].m, 0.5) / 1e3, p99 = pct_sort(p[i].v, p[i].m, 0.99) / 1e3;
 			double mx = p[i].v[p[i].m - 1] / 1e3;
 
 			fprintf(sum, "%s,%d,%.3f,%.3f,%.3f\n", p[i].name, p[i].m, p50, p99, mx);
@@ -649,12 +632,12 @@ static int cmd_hol(int argc, char **argv)
 		}
 	}
 	printf("  hol_pending_alloc / hol_warm_alloc: p50 %.2fx, max %.2fx the warm p50; %d of %d pending cycles done before A's reply\n",
-	       pct(pa, n * reps, 0.5) / wa50, pmax / wa50, k, n * reps);
+	       pct_sort(pa, n * reps, 0.5) / wa50, pmax / wa50, k, n * reps);
 	printf("  hol_pending_alloc / hol_l2up_alloc (same CPU load, no detach pending): p50 %.2fx\n",
-	       pct(pa, n * reps, 0.5) / pct(ia, n * reps, 0.5));
+	       pct_sort(pa, n * reps, 0.5) / pct_sort(ia, n * reps, 0.5));
 	fprintf(sum, "pending_over_warm_p50,%d,%.3f,,\npending_max_over_warm_p50,%d,%.3f,,\npending_over_l2up_p50,%d,%.3f,,\npending_cycles_before_reply,%d,%d,,\n",
-		n * reps, pct(pa, n * reps, 0.5) / wa50, n * reps, pmax / wa50,
-		n * reps, pct(pa, n * reps, 0.5) / pct(ia, n * reps, 0.5), n * reps, k);
+		n * reps, pct_sort(pa, n * reps, 0.5) / wa50, n * reps, pmax / wa50,
+		n * reps, pct_sort(pa, n * reps, 0.5) / pct_sort(ia, n * reps, 0.5), n * reps, k);
 	fclose(sum);
 	vfa_client_close(a);
 	vfa_client_close(b);
