@@ -76,6 +76,7 @@
 #include <json-c/json.h>
 
 #include "agent/vfagent-client.h"
+#include "bench/bench_client.h"
 #if VFAGENT_LIBVIRT
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -248,40 +249,12 @@ static const char *log_dir(const char *out)
  * orchestrator holds it: opened by daemon_start, closed by daemon_stop. */
 static struct vfa_client *dconn;
 
-/* One request, one reply line over the persistent connection, through the
- * client library (agent/vfagent-client.h). Takes req (json_object_put's
- * it). *ret_rep, if not NULL, gets the reply (the caller's). Returns the
- * reply's exit code, -errno if the socket failed. */
-static int sock_call(json_object *req, json_object **ret_rep)
-{
-	json_object *rep = NULL, *x;
-	int r = req && dconn ? vfa_client_request(dconn, req, -1, &rep) : -EINVAL;
-
-	json_object_put(req);
-	if (r)
-		return r;
-	r = json_object_object_get_ex(rep, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
-	if (ret_rep)
-		*ret_rep = rep;
-	else
-		json_object_put(rep);
-	return r;
-}
-
-static json_object *sock_req(const char *op, const char *key, const char *val)
-{
-	json_object *q = json_object_new_object();
-
-	json_object_object_add(q, "op", json_object_new_string(op));
-	if (key)
-		json_object_object_add(q, key, json_object_new_string(val));
-	return q;
-}
-
+/* An alloc over the persistent connection (bench/bench_client.h); its VF
+ * into pci. Returns the reply's exit code or -errno. */
 static int sock_alloc(char pci[16])
 {
 	json_object *j = NULL, *res, *p;
-	int r = sock_call(sock_req("alloc", "pool", pool), &j);
+	int r = bench_call(dconn, bench_req("alloc", "pool", pool), -1, &j);
 
 	if (r)
 		return r;
@@ -297,7 +270,7 @@ static int sock_alloc(char pci[16])
 
 static int sock_release(const char *pci)
 {
-	return sock_call(sock_req("release", "pci", pci), NULL);
+	return bench_call(dconn, bench_req("release", "pci", pci), -1, NULL);
 }
 
 static void daemon_stop(void)
@@ -334,7 +307,7 @@ static int daemon_start(void)
 	}
 	for (int i = 0; i < 2000; i++) {
 		if (vfa_client_connect(daemon_sock, 0, &dconn) == 0 &&
-		    sock_call(sock_req("status", NULL, NULL), NULL) == 0)
+		    bench_call(dconn, bench_req("status", NULL, NULL), -1, NULL) == 0)
 			return 0;
 		vfa_client_close(dconn);
 		dconn = NULL;

@@ -56,11 +56,13 @@
 #include "agent/vfagent-client.h"
 
 #include "bench/bench.h"
+#include "bench/bench_client.h"
 
 extern char **environ;
 
 #define EXIT_EXHAUSTED 3	/* the daemon's "pool exhausted" (PROTOCOL.md) */
 #define EXIT_PENDING 4		/* "detach pending in the guest" */
+#define TIMEOUT_MS 60000	/* a reply, at the most */
 
 static const char *bin, *conf, *state, *pool, *out;
 static char sock_path[512];
@@ -94,47 +96,18 @@ static int spawn_wait(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Sends req (taken) over c and reads its reply. *ret_rep, if not NULL,
- * gets the reply (the caller's). Returns the reply's exit code, -errno if
- * the connection failed. */
-static int call(struct vfa_client *c, json_object *req, json_object **ret_rep)
-{
-	json_object *rep = NULL, *x;
-	int r = vfa_client_request(c, req, 60000, &rep);
-
-	json_object_put(req);
-	if (r)
-		return r;
-	r = json_object_object_get_ex(rep, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
-	if (ret_rep)
-		*ret_rep = rep;
-	else
-		json_object_put(rep);
-	return r;
-}
-
-static json_object *req_new(const char *op, const char *key, const char *val)
-{
-	json_object *q = json_object_new_object();
-
-	json_object_object_add(q, "op", json_object_new_string(op));
-	if (key)
-		json_object_object_add(q, key, json_object_new_string(val));
-	return q;
-}
-
 /* alloc from the pool (attached to domain, live, when domain is set); the
  * VF's address into pci. Returns the reply's exit code or -errno. */
 static int do_alloc(struct vfa_client *c, const char *domain, char pci[16])
 {
-	json_object *q = req_new("alloc", "pool", pool), *rep = NULL, *res, *p;
+	json_object *q = bench_req("alloc", "pool", pool), *rep = NULL, *res, *p;
 	int r;
 
 	if (domain) {
 		json_object_object_add(q, "domain", json_object_new_string(domain));
 		json_object_object_add(q, "live", json_object_new_boolean(1));
 	}
-	r = call(c, q, &rep);
+	r = bench_call(c, q, TIMEOUT_MS, &rep);
 	if (r)
 		return r;
 	if (!json_object_object_get_ex(rep, "result", &res) ||
@@ -149,14 +122,14 @@ static int do_alloc(struct vfa_client *c, const char *domain, char pci[16])
 
 static int do_release(struct vfa_client *c, const char *pci)
 {
-	return call(c, req_new("release", "pci", pci), NULL);
+	return bench_call(c, bench_req("release", "pci", pci), TIMEOUT_MS, NULL);
 }
 
 /* Leases held in the pool now (status), -errno on failure. */
 static int leased(struct vfa_client *c)
 {
 	json_object *rep = NULL, *res, *pools, *l;
-	int r = call(c, req_new("status", NULL, NULL), &rep), n = -EBADMSG;
+	int r = bench_call(c, bench_req("status", NULL, NULL), TIMEOUT_MS, &rep), n = -EBADMSG;
 
 	if (r)
 		return r < 0 ? r : -EIO;
@@ -210,7 +183,7 @@ static int daemon_start(const char *mode, struct vfa_client **ret)
 		struct vfa_client *c = NULL;
 
 		if (vfa_client_connect(sock_path, 0, &c) == 0 &&
-		    call(c, req_new("status", NULL, NULL), NULL) == 0) {
+		    bench_call(c, bench_req("status", NULL, NULL), TIMEOUT_MS, NULL) == 0) {
 			*ret = c;
 			return 0;
 		}
@@ -543,7 +516,7 @@ static int hol_rep(struct vfa_client *a, struct vfa_client *b, const char *dom, 
 		return r;
 	if ((r = do_alloc(a, dom, pci)))
 		return r < 0 ? r : -EIO;
-	q = req_new("release", "pci", pci);
+	q = bench_req("release", "pci", pci);
 	r = vfa_client_send(a, q);
 	json_object_put(q);
 	if (r < 0)
