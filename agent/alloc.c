@@ -419,6 +419,7 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 		roll_back(c, &l, e);
 		goto close_vf;
 	}
+	vfa_crash_point("ready");
 	*ret = vfa_lease_json(&l);
 	json_object_object_add(*ret, "cold", json_object_new_boolean(cold));
 	vfa_finish(c, *ret);
