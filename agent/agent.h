@@ -139,7 +139,9 @@ struct vfa_lease {
 	char holder[VFA_HOLDER_LEN];	/* who holds it, e.g. "k8s:vfagent.io/net1"; "" none */
 	long long pid;
 	long long created;
+	uid_t owner;			/* who allocated it through the daemon; VFA_NO_OWNER none */
 };
+#define VFA_NO_OWNER ((uid_t)-1)	/* --direct, adopted, or before owners: root's */
 
 enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l);
 void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s);
@@ -243,6 +245,8 @@ struct vfa_opts {
 	const char *proc_root, *etc_root, *run_root, *modules_root, *apparmor_param;
 	unsigned int ports_add;		/* ports --add N */
 	const char *holder;		/* alloc: journaled; release: every lease it holds */
+	bool by_peer;			/* the daemon: peer_uid asked (never from a request) */
+	uid_t peer_uid;			/* alloc: journaled as the lease's owner */
 };
 
 /* agent.c (open, reload), setup.c, alloc.c, release.c, report.c, sharing

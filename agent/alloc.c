@@ -260,6 +260,7 @@ static int fill_lease(const struct vfa_opts *o, const struct vfa_pool *p, const 
 	l->qos = o->has_vlan ? o->qos : p->qos;
 	l->pid = getpid();
 	l->created = time(NULL);
+	l->owner = o->by_peer ? o->peer_uid : VFA_NO_OWNER;
 	return 0;
 }
 

@@ -147,25 +147,24 @@ int vfa_authz_request(const struct vfa_config *cfg, const struct vfa_peer *p,
 	return 0;
 }
 
-/* A release may touch only the peer's own leases (owners[i] is the uid
- * that allocated ls[i], VFA_NO_OWNER if unknown), unless the peer is an
- * admin; uuid is the UUID of o->domain as libvirt knows it ("" if not).
+/* A release may touch only the peer's own leases (ls[i].owner, journaled
+ * with the lease; VFA_NO_OWNER: root's), unless the peer is an admin;
+ * uuid is the UUID of o->domain as libvirt knows it ("" if not).
  * 0 or -EACCES with e set. */
 int vfa_authz_release(const struct vfa_config *cfg, const struct vfa_peer *p,
 		      const struct vfa_opts *o, const char *uuid,
-		      const struct vfa_lease *ls, const uid_t *owners, size_t n,
-		      struct vfa_err *e)
+		      const struct vfa_lease *ls, size_t n, struct vfa_err *e)
 {
 	if (vfa_authz_admin(cfg, p))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!vfa_lease_match(o, uuid, &ls[i]) || owners[i] == p->uid)
+		if (!vfa_lease_match(o, uuid, &ls[i]) || ls[i].owner == p->uid)
 			continue;
-		if (owners[i] == VFA_NO_OWNER)
+		if (ls[i].owner == VFA_NO_OWNER)
 			return vfa_denied(e, "permission denied: lease %s (%s) has no recorded owner (made by vfagent --direct or before owners were recorded); only root and [serve] admin-groups in %s may release it",
 					  ls[i].id, ls[i].pci, cfg->path);
 		return vfa_denied(e, "permission denied: lease %s (%s) belongs to uid %u; releasing another user's lease is reserved to root and [serve] admin-groups in %s",
-				  ls[i].id, ls[i].pci, (unsigned int)owners[i], cfg->path);
+				  ls[i].id, ls[i].pci, (unsigned int)ls[i].owner, cfg->path);
 	}
 	return 0;
 }

@@ -23,7 +23,9 @@
 
 static uint32_t crc_tab[256];
 
-static uint32_t crc32(const char *p, size_t n)
+/* The CRC-32 (IEEE 802.3, reflected, as zlib's crc32) of p[0..n) that
+ * frames each record; bench/journal_bench.c frames its variants with it. */
+uint32_t vfa_journal_crc(const char *p, size_t n)
 {
 	uint32_t c = 0xffffffffu;
 
@@ -84,7 +86,7 @@ int vfa_journal_record(const char *line, size_t len, struct vfa_jrec *ret)
 			return -EBADMSG;
 		want = want << 4 | (uint32_t)h;
 	}
-	if (crc32(line + 9, len - 9) != want)
+	if (vfa_journal_crc(line + 9, len - 9) != want)
 		return -EBADMSG;
 	if (parse_drop(line + 9, len - 9, rec.pci))
 		rec.drop = true;
@@ -116,7 +118,7 @@ size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
 	}
 	if (n < 0 || (size_t)n >= sizeof(json))
 		return 0;
-	n = snprintf(buf, len, "%08x %s\n", crc32(json, (size_t)n), json);
+	n = snprintf(buf, len, "%08x %s\n", vfa_journal_crc(json, (size_t)n), json);
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
 }
 
@@ -564,51 +566,77 @@ static int read_old(int dfd, const char *name, struct vfa_lease *ret)
 	return 0;
 }
 
-/* Each leases/<pci>.json as a journal record appended to *buf. Files that
- * cannot be trusted are renamed NAME.damaged (kept, never imported). */
-static int collect_old(DIR *d, int dfd, char **buf, size_t *len, size_t *cap)
+/* Records being gathered for one append. */
+struct jbuf {
+	char *p;
+	size_t len, cap;
+};
+
+/* l as a journal record appended to b (grown as needed). 0 or -errno. */
+static int jbuf_add(struct jbuf *b, const struct vfa_lease *l)
+{
+	size_t got;
+
+	if (b->cap - b->len < REC_MAX + 16) {
+		char *nb = realloc(b->p, b->cap * 2 + REC_MAX + 16);
+
+		if (!nb)
+			return -ENOMEM;
+		b->p = nb;
+		b->cap = b->cap * 2 + REC_MAX + 16;
+	}
+	got = vfa_journal_format(l, NULL, b->p + b->len, b->cap - b->len);
+	if (!got)
+		return -EOVERFLOW;
+	b->len += got;
+	return 0;
+}
+
+static bool is_old(const char *name)
+{
+	size_t nl = strlen(name);
+
+	return name[0] != '.' && nl > 5 && !strcmp(name + nl - 5, ".json");
+}
+
+/* Each leases/<pci>.json as a journal record. Files that cannot be trusted
+ * are renamed NAME.damaged (kept, never imported). */
+static int collect_old(struct vfa_state *st, DIR *d, int dfd, struct jbuf *b)
 {
 	struct dirent *de;
+	int r;
 
+	(void)st;
 	rewinddir(d);
 	while ((de = readdir(d))) {
-		size_t nl = strlen(de->d_name), got;
 		char damaged[300];
 		struct vfa_lease l;
 
-		if (de->d_name[0] == '.' || nl < 6 || strcmp(de->d_name + nl - 5, ".json"))
+		if (!is_old(de->d_name))
 			continue;
 		if (read_old(dfd, de->d_name, &l)) {
 			snprintf(damaged, sizeof(damaged), "%s.damaged", de->d_name);
 			renameat(dfd, de->d_name, dfd, damaged);
 			continue;
 		}
-		if (*cap - *len < REC_MAX + 16) {
-			char *nb = realloc(*buf, *cap * 2 + REC_MAX + 16);
-
-			if (!nb)
-				return -ENOMEM;
-			*buf = nb;
-			*cap = *cap * 2 + REC_MAX + 16;
-		}
-		got = vfa_journal_format(&l, NULL, *buf + *len, *cap - *len);
-		if (!got)
-			return -EOVERFLOW;
-		*len += got;
+		r = jbuf_add(b, &l);
+		if (r)
+			return r;
 	}
 	return 0;
 }
 
 /* Removes the imported files (and a crash's temp files) and syncs. */
-static void remove_old(DIR *d, int dfd)
+static void remove_old(struct vfa_state *st, DIR *d, int dfd)
 {
 	struct dirent *de;
 
+	(void)st;
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		size_t nl = strlen(de->d_name);
 
-		if ((nl > 5 && !strcmp(de->d_name + nl - 5, ".json") && de->d_name[0] != '.') ||
+		if (is_old(de->d_name) ||
 		    (de->d_name[0] == '.' && nl > 4 && !strcmp(de->d_name + nl - 4, ".tmp")))
 			unlinkat(dfd, de->d_name, 0);
 	}
@@ -620,34 +648,106 @@ static bool has_old(DIR *d)
 	struct dirent *de;
 
 	rewinddir(d);
-	while ((de = readdir(d))) {
-		size_t nl = strlen(de->d_name);
-
-		if (nl > 5 && !strcmp(de->d_name + nl - 5, ".json") && de->d_name[0] != '.')
+	while ((de = readdir(d)))
+		if (is_old(de->d_name))
 			return true;
-	}
 	return false;
 }
 
-/**
- * vfa_journal_import - moves the leases of a state dir written before the
- * journal (leases/<pci>.json) into it, once: the records are durable
- * before any file is removed, and a crash in between imports the same
- * leases again. Returns 0 (also when there is nothing to import) or -errno
- * with e set; the files are then left as they were.
- */
-int vfa_journal_import(struct vfa_state *st, struct vfa_err *e)
+/* owners/NAME of a daemon from before owners were journaled: "<uid>\n" in
+ * a regular file (never through a symlink). The uid, or VFA_NO_OWNER. */
+static uid_t read_owner(int dfd, const char *name)
 {
-	char path[300], *buf = NULL;
-	size_t len = 0, cap = 0;
+	char buf[16], *end;
+	unsigned long v;
+	ssize_t n;
+	int fd = vfa_open_reg(dfd, name, O_RDONLY, 0);
+
+	if (fd < 0)
+		return VFA_NO_OWNER;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return VFA_NO_OWNER;
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno || end == buf || (*end != '\n' && *end) || v >= VFA_NO_OWNER)
+		return VFA_NO_OWNER;
+	return (uid_t)v;
+}
+
+/* Each owners/<lease id> of a lease in the fold that has no owner yet, as
+ * the lease's record with the owner. Under the lock. */
+static int collect_owners(struct vfa_state *st, DIR *d, int dfd, struct jbuf *b)
+{
+	struct dirent *de;
+	int r;
+
+	rewinddir(d);
+	while ((de = readdir(d)))
+		for (size_t i = 0; i < st->n; i++) {
+			struct vfa_lease l = st->fold[i];
+
+			if (strcmp(l.id, de->d_name) || l.owner != VFA_NO_OWNER)
+				continue;
+			l.owner = read_owner(dfd, de->d_name);
+			r = l.owner == VFA_NO_OWNER ? 0 : jbuf_add(b, &l);
+			if (r)
+				return r;
+			break;
+		}
+	return 0;
+}
+
+/* Removes every file of owners/ (owners of leases gone, a crash's temp
+ * files), then owners/ itself. */
+static void remove_owners(struct vfa_state *st, DIR *d, int dfd)
+{
+	struct dirent *de;
+
+	rewinddir(d);
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dfd, de->d_name, 0);
+	if (unlinkat(st->dirfd, "owners", AT_REMOVEDIR) == 0)
+		fsync(st->dirfd);
+}
+
+/* What an older version kept beside the journal, in a subdir. */
+struct old_kind {
+	const char *sub;
+	bool (*pending)(DIR *d);	/* NULL: the dir itself is */
+	int (*collect)(struct vfa_state *st, DIR *d, int dfd, struct jbuf *b);
+	void (*remove)(struct vfa_state *st, DIR *d, int dfd);
+};
+
+static const struct old_kind old_kinds[] = {
+	/* leases/<pci>.json: one file per lease, before the journal */
+	{ "leases", has_old, collect_old, remove_old },
+	/* owners/<lease id>: the uid that allocated it through the daemon,
+	 * before the owner was a lease field */
+	{ "owners", NULL, collect_owners, remove_owners },
+};
+
+/* Moves st->dir/k->sub into the journal, once: the records are durable
+ * before any file is removed, and a crash in between imports the same
+ * again (an owner already journaled is not). 0 or -errno with e set; the
+ * files are then left as they were. */
+static int import_old(struct vfa_state *st, const struct old_kind *k, struct vfa_err *e)
+{
+	struct jbuf b = { NULL, 0, 0 };
+	char path[300];
 	struct stat s;
 	DIR *d;
 	int fd, r;
 
-	if (fstatat(st->dirfd, "leases", &s, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+	if (fstatat(st->dirfd, k->sub, &s, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
 		return 0;
-	snprintf(path, sizeof(path), "%s/leases", st->dir);
-	fd = vfa_open_state_dir(st->dirfd, "leases", path, 0700, e);
+	snprintf(path, sizeof(path), "%s/%s", st->dir, k->sub);
+	fd = vfa_open_state_dir(st->dirfd, k->sub, path, 0700, e);
 	if (fd < 0)
 		return fd;
 	d = fdopendir(fd);
@@ -655,25 +755,41 @@ int vfa_journal_import(struct vfa_state *st, struct vfa_err *e)
 		close(fd);
 		return vfa_fail(e, errno, "%s: %s", path, strerror(errno));
 	}
-	if (!has_old(d)) {
+	if (k->pending && !k->pending(d)) {
 		closedir(d);
 		return 0;
 	}
 	r = jlock(st, e);
 	if (r)
 		goto out;
-	r = collect_old(d, fd, &buf, &len, &cap);
-	if (!r && len)
-		r = append_locked(st, buf, len);
+	r = k->collect(st, d, fd, &b);
+	if (!r && b.len)
+		r = append_locked(st, b.p, b.len);
 	if (!r)
-		remove_old(d, fd);
+		k->remove(st, d, fd);
 	junlock(st);
 	if (!r)
 		r = refresh(st, e);	/* folds what was appended */
 	else
 		vfa_fail(e, r, "importing %s into %s/" JOURNAL ": %s", path, st->dir, strerror(-r));
 out:
-	free(buf);
+	free(b.p);
 	closedir(d);
 	return r;
+}
+
+/**
+ * vfa_journal_import - moves what older versions kept beside the journal
+ * into it, once each (old_kinds: leases/, then owners/). Returns 0 (also
+ * when there is nothing to import) or -errno with e set.
+ */
+int vfa_journal_import(struct vfa_state *st, struct vfa_err *e)
+{
+	for (size_t i = 0; i < sizeof(old_kinds) / sizeof(old_kinds[0]); i++) {
+		int r = import_old(st, &old_kinds[i], e);
+
+		if (r)
+			return r;
+	}
+	return 0;
 }

@@ -1,5 +1,5 @@
-/* The state dir's internals: may only be included by lease.c, journal.c
- * and the test suites. */
+/* The state dir's internals: may only be included by lease.c, journal.c,
+ * the test suites and bench/journal_bench.c. */
 #ifndef VFA_JOURNAL_PRIV_H
 #define VFA_JOURNAL_PRIV_H
 
@@ -42,6 +42,7 @@ struct vfa_jrec {
 	struct vfa_lease lease;	/* !drop */
 };
 
+uint32_t vfa_journal_crc(const char *p, size_t n);
 int vfa_journal_record(const char *line, size_t len, struct vfa_jrec *ret);
 size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
 			  char *buf, size_t len);

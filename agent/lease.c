@@ -352,6 +352,23 @@ bool vfa_lease_fields_ok(const struct vfa_lease *l)
 	       strcmp(l->pf, ".") && strcmp(l->pf, "..") && l->pid < (1 << 22);
 }
 
+/* "owner": absent or null (records from before owners were journaled,
+ * leases made by --direct) is VFA_NO_OWNER, else a uid below it. */
+static int owner_parse(json_object *o, uid_t *ret)
+{
+	json_object *v;
+	long long x;
+
+	if (!json_object_object_get_ex(o, "owner", &v) || !v) {
+		*ret = VFA_NO_OWNER;
+		return 0;
+	}
+	if (jint(o, "owner", 0, (long long)VFA_NO_OWNER - 1, &x))
+		return -EBADMSG;
+	*ret = (uid_t)x;
+	return 0;
+}
+
 /* Parses one lease (a journal record's JSON, or a lease file from before
  * the journal). Text cut anywhere is -EBADMSG, never a half-filled lease. */
 int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
@@ -405,6 +422,8 @@ int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret)
 	    !json_object_is_type(v, json_type_boolean))
 		goto out;
 	l.attached = json_object_get_boolean(v);
+	if (owner_parse(o, &l.owner))
+		goto out;
 	/* Optional: journals written before it existed lack it. */
 	if (json_object_object_get_ex(o, "persistent", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
@@ -450,6 +469,8 @@ json_object *vfa_lease_json(const struct vfa_lease *l)
 			       json_object_new_string(l->holder) : NULL);
 	json_object_object_add(o, "pid", json_object_new_int64(l->pid));
 	json_object_object_add(o, "created", json_object_new_int64(l->created));
+	json_object_object_add(o, "owner", l->owner == VFA_NO_OWNER ? NULL :
+			       json_object_new_int64(l->owner));
 	return o;
 }
 

@@ -277,6 +277,7 @@ static int adopt(const char *uuid, const char *name, const char *pci,
 	if (r != -ENOENT || pool_vf(c, pci, &p, &pf, &idx))
 		return 0;	/* leased (or unreadable: taken), or not ours */
 	vfa_new_id(l.id);
+	l.owner = VFA_NO_OWNER;	/* a domain's own VF: root's to release */
 	vfa_lease_set_state(&l, VFA_LS_READY);
 	if (vfa_put_str(l.pool, sizeof(l.pool), p->name) || vfa_put_str(l.pf, sizeof(l.pf), pf->netdev) ||
 	    vfa_put_str(l.pf_pci, sizeof(l.pf_pci), pf->pci) || vfa_put_str(l.pci, sizeof(l.pci), pci) ||

@@ -291,18 +291,13 @@ static void mon_io(int id, int fd, uint32_t events, void *ud)
 static void sweep_timer(int id, void *ud)
 {
 	struct server *s = ud;
-	struct vfa_lease *ls = NULL;
 	unsigned long n;
-	size_t nl = 0;
 	uid_t uid;
 
 	(void)id;
 	while (vfa_ratelimit_pending(&s->rl, srv_mono_ms(), &uid, &n))
 		srv_logmsg(s, 5, "uid %u: %lu more refusals and denials not logged (rate limit)",
 			   (unsigned int)uid, n);
-	if (s->st && vfa_lease_list(s->st, &ls, &nl, NULL) == 0)
-		vfa_owner_gc(s->o->state_dir, ls, nl);
-	free(ls);
 	/* The model's safety net: changes that send no event (a driver
 	 * unbound, a node removed) are found here, and leases reconciled. */
 	vfa_model_invalidate(s->agent);

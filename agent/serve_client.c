@@ -159,14 +159,14 @@ static bool op_takes_lock(const char *op)
 	return !strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup");
 }
 
-/* A release touches only the peer's own leases (owners.c), unless admin. */
+/* A release touches only the peer's own leases (the journal records who
+ * allocated each), unless admin. */
 static int authz_release(struct server *s, struct client *c, const struct vfa_opts *o,
 			 struct vfa_err *e)
 {
 	const struct vfa_config *cfg = vfa_agent_config(s->agent);
 	char uuid[VFA_UUID_LEN] = "";
 	struct vfa_lease *ls = NULL;
-	uid_t *owners;
 	size_t n = 0;
 	int r;
 
@@ -183,31 +183,9 @@ static int authz_release(struct server *s, struct client *c, const struct vfa_op
 	}
 	if (vfa_lease_list(s->st, &ls, &n, NULL))
 		return vfa_fail(e, EIO, "journal %s: unreadable", s->o->state_dir);
-	owners = calloc(n ? n : 1, sizeof(*owners));
-	if (!owners) {
-		free(ls);
-		return vfa_fail(e, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++)
-		owners[i] = vfa_owner_get(s->o->state_dir, ls[i].id);
-	r = vfa_authz_release(cfg, &c->peer, o, uuid, ls, owners, n, e);
-	free(owners);
+	r = vfa_authz_release(cfg, &c->peer, o, uuid, ls, n, e);
 	free(ls);
 	return r;
-}
-
-/* After a daemon alloc: who asked, so only they (or an admin) release it. */
-void srv_record_owner(struct server *s, struct client *c, json_object *res)
-{
-	json_object *id;
-	int r;
-
-	if (!res || !json_object_object_get_ex(res, "id", &id))
-		return;
-	r = vfa_owner_set(s->o->state_dir, json_object_get_string(id), c->peer.uid);
-	if (r)
-		srv_logmsg(s, 3, "lease %s: recording owner uid %u failed: %s",
-			   json_object_get_string(id), (unsigned int)c->peer.uid, strerror(-r));
 }
 
 /* Runs one request line. Returns false (nothing done, the line stays)
@@ -231,6 +209,8 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		r = vfa_authz_request(vfa_agent_config(s->agent), &c->peer, op, &o, &e);
 	if (!r && !strcmp(op, "release"))
 		r = authz_release(s, c, &o, &e);
+	o.by_peer = true;	/* an alloc journals the peer as the lease's owner */
+	o.peer_uid = c->peer.uid;
 	if (!r && op_takes_lock(op) && !srv_lock_free(s)) {
 		json_object_put(req);
 		json_object_put(id);
@@ -261,8 +241,6 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		vfa_fleet_op(s->fleet, op, &o, r, &e, res, vfa_fleet_now() - ft0);
 		srv_fleet_soon(s);
 	}
-	if (!r && !strcmp(op, "alloc"))
-		srv_record_owner(s, c, res);
 	if (!r || r == -EINPROGRESS)
 		srv_logmsg(s, 6, "uid %u pid %d: %s done in %lld ms", (unsigned)c->peer.uid,
 			   (int)c->peer.pid, op, srv_mono_ms() - t0);

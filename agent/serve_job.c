@@ -111,7 +111,7 @@ static void job_done(struct client *c)
 {
 	struct server *s = c->srv;
 	struct vfa_err e = { "", 0 };
-	json_object *reply = NULL, *res, *ok;
+	json_object *reply = NULL;
 	char *nl = c->job_out ? memchr(c->job_out, '\n', c->job_len) : NULL;
 
 	if (nl) {
@@ -123,9 +123,6 @@ static void job_done(struct client *c)
 			 c->job_op);
 		reply = vfa_reply_json(-EIO, NULL, &e);
 	}
-	if (json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok) &&
-	    !strcmp(c->job_op, "alloc") && json_object_object_get_ex(reply, "result", &res))
-		srv_record_owner(s, c, res);
 	fleet_job(s, c, reply);
 	srv_logmsg(s, 6, "uid %u pid %d: %s done in %lld ms (worker %d)", (unsigned)c->peer.uid,
 		   (int)c->peer.pid, c->job_op, srv_mono_ms() - c->job_t0, (int)c->job_pid);

@@ -1,6 +1,6 @@
 /* agent/serve_priv.h: what vfagent serve decides about its peers. May only
  * be included by serve.c, its parts (serve_client.c, serve_job.c,
- * serve_watch.c), its helpers (authz.c, owners.c, logsafe.c) and test
+ * serve_watch.c), its helpers (authz.c, logsafe.c) and test
  * suites. */
 #ifndef VFAGENT_SERVE_PRIV_H
 #define VFAGENT_SERVE_PRIV_H
@@ -29,16 +29,9 @@ int vfa_authz_request(const struct vfa_config *cfg, const struct vfa_peer *p,
 		      const char *op, const struct vfa_opts *o, struct vfa_err *e);
 int vfa_authz_release(const struct vfa_config *cfg, const struct vfa_peer *p,
 		      const struct vfa_opts *o, const char *uuid,
-		      const struct vfa_lease *ls, const uid_t *owners, size_t n,
-		      struct vfa_err *e);
+		      const struct vfa_lease *ls, size_t n, struct vfa_err *e);
 int vfa_denied(struct vfa_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-/* owners.c: who asked for each lease, STATE_DIR/owners/<lease id>. */
-#define VFA_NO_OWNER ((uid_t)-1)
-int vfa_owner_set(const char *state_dir, const char *lease_id, uid_t uid);
-uid_t vfa_owner_get(const char *state_dir, const char *lease_id);
-void vfa_owner_gc(const char *state_dir, const struct vfa_lease *ls, size_t n);
 
 /* logsafe.c: what a client sent, made safe to log; and a per-uid limit. */
 size_t vfa_log_escape(const char *in, char *out, size_t size);
@@ -162,7 +155,6 @@ void srv_client_close_soon(struct client *c);
 bool srv_client_flush(struct client *c);
 void srv_client_reply(struct client *c, json_object *reply);
 void srv_client_error(struct client *c, int err, const char *msg);
-void srv_record_owner(struct server *s, struct client *c, json_object *res);
 bool srv_client_run(struct client *c);
 void srv_on_accept(int id, int fd, uint32_t events, void *ud);
 void srv_recheck_clients(struct server *s);

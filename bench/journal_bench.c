@@ -19,7 +19,7 @@
  * d) the implementation (agent/journal.c) through its API: vfa_lease_save
  * and vfa_lease_list on a state dir made under DIR (refresh = one pread
  * and one fstatat when nothing changed). */
-#include "agent/agent.h"
+#include "agent/journal_priv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -46,26 +46,6 @@ static void report(const char *what, const char *fs, double *v, int n)
 	qsort(v, (size_t)n, sizeof(*v), cmp_d);
 	printf("%-44s %-6s %6d %10.1f %10.1f\n", what, fs, n, v[n / 2],
 	       v[(int)(n * 0.99)]);
-}
-
-static uint32_t crc_tab[256];
-
-static uint32_t crc32(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint32_t c = 0xffffffffu;
-
-	if (!crc_tab[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t x = i;
-
-			for (int k = 0; k < 8; k++)
-				x = (x >> 1) ^ (0xedb88320u & -(x & 1));
-			crc_tab[i] = x;
-		}
-	while (n--)
-		c = crc_tab[(c ^ *b++) & 0xff] ^ (c >> 8);
-	return ~c;
 }
 
 static void die(const char *what)
@@ -136,7 +116,7 @@ static void put_file(int i, const char *txt)
 /* b) one line per record: "<crc hex8> <json>\n". */
 static size_t log_line(char *buf, size_t len, const char *txt)
 {
-	return (size_t)snprintf(buf, len, "%08x %s\n", crc32(txt, strlen(txt)), txt);
+	return (size_t)snprintf(buf, len, "%08x %s\n", vfa_journal_crc(txt, strlen(txt)), txt);
 }
 
 static int log_open(void)
@@ -188,7 +168,7 @@ static void put_slot(int fd, unsigned long long seq, const char *txt)
 {
 	char buf[SLOT];
 	int n = snprintf(buf, sizeof(buf), "%016llx %08x %s\n", seq,
-			 crc32(txt, strlen(txt)), txt);
+			 vfa_journal_crc(txt, strlen(txt)), txt);
 
 	memset(buf + n, 0, sizeof(buf) - (size_t)n);
 	if (pwrite(fd, buf, SLOT, (off_t)(seq & 1) * SLOT) != SLOT)
@@ -252,7 +232,7 @@ static int list_slots(void)
 			char *p = buf + s * SLOT, *j = p + 26, *e = memchr(p, '\n', SLOT);
 
 			if (!e || sscanf(p, "%16llx %8x", &seq, &crc) != 2 ||
-			    crc32(j, (size_t)(e - j)) != crc || seq < best)
+			    vfa_journal_crc(j, (size_t)(e - j)) != crc || seq < best)
 				continue;
 			best = seq;
 			pick = j;
@@ -278,7 +258,7 @@ static int replay_log(void)
 
 		if (!e)
 			break;
-		if (sscanf(p, "%8x", &crc) == 1 && crc32(p + 9, (size_t)(e - p - 9)) == crc &&
+		if (sscanf(p, "%8x", &crc) == 1 && vfa_journal_crc(p + 9, (size_t)(e - p - 9)) == crc &&
 		    !parse_one(p + 9, (size_t)(e - p - 9)))
 			got++;
 		p = e + 1;

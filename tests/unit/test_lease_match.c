@@ -12,9 +12,10 @@
 #define U2 "66666666-2222-3333-4444-555555555555"
 
 static const struct vfa_lease ls[] = {
-	{ .id = "aaaa", .pci = "0000:00:12.0", .domain = "vm1", .uuid = U1, .holder = "h1" },
-	{ .id = "bbbb", .pci = "0000:00:12.2", .domain = "vm1", .uuid = U2 },
-	{ .id = "cccc", .pci = "0000:00:12.4", .domain = "vm2" },
+	{ .id = "aaaa", .pci = "0000:00:12.0", .domain = "vm1", .uuid = U1, .holder = "h1",
+	  .owner = 1000 },
+	{ .id = "bbbb", .pci = "0000:00:12.2", .domain = "vm1", .uuid = U2, .owner = 1001 },
+	{ .id = "cccc", .pci = "0000:00:12.4", .domain = "vm2", .owner = VFA_NO_OWNER },
 };
 
 /* The ids of the leases of ls that o (with libvirt's uuid) names, as "a,b". */
@@ -58,16 +59,15 @@ static void test_authz_reused_name(void)
 	struct vfa_config c = { .path = "/etc/vfagent/vfagent.conf" };
 	struct vfa_peer u1000 = { .uid = 1000, .gid = 1000 };
 	struct vfa_opts vm1 = { .domain = "vm1" }, by_uuid = { .domain = U2 };
-	uid_t owners[3] = { 1000, 1001, VFA_NO_OWNER };
 	struct vfa_err e = { "", 0 };
 	int r;
 
 	c.allow_uid[c.n_allow_uid++] = 1000;
-	r = vfa_authz_release(&c, &u1000, &vm1, U1, ls, owners, 3, &e);
+	r = vfa_authz_release(&c, &u1000, &vm1, U1, ls, 3, &e);
 	T("match.authz_reused_name", r == 0, "r=%d %s", r, e.msg);
-	r = vfa_authz_release(&c, &u1000, &vm1, U2, ls, owners, 3, &e);
+	r = vfa_authz_release(&c, &u1000, &vm1, U2, ls, 3, &e);
 	T("match.authz_other_uuid_denied", r == -EACCES && strstr(e.msg, "bbbb"), "r=%d %s", r, e.msg);
-	r = vfa_authz_release(&c, &u1000, &by_uuid, "", ls, owners, 3, &e);
+	r = vfa_authz_release(&c, &u1000, &by_uuid, "", ls, 3, &e);
 	T("match.authz_uuid_as_name_denied", r == -EACCES && strstr(e.msg, "bbbb"), "r=%d %s", r, e.msg);
 }
 
