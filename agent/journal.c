@@ -3,6 +3,7 @@
  * (the daemon, its workers and --direct CLIs all write it). Why a log and
  * not a file per VF: bench/README.md, "Journal format". */
 #include "agent/journal_priv.h"
+#include "agent/agent_priv.h"	/* vfa_crash_point */
 
 #include <dirent.h>
 #include <errno.h>
@@ -65,6 +66,8 @@ static bool parse_drop(const char *j, size_t n, char pci[16])
 	return vfa_pci_addr_ok(pci);
 }
 
+#define MOVED "{\"moved\":true}"
+
 /**
  * vfa_journal_record - parses one journal line (without its '\n')
  *
@@ -88,7 +91,9 @@ int vfa_journal_record(const char *line, size_t len, struct vfa_jrec *ret)
 	}
 	if (vfa_journal_crc(line + 9, len - 9) != want)
 		return -EBADMSG;
-	if (parse_drop(line + 9, len - 9, rec.pci))
+	if (len - 9 == sizeof(MOVED) - 1 && !memcmp(line + 9, MOVED, len - 9))
+		rec.moved = true;
+	else if (parse_drop(line + 9, len - 9, rec.pci))
 		rec.drop = true;
 	else if (vfa_lease_parse(line + 9, len - 9, &rec.lease))
 		return -EBADMSG;
@@ -98,8 +103,8 @@ int vfa_journal_record(const char *line, size_t len, struct vfa_jrec *ret)
 
 /**
  * vfa_journal_format - the journal line (with '\n') saving l, or dropping
- * drop_pci when l is NULL, into buf. Returns its length, 0 if it does not
- * fit.
+ * drop_pci when l is NULL, or the "moved" marker when both are NULL, into
+ * buf. Returns its length, 0 if it does not fit.
  */
 size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
 			  char *buf, size_t len)
@@ -113,13 +118,24 @@ size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
 		n = snprintf(json, sizeof(json), "%s",
 			     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
-	} else {
+	} else if (drop_pci) {
 		n = snprintf(json, sizeof(json), "{\"drop\":\"%s\"}", drop_pci);
+	} else {
+		n = snprintf(json, sizeof(json), MOVED);
 	}
 	if (n < 0 || (size_t)n >= sizeof(json))
 		return 0;
 	n = snprintf(buf, len, "%08x %s\n", vfa_journal_crc(json, (size_t)n), json);
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
+/* The line (with '\n') of record r into buf: its length, 0 if too long. */
+size_t vfa_journal_format_rec(const struct vfa_jrec *r, char *buf, size_t len)
+{
+	if (r->moved)
+		return vfa_journal_format(NULL, NULL, buf, len);
+	return r->drop ? vfa_journal_format(NULL, r->pci, buf, len) :
+			 vfa_journal_format(&r->lease, NULL, buf, len);
 }
 
 static struct vfa_lease *fold_find(struct vfa_state *st, const char *pci)
@@ -132,8 +148,11 @@ static struct vfa_lease *fold_find(struct vfa_state *st, const char *pci)
 
 static int fold_apply(struct vfa_state *st, const struct vfa_jrec *r)
 {
-	struct vfa_lease *l = fold_find(st, r->drop ? r->pci : r->lease.pci);
+	struct vfa_lease *l;
 
+	if (r->moved)
+		return 0;	/* says where to read, holds no lease */
+	l = fold_find(st, r->drop ? r->pci : r->lease.pci);
 	if (r->drop) {
 		if (l)
 			*l = st->fold[--st->n];
@@ -196,6 +215,7 @@ int vfa_journal_open(struct vfa_state *st, struct vfa_err *e)
 	st->jpid = getpid();
 	st->jdev = s.st_dev;
 	st->jino = s.st_ino;
+	st->jgen++;
 	st->off = 0;
 	st->n = 0;
 	st->nbad = 0;
@@ -210,30 +230,25 @@ void vfa_journal_close(struct vfa_state *st)
 	st->jfd = -1;
 }
 
-/* Has the journal been replaced (compacted) or removed since we opened it?
- * Asked at every end of file, so a read with nothing new is a pread and
- * this fstatat. A "moved" record left in the old file by the compactor
- * would save the fstatat, but a compactor killed between its rename and
- * that record would leave a long-lived reader (the daemon) on the old
- * file for good, blind to every later lease. */
-static bool replaced(struct vfa_state *st)
+static void junlock(struct vfa_state *st)
 {
-	struct stat s;
-
-	return fstatat(st->dirfd, JOURNAL, &s, AT_SYMLINK_NOFOLLOW) < 0 ||
-	       s.st_dev != st->jdev || s.st_ino != st->jino;
+	if (st->jlocked && st->jfd >= 0)
+		flock(st->jfd, LOCK_UN);
+	st->jlocked = false;
 }
 
 /* Folds the complete lines of buf[0..n) read at st->off onwards from pos;
- * returns the bytes consumed (up to the last '\n'). A damaged line is
- * skipped once a good one follows it; at the tail it is read again next
+ * returns the bytes consumed (up to the last '\n', or up to a "moved"
+ * marker, whose line length goes to *ret_moved; 0 if none). A damaged line
+ * is skipped once a good one follows it; at the tail it is read again next
  * time (it may be a record still being written, or a crash's torn tail
  * that the next appender cuts off). */
 static size_t fold_lines(struct vfa_state *st, const char *buf, size_t n,
-			 off_t pos, unsigned int *bad)
+			 off_t pos, unsigned int *bad, size_t *ret_moved)
 {
 	size_t used = 0;
 
+	*ret_moved = 0;
 	while (used < n) {
 		const char *nl = memchr(buf + used, '\n', n - used);
 		struct vfa_jrec rec;
@@ -242,21 +257,55 @@ static size_t fold_lines(struct vfa_state *st, const char *buf, size_t n,
 		if (!nl)
 			break;
 		len = (size_t)(nl - buf - used);
-		if (vfa_journal_record(buf + used, len, &rec) == 0 &&
-		    fold_apply(st, &rec) == 0) {
-			st->off = pos + (off_t)(used + len + 1);
-			st->nbad += *bad;
-			*bad = 0;
-		} else {
+		if (vfa_journal_record(buf + used, len, &rec) || (!rec.moved && fold_apply(st, &rec))) {
 			(*bad)++;
+			used += len + 1;
+			continue;
+		}
+		st->nbad += *bad;
+		*bad = 0;
+		if (rec.moved) {
+			*ret_moved = len + 1;
+			break;
 		}
 		used += len + 1;
+		st->off = pos + (off_t)used;
 	}
 	return used;
 }
 
-/* Reads the journal on from st->off into the fold; when it was replaced,
- * starts over on the new one. 0 or -errno. */
+/* Met a "moved" marker ending at end: is the path another file now? 1
+ * when the compactor's rename is done (st reopened on the new journal, its
+ * fold started over), 0 when the compactor died between marker and rename
+ * (the marker is passed: st->off = end), -EAGAIN while it may still be
+ * between the two (someone holds the lock: read the marker again later),
+ * or another -errno with e set. */
+static int follow_move(struct vfa_state *st, off_t end, struct vfa_err *e)
+{
+	struct stat s;
+	int r;
+
+	/* Whoever holds the lock may be the compactor, half-way: unless it
+	 * is us, ask the lock (never waiting) whether someone does. */
+	if (!st->jlocked && flock(st->jfd, LOCK_SH | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN :
+		       vfa_fail(e, errno, "lock %s/" JOURNAL ": %s", st->dir, strerror(errno));
+	r = fstatat(st->dirfd, JOURNAL, &s, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	if (!st->jlocked)
+		flock(st->jfd, LOCK_UN);
+	if (r == -ENOENT || (!r && (s.st_dev != st->jdev || s.st_ino != st->jino))) {
+		r = vfa_journal_open(st, e);
+		return r ? r : 1;
+	}
+	if (r)
+		return vfa_fail(e, -r, "journal %s/" JOURNAL ": %s", st->dir, strerror(-r));
+	st->off = end;
+	return 0;
+}
+
+/* Reads the journal on from st->off into the fold; past a "moved" marker,
+ * starts over on the file that replaced it. 0 or -errno. A read that finds
+ * nothing new is one pread. */
 static int refresh(struct vfa_state *st, struct vfa_err *e)
 {
 	char buf[64 * 1024];
@@ -272,22 +321,23 @@ static int refresh(struct vfa_state *st, struct vfa_err *e)
 	pos = st->off;
 	for (;;) {
 		ssize_t got = pread(st->jfd, buf, sizeof(buf), pos);
-		size_t used;
+		size_t used, mlen;
 
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
 			return vfa_fail(e, errno, "journal %s/" JOURNAL ": %s", st->dir, strerror(errno));
-		if (got == 0) {
-			if (!replaced(st))
-				return 0;
-			r = vfa_journal_open(st, e);
-			if (r)
-				return r;
-			pos = 0;
+		if (got == 0)
+			return 0;
+		used = fold_lines(st, buf, (size_t)got, pos, &bad, &mlen);
+		if (mlen) {
+			r = follow_move(st, pos + (off_t)(used + mlen), e);
+			if (r < 0)
+				return r == -EAGAIN ? 0 : r;
+			bad = 0;
+			pos = st->off;
 			continue;
 		}
-		used = fold_lines(st, buf, (size_t)got, pos, &bad);
 		if (!used && (size_t)got == sizeof(buf)) {
 			/* No line is that long: junk. */
 			bad++;
@@ -299,10 +349,24 @@ static int refresh(struct vfa_state *st, struct vfa_err *e)
 	}
 }
 
+/* Is st->jfd still the file at the journal's path? */
+static bool still_the_journal(struct vfa_state *st)
+{
+	struct stat s;
+
+	return fstatat(st->dirfd, JOURNAL, &s, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       s.st_dev == st->jdev && s.st_ino == st->jino;
+}
+
 /* Takes the journal's lock, on the file that is the journal now, with the
- * fold brought up to date. */
+ * fold brought up to date: a log compacted while we waited ends in a
+ * "moved" marker, which refresh follows to the new one (closing the old
+ * one, and so letting go of its lock): then we lock that one. One stat
+ * per lock (a write, beside its fdatasync) also catches a journal
+ * replaced by hand, with no marker: never append to the old one. */
 static int jlock(struct vfa_state *st, struct vfa_err *e)
 {
+	unsigned int gen;
 	int r;
 
 	if (st->jfd < 0 || st->jpid != getpid()) {
@@ -314,23 +378,19 @@ static int jlock(struct vfa_state *st, struct vfa_err *e)
 		while (flock(st->jfd, LOCK_EX) < 0)
 			if (errno != EINTR)
 				return vfa_fail(e, errno, "lock %s/" JOURNAL ": %s", st->dir, strerror(errno));
-		if (!replaced(st))
-			break;
-		/* Compacted while we waited: never append to the old one. */
-		flock(st->jfd, LOCK_UN);
-		r = vfa_journal_open(st, e);
-		if (r)
+		st->jlocked = true;
+		gen = st->jgen;
+		r = refresh(st, e);
+		if (!r && gen == st->jgen) {
+			if (still_the_journal(st))
+				return 0;
+			r = vfa_journal_open(st, e);
+		}
+		if (r) {
+			junlock(st);
 			return r;
+		}
 	}
-	r = refresh(st, e);
-	if (r)
-		flock(st->jfd, LOCK_UN);
-	return r;
-}
-
-static void junlock(struct vfa_state *st)
-{
-	flock(st->jfd, LOCK_UN);
 }
 
 static int pwrite_all(int fd, const char *p, size_t n, off_t at)
@@ -350,14 +410,13 @@ static int pwrite_all(int fd, const char *p, size_t n, off_t at)
 	return 0;
 }
 
-/* Replaces the journal by a snapshot of the fold. Under the lock; on
- * failure the old journal stays, whole. */
-static int compact(struct vfa_state *st)
+/* The snapshot of the fold in a new temp file, synced: its fd (the
+ * caller's) and its end in *ret_end, or -errno. */
+static int write_snapshot(struct vfa_state *st, off_t *ret_end)
 {
 	char line[REC_MAX + 16];
 	off_t at = 0;
-	int fd = vfa_open_temp(st->dirfd, JOURNAL_TMP), r = 0, old = st->jfd;
-	struct stat s;
+	int fd = vfa_open_temp(st->dirfd, JOURNAL_TMP), r = 0;
 
 	if (fd < 0)
 		return fd;
@@ -367,11 +426,47 @@ static int compact(struct vfa_state *st)
 		r = len ? pwrite_all(fd, line, len, at) : -EOVERFLOW;
 		at += (off_t)len;
 	}
-	if (!r && (fsync(fd) < 0 || fstat(fd, &s) < 0))
+	if (!r && fsync(fd) < 0)
 		r = -errno;
+	if (r) {
+		close(fd);
+		unlinkat(st->dirfd, JOURNAL_TMP, 0);
+		return r;
+	}
+	*ret_end = at;
+	return fd;
+}
+
+/* Replaces the journal by a snapshot of the fold. Under the lock; on
+ * failure the old journal stays, whole. The "moved" marker goes at the end
+ * of the old log before the rename: a reader there learns of the new file
+ * without a stat per read, and a compactor killed between the two leaves
+ * a marker that readers find pointing at the same file and pass. The
+ * marker needs no fdatasync: only a machine crash loses it, and that
+ * leaves no reader on the old file. */
+static int compact(struct vfa_state *st)
+{
+	char mark[64];
+	size_t mlen = vfa_journal_format(NULL, NULL, mark, sizeof(mark));
+	int old = st->jfd, fd, r;
+	struct stat s;
+	off_t end = 0;
+
+	fd = write_snapshot(st, &end);
+	if (fd < 0)
+		return fd;
+	r = fstat(fd, &s) < 0 ? -errno : 0;
+	if (!r)
+		r = pwrite_all(old, mark, mlen, st->off);
+	if (!r)
+		vfa_crash_point("journal.moved");
 	if (!r && renameat(st->dirfd, JOURNAL_TMP, st->dirfd, JOURNAL) < 0)
 		r = -errno;
 	if (r) {
+		/* Cut the marker back (one left behind points at this same
+		 * file: readers pass it). */
+		if (ftruncate(old, st->off) == 0)
+			fdatasync(old);
 		close(fd);
 		unlinkat(st->dirfd, JOURNAL_TMP, 0);
 		return r;
@@ -382,8 +477,9 @@ static int compact(struct vfa_state *st)
 	st->jfd = fd;
 	st->jdev = s.st_dev;
 	st->jino = s.st_ino;
-	st->off = at;
-	close(old);	/* lets go of the old one's lock: waiters see it replaced */
+	st->jgen++;
+	st->off = end;
+	close(old);	/* lets go of the old one's lock: waiters meet the marker */
 	return 0;
 }
 

@@ -8,10 +8,13 @@
 #include <sys/types.h>
 
 /* The journal: state_dir/journal, one line per transition,
- * "<crc32 of json, 8 hex> <json>\n"; json is a lease (vfa_lease_json) or
- * {"drop":"<pci>"}. Each process folds it into leases in memory, reading
- * on from where it stopped; past jbound bytes it is compacted into a
- * snapshot that replaces it (temp + fsync + rename + fsync of the dir).
+ * "<crc32 of json, 8 hex> <json>\n"; json is a lease (vfa_lease_json),
+ * {"drop":"<pci>"} or {"moved":true}. Each process folds it into leases in
+ * memory, reading on from where it stopped; past jbound bytes it is
+ * compacted into a snapshot that replaces it (temp + fsync, the "moved"
+ * marker appended to the old log, rename + fsync of the dir). A reader
+ * that meets the marker reopens the path; it never stats the path to learn
+ * of a compaction.
  * The bound keeps a fresh process's replay short (a --direct CLI replays
  * the whole log at every start: at 256 KiB that was ~40 ms under TCG in
  * make bench); a compaction costs about one old per-file write, once
@@ -29,6 +32,8 @@ struct vfa_state {
 	dev_t jdev;
 	ino_t jino;
 	off_t off;		/* end of the last good record folded */
+	unsigned int jgen;	/* counts (re)opens of the journal */
+	bool jlocked;		/* we hold its lock (jlock) */
 	size_t jbound;		/* compact past this size */
 	unsigned int nbad;	/* damaged records skipped */
 	struct vfa_lease *fold;
@@ -37,6 +42,7 @@ struct vfa_state {
 
 /* One journal record, parsed. */
 struct vfa_jrec {
+	bool moved;		/* the compactor's marker: the log was replaced */
 	bool drop;
 	char pci[16];		/* drop: the VF whose lease is gone */
 	struct vfa_lease lease;	/* !drop */
@@ -46,6 +52,7 @@ uint32_t vfa_journal_crc(const char *p, size_t n);
 int vfa_journal_record(const char *line, size_t len, struct vfa_jrec *ret);
 size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
 			  char *buf, size_t len);
+size_t vfa_journal_format_rec(const struct vfa_jrec *r, char *buf, size_t len);
 int vfa_journal_open(struct vfa_state *st, struct vfa_err *e);
 void vfa_journal_close(struct vfa_state *st);
 int vfa_journal_import(struct vfa_state *st, struct vfa_err *e);

@@ -18,13 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 4096 || vfa_journal_record((const char *)data, size, &rec))
 		return 0;
-	n = rec.drop ? vfa_journal_format(NULL, rec.pci, line, sizeof(line)) :
-		       vfa_journal_format(&rec.lease, NULL, line, sizeof(line));
+	n = vfa_journal_format_rec(&rec, line, sizeof(line));
 	if (!n || vfa_journal_record(line, n - 1, &again))
 		abort();	/* accepted, yet not written back */
-	n2 = again.drop ? vfa_journal_format(NULL, again.pci, line2, sizeof(line2)) :
-			  vfa_journal_format(&again.lease, NULL, line2, sizeof(line2));
-	if (again.drop != rec.drop || n2 != n || memcmp(line, line2, n))
+	n2 = vfa_journal_format_rec(&again, line2, sizeof(line2));
+	if (again.drop != rec.drop || again.moved != rec.moved || n2 != n || memcmp(line, line2, n))
 		abort();
 	return 0;
 }
