@@ -39,6 +39,7 @@ const char *const vfa_doc_check_names[DOC_CHECK__MAX] = {
 	[DOC_SELINUX] = "libvirt.selinux",
 	[DOC_MEMLOCK] = "qemu.memlock",
 	[DOC_SLOTS] = "domain.slots",
+	[DOC_JOURNAL] = "state.journal",
 };
 
 const char *const vfa_doc_status_names[DOC_STATUS__MAX] = {
@@ -204,6 +205,7 @@ void vfa_doc_run(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 	vfa_doc_selinux(c, rep);
 	vfa_doc_memlock(c, rep);
 	vfa_doc_slots(c, rep);
+	vfa_doc_journal(c, rep);
 }
 
 /**
@@ -317,8 +319,11 @@ static int ctx_open(const struct vfa_opts *o, struct vfa_doc_ctx *c,
 	else
 		c->cfg = cfg;
 	/* Leases are only read: no lock, and no state dir made if none. */
-	if (!stat(o->state_dir, &sb) && !vfa_state_open(o->state_dir, &st, &e))
-		vfa_lease_list(st, leases, &c->n_leases, NULL);
+	if (!stat(o->state_dir, &sb) && !vfa_state_open(o->state_dir, &st, &e) &&
+	    !vfa_lease_list(st, leases, &c->n_leases, NULL)) {
+		snprintf(c->state_dir, sizeof(c->state_dir), "%s", o->state_dir);
+		c->journal_damaged = vfa_lease_damaged(st);
+	}
 	vfa_state_close(st);
 	c->leases = *leases;
 	c->virt_errno = -vfa_virt_open(c->cfg ? c->cfg->libvirt_uri : "", &c->virt, &e);

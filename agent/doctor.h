@@ -35,6 +35,7 @@ enum vfa_doc_check {
 	DOC_SELINUX,
 	DOC_MEMLOCK,
 	DOC_SLOTS,
+	DOC_JOURNAL,
 	DOC_CHECK__MAX,
 };
 extern const char *const vfa_doc_check_names[DOC_CHECK__MAX];
@@ -83,6 +84,8 @@ struct vfa_doc_ctx {
 	char cfg_err[VFA_ERR_LEN];	/* why not */
 	const struct vfa_lease *leases;
 	size_t n_leases;
+	char state_dir[256];		/* "" if there is none (nothing leased) */
+	unsigned int journal_damaged;	/* records its journal's fold skipped */
 	struct vfio_ctx *io;
 	struct vfa_virt *virt;		/* NULL: libvirt not reachable */
 	int virt_errno;			/* why not: ENOTSUP not built in or not installed */
@@ -114,6 +117,7 @@ void vfa_doc_apparmor(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_selinux(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_memlock(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_slots(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
+void vfa_doc_journal(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_slots_xml(const char *domain, const char *xml, struct vfa_doc_report *rep);
 void vfa_doc_memlock_xml(const char *domain, const char *xml, struct vfa_doc_report *rep);
 

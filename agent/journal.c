@@ -479,6 +479,7 @@ static int compact(struct vfa_state *st)
 	st->jino = s.st_ino;
 	st->jgen++;
 	st->off = end;
+	st->nbad = 0;		/* the damaged records are not in the snapshot */
 	close(old);	/* lets go of the old one's lock: waiters meet the marker */
 	return 0;
 }
@@ -625,14 +626,23 @@ int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
 	if (st->n)
 		memcpy(v, st->fold, st->n * sizeof(*v));
 	if (bad && st->nbad) {
-		char msg[96];
+		char msg[400];
 
-		snprintf(msg, sizeof(msg), JOURNAL ": %u damaged records skipped", st->nbad);
+		snprintf(msg, sizeof(msg), "journal %s/" JOURNAL ": %u damaged records skipped",
+			 st->dir, st->nbad);
 		json_object_array_add(bad, json_object_new_string(msg));
 	}
 	*ret = v;
 	*ret_n = st->n;
 	return 0;
+}
+
+/* Damaged records the fold skipped since this handle (re)read the journal
+ * (a compaction's snapshot has none): what list and doctor report. 0 for
+ * no handle (NULL). */
+unsigned int vfa_lease_damaged(const struct vfa_state *st)
+{
+	return st ? st->nbad : 0;
 }
 
 /* Reads leases/NAME of a state dir from before the journal: a regular

@@ -149,7 +149,7 @@ void vfa_reconcile_leases(struct vfa_agent *c)
 		return;
 	}
 	for (size_t i = 0; i < json_object_array_length(bad); i++)
-		vfa_note(c, "journal: %s is unreadable and was ignored (kept for inspection)",
+		vfa_note(c, "%s: " VFA_DAMAGED_FIX,
 			 json_object_get_string(json_object_array_get_idx(bad, i)));
 	json_object_put(bad);
 	for (size_t i = 0; i < n; i++) {

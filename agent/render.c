@@ -184,9 +184,18 @@ static void print_vf(FILE *f, json_object *o)
 		tri_str[v.spoofchk], tri_str[v.trust], l.id, *l.domain ? "@" : "", l.domain);
 }
 
+struct journal_view {
+	int damaged;
+	char fix[512];
+};
+static const struct field journal_fields[] = {
+	FI(struct journal_view, "damaged_records", damaged), FS(struct journal_view, "fix", fix),
+};
+
 static void print_list(FILE *f, json_object *res)
 {
-	json_object *po, *x;
+	struct journal_view j;
+	json_object *po, *x, *jo = NULL;
 
 	for (size_t i = 0; (po = item(res, "pfs", i)); i++) {
 		struct pf_view p;
@@ -203,6 +212,10 @@ static void print_list(FILE *f, json_object *res)
 		for (size_t k = 0; (x = item(po, "vfs", k)); k++)
 			print_vf(f, x);
 	}
+	json_object_object_get_ex(res, "journal", &jo);
+	decode(jo, journal_fields, NFIELDS(journal_fields), &j);
+	if (j.damaged > 0)
+		fprintf(f, "journal: %d damaged records skipped: %s\n", j.damaged, j.fix);
 }
 
 /* Prints the result res of command cmd as text on f (the CLI without

@@ -186,6 +186,18 @@ static void add_unpooled_pfs(struct vfa_agent *c)
 	}
 }
 
+/* {"damaged_records": N, "fix": text or null}: journal records the fold
+ * skipped, and what to do about them. */
+static json_object *journal_json(struct vfa_agent *c)
+{
+	unsigned int n = vfa_lease_damaged(c->st);
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "damaged_records", json_object_new_int64(n));
+	json_object_object_add(o, "fix", n ? json_object_new_string(VFA_DAMAGED_FIX) : NULL);
+	return o;
+}
+
 /* Every SR-IOV PF (or o->pf only) and its VFs; *ret the caller's. */
 int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	      struct vfa_err *e)
@@ -248,6 +260,7 @@ int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	}
 	free(ls);
 	*ret = vfa_result(c, "pfs", out);
+	json_object_object_add(*ret, "journal", journal_json(c));
 	return 0;
 }
 

@@ -1,0 +1,23 @@
+/* vfagent doctor: the state dir's lease journal (damaged records). */
+#include "agent/doctor.h"
+
+/**
+ * vfa_doc_journal() - damaged records in the lease journal: each was
+ * skipped, so a lease it changed may be out of date.
+ */
+void vfa_doc_journal(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
+{
+	if (!c->state_dir[0]) {
+		vfa_doc_add(rep, DOC_JOURNAL, DOC_SKIP, NULL, NULL,
+			    "no state dir could be read (nothing leased yet, or not root)");
+		return;
+	}
+	if (!c->journal_damaged) {
+		vfa_doc_add(rep, DOC_JOURNAL, DOC_OK, NULL, NULL,
+			    "%s/journal: %zu leases, no damaged records", c->state_dir, c->n_leases);
+		return;
+	}
+	vfa_doc_add(rep, DOC_JOURNAL, DOC_WARN, NULL, VFA_DAMAGED_FIX,
+		    "%s/journal: %u damaged records skipped (a torn or corrupted write)",
+		    c->state_dir, c->journal_damaged);
+}
