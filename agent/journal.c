@@ -216,6 +216,7 @@ int vfa_journal_open(struct vfa_state *st, struct vfa_err *e)
 	st->jdev = s.st_dev;
 	st->jino = s.st_ino;
 	st->jgen++;
+	st->jlocked = false;	/* the old fd's lock went with it */
 	st->off = 0;
 	st->n = 0;
 	st->nbad = 0;
@@ -478,6 +479,7 @@ static int compact(struct vfa_state *st)
 	st->jdev = s.st_dev;
 	st->jino = s.st_ino;
 	st->jgen++;
+	st->jlocked = false;	/* we never locked the new one */
 	st->off = end;
 	st->nbad = 0;		/* the damaged records are not in the snapshot */
 	close(old);	/* lets go of the old one's lock: waiters meet the marker */
