@@ -266,6 +266,7 @@ static size_t fold_lines(struct vfa_state *st, const char *buf, size_t n,
 		st->nbad += *bad;
 		*bad = 0;
 		if (rec.moved) {
+			st->off = pos + (off_t)used;	/* read again from here */
 			*ret_moved = len + 1;
 			break;
 		}

@@ -232,11 +232,14 @@ static void test_compactor_at_work(void)
 		T("moved.at_work", 0, "lock: %s", strerror(errno));
 		return;
 	}
+	jappend(sd, "deadbeef {\"junk\":1}\n");
 	before = stat(jpath(sd), &s) == 0 ? s.st_size : -1;
 	jappend_marker(sd);
 	n = nleases(a, &bad);
-	T("moved.at_work_stops_at_marker", n == 2 && a->off == before && bad == 0,
+	T("moved.at_work_stops_at_marker", n == 2 && a->off == before && bad == 1,
 	  "n=%ld bad=%u off %lld, marker at %lld", n, bad, (long long)a->off, (long long)before);
+	n = nleases(a, &bad);
+	T("moved.at_work_damaged_counted_once", n == 2 && bad == 1, "n=%ld bad=%u", n, bad);
 	/* The compactor's new file: l0 and l2 (l1 dropped meanwhile). */
 	snprintf(tmp, sizeof(tmp), "%s/.journal.tmp", sd);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
