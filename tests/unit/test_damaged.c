@@ -10,57 +10,27 @@
 #include <unistd.h>
 
 #include "agent/doctor.h"
-#include "agent/journal_priv.h"
 #include "tests/unit/t.h"
-
-static char top[] = "/tmp/vfagent-test-damaged.XXXXXX";
-
-static struct vfa_lease lease(int i)
-{
-	struct vfa_lease l = {
-		.state = VFA_LS_READY, .pool = "net1", .pf = "eth0",
-		.pf_pci = "0000:00:02.0", .group = 9, .mac = "02:00:00:00:00:01",
-		.pid = 42, .created = 1700000000, .owner = VFA_NO_OWNER,
-	};
-
-	l.vf = (unsigned int)i;
-	snprintf(l.id, sizeof(l.id), "00000000000000%02x", i);
-	snprintf(l.pci, sizeof(l.pci), "0000:00:12.%d", i);
-	return l;
-}
-
-static void jappend(const char *sd, const char *bytes)
-{
-	char p[400];
-	int fd;
-
-	snprintf(p, sizeof(p), "%s/journal", sd);
-	fd = open(p, O_WRONLY | O_APPEND);
-	if (fd >= 0) {
-		if (write(fd, bytes, strlen(bytes)) != (ssize_t)strlen(bytes))
-			printf("# short write\n");
-		close(fd);
-	}
-}
+#include "tests/unit/t_state.h"
 
 static void test_count(void)
 {
 	struct vfa_state *st = NULL, *b = NULL;
 	struct vfa_err e = { "", 0 };
-	struct vfa_lease l0 = lease(0), l1 = lease(1), *all = NULL;
+	struct vfa_lease l0 = t_lease(0, VFA_NO_OWNER), l1 = t_lease(1, VFA_NO_OWNER), *all = NULL;
 	char sd[300], line[4096];
 	size_t n = 0;
 
-	snprintf(sd, sizeof(sd), "%s/count", top);
+	snprintf(sd, sizeof(sd), "%s", t_sdir("count"));
 	if (vfa_state_open(sd, &st, &e)) {
 		T("damaged.count", 0, "%s", e.msg);
 		return;
 	}
 	vfa_lease_save(st, &l0, &e);
-	jappend(sd, "deadbeef {\"junk\":1}\n");
-	jappend(sd, "00000000 {\"id\":\"cut\n");
+	t_jappend(sd, "deadbeef {\"junk\":1}\n");
+	t_jappend(sd, "00000000 {\"id\":\"cut\n");
 	vfa_journal_format(&l1, NULL, line, sizeof(line));
-	jappend(sd, line);
+	t_jappend(sd, line);
 	vfa_lease_list(st, &all, &n, NULL);
 	free(all);
 	T("damaged.count", n == 2 && vfa_lease_damaged(st) == 2, "n=%zu damaged=%u", n,
@@ -131,18 +101,11 @@ static void test_doctor(void)
 
 int main(void)
 {
-	char cmd[400];
-
-	if (!mkdtemp(top)) {
-		perror("mkdtemp");
+	if (t_state_begin("damaged"))
 		return 1;
-	}
-	chmod(top, 0755);
 	test_count();
 	test_list_text();
 	test_doctor();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	if (system(cmd))
-		printf("# cleanup of %s failed\n", top);
+	t_state_end();
 	return t_done();
 }

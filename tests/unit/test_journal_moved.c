@@ -17,32 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/journal_priv.h"
 #include "tests/unit/t.h"
-
-static char top[] = "/tmp/vfagent-test-moved.XXXXXX";
-
-static struct vfa_lease lease(int i)
-{
-	struct vfa_lease l = {
-		.state = VFA_LS_READY, .pool = "net1", .pf = "eth0",
-		.pf_pci = "0000:00:02.0", .group = 9, .mac = "02:00:00:00:00:01",
-		.pid = 42, .created = 1700000000, .owner = VFA_NO_OWNER,
-	};
-
-	l.vf = (unsigned int)i;
-	snprintf(l.id, sizeof(l.id), "00000000000000%02x", i);
-	snprintf(l.pci, sizeof(l.pci), "0000:00:%02x.%x", 0x10 + i / 8, i % 8);
-	return l;
-}
-
-static const char *sdir(const char *name)
-{
-	static char p[300];
-
-	snprintf(p, sizeof(p), "%s/%s", top, name);
-	return p;
-}
+#include "tests/unit/t_state.h"
 
 static const char *jpath(const char *sd)
 {
@@ -52,16 +28,6 @@ static const char *jpath(const char *sd)
 	return p;
 }
 
-static struct vfa_state *open_st(const char *sd)
-{
-	struct vfa_state *st = NULL;
-	struct vfa_err e = { "", 0 };
-
-	if (vfa_state_open(sd, &st, &e))
-		printf("# open %s: %s\n", sd, e.msg);
-	return st;
-}
-
 static ino_t ino_of(const char *path)
 {
 	struct stat s;
@@ -69,23 +35,12 @@ static ino_t ino_of(const char *path)
 	return stat(path, &s) == 0 ? s.st_ino : 0;
 }
 
-static void jappend(const char *sd, const char *bytes)
-{
-	int fd = open(jpath(sd), O_WRONLY | O_APPEND);
-
-	if (fd >= 0) {
-		if (write(fd, bytes, strlen(bytes)) != (ssize_t)strlen(bytes))
-			printf("# short write\n");
-		close(fd);
-	}
-}
-
 static void jappend_lease(const char *sd, const struct vfa_lease *l)
 {
 	char line[4096];
 
 	if (vfa_journal_format(l, NULL, line, sizeof(line)))
-		jappend(sd, line);
+		t_jappend(sd, line);
 }
 
 static void jappend_marker(const char *sd)
@@ -93,7 +48,7 @@ static void jappend_marker(const char *sd)
 	char line[64];
 
 	if (vfa_journal_format(NULL, NULL, line, sizeof(line)))
-		jappend(sd, line);
+		t_jappend(sd, line);
 }
 
 /* The number of leases st sees, its damaged-record count in *ret_bad. */
@@ -117,7 +72,7 @@ static int save_until_compacted(struct vfa_state *st, int first, struct vfa_err 
 
 	st->jbound = 2048;
 	for (int i = 0; i < 40 && !r && st->jino == ino; i++) {
-		struct vfa_lease l = lease(first + i % 4);
+		struct vfa_lease l = t_lease(first + i % 4, VFA_NO_OWNER);
 
 		l.vlan = (uint16_t)(i + 1);
 		r = vfa_lease_save(st, &l, e);
@@ -129,10 +84,10 @@ static int save_until_compacted(struct vfa_state *st, int first, struct vfa_err 
  * reads the new file, and its next save goes there, not to the old one. */
 static void test_old_handle(void)
 {
-	const char *sd = sdir("old");
-	struct vfa_state *a = open_st(sd), *b = open_st(sd), *c = NULL;
+	const char *sd = t_sdir("old");
+	struct vfa_state *a = t_open_st(sd), *b = t_open_st(sd), *c = NULL;
 	struct vfa_err e = { "", 0 };
-	struct vfa_lease m = lease(20), got;
+	struct vfa_lease m = t_lease(20, VFA_NO_OWNER), got;
 	unsigned int bad = 0;
 	long n;
 	int r;
@@ -148,7 +103,7 @@ static void test_old_handle(void)
 	T("moved.old_handle_follows", n == 4 && a->jino == ino_of(jpath(sd)) && bad == 0,
 	  "n=%ld bad=%u, on the new file: %s", n, bad, a->jino == ino_of(jpath(sd)) ? "yes" : "no");
 	r = vfa_lease_save(a, &m, &e);
-	c = open_st(sd);
+	c = t_open_st(sd);
 	T("moved.old_handle_appends_to_new", r == 0 && c && vfa_lease_load(c, m.pci, &got) == 0,
 	  "r=%d: the save went to the replaced file", r);
 out:
@@ -162,10 +117,10 @@ out:
  * append goes after it and is read, by an old handle and a fresh one. */
 static void test_crash_between(void)
 {
-	const char *sd = sdir("crash");
-	struct vfa_state *a = open_st(sd), *b = NULL;
+	const char *sd = t_sdir("crash");
+	struct vfa_state *a = t_open_st(sd), *b = NULL;
 	struct vfa_err e = { "", 0 };
-	struct vfa_lease m = lease(30), got;
+	struct vfa_lease m = t_lease(30, VFA_NO_OWNER), got;
 	unsigned int bad = 0;
 	int status = -1;
 	ino_t ino = ino_of(jpath(sd));
@@ -180,7 +135,7 @@ static void test_crash_between(void)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		struct vfa_state *w = open_st(sd);
+		struct vfa_state *w = t_open_st(sd);
 
 		setenv("VFAGENT_CRASH_AT", "journal.moved", 1);
 		_exit(w && save_until_compacted(w, 0, &e) == 0 ? 0 : 1);
@@ -192,13 +147,13 @@ static void test_crash_between(void)
 	T("moved.crash_marker_passed", n == 4 && bad == 0 && a->jino == ino,
 	  "n=%ld bad=%u", n, bad);
 	T("moved.crash_append_after_marker", vfa_lease_save(a, &m, &e) == 0, "%s", e.msg);
-	b = open_st(sd);
+	b = t_open_st(sd);
 	n = b ? nleases(b, &bad) : -1;
 	T("moved.crash_fresh_reads_past_marker", n == 5 && bad == 0 &&
 	  vfa_lease_load(b, m.pci, &got) == 0, "n=%ld bad=%u", n, bad);
 	vfa_state_close(b);
 	/* And a compaction after all that still works and is followed. */
-	b = open_st(sd);
+	b = t_open_st(sd);
 	T("moved.crash_then_compaction", b && save_until_compacted(b, 8, &e) == 0 &&
 	  nleases(a, &bad) == 9 && a->jino == ino_of(jpath(sd)), "a did not follow");
 	vfa_state_close(b);
@@ -211,9 +166,9 @@ static void test_crash_between(void)
  * old file for good. */
 static void test_compactor_at_work(void)
 {
-	const char *sd = sdir("work");
-	struct vfa_state *a = open_st(sd);
-	struct vfa_lease l0 = lease(0), l1 = lease(1), l2 = lease(2);
+	const char *sd = t_sdir("work");
+	struct vfa_state *a = t_open_st(sd);
+	struct vfa_lease l0 = t_lease(0, VFA_NO_OWNER), l1 = t_lease(1, VFA_NO_OWNER), l2 = t_lease(2, VFA_NO_OWNER);
 	char tmp[400], line[4096];
 	unsigned int bad = 0;
 	struct stat s;
@@ -232,7 +187,7 @@ static void test_compactor_at_work(void)
 		T("moved.at_work", 0, "lock: %s", strerror(errno));
 		return;
 	}
-	jappend(sd, "deadbeef {\"junk\":1}\n");
+	t_jappend(sd, "deadbeef {\"junk\":1}\n");
 	before = stat(jpath(sd), &s) == 0 ? s.st_size : -1;
 	jappend_marker(sd);
 	n = nleases(a, &bad);
@@ -265,9 +220,9 @@ static void test_compactor_at_work(void)
  * no lease lost, none counted damaged, a drop after a marker applied. */
 static void test_replay(void)
 {
-	const char *sd = sdir("replay");
-	struct vfa_state *a = open_st(sd), *b;
-	struct vfa_lease l0 = lease(0), l1 = lease(1), l2 = lease(2), got;
+	const char *sd = t_sdir("replay");
+	struct vfa_state *a = t_open_st(sd), *b;
+	struct vfa_lease l0 = t_lease(0, VFA_NO_OWNER), l1 = t_lease(1, VFA_NO_OWNER), l2 = t_lease(2, VFA_NO_OWNER), got;
 	unsigned int bad = 0;
 	char drop[64];
 	long n;
@@ -280,8 +235,8 @@ static void test_replay(void)
 	jappend_marker(sd);
 	jappend_lease(sd, &l2);
 	if (vfa_journal_format(NULL, l0.pci, drop, sizeof(drop)))
-		jappend(sd, drop);
-	b = open_st(sd);
+		t_jappend(sd, drop);
+	b = t_open_st(sd);
 	n = b ? nleases(b, &bad) : -1;
 	T("moved.replay", n == 2 && bad == 0 && vfa_lease_load(b, l0.pci, &got) == -ENOENT &&
 	  vfa_lease_load(b, l2.pci, &got) == 0, "n=%ld bad=%u", n, bad);
@@ -294,9 +249,9 @@ static void test_replay(void)
  * appender. */
 static void test_framing(void)
 {
-	const char *sd = sdir("frame");
-	struct vfa_state *a = open_st(sd);
-	struct vfa_lease l0 = lease(0), l1 = lease(1);
+	const char *sd = t_sdir("frame");
+	struct vfa_state *a = t_open_st(sd);
+	struct vfa_lease l0 = t_lease(0, VFA_NO_OWNER), l1 = t_lease(1, VFA_NO_OWNER);
 	struct vfa_err e = { "", 0 };
 	struct vfa_jrec rec;
 	char line[64], bad_line[64];
@@ -315,39 +270,32 @@ static void test_framing(void)
 	if (!a)
 		return;
 	jappend_lease(sd, &l0);
-	jappend(sd, bad_line);
+	t_jappend(sd, bad_line);
 	jappend_lease(sd, &l1);
 	n = nleases(a, &bad);
 	T("moved.bad_crc_is_damaged", n == 2 && bad == 1, "n=%ld bad=%u", n, bad);
 	line[k - 1] = '\0';
 	line[k - 4] = '\0';		/* torn: no end, no newline */
-	jappend(sd, line);
+	t_jappend(sd, line);
 	n = nleases(a, &bad);
 	T("moved.torn_marker_waits", n == 2, "n=%ld", n);
 	T("moved.torn_marker_cut", vfa_lease_save(a, &l0, &e) == 0 && nleases(a, &bad) == 2 &&
 	  bad == 1, "%s bad=%u", e.msg, bad);
 	vfa_state_close(a);
-	a = open_st(sd);
+	a = t_open_st(sd);
 	T("moved.torn_marker_cut_fresh", a && nleases(a, &bad) == 2 && bad == 1, "bad=%u", bad);
 	vfa_state_close(a);
 }
 
 int main(void)
 {
-	char cmd[400];
-
-	if (!mkdtemp(top)) {
-		perror("mkdtemp");
+	if (t_state_begin("moved"))
 		return 1;
-	}
-	chmod(top, 0755);
 	test_old_handle();
 	test_crash_between();
 	test_compactor_at_work();
 	test_replay();
 	test_framing();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	if (system(cmd))
-		printf("# cleanup of %s failed\n", top);
+	t_state_end();
 	return t_done();
 }

@@ -11,47 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/journal_priv.h"
 #include "tests/unit/t.h"
-
-static char top[] = "/tmp/vfagent-test-owner.XXXXXX";
-
-static struct vfa_lease lease(int i, uid_t owner)
-{
-	struct vfa_lease l = {
-		.state = VFA_LS_READY, .pool = "net1", .pf = "eth0",
-		.pf_pci = "0000:00:02.0", .group = 9, .mac = "02:00:00:00:00:01",
-		.pid = 42, .created = 1700000000, .owner = owner,
-	};
-
-	l.vf = (unsigned int)i;
-	snprintf(l.id, sizeof(l.id), "00000000000000%02x", i);
-	snprintf(l.pci, sizeof(l.pci), "0000:00:12.%d", i);
-	return l;
-}
-
-static const char *sdir(const char *name)
-{
-	static char p[300];
-
-	snprintf(p, sizeof(p), "%s/%s", top, name);
-	return p;
-}
-
-static struct vfa_state *open_st(const char *sd)
-{
-	struct vfa_state *st = NULL;
-	struct vfa_err e = { "", 0 };
-
-	if (vfa_state_open(sd, &st, &e))
-		printf("# open %s: %s\n", sd, e.msg);
-	return st;
-}
+#include "tests/unit/t_state.h"
 
 /* The owner of pci's lease as a fresh handle reads it from disk. */
 static long long owner_on_disk(const char *sd, const char *pci)
 {
-	struct vfa_state *st = open_st(sd);
+	struct vfa_state *st = t_open_st(sd);
 	struct vfa_lease l;
 	long long r = -2;
 
@@ -63,9 +29,9 @@ static long long owner_on_disk(const char *sd, const char *pci)
 
 static void test_round_trip(void)
 {
-	const char *sd = sdir("rt");
-	struct vfa_state *st = open_st(sd);
-	struct vfa_lease a = lease(0, 1000), b = lease(1, VFA_NO_OWNER), c = lease(2, 0);
+	const char *sd = t_sdir("rt");
+	struct vfa_state *st = t_open_st(sd);
+	struct vfa_lease a = t_lease(0, 1000), b = t_lease(1, VFA_NO_OWNER), c = t_lease(2, 0);
 	struct vfa_err e = { "", 0 };
 
 	if (!st) {
@@ -126,10 +92,10 @@ static void put(const char *path, const char *txt)
  * gone leases and junk dropped; the dir removed; nothing imported twice. */
 static void test_import(void)
 {
-	const char *sd = sdir("imp");
-	struct vfa_state *st = open_st(sd);
-	struct vfa_lease a = lease(0, VFA_NO_OWNER), b = lease(1, 1001), c = lease(2, VFA_NO_OWNER),
-			 d = lease(3, VFA_NO_OWNER);
+	const char *sd = t_sdir("imp");
+	struct vfa_state *st = t_open_st(sd);
+	struct vfa_lease a = t_lease(0, VFA_NO_OWNER), b = t_lease(1, 1001), c = t_lease(2, VFA_NO_OWNER),
+			 d = t_lease(3, VFA_NO_OWNER);
 	struct vfa_err e = { "", 0 };
 	char od[400], p[500], target[500];
 	struct stat s;
@@ -175,9 +141,9 @@ static void test_import(void)
  * the owners journaled and adds nothing. */
 static void test_import_again(void)
 {
-	const char *sd = sdir("again");
-	struct vfa_state *st = open_st(sd);
-	struct vfa_lease a = lease(0, 1000);
+	const char *sd = t_sdir("again");
+	struct vfa_state *st = t_open_st(sd);
+	struct vfa_lease a = t_lease(0, 1000);
 	struct vfa_err e = { "", 0 };
 	char od[400], p[500];
 	struct stat s;
@@ -202,19 +168,12 @@ static void test_import_again(void)
 
 int main(void)
 {
-	char cmd[400];
-
-	if (!mkdtemp(top)) {
-		perror("mkdtemp");
+	if (t_state_begin("owner"))
 		return 1;
-	}
-	chmod(top, 0755);
 	test_round_trip();
 	test_old_record();
 	test_import();
 	test_import_again();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	if (system(cmd))
-		printf("# cleanup of %s failed\n", top);
+	t_state_end();
 	return t_done();
 }
