@@ -18,7 +18,9 @@
  * up to date does (one pread returning 0); c) scan + read both slots.
  * d) the implementation (agent/journal.c) through its API: vfa_lease_save
  * and vfa_lease_list on a state dir made under DIR (refresh = one pread
- * and one fstatat when nothing changed). */
+ * when nothing changed: the compactor's "moved" marker, not a stat, says
+ * when to reopen). Records are framed with the journal's own CRC
+ * (vfa_journal_crc). */
 #include "agent/journal_priv.h"
 
 #include <dirent.h>
