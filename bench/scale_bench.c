@@ -36,6 +36,7 @@
 #include "agent/vfagent-client.h"
 
 #include "bench/bench.h"
+#include "bench/bench_client.h"
 
 #define MAX_VFS 256
 #define BLOCKS 5
@@ -58,24 +59,19 @@ static int die(const char *what, int r, const char *msg)
 	return 1;
 }
 
-/* One request over the open connection.  Returns the reply's exit code
- * (0 ok, 3 exhausted, ...) or -errno; with ret_pci, an ok alloc's VF. */
+/* One request over the open connection (bench/bench_client.h's
+ * bench_call).  Returns the reply's exit code (0 ok, 3 exhausted, ...) or
+ * -errno; with ret_pci, an ok alloc's VF. */
 static int call(struct vfa_client *c, const char *op, const char *key, const char *val,
 		char ret_pci[16])
 {
-	json_object *q = json_object_new_object(), *rep = NULL, *x, *res, *p;
-	int r;
+	json_object *rep = NULL, *x, *res, *p;
+	int r = bench_call(c, bench_req(op, key, val), TIMEOUT_MS, &rep);
 
-	if (!q)
-		return -ENOMEM;
-	json_object_object_add(q, "op", json_object_new_string(op));
-	if (key)
-		json_object_object_add(q, key, json_object_new_string(val));
-	r = vfa_client_request(c, q, TIMEOUT_MS, &rep);
-	json_object_put(q);
-	if (r)
+	if (r < 0) {
+		json_object_put(rep);	/* NULL, or a reply without "exit" */
 		return r;
-	r = json_object_object_get_ex(rep, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
+	}
 	if (!r && ret_pci) {
 		if (json_object_object_get_ex(rep, "result", &res) &&
 		    json_object_object_get_ex(res, "pci", &p))
