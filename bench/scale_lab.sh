@@ -8,7 +8,9 @@
 # of alloc, status, reconcile, release:
 #   1pf  pool of eth0's 7 VFs        (1 lease, then 7 leases held)
 #   4pf  one pool of 4 PFs x 7 VFs   (1 lease, then 28 leases held)
-# ORDER alternate (the default) runs 1pf, 4pf four times with REPS/4
+#   1of4 1pf's pool with every PF up and its 7 VFs made (the control: the
+#        host as busy as in 4pf, the pool as small as in 1pf)
+# ORDER alternate (the default) runs 1pf, 1of4, 4pf four times with REPS/4
 # rounds each and pools the samples (scale-pooled.txt), so drift hits both
 # configurations alike; 1pf-first and 4pf-first run each once, REPS rounds.
 # BENCH_SCALE_OLD=DIR (a second build tree: DIR/vfagent, DIR/bench/scale_bench,
@@ -66,12 +68,10 @@ rm -f "$out/scale-summary.csv" "$out/scale-samples.csv"
 		echo "old: $BENCH_SCALE_OLD, tree $(git -C "$BENCH_SCALE_OLD" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 } | tee "$out/scale-meta.txt"
 
-# One configuration: VFs off on every PF, setup, serve, scale_bench, stop.
-# The binaries are $tree's (this tree, or BENCH_SCALE_OLD's with -old).
-scale_one() {
-	label=$1$sfx; shift
-	conf=$out/scale-$label.conf st=/run/vfagent-scale-$label
-	cat >"$conf" <<CONF
+# pool_conf FILE PF...: the bench's pool, 7 VFs on each PF.
+pool_conf() {
+	f=$1; shift
+	cat >"$f" <<CONF
 [pool scale]
 pf = $*
 vfs = 7
@@ -79,8 +79,27 @@ spoofchk = on
 owner = libvirt-qemu:kvm
 mode = 0660
 CONF
+}
+
+# One configuration: VFs off on every PF, setup, serve, scale_bench, stop.
+# With busy=1, every PF is set up first (up, 7 VFs on vfio-pci) while the
+# pool keeps the PFs named: the host as busy as in 4pf, the pool as small.
+# The binaries are $tree's (this tree, or BENCH_SCALE_OLD's with -old).
+scale_one() {
+	label=$1$sfx; shift
+	conf=$out/scale-$label.conf st=/run/vfagent-scale-$label
+	pool_conf "$conf" "$@"
 	for p in $pfs; do echo 0 >/sys/class/net/$p/device/sriov_numvfs; done
-	rm -rf "$st"
+	rm -rf "$st" /run/vfagent-scale-host
+	# PFs out of the pool down (an earlier 4pf left them up), unless busy.
+	for p in $pfs; do
+		case " $* " in *" $p "*) ;; *) [ "${busy:-0}" = 1 ] || ip link set "$p" down ;; esac
+	done
+	if [ "${busy:-0}" = 1 ]; then
+		pool_conf "$out/scale-host.conf" $pfs
+		"$tree/vfagent" -c "$out/scale-host.conf" -s /run/vfagent-scale-host --direct setup \
+			>"$out/scale-setup-host.txt" 2>&1 || { cat "$out/scale-setup-host.txt"; return 1; }
+	fi
 	"$tree/vfagent" -c "$conf" -s "$st" --direct setup >"$out/scale-setup-$label.txt" 2>&1 ||
 		{ cat "$out/scale-setup-$label.txt"; return 1; }
 	"$tree/vfagent" -c "$conf" -s "$st" serve 2>"${BENCH_LOGS:-$out}/scale-daemon-$label.log" &
@@ -100,6 +119,15 @@ four() {
 	else
 		echo "SKIP 4pf: $npf PF(s) here; boot with tests/lab/run.sh --pfs 4"
 	fi
+}
+# The control: 1pf's pool on a host as busy as 4pf's (every PF up with
+# its VFs). What 4pf adds over 1of4 is the pool's size; what 1of4 adds
+# over 1pf is the emulated hardware's, not vfagent's.
+one_of_four() {
+	[ "$npf" -ge 4 ] || return 0
+	busy=1
+	scale_one 1of4 "$first"
+	busy=0
 }
 # Into the table and the console; the status survives the pipe.
 tee_rc() {
@@ -129,14 +157,17 @@ both() {
 case $order in
 4pf-first)
 	both four
+	both one_of_four
 	both scale_one 1pf "$first" ;;
 1pf-first)
 	both scale_one 1pf "$first"
+	both one_of_four
 	both four ;;
 alternate)
 	reps_one=$(( (reps + 3) / 4 ))
 	for i in 1 2 3 4; do
 		both scale_one 1pf "$first"
+		both one_of_four
 		both four
 	done
 	pooled | tee "$out/scale-pooled.txt" ;;
