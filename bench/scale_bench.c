@@ -15,7 +15,8 @@
  * leases taken before and dropped after each leases=N block, untimed), so
  * a slow drift of a shared machine hits both alike.
  * One round times, in this order: alloc (the daemon's warm alloc), status
- * (with the round's lease held), reconcile, release; alloc_release is the
+ * (with the round's lease held), list (every PF and VF of the host),
+ * reconcile, release; alloc_release is the
  * alloc + release of the round.  There is no reconcile request in the
  * protocol: reconcile is vfa_reconcile(domains=false) called in this
  * process on its own long-lived handle over the same config and state dir,
@@ -42,9 +43,9 @@
 #define BLOCKS 5
 #define TIMEOUT_MS 120000
 
-enum { OP_ALLOC, OP_STATUS, OP_RECONCILE, OP_RELEASE, OP_ALLOC_RELEASE, OP_N };
+enum { OP_ALLOC, OP_STATUS, OP_LIST, OP_RECONCILE, OP_RELEASE, OP_ALLOC_RELEASE, OP_N };
 static const char *op_name[OP_N] = {
-	"alloc", "status", "reconcile", "release", "alloc_release",
+	"alloc", "status", "list", "reconcile", "release", "alloc_release",
 };
 
 struct series {
@@ -119,6 +120,10 @@ static int round_once(struct ctx *x, int ph)
 	if ((r = call(x->c, "status", NULL, NULL, NULL)))
 		return die("status", r > 0 ? EIO : r, vfa_client_error(x->c));
 	t[OP_STATUS] = now_us() - t0;
+	t0 = now_us();
+	if ((r = call(x->c, "list", NULL, NULL, NULL)))
+		return die("list", r > 0 ? EIO : r, vfa_client_error(x->c));
+	t[OP_LIST] = now_us() - t0;
 	t0 = now_us();
 	r = vfa_reconcile(x->a, false, &notes, &e);
 	t[OP_RECONCILE] = now_us() - t0;
