@@ -320,16 +320,24 @@ static json_object *watch_vf(struct vfa_agent *c, const struct vfa_pool *p, stru
 	gid_t g;
 	mode_t m;
 	int grp = -1;
+	struct vfa_err e;
 
-	if (vfio_virtfn(c->io, pf->pci, i, vf, sizeof(vf))) {
+	if (vfa_vf_pci(c, pf, i, vf, sizeof(vf), &e)) {
 		json_object_put(o);
 		return NULL;
 	}
-	vfio_driver(c->io, vf, drv, sizeof(drv));
+	/* The daemon recomputes this after every change while a watcher is
+	 * connected: a VF its model saw on vfio-pci costs a readlink and a
+	 * stat (still in that group, node there), not every sysfs look. */
+	if (vfa_model_vf_ready(c, vf, &grp)) {
+		snprintf(drv, sizeof(drv), "vfio-pci");
+	} else {
+		vfio_driver(c->io, vf, drv, sizeof(drv));
+		if (vfio_group(c->io, vf, &grp))
+			grp = -1;
+		healthy &= grp >= 0 && vfio_node_stat(c->io, grp, &u, &g, &m) == 0;
+	}
 	healthy &= !strcmp(drv, "vfio-pci");
-	if (vfio_group(c->io, vf, &grp))
-		grp = -1;
-	healthy &= grp >= 0 && vfio_node_stat(c->io, grp, &u, &g, &m) == 0;
 	json_object_object_add(o, "pool", json_object_new_string(p->name));
 	json_object_object_add(o, "pf", json_object_new_string(pf->netdev));
 	json_object_object_add(o, "pci", json_object_new_string(vf));
