@@ -42,6 +42,12 @@
 #define MAX_VFS 256
 #define BLOCKS 5
 #define TIMEOUT_MS 120000
+/* Before each round an untimed pause of 0..JITTER_MS (fixed seed): the
+ * daemon's periodic jobs (the metrics/CDI publish 250 ms after a change,
+ * the 5 s sweep) then fall on every op alike instead of on the one the
+ * rounds' fixed schedule lines up with them (it was the leases=N
+ * release). BENCH_SCALE_JITTER_MS overrides, 0 turns it off. */
+#define JITTER_MS 300
 
 enum { OP_ALLOC, OP_STATUS, OP_LIST, OP_RECONCILE, OP_RELEASE, OP_ALLOC_RELEASE, OP_N };
 static const char *op_name[OP_N] = {
@@ -100,6 +106,7 @@ struct ctx {
 	struct vfa_agent *a;
 	const char *pool;
 	int reps;
+	int jitter_ms;
 	struct series s[2][OP_N];	/* [phase][op] */
 };
 
@@ -210,8 +217,8 @@ static int run(struct ctx *x, const char *out, const char *label)
 		return r;
 	if (nvf < 1)
 		return die("pool", ENOSPC, "no VF could be allocated");
-	printf("%s: pool %s has %d VFs; %d rounds per phase, one connection\n", label,
-	       x->pool, nvf, x->reps);
+	printf("%s: pool %s has %d VFs; %d rounds per phase, one connection, 0..%d ms before each\n",
+	       label, x->pool, nvf, x->reps, x->jitter_ms);
 	printf("%-6s %4s %6s  %-14s %5s %10s %10s %10s %10s\n", "host", "vfs", "leases",
 	       "op", "n", "p50 ms", "p90 ms", "p99 ms", "max ms");
 	for (int b = 0; b < BLOCKS; b++) {
@@ -226,8 +233,12 @@ static int run(struct ctx *x, const char *out, const char *label)
 				drop(x->c, held, n);
 				return die("hold", EAGAIN, "fewer VFs than at the start");
 			}
-			for (int i = lo; i < hi && !r; i++)
+			for (int i = lo; i < hi && !r; i++) {
+				long ms = x->jitter_ms > 0 ? rand() % x->jitter_ms : 0;
+
+				nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000 }, NULL);
 				r = round_once(x, ph);
+			}
 			if (drop(x->c, held, n) || r)
 				return 1;
 		}
@@ -251,6 +262,8 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	o.config = argv[1], o.state_dir = argv[2];
+	x.jitter_ms = getenv("BENCH_SCALE_JITTER_MS") ? atoi(getenv("BENCH_SCALE_JITTER_MS")) : JITTER_MS;
+	srand(1);
 	x.pool = argv[3], x.reps = atoi(argv[6]);
 	if (x.reps < 1)
 		x.reps = 1;
