@@ -49,6 +49,26 @@ static bool domain_gone(struct vfa_agent *c, struct vfa_lease *l)
 	return r == -ENOENT || (r == 0 && !running && !l->persistent);
 }
 
+/* The PF of l, found through the names pool p gives its PFs: a GETLINK
+ * each, cached for the operation, so a reconcile reads each pool PF once.
+ * The lease names its PF by PCI address, and resolving that (no pool PF
+ * has it) costs a dump of every link, reading every PF's statistics: per
+ * PF that was a cost growing with the square of the PFs. */
+static int lease_pf(struct vfa_agent *c, const struct vfa_pool *p, const struct vfa_lease *l,
+		    struct pf **ret, struct vfa_err *e)
+{
+	for (unsigned int j = 0; j < p->n_pf; j++) {
+		struct vfa_err e2;
+		struct pf *pf;
+
+		if (vfa_pf_resolve(c, p->pf[j], p, &pf, &e2) == 0 && !strcmp(pf->pci, l->pf_pci)) {
+			*ret = pf;
+			return 0;
+		}
+	}
+	return vfa_pf_resolve(c, l->pf_pci, p, ret, e);
+}
+
 /* A ready lease against the kernel: the VF still exists, is on vfio-pci
  * (unless attached), and carries the lease's MAC and VLAN. Repairs what it
  * can, notes the rest. Called with the VF's lock held. */
@@ -81,7 +101,7 @@ static void check_ready(struct vfa_agent *c, const struct vfa_lease *l)
 		else
 			vfa_note(c, "%s %s: not on vfio-pci and could not be rebound: %s", l->pci, l->id, e.msg);
 	}
-	if (vfa_pf_resolve(c, l->pf_pci, p, &pf, &e) || vfa_parse_mac(l->mac, mac))
+	if (lease_pf(c, p, l, &pf, &e) || vfa_parse_mac(l->mac, mac))
 		return;
 	vf = vfa_pf_vf(pf, l->vf);
 	if (vf && (vf->has & VFNL_HAS_MAC) &&

@@ -68,14 +68,70 @@ int vfa_status(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	return 0;
 }
 
-static json_object *owner_json(uid_t u, gid_t g, mode_t m)
+/* What one list request looked up once for all its VFs: every PCI
+ * netdev with its parent device (one link dump, where a dump per VF made
+ * list's cost grow with VFs times links), and the last user and group
+ * names (the user database is read once per lookup). */
+struct list_ctx {
+	struct pci_link {
+		char pci[16];
+		char name[IF_NAMESIZE];
+	} *links;
+	unsigned int n, cap;
+	uid_t uid;
+	gid_t gid;
+	char user[64], group[64];	/* "" until looked up */
+};
+
+static void collect_pci(const struct vfnl_link *l, bool removed, void *ud)
 {
-	struct passwd *pw = getpwuid(u);
-	struct group *gr = getgrgid(g);
+	struct list_ctx *x = ud;
+	struct pci_link *k;
+
+	(void)removed;
+	if (strcmp(l->parent_bus, "pci") || strlen(l->parent_dev) >= sizeof(x->links[0].pci))
+		return;
+	if (x->n == x->cap) {
+		unsigned int cap = x->cap ? 2 * x->cap : 32;
+		struct pci_link *n = realloc(x->links, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		x->links = n;
+		x->cap = cap;
+	}
+	k = &x->links[x->n++];
+	memcpy(k->pci, l->parent_dev, strlen(l->parent_dev) + 1);
+	memcpy(k->name, l->name, sizeof(k->name));
+	k->name[sizeof(k->name) - 1] = '\0';
+}
+
+/* The netdev of PCI function pci, or NULL. */
+static const char *link_of(const struct list_ctx *x, const char *pci)
+{
+	for (unsigned int i = 0; i < x->n; i++)
+		if (!strcmp(x->links[i].pci, pci))
+			return x->links[i].name;
+	return NULL;
+}
+
+static json_object *owner_json(struct list_ctx *x, uid_t u, gid_t g, mode_t m)
+{
 	char buf[160];
 
-	snprintf(buf, sizeof(buf), "%s:%s %04o", pw ? pw->pw_name : "?",
-		 gr ? gr->gr_name : "?", m & 07777);
+	if (!x->user[0] || x->uid != u) {
+		struct passwd *pw = getpwuid(u);
+
+		snprintf(x->user, sizeof(x->user), "%s", pw ? pw->pw_name : "?");
+		x->uid = u;
+	}
+	if (!x->group[0] || x->gid != g) {
+		struct group *gr = getgrgid(g);
+
+		snprintf(x->group, sizeof(x->group), "%s", gr ? gr->gr_name : "?");
+		x->gid = g;
+	}
+	snprintf(buf, sizeof(buf), "%s:%s %04o", x->user, x->group, m & 07777);
 	return json_object_new_string(buf);
 }
 
@@ -85,13 +141,13 @@ static const char *link_state_str(uint32_t s)
 	       s == IFLA_VF_LINK_STATE_DISABLE ? "disable" : "auto";
 }
 
-static json_object *vf_json(struct vfa_agent *c, struct pf *pf, unsigned int i,
-			    const struct vfa_lease *ls, size_t nl)
+static json_object *vf_json(struct vfa_agent *c, struct list_ctx *x, struct pf *pf,
+			    unsigned int i, const struct vfa_lease *ls, size_t nl)
 {
 	json_object *o = json_object_new_object();
 	const struct vfnl_vf *v = vfa_pf_vf(pf, i);
 	const struct vfa_lease *l;
-	struct vfnl_link *vl;
+	const char *netdev;
 	char vf[32], drv[VFIO_DRV_LEN] = "", mac[18], node[32];
 	int g = -1;
 
@@ -101,12 +157,8 @@ static json_object *vf_json(struct vfa_agent *c, struct pf *pf, unsigned int i,
 	json_object_object_add(o, "pci", json_object_new_string(vf));
 	vfio_driver(c->io, vf, drv, sizeof(drv));
 	json_object_object_add(o, "driver", drv[0] ? json_object_new_string(drv) : NULL);
-	vl = calloc(1, sizeof(*vl));
-	if (vl && vfnl_find_pci(c->nl, vf, vl) == 0)
-		json_object_object_add(o, "netdev", json_object_new_string(vl->name));
-	else
-		json_object_object_add(o, "netdev", NULL);
-	free(vl);
+	netdev = link_of(x, vf);
+	json_object_object_add(o, "netdev", netdev ? json_object_new_string(netdev) : NULL);
 	if (vfio_group(c->io, vf, &g) == 0) {
 		uid_t u;
 		gid_t gg;
@@ -116,7 +168,7 @@ static json_object *vf_json(struct vfa_agent *c, struct pf *pf, unsigned int i,
 		snprintf(node, sizeof(node), "/dev/vfio/%d", g);
 		if (vfio_node_stat(c->io, g, &u, &gg, &m) == 0) {
 			json_object_object_add(o, "vfio_node", json_object_new_string(node));
-			json_object_object_add(o, "node_owner", owner_json(u, gg, m));
+			json_object_object_add(o, "node_owner", owner_json(x, u, gg, m));
 		}
 	}
 	if (v) {
@@ -144,42 +196,25 @@ static json_object *vf_json(struct vfa_agent *c, struct pf *pf, unsigned int i,
 	return o;
 }
 
-struct pci_links {
-	char pci[64][16];
-	unsigned int n;
-};
-
-static void collect_pci(const struct vfnl_link *l, bool removed, void *ud)
-{
-	struct pci_links *pl = ud;
-
-	(void)removed;
-	if (!strcmp(l->parent_bus, "pci") && pl->n < 64 &&
-	    strlen(l->parent_dev) < sizeof(pl->pci[0]))
-		memcpy(pl->pci[pl->n++], l->parent_dev, strlen(l->parent_dev) + 1);
-}
-
 /* Every other PCI netdev with an SR-IOV capability: list shows the whole
  * host, pools or not. */
-static void add_unpooled_pfs(struct vfa_agent *c)
+static void add_unpooled_pfs(struct vfa_agent *c, const struct list_ctx *x)
 {
-	struct pci_links pl = { .n = 0 };
 	struct vfpci_sriov sr;
 	struct vfpci_addr a;
 
-	if (vfnl_dump_links(c->nl, collect_pci, &pl))
-		return;
-	for (unsigned int i = 0; i < pl.n; i++) {
+	for (unsigned int i = 0; i < x->n; i++) {
+		const char *pci = x->links[i].pci;
 		bool known = false;
 		struct vfa_err e;
 		struct pf *pf;
 
 		for (unsigned int k = 0; k < c->n_pfs; k++)
-			known |= !strcmp(c->pfs[k].pci, pl.pci[i]);
-		if (known || vfpci_addr_parse(pl.pci[i], &a) ||
+			known |= !strcmp(c->pfs[k].pci, pci);
+		if (known || vfpci_addr_parse(pci, &a) ||
 		    vfpci_sriov(c->pci, &a, &sr))
 			continue;
-		if (vfa_pf_resolve(c, pl.pci[i], NULL, &pf, &e) == 0) {
+		if (vfa_pf_resolve(c, pci, NULL, &pf, &e) == 0) {
 			pf->sriov = sr;
 			vfa_pf_max_vfs(c, pf);
 		}
@@ -198,19 +233,51 @@ static json_object *journal_json(struct vfa_agent *c)
 	return o;
 }
 
-/* Every SR-IOV PF (or o->pf only) and its VFs; *ret the caller's. */
+/* One PF of list and its VFs. */
+static json_object *list_pf(struct vfa_agent *c, struct list_ctx *x, struct pf *pf,
+			    const struct vfa_lease *ls, size_t nl)
+{
+	json_object *po = json_object_new_object(), *vfs;
+	struct vfa_err e;
+	char id[32];
+
+	json_object_object_add(po, "pf", json_object_new_string(pf->netdev));
+	json_object_object_add(po, "pci", json_object_new_string(pf->pci));
+	json_object_object_add(po, "pool", pf->pool ? json_object_new_string(pf->pool->name) : NULL);
+	json_object_object_add(po, "up", json_object_new_boolean(pf->link->flags & IFF_UP));
+	if (vfa_pf_sriov(c, pf, &e)) {
+		json_object_object_add(po, "error", json_object_new_string(e.msg));
+		return po;
+	}
+	json_object_object_add(po, "total_vfs", json_object_new_int(pf->max_vfs));
+	if (pf->max_vfs != pf->sriov.total_vfs)
+		json_object_object_add(po, "total_vfs_config",
+				       json_object_new_int(pf->sriov.total_vfs));
+	json_object_object_add(po, "num_vfs", json_object_new_int(pf->link->num_vf));
+	snprintf(id, sizeof(id), "%04x", pf->sriov.vf_device);
+	json_object_object_add(po, "vf_device", json_object_new_string(id));
+	json_object_object_add(po, "truncated", json_object_new_boolean(pf->link->truncated));
+	vfs = json_object_new_array();
+	for (unsigned int k = 0; k < pf->link->num_vf && k < VFNL_MAX_VFS; k++)
+		json_object_array_add(vfs, vf_json(c, x, pf, k, ls, nl));
+	json_object_object_add(po, "vfs", vfs);
+	return po;
+}
+
+/* Every SR-IOV PF (or o->pf only) and its VFs; *ret the caller's. One
+ * link dump per request, whatever the number of PFs and VFs. */
 int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	      struct vfa_err *e)
 {
+	struct list_ctx x = { .links = NULL };
 	struct vfa_lease *ls = NULL;
+	struct pf *only = NULL;	/* list PF: reconcile may have cached others */
 	json_object *out;
 	size_t nl = 0;
 	int r = vfa_begin_read(c, &ls, &nl, e);
 
 	if (r)
 		return r;
-	struct pf *only = NULL;	/* list PF: reconcile may have cached others */
-
 	if (o->pf)
 		r = vfa_pf_resolve(c, o->pf, NULL, &only, e);
 	for (unsigned int i = 0; !r && !o->pf && i < c->cfg.n_pools; i++)
@@ -219,49 +286,22 @@ int vfa_list(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 
 			r = vfa_pf_resolve(c, c->cfg.pools[i].pf[j], &c->cfg.pools[i], &pf, e);
 		}
-	if (!r && !o->pf)
-		add_unpooled_pfs(c);
-	if (r) {
-		free(ls);
-		return r;
-	}
+	if (r)
+		goto out;
+	if (vfnl_dump_links(c->nl, collect_pci, &x))
+		x.n = 0;	/* no netdev names, no unpooled PFs: as before */
+	else if (!o->pf)
+		add_unpooled_pfs(c, &x);
 	out = json_object_new_array();
-	for (unsigned int i = 0; i < c->n_pfs; i++) {
-		struct pf *pf = &c->pfs[i];
-		json_object *po, *vfs;
-		char id[32];
-
-		if (only && pf != only)
-			continue;
-		po = json_object_new_object();
-		vfs = json_object_new_array();
-
-		json_object_object_add(po, "pf", json_object_new_string(pf->netdev));
-		json_object_object_add(po, "pci", json_object_new_string(pf->pci));
-		json_object_object_add(po, "pool", pf->pool ? json_object_new_string(pf->pool->name) : NULL);
-		json_object_object_add(po, "up", json_object_new_boolean(pf->link->flags & IFF_UP));
-		if (vfa_pf_sriov(c, pf, e)) {
-			json_object_object_add(po, "error", json_object_new_string(e->msg));
-			json_object_array_add(out, po);
-			continue;
-		}
-		json_object_object_add(po, "total_vfs", json_object_new_int(pf->max_vfs));
-		if (pf->max_vfs != pf->sriov.total_vfs)
-			json_object_object_add(po, "total_vfs_config",
-					       json_object_new_int(pf->sriov.total_vfs));
-		json_object_object_add(po, "num_vfs", json_object_new_int(pf->link->num_vf));
-		snprintf(id, sizeof(id), "%04x", pf->sriov.vf_device);
-		json_object_object_add(po, "vf_device", json_object_new_string(id));
-		json_object_object_add(po, "truncated", json_object_new_boolean(pf->link->truncated));
-		for (unsigned int k = 0; k < pf->link->num_vf && k < VFNL_MAX_VFS; k++)
-			json_object_array_add(vfs, vf_json(c, pf, k, ls, nl));
-		json_object_object_add(po, "vfs", vfs);
-		json_object_array_add(out, po);
-	}
-	free(ls);
+	for (unsigned int i = 0; i < c->n_pfs; i++)
+		if (!only || &c->pfs[i] == only)
+			json_object_array_add(out, list_pf(c, &x, &c->pfs[i], ls, nl));
 	*ret = vfa_result(c, "pfs", out);
 	json_object_object_add(*ret, "journal", journal_json(c));
-	return 0;
+out:
+	free(x.links);
+	free(ls);
+	return r;
 }
 
 static int numa_node(struct vfa_agent *c, const char *pci)
@@ -293,16 +333,24 @@ static json_object *watch_vf(struct vfa_agent *c, const struct vfa_pool *p, stru
 	gid_t g;
 	mode_t m;
 	int grp = -1;
+	struct vfa_err e;
 
-	if (vfio_virtfn(c->io, pf->pci, i, vf, sizeof(vf))) {
+	if (vfa_vf_pci(c, pf, i, vf, sizeof(vf), &e)) {
 		json_object_put(o);
 		return NULL;
 	}
-	vfio_driver(c->io, vf, drv, sizeof(drv));
+	/* The daemon recomputes this after every change while a watcher is
+	 * connected: a VF its model saw on vfio-pci costs a readlink and a
+	 * stat (still in that group, node there), not every sysfs look. */
+	if (vfa_model_vf_ready(c, vf, &grp)) {
+		snprintf(drv, sizeof(drv), "vfio-pci");
+	} else {
+		vfio_driver(c->io, vf, drv, sizeof(drv));
+		if (vfio_group(c->io, vf, &grp))
+			grp = -1;
+		healthy &= grp >= 0 && vfio_node_stat(c->io, grp, &u, &g, &m) == 0;
+	}
 	healthy &= !strcmp(drv, "vfio-pci");
-	if (vfio_group(c->io, vf, &grp))
-		grp = -1;
-	healthy &= grp >= 0 && vfio_node_stat(c->io, grp, &u, &g, &m) == 0;
 	json_object_object_add(o, "pool", json_object_new_string(p->name));
 	json_object_object_add(o, "pf", json_object_new_string(pf->netdev));
 	json_object_object_add(o, "pci", json_object_new_string(vf));

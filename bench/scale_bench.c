@@ -15,7 +15,8 @@
  * leases taken before and dropped after each leases=N block, untimed), so
  * a slow drift of a shared machine hits both alike.
  * One round times, in this order: alloc (the daemon's warm alloc), status
- * (with the round's lease held), reconcile, release; alloc_release is the
+ * (with the round's lease held), list (every PF and VF of the host),
+ * reconcile, release; alloc_release is the
  * alloc + release of the round.  There is no reconcile request in the
  * protocol: reconcile is vfa_reconcile(domains=false) called in this
  * process on its own long-lived handle over the same config and state dir,
@@ -36,14 +37,21 @@
 #include "agent/vfagent-client.h"
 
 #include "bench/bench.h"
+#include "bench/bench_client.h"
 
 #define MAX_VFS 256
 #define BLOCKS 5
 #define TIMEOUT_MS 120000
+/* Before each round an untimed pause of 0..JITTER_MS (fixed seed): the
+ * daemon's periodic jobs (the metrics/CDI publish 250 ms after a change,
+ * the 5 s sweep) then fall on every op alike instead of on the one the
+ * rounds' fixed schedule lines up with them (it was the leases=N
+ * release). BENCH_SCALE_JITTER_MS overrides, 0 turns it off. */
+#define JITTER_MS 300
 
-enum { OP_ALLOC, OP_STATUS, OP_RECONCILE, OP_RELEASE, OP_ALLOC_RELEASE, OP_N };
+enum { OP_ALLOC, OP_STATUS, OP_LIST, OP_RECONCILE, OP_RELEASE, OP_ALLOC_RELEASE, OP_N };
 static const char *op_name[OP_N] = {
-	"alloc", "status", "reconcile", "release", "alloc_release",
+	"alloc", "status", "list", "reconcile", "release", "alloc_release",
 };
 
 struct series {
@@ -58,24 +66,19 @@ static int die(const char *what, int r, const char *msg)
 	return 1;
 }
 
-/* One request over the open connection.  Returns the reply's exit code
- * (0 ok, 3 exhausted, ...) or -errno; with ret_pci, an ok alloc's VF. */
+/* One request over the open connection (bench/bench_client.h's
+ * bench_call).  Returns the reply's exit code (0 ok, 3 exhausted, ...) or
+ * -errno; with ret_pci, an ok alloc's VF. */
 static int call(struct vfa_client *c, const char *op, const char *key, const char *val,
 		char ret_pci[16])
 {
-	json_object *q = json_object_new_object(), *rep = NULL, *x, *res, *p;
-	int r;
+	json_object *rep = NULL, *x, *res, *p;
+	int r = bench_call(c, bench_req(op, key, val), TIMEOUT_MS, &rep);
 
-	if (!q)
-		return -ENOMEM;
-	json_object_object_add(q, "op", json_object_new_string(op));
-	if (key)
-		json_object_object_add(q, key, json_object_new_string(val));
-	r = vfa_client_request(c, q, TIMEOUT_MS, &rep);
-	json_object_put(q);
-	if (r)
+	if (r < 0) {
+		json_object_put(rep);	/* NULL, or a reply without "exit" */
 		return r;
-	r = json_object_object_get_ex(rep, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
+	}
 	if (!r && ret_pci) {
 		if (json_object_object_get_ex(rep, "result", &res) &&
 		    json_object_object_get_ex(res, "pci", &p))
@@ -103,6 +106,7 @@ struct ctx {
 	struct vfa_agent *a;
 	const char *pool;
 	int reps;
+	int jitter_ms;
 	struct series s[2][OP_N];	/* [phase][op] */
 };
 
@@ -123,6 +127,10 @@ static int round_once(struct ctx *x, int ph)
 	if ((r = call(x->c, "status", NULL, NULL, NULL)))
 		return die("status", r > 0 ? EIO : r, vfa_client_error(x->c));
 	t[OP_STATUS] = now_us() - t0;
+	t0 = now_us();
+	if ((r = call(x->c, "list", NULL, NULL, NULL)))
+		return die("list", r > 0 ? EIO : r, vfa_client_error(x->c));
+	t[OP_LIST] = now_us() - t0;
 	t0 = now_us();
 	r = vfa_reconcile(x->a, false, &notes, &e);
 	t[OP_RECONCILE] = now_us() - t0;
@@ -209,8 +217,8 @@ static int run(struct ctx *x, const char *out, const char *label)
 		return r;
 	if (nvf < 1)
 		return die("pool", ENOSPC, "no VF could be allocated");
-	printf("%s: pool %s has %d VFs; %d rounds per phase, one connection\n", label,
-	       x->pool, nvf, x->reps);
+	printf("%s: pool %s has %d VFs; %d rounds per phase, one connection, 0..%d ms before each\n",
+	       label, x->pool, nvf, x->reps, x->jitter_ms);
 	printf("%-6s %4s %6s  %-14s %5s %10s %10s %10s %10s\n", "host", "vfs", "leases",
 	       "op", "n", "p50 ms", "p90 ms", "p99 ms", "max ms");
 	for (int b = 0; b < BLOCKS; b++) {
@@ -225,8 +233,12 @@ static int run(struct ctx *x, const char *out, const char *label)
 				drop(x->c, held, n);
 				return die("hold", EAGAIN, "fewer VFs than at the start");
 			}
-			for (int i = lo; i < hi && !r; i++)
+			for (int i = lo; i < hi && !r; i++) {
+				long ms = x->jitter_ms > 0 ? rand() % x->jitter_ms : 0;
+
+				nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000 }, NULL);
 				r = round_once(x, ph);
+			}
 			if (drop(x->c, held, n) || r)
 				return 1;
 		}
@@ -250,6 +262,8 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	o.config = argv[1], o.state_dir = argv[2];
+	x.jitter_ms = getenv("BENCH_SCALE_JITTER_MS") ? atoi(getenv("BENCH_SCALE_JITTER_MS")) : JITTER_MS;
+	srand(1);
 	x.pool = argv[3], x.reps = atoi(argv[6]);
 	if (x.reps < 1)
 		x.reps = 1;
