@@ -34,7 +34,7 @@ jino() { stat -c %i "$st/journal"; }
 for i in $(seq 1 60); do [ "$(jsize)" -gt 7000 ] && break; cycle; done
 i0=$(jino)
 rm -f "$out/rel.rc"
-( timeout 120 "$V" -c "$conf" -s "$st" --json release --domain l2 >"$out/rel.json" 2>"$out/rel.err"
+( timeout 60 "$V" -c "$conf" -s "$st" --json release --domain l2 >"$out/rel.json" 2>"$out/rel.err"
   echo $? >"$out/rel.rc" ) &
 rpid=$!
 for i in $(seq 1 200); do jleases "$st" | grep -qs '"state":"releasing"' && break; sleep 0.02; done
@@ -48,7 +48,7 @@ else
 	check wlock.release_replied "compacted after $n cycles during the detach; release: rc $(cat "$out/rel.rc") $(cat "$out/rel.err")" \
 		grep -qE '^(0|4)$' "$out/rel.rc"
 fi
-b=$(timeout 60 "$V" -c "$conf" -s "$st" --json alloc --pool net1 2>&1)
+b=$(timeout 30 "$V" -c "$conf" -s "$st" --json alloc --pool net1 2>&1)
 check wlock.alloc_after "$b" sh -c "echo '$b' | jq -e .pci >/dev/null"
 id=$(echo "$b" | jq -r .id 2>/dev/null)
 [ -n "$id" ] && timeout 60 "$V" -c "$conf" -s "$st" release --lease "$id" >/dev/null 2>&1
