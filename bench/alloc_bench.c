@@ -50,8 +50,10 @@
  * connection (domain_daemon_np), destroy + release --domain (untimed); the
  * same alloc without "domain" (daemon_alloc_np: vfagent's own share, in
  * this boot) + release; virConnectOpen + virConnectClose of qemu:///system
- * (libvirt_connect_np: what the daemon's attach worker pays for its own
- * libvirt connection); the domain started again,
+ * (libvirt_connect_np: what a worker forked per request paid for its own
+ * libvirt connection); release --domain DOMAIN, which holds no lease then
+ * (daemon_job_np: a worker's round trip, handoff, lookup and reply, with
+ * no attach); the domain started again,
  * virDomainAttachDeviceFlags(<interface type='network'><source
  * network='vfpool'/></interface>, AFFECT_LIVE) through this process's open
  * connection (domain_netpool), destroy, every VF of PF put back on vfio-pci
@@ -104,7 +106,7 @@ enum {
 	P_PH_LOCK_LIST, P_PH_GETLINK, P_PH_JOURNAL, P_PH_SETLINK, P_PH_BIND_CHECK,
 	P_PH_NODE_WAIT, P_PH_CHOWN, P_PH_SUM, P_PH_LEASE_DROP,
 	P_DOM_VFAGENT, P_DOM_VIRSH,
-	P_NP_VFAGENT, P_NP_ATTACH, P_NP_DAEMON_ALLOC, P_NP_LV_CONNECT,
+	P_NP_VFAGENT, P_NP_ATTACH, P_NP_DAEMON_ALLOC, P_NP_LV_CONNECT, P_NP_JOB,
 	P_N
 };
 static const char *pname[P_N] = {
@@ -118,6 +120,7 @@ static const char *pname[P_N] = {
 	"ph_node_wait", "ph_chown", "ph_sum", "ph_lease_drop",
 	"domain_vfagent", "domain_virsh_managed",
 	"domain_daemon_np", "domain_netpool", "daemon_alloc_np", "libvirt_connect_np",
+	"daemon_job_np",
 };
 
 struct series {
@@ -1261,6 +1264,17 @@ static int cmd_netpool(int argc, char **argv)
 		}
 		add(P_NP_DAEMON_ALLOC, t - t0);
 
+		/* A worker's round trip without the attach: release --domain
+		 * of the domain, which holds no lease now (ENOENT). */
+		t0 = now_us();
+		r = np_call(cl, "release", "domain", dom_name, NULL, NULL, en);
+		t = now_us();
+		if (r && strcmp(en, "ENOENT")) {
+			rc = die("daemon release --domain (no lease)", r < 0 ? r : EIO, en);
+			break;
+		}
+		add(P_NP_JOB, t - t0);
+
 		/* What a fresh libvirt connection costs (the daemon's attach
 		 * worker opens one per request). */
 		t0 = now_us();
@@ -1313,7 +1327,7 @@ static int cmd_netpool(int argc, char **argv)
 		goto done;
 	snprintf(path, sizeof(path), "%s/samples.csv", out);
 	if ((f = fopen(path, "a"))) {
-		for (int q = P_NP_VFAGENT; q <= P_NP_LV_CONNECT; q++)
+		for (int q = P_NP_VFAGENT; q <= P_NP_JOB; q++)
 			for (int i = 0; i < S[q].n; i++)
 				fprintf(f, "%s,%d,%.1f\n", pname[q], i, S[q].v[i]);
 		fclose(f);
