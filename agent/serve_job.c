@@ -2,7 +2,7 @@
  * One worker is kept ready (the spare): forked ahead, its agent open and
  * its libvirt connection made, it waits on a socketpair for one job line,
  * runs it, writes the reply line and exits; the loop forks the next spare
- * as it hands a job over. doc/PROTOCOL.md, "Concurrency". */
+ * once a job is done. doc/PROTOCOL.md, "Concurrency". */
 #include "agent/agent.h"
 #include "agent/fleet.h"
 #include "agent/loop.h"
@@ -319,6 +319,9 @@ static void job_done(struct client *c)
 	c->job_out = NULL;
 	c->job_len = 0;
 	srv_client_reply(c, reply);
+	/* The next spare is forked now, not while the job ran: its libvirt
+	 * connection would have competed with the job's attach in libvirtd. */
+	srv_job_spare(s);
 	/* The worker bound, set and attached with its own agent: the model
 	 * rereads what it may have changed (libvirt may rebind the VF). */
 	vfa_model_invalidate(s->agent);
@@ -348,8 +351,8 @@ static void job_io(int id, int fd, uint32_t events, void *ud)
 		job_done(c);
 }
 
-/* Hands c's request to a worker (the spare, else a new one) and forks the
- * next spare; false (run it here) if that fails. */
+/* Hands c's request to a worker (the spare, else a new one; the next
+ * spare is forked when a job is done); false (run it here) if that fails. */
 bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
 		   json_object *id)
 {
@@ -384,6 +387,5 @@ bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
 	snprintf(c->job_pool, sizeof(c->job_pool), "%s", o->pool ? o->pool : "");
 	srv_logmsg(s, 6, "uid %u pid %d: %s running in worker %d", (unsigned)c->peer.uid,
 		   (int)c->peer.pid, op, (int)pid);
-	srv_job_spare(s);
 	return true;
 }
