@@ -192,7 +192,7 @@ static void spare_drop(struct server *s)
 
 /* The spare wrote or hung up before any job: it died (it never writes
  * unasked). Replaced unless it died young (no fork loop); else the next
- * job forks its own worker and a new spare. */
+ * job forks its own worker, and the next spare comes when that is done. */
 static void spare_io(int id, int fd, uint32_t events, void *ud)
 {
 	struct server *s = ud;
