@@ -396,6 +396,7 @@ static void on_signal(int id, int fd, uint32_t events, void *ud)
 			else
 				srv_logmsg(s, 6, "config reloaded");
 			srv_recheck_clients(s);
+			srv_job_reload(s);
 			srv_fleet_soon(s);
 			srv_watch_changed(s);
 			notify("READY=1");
@@ -546,6 +547,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 		virt_timer(0, &s);
 	check_pfs(&s);
 	fleet_publish(&s);
+	srv_job_spare(&s);
 	srv_logmsg(&s, 6, "serving on %s (config %s, state %s)", s.path,
 		   vfa_agent_config(s.agent)->path, o->state_dir);
 	notify("READY=1");

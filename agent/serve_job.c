@@ -1,4 +1,8 @@
-/* vfagent serve: the worker processes that run slow libvirt operations. */
+/* vfagent serve: the worker processes that run slow libvirt operations.
+ * One worker is kept ready (the spare): forked ahead, its agent open and
+ * its libvirt connection made, it waits on a socketpair for one job line,
+ * runs it, writes the reply line and exits; the loop forks the next spare
+ * once a job is done. doc/PROTOCOL.md, "Concurrency". */
 #include "agent/agent.h"
 #include "agent/fleet.h"
 #include "agent/loop.h"
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Does the request call libvirt for seconds (an attach, or a detach the
@@ -44,46 +49,221 @@ bool srv_needs_job(struct server *s, const char *op, const struct vfa_opts *o)
 	return slow;
 }
 
-/* The child: its own agent, libvirt connection and event loop (the
- * parent's epoll set is not touched); the reply line on fd. */
-static void __attribute__((noreturn)) job_child(struct server *s, int fd, pid_t parent,
-						const char *op, const struct vfa_opts *o)
+/* Leaves the worker only stdin, stdout, stderr and fd (as fd 3). The
+ * daemon's descriptors are not the worker's to hold: flock belongs to the
+ * open file description, so a copy of the daemon's journal descriptor kept
+ * here would keep the daemon's lock on a journal it compacted and closed
+ * (the worker's own save then waited on it forever), and a client the
+ * daemon closes must see EOF now. Returns the new fd or -errno. */
+static int worker_fds(int fd)
 {
+	if (fd != 3 && dup2(fd, 3) < 0)
+		return -errno;
+	if (close_range(4, ~0U, 0) < 0) {
+		long max = sysconf(_SC_OPEN_MAX);
+
+		for (long i = 4; i < (max > 0 ? max : 65536); i++)
+			close((int)i);
+	}
+	return 3;
+}
+
+/* A worker: its agent and libvirt connection, opened before its job comes
+ * (worker_main), used for that one job. */
+struct worker {
+	struct server *s;
+	struct vfa_agent *a;
+	int fd;
+	char line[VFA_REQ_MAX + 1];
+	size_t len;
+};
+
+/* Runs the job line (the request as the loop checked it) and writes the
+ * reply line on w->fd; the worker then exits. */
+static void __attribute__((noreturn)) worker_run(struct worker *w)
+{
+	struct vfa_opts o = *w->s->o;
 	struct vfa_err e = { "", 0 };
-	struct vfa_agent *a = NULL;
-	struct vfa_loop *l = NULL;
-	json_object *res = NULL, *reply;
-	const char *txt;
-	int r;
+	json_object *req = NULL, *res = NULL, *reply;
+	const char *op = NULL, *txt;
+	int r = 0;
 
-	/* The parent's sockets and locks are not the child's to hold: a
-	 * client the parent closes must see EOF now, not when we exit. */
-	for (size_t i = 0; i < sizeof(s->clients) / sizeof(s->clients[0]); i++)
-		if (s->clients[i]) {
-			close(s->clients[i]->fd);
-			if (s->clients[i]->job_fd >= 0)
-				close(s->clients[i]->job_fd);
-		}
-	close(s->lfd);
-	close(s->lockfd);
-	/* A worker is part of the daemon: it dies with it (kill -9, stop),
-	 * leaving what it was doing to the next daemon's reconcile. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(1);
-	setenv("VFAGENT_WORKER", "1", 1);
-	r = vfa_loop_new(&l);
-
+	if (!w->a)
+		r = vfa_agent_open(w->s->o, &w->a, &e);
 	if (!r)
-		vfa_loop_for_libvirt(l);
-	r = vfa_agent_open(s->o, &a, &e);
-	if (!r)
-		r = vfa_dispatch(a, op, o, &res, &e);
+		r = vfa_req_line(w->line, w->len, &req, &op, &o, &e);
+	if (!r) {
+		vfa_agent_virt(w->a, NULL);	/* a connection that died while we waited: a new one */
+		r = vfa_dispatch(w->a, op, &o, &res, &e);
+	}
 	reply = vfa_reply_json(r, res, &e);
 	txt = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
 					     JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (write(fd, txt, strlen(txt)) < 0 || write(fd, "\n", 1) < 0)
+	if (write(w->fd, txt, strlen(txt)) < 0 || write(w->fd, "\n", 1) < 0)
 		_exit(1);
 	_exit(0);
+}
+
+/* The job line arrives; EOF before it: the daemon dropped this worker. */
+static void worker_io(int id, int fd, uint32_t events, void *ud)
+{
+	struct worker *w = ud;
+	ssize_t n;
+
+	(void)id;
+	(void)events;
+	n = read(fd, w->line + w->len, sizeof(w->line) - 1 - w->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
+		_exit(0);
+	w->len += (size_t)n;
+	if (memchr(w->line, '\n', w->len) || w->len == sizeof(w->line) - 1) {
+		char *nl = memchr(w->line, '\n', w->len);
+
+		if (nl)
+			w->len = (size_t)(nl - w->line);
+		worker_run(w);
+	}
+}
+
+/* The worker process: opens its agent and its libvirt connection, then
+ * waits (its own event loop answering libvirt's keepalives) for one job
+ * line on fd. */
+static void __attribute__((noreturn)) worker_main(struct server *s, int fd, pid_t parent)
+{
+	static struct worker w;
+	struct vfa_err e = { "", 0 };
+	struct vfa_loop *l = NULL;
+
+	fd = worker_fds(fd);
+	/* A worker is part of the daemon: it dies with it (kill -9, stop),
+	 * leaving what it was doing to the next daemon's reconcile. */
+	if (fd < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(1);
+	setenv("VFAGENT_WORKER", "1", 1);
+	w.s = s;
+	w.fd = fd;
+	if (vfa_loop_new(&l) == 0)
+		vfa_loop_for_libvirt(l);
+	if (vfa_agent_open(s->o, &w.a, &e) == 0)
+		vfa_agent_virt(w.a, NULL);	/* connected before the job comes */
+	if (!l || vfa_loop_add(l, fd, EPOLLIN, worker_io, &w) < 0) {
+		for (;;)
+			worker_io(0, fd, EPOLLIN, &w);	/* blocking reads */
+	}
+	vfa_loop_run(l);
+	_exit(1);
+}
+
+/* Forks a worker; its end of the socketpair (nonblocking) in *ret_fd. */
+static int worker_fork(struct server *s, pid_t *ret_pid, int *ret_fd)
+{
+	pid_t pid, parent = getpid();
+	int sp[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		close(sp[0]);
+		worker_main(s, sp[1], parent);
+	}
+	close(sp[1]);
+	if (pid < 0 || fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) {
+		close(sp[0]);
+		return -EAGAIN;
+	}
+	*ret_pid = pid;
+	*ret_fd = sp[0];
+	return 0;
+}
+
+static void spare_drop(struct server *s)
+{
+	if (s->spare_pid <= 0)
+		return;
+	vfa_loop_del(s->loop, s->spare_watch);
+	close(s->spare_fd);	/* it reads EOF and exits; the tick reaps it */
+	s->spare_pid = 0;
+	s->spare_fd = -1;
+}
+
+/* The spare wrote or hung up before any job: it died (it never writes
+ * unasked). Replaced unless it died young (no fork loop); else the next
+ * job forks its own worker, and the next spare comes when that is done. */
+static void spare_io(int id, int fd, uint32_t events, void *ud)
+{
+	struct server *s = ud;
+	bool young = srv_mono_ms() - s->spare_t0 < 1000;
+
+	(void)id;
+	(void)fd;
+	(void)events;
+	srv_logmsg(s, 4, "worker %d (spare) died; %s", (int)s->spare_pid,
+		   young ? "the next job starts its own" : "starting another");
+	spare_drop(s);
+	if (!young)
+		srv_job_spare(s);
+}
+
+/* Forks the spare worker if there is none: the next slow request finds
+ * its agent open and its libvirt connection made. */
+void srv_job_spare(struct server *s)
+{
+	pid_t pid;
+	int fd;
+
+	if (s->spare_pid > 0 || worker_fork(s, &pid, &fd))
+		return;
+	s->spare_watch = vfa_loop_add(s->loop, fd, EPOLLIN, spare_io, s);
+	if (s->spare_watch < 0) {
+		close(fd);
+		return;
+	}
+	s->spare_pid = pid;
+	s->spare_fd = fd;
+	s->spare_t0 = srv_mono_ms();
+}
+
+/* After a config reload: the spare read the old config; a new one. */
+void srv_job_reload(struct server *s)
+{
+	spare_drop(s);
+	srv_job_spare(s);
+}
+
+/* The spare taken for a job (its fd and pid), or a worker forked for it;
+ * -errno if neither. */
+static int worker_take(struct server *s, const char *line, size_t len, pid_t *ret_pid,
+		       int *ret_fd)
+{
+	pid_t pid;
+	int fd;
+
+	if (s->spare_pid > 0) {
+		pid = s->spare_pid;
+		fd = s->spare_fd;
+		vfa_loop_del(s->loop, s->spare_watch);
+		s->spare_pid = 0;
+		s->spare_fd = -1;
+		if (send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len) {
+			*ret_pid = pid;
+			*ret_fd = fd;
+			return 0;
+		}
+		close(fd);	/* died meanwhile: a fresh one */
+	}
+	if (worker_fork(s, &pid, &fd))
+		return -EAGAIN;
+	if (send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len) {
+		close(fd);
+		return -EIO;
+	}
+	*ret_pid = pid;
+	*ret_fd = fd;
+	return 0;
 }
 
 /* A worker's operation in the metrics, from its reply line. */
@@ -136,6 +316,9 @@ static void job_done(struct client *c)
 	c->job_out = NULL;
 	c->job_len = 0;
 	srv_client_reply(c, reply);
+	/* The next spare is forked now, not while the job ran: its libvirt
+	 * connection would have competed with the job's attach in libvirtd. */
+	srv_job_spare(s);
 	/* The worker bound, set and attached with its own agent: the model
 	 * rereads what it may have changed (libvirt may rebind the VF). */
 	vfa_model_invalidate(s->agent);
@@ -165,34 +348,35 @@ static void job_io(int id, int fd, uint32_t events, void *ud)
 		job_done(c);
 }
 
-/* Forks the worker for c's request; false (run it here) if that fails. */
+/* Hands c's request to a worker (the spare, else a new one; the next
+ * spare is forked when a job is done); false (run it here) if that fails. */
 bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
 		   json_object *id)
 {
 	struct server *s = c->srv;
-	pid_t pid, parent;
-	int p[2];
+	json_object *req = vfa_req_json(op, o);
+	const char *txt = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t n = strlen(txt);
+	char *line = malloc(n + 2);
+	pid_t pid;
+	int fd, r = -ENOMEM;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return false;
-	fflush(stderr);
-	parent = getpid();
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		job_child(s, p[1], parent, op, o);
+	if (line) {
+		memcpy(line, txt, n);
+		line[n] = '\n';
+		r = worker_take(s, line, n + 1, &pid, &fd);
 	}
-	close(p[1]);
-	if (pid < 0 || fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
-		close(p[0]);
+	free(line);
+	json_object_put(req);
+	if (r)
 		return false;
-	}
-	c->job_watch = vfa_loop_add(s->loop, p[0], EPOLLIN, job_io, c);
+	c->job_watch = vfa_loop_add(s->loop, fd, EPOLLIN, job_io, c);
 	if (c->job_watch < 0) {
-		close(p[0]);	/* the child finishes alone; its reply is lost */
+		close(fd);	/* the worker finishes alone; its reply is lost */
 		return false;
 	}
-	c->job_fd = p[0];
+	c->job_fd = fd;
 	c->job_pid = pid;
 	c->job_id = json_object_get(id);
 	c->job_t0 = srv_mono_ms();
@@ -202,4 +386,3 @@ bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
 		   (int)c->peer.pid, op, (int)pid);
 	return true;
 }
-

@@ -124,6 +124,11 @@ struct server {
 	unsigned long long seq;
 	unsigned int n_watchers;
 	uint64_t wfp;			/* the leases last looked at (srv_watch_poke) */
+	/* The spare worker (serve_job.c): forked ahead, connected, waiting
+	 * for a job on spare_fd; spare_pid 0: none. */
+	pid_t spare_pid;
+	int spare_fd, spare_watch;
+	long long spare_t0;
 };
 
 /* serve.c: start, signals, timers, logging, the fleet hooks. */
@@ -168,5 +173,7 @@ void srv_watch_start(struct client *c, json_object *id);
 bool srv_needs_job(struct server *s, const char *op, const struct vfa_opts *o);
 bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
 		   json_object *id);
+void srv_job_spare(struct server *s);
+void srv_job_reload(struct server *s);
 
 #endif

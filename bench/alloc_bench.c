@@ -50,8 +50,10 @@
  * connection (domain_daemon_np), destroy + release --domain (untimed); the
  * same alloc without "domain" (daemon_alloc_np: vfagent's own share, in
  * this boot) + release; virConnectOpen + virConnectClose of qemu:///system
- * (libvirt_connect_np: what the daemon's attach worker pays for its own
- * libvirt connection); the domain started again,
+ * (libvirt_connect_np: what a worker forked per request paid for its own
+ * libvirt connection); release --domain DOMAIN, which holds no lease then
+ * (daemon_job_np: a worker's round trip, handoff, lookup and reply, with
+ * no attach); the domain started again,
  * virDomainAttachDeviceFlags(<interface type='network'><source
  * network='vfpool'/></interface>, AFFECT_LIVE) through this process's open
  * connection (domain_netpool), destroy, every VF of PF put back on vfio-pci
@@ -77,6 +79,7 @@
 
 #include "agent/vfagent-client.h"
 #include "bench/bench_client.h"
+#include "bench/bench_daemon.h"
 #if VFAGENT_LIBVIRT
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -103,7 +106,7 @@ enum {
 	P_PH_LOCK_LIST, P_PH_GETLINK, P_PH_JOURNAL, P_PH_SETLINK, P_PH_BIND_CHECK,
 	P_PH_NODE_WAIT, P_PH_CHOWN, P_PH_SUM, P_PH_LEASE_DROP,
 	P_DOM_VFAGENT, P_DOM_VIRSH,
-	P_NP_VFAGENT, P_NP_ATTACH, P_NP_DAEMON_ALLOC, P_NP_LV_CONNECT,
+	P_NP_VFAGENT, P_NP_ATTACH, P_NP_DAEMON_ALLOC, P_NP_LV_CONNECT, P_NP_JOB,
 	P_N
 };
 static const char *pname[P_N] = {
@@ -117,6 +120,7 @@ static const char *pname[P_N] = {
 	"ph_node_wait", "ph_chown", "ph_sum", "ph_lease_drop",
 	"domain_vfagent", "domain_virsh_managed",
 	"domain_daemon_np", "domain_netpool", "daemon_alloc_np", "libvirt_connect_np",
+	"daemon_job_np",
 };
 
 struct series {
@@ -232,93 +236,36 @@ static int cli_release(const char *pci)
 /* ---- the daemon: started per round (untimed) and stopped before the
  * direct paths run, so its netlink watch and timers never compete with
  * them. ---- */
-static pid_t daemon_pid = -1;
-static char daemon_sock[300], daemon_log[1024] = "/dev/null";
-
-/* Where the daemon's log goes: $BENCH_LOGS (bench/lab.sh: a tmpfs, copied
- * to OUT at the end) so that its line per request is not a 9p write to the
- * lab's results share inside the timed path; else out. */
-static const char *log_dir(const char *out)
-{
-	const char *d = getenv("BENCH_LOGS");
-
-	return d && *d ? d : out;
-}
+static struct bench_daemon dmn = { .pid = -1 };
+static char daemon_log[1024] = "/dev/null";
 
 /* The bench's one persistent connection to the daemon, as an
  * orchestrator holds it: opened by daemon_start, closed by daemon_stop. */
 static struct vfa_client *dconn;
 
-/* An alloc over the persistent connection (bench/bench_client.h); its VF
- * into pci. Returns the reply's exit code or -errno. */
+/* An alloc and a release over the persistent connection
+ * (bench/bench_client.h). */
 static int sock_alloc(char pci[16])
 {
-	json_object *j = NULL, *res, *p;
-	int r = bench_call(dconn, bench_req("alloc", "pool", pool), -1, &j);
-
-	if (r)
-		return r;
-	if (!json_object_object_get_ex(j, "result", &res) ||
-	    !json_object_object_get_ex(res, "pci", &p)) {
-		json_object_put(j);
-		return -EBADMSG;
-	}
-	snprintf(pci, 16, "%s", json_object_get_string(p));
-	json_object_put(j);
-	return 0;
+	return bench_alloc(dconn, pool, NULL, -1, pci);
 }
 
 static int sock_release(const char *pci)
 {
-	return bench_call(dconn, bench_req("release", "pci", pci), -1, NULL);
+	return bench_release(dconn, pci, -1);
 }
 
 static void daemon_stop(void)
 {
-	int st;
-
-	if (daemon_pid <= 0)
-		return;
-	kill(daemon_pid, SIGTERM);
-	while (waitpid(daemon_pid, &st, 0) < 0 && errno == EINTR)
-		;
-	daemon_pid = -1;
+	bench_daemon_stop(&dmn, NULL);
 	vfa_client_close(dconn);
 	dconn = NULL;
 }
 
-/* Starts `vfagent serve` and waits until it answers a status request. */
+/* Starts `vfagent serve`; dconn is a connection status answered on. */
 static int daemon_start(void)
 {
-	posix_spawn_file_actions_t fa;
-	char *argv[] = { vfagent, "-c", (char *)conf, "-s", (char *)state, "serve", NULL };
-	int r;
-
-	snprintf(daemon_sock, sizeof(daemon_sock), "%s/vfagent.sock", state);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, daemon_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	r = posix_spawn(&daemon_pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r) {
-		daemon_pid = -1;
-		return -r;
-	}
-	for (int i = 0; i < 2000; i++) {
-		if (vfa_client_connect(daemon_sock, 0, &dconn) == 0 &&
-		    bench_call(dconn, bench_req("status", NULL, NULL), -1, NULL) == 0)
-			return 0;
-		vfa_client_close(dconn);
-		dconn = NULL;
-		if (waitpid(daemon_pid, &r, WNOHANG) == daemon_pid) {
-			daemon_pid = -1;
-			return -ECHILD;
-		}
-		usleep(5000);
-	}
-	daemon_stop();
-	return -ETIMEDOUT;
+	return bench_daemon_start(&dmn, vfagent, conf, state, daemon_log, -1, &dconn);
 }
 
 /* The PF's PCI address (what a lease journals as pf_pci), "" if unknown. */
@@ -534,7 +481,7 @@ static int cmd_run(int argc, char **argv)
 		return die("vfio", r, NULL);
 	if ((r = vfa_state_open(state, &vst, &e)))
 		return die("state", r, e.msg);
-	snprintf(daemon_log, sizeof(daemon_log), "%s/daemon.log", log_dir(out));
+	snprintf(daemon_log, sizeof(daemon_log), "%s/daemon.log", bench_log_dir(out));
 	/* Which VF the pool hands out first: every path uses that one. */
 	if ((r = lib_alloc(&o, vf, &cold, &e)) || (r = lib_release(&o, vf, &e)))
 		return die("first alloc", r, e.msg);
@@ -1274,13 +1221,13 @@ static int cmd_netpool(int argc, char **argv)
 	printf("\nnetwork vfpool: %s\n", xml);
 	/* vfagent as an orchestrator would use it: the daemon up, one
 	 * connection open for the whole mode, as libvirt's is above. */
-	snprintf(daemon_log, sizeof(daemon_log), "%s/daemon-netpool.log", log_dir(out));
+	snprintf(daemon_log, sizeof(daemon_log), "%s/daemon-netpool.log", bench_log_dir(out));
 	if ((r = daemon_start())) {
 		rc = die("vfagent serve", r, daemon_log);
 		goto done;
 	}
-	if ((r = vfa_client_connect(daemon_sock, 0, &cl))) {
-		rc = die(daemon_sock, r, cl ? vfa_client_error(cl) : NULL);
+	if ((r = vfa_client_connect(dmn.sock, 0, &cl))) {
+		rc = die(dmn.sock, r, cl ? vfa_client_error(cl) : NULL);
 		goto done;
 	}
 	start = now_us();
@@ -1316,6 +1263,17 @@ static int cmd_netpool(int argc, char **argv)
 			break;
 		}
 		add(P_NP_DAEMON_ALLOC, t - t0);
+
+		/* A worker's round trip without the attach: release --domain
+		 * of the domain, which holds no lease now (ENOENT). */
+		t0 = now_us();
+		r = np_call(cl, "release", "domain", dom_name, NULL, NULL, en);
+		t = now_us();
+		if (r && strcmp(en, "ENOENT")) {
+			rc = die("daemon release --domain (no lease)", r < 0 ? r : EIO, en);
+			break;
+		}
+		add(P_NP_JOB, t - t0);
 
 		/* What a fresh libvirt connection costs (the daemon's attach
 		 * worker opens one per request). */
@@ -1369,7 +1327,7 @@ static int cmd_netpool(int argc, char **argv)
 		goto done;
 	snprintf(path, sizeof(path), "%s/samples.csv", out);
 	if ((f = fopen(path, "a"))) {
-		for (int q = P_NP_VFAGENT; q <= P_NP_LV_CONNECT; q++)
+		for (int q = P_NP_VFAGENT; q <= P_NP_JOB; q++)
 			for (int i = 0; i < S[q].n; i++)
 				fprintf(f, "%s,%d,%.1f\n", pname[q], i, S[q].v[i]);
 		fclose(f);
@@ -1414,7 +1372,11 @@ int main(int argc, char **argv)
 
 	if (!getcwd(cwd, sizeof(cwd)))
 		return die("getcwd", errno, NULL);
-	snprintf(vfagent, sizeof(vfagent), "%s/vfagent", cwd);
+	/* $VFAGENT: another build (old against new in one boot). */
+	if (getenv("VFAGENT") && *getenv("VFAGENT"))
+		snprintf(vfagent, sizeof(vfagent), "%s", getenv("VFAGENT"));
+	else
+		snprintf(vfagent, sizeof(vfagent), "%s/vfagent", cwd);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && !strcmp(argv[1], "run"))
 		return cmd_run(argc, argv);

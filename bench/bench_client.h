@@ -5,6 +5,7 @@
 #define VFAGENT_BENCH_CLIENT_H
 
 #include <errno.h>
+#include <stdio.h>
 #include <json-c/json.h>
 
 #include "agent/vfagent-client.h"
@@ -38,6 +39,37 @@ static inline int bench_call(struct vfa_client *c, json_object *req, int timeout
 	else
 		json_object_put(rep);
 	return r;
+}
+
+/* An alloc from pool (attached to domain, live, if domain is set); the
+ * VF's address into pci. Returns the reply's exit code or -errno. */
+static inline int bench_alloc(struct vfa_client *c, const char *pool, const char *domain,
+			      int timeout_ms, char pci[16])
+{
+	json_object *q = bench_req("alloc", "pool", pool), *rep = NULL, *res, *p;
+	int r;
+
+	if (domain) {
+		json_object_object_add(q, "domain", json_object_new_string(domain));
+		json_object_object_add(q, "live", json_object_new_boolean(1));
+	}
+	r = bench_call(c, q, timeout_ms, &rep);
+	if (r)
+		return r;
+	if (!json_object_object_get_ex(rep, "result", &res) ||
+	    !json_object_object_get_ex(res, "pci", &p)) {
+		json_object_put(rep);
+		return -EBADMSG;
+	}
+	snprintf(pci, 16, "%s", json_object_get_string(p));
+	json_object_put(rep);
+	return 0;
+}
+
+/* A release of the lease on VF pci; the reply's exit code or -errno. */
+static inline int bench_release(struct vfa_client *c, const char *pci, int timeout_ms)
+{
+	return bench_call(c, bench_req("release", "pci", pci), timeout_ms, NULL);
 }
 
 #endif

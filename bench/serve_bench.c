@@ -23,9 +23,12 @@
  * (l2up: the same CPU load from the running guest, no detach), A allocs with
  * the VF hot-attached to it (--live), sends the release without waiting
  * (the OS-less guest never acks the unplug: the detach stays pending), and
- * while that reply is outstanding B times N alloc + release again
- * (pending); then A's reply is read, DOMAIN destroyed and A's lease waited
- * out. Writes OUT/hol-summary.csv.
+ * once the journal shows the release under way, B times up to N alloc +
+ * release again while that reply is outstanding (pending; A's connection
+ * is polled after each cycle and B stops at A's reply, so every pending
+ * sample completed inside the window; each rep prints how many did);
+ * then A's reply is read, DOMAIN destroyed and A's lease waited out.
+ * Writes OUT/hol-summary.csv.
  *
  * soak: one connection, WARMUP alloc + release cycles, then the daemon's fd
  * count, VmRSS and VmHWM (/proc/PID), COUNT cycles, the same again (and
@@ -56,6 +59,7 @@
 #include "agent/vfagent-client.h"
 
 #include "bench/bench.h"
+#include "bench/bench_daemon.h"
 #include "bench/bench_client.h"
 
 extern char **environ;
@@ -65,8 +69,7 @@ extern char **environ;
 #define TIMEOUT_MS 60000	/* a reply, at the most */
 
 static const char *bin, *conf, *state, *pool, *out;
-static char sock_path[512];
-static pid_t daemon_pid = -1;
+static struct bench_daemon dmn = { .pid = -1 };
 
 /* Nearest-rank percentile (q in 0..1) of v[0..n), sorting v. */
 static double pct_sort(double *v, int n, double q)
@@ -96,33 +99,16 @@ static int spawn_wait(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* alloc from the pool (attached to domain, live, when domain is set); the
- * VF's address into pci. Returns the reply's exit code or -errno. */
+/* alloc from the pool (attached to domain, live, when domain is set) and
+ * release, as bench/bench_client.h sends them, within TIMEOUT_MS. */
 static int do_alloc(struct vfa_client *c, const char *domain, char pci[16])
 {
-	json_object *q = bench_req("alloc", "pool", pool), *rep = NULL, *res, *p;
-	int r;
-
-	if (domain) {
-		json_object_object_add(q, "domain", json_object_new_string(domain));
-		json_object_object_add(q, "live", json_object_new_boolean(1));
-	}
-	r = bench_call(c, q, TIMEOUT_MS, &rep);
-	if (r)
-		return r;
-	if (!json_object_object_get_ex(rep, "result", &res) ||
-	    !json_object_object_get_ex(res, "pci", &p)) {
-		json_object_put(rep);
-		return -EBADMSG;
-	}
-	snprintf(pci, 16, "%s", json_object_get_string(p));
-	json_object_put(rep);
-	return 0;
+	return bench_alloc(c, pool, domain, TIMEOUT_MS, pci);
 }
 
 static int do_release(struct vfa_client *c, const char *pci)
 {
-	return bench_call(c, bench_req("release", "pci", pci), TIMEOUT_MS, NULL);
+	return bench_release(c, pci, TIMEOUT_MS);
 }
 
 /* Leases held in the pool now (status), -errno on failure. */
@@ -142,67 +128,21 @@ static int leased(struct vfa_client *c)
 	return n;
 }
 
-static void daemon_stop(int *ret_status)
-{
-	int st = 0;
-
-	if (daemon_pid <= 0)
-		return;
-	kill(daemon_pid, SIGTERM);
-	while (waitpid(daemon_pid, &st, 0) < 0 && errno == EINTR)
-		;
-	daemon_pid = -1;
-	if (ret_status)
-		*ret_status = st;
-}
-
-/* Starts the daemon; *ret is a connection to it that status answered on. */
+/* Starts the daemon (its log: serve-MODE.log); *ret is a connection to
+ * it that status answered on. */
 static int daemon_start(const char *mode, struct vfa_client **ret)
 {
-	posix_spawn_file_actions_t fa;
-	char *argv[] = { (char *)bin, "-c", (char *)conf, "-s", (char *)state, "serve", NULL };
 	char log[1024];
-	int r;
 
-	snprintf(sock_path, sizeof(sock_path), "%s/vfagent.sock", state);
-	/* $BENCH_LOGS: a tmpfs (bench/lab.sh), not the lab's 9p results share:
-	 * the daemon's line per request is not to cost a 9p write. */
-	snprintf(log, sizeof(log), "%s/serve-%s.log",
-		 getenv("BENCH_LOGS") && *getenv("BENCH_LOGS") ? getenv("BENCH_LOGS") : out, mode);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	r = posix_spawn(&daemon_pid, bin, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r) {
-		daemon_pid = -1;
-		return -r;
-	}
-	for (int i = 0; i < 3000; i++) {
-		struct vfa_client *c = NULL;
-
-		if (vfa_client_connect(sock_path, 0, &c) == 0 &&
-		    bench_call(c, bench_req("status", NULL, NULL), TIMEOUT_MS, NULL) == 0) {
-			*ret = c;
-			return 0;
-		}
-		vfa_client_close(c);
-		if (waitpid(daemon_pid, &r, WNOHANG) == daemon_pid) {
-			daemon_pid = -1;
-			return -ECHILD;
-		}
-		usleep(10000);
-	}
-	daemon_stop(NULL);
-	return -ETIMEDOUT;
+	snprintf(log, sizeof(log), "%s/serve-%s.log", bench_log_dir(out), mode);
+	return bench_daemon_start(&dmn, bin, conf, state, log, TIMEOUT_MS, ret);
 }
 
 static int die(const char *what, int r)
 {
 	fprintf(stderr, "serve_bench: %s: %s (daemon log in %s)\n", what,
 		r < 0 ? strerror(-r) : "the daemon replied with an error", out);
-	daemon_stop(NULL);
+	bench_daemon_stop(&dmn, NULL);
 	return 1;
 }
 
@@ -240,7 +180,7 @@ static void cycle_child(struct slot *s, int id, int max, double t_start, double 
 {
 	struct vfa_client *c = NULL;
 
-	if (vfa_client_connect(sock_path, 0, &c)) {
+	if (vfa_client_connect(dmn.sock, 0, &c)) {
 		s->conn_fail = 1;
 		_exit(1);
 	}
@@ -428,7 +368,7 @@ static int cmd_cycles(int argc, char **argv)
 	fclose(csv);
 	fclose(sum);
 	vfa_client_close(c);
-	daemon_stop(NULL);
+	bench_daemon_stop(&dmn, NULL);
 	return rc;
 }
 
@@ -436,7 +376,9 @@ static int cmd_cycles(int argc, char **argv)
 
 /* n timed alloc + release on c; alloc times (us) into a[], release into rl[].
  * If pend is set, after each cycle polls it (without waiting) for the reply
- * it owes; *ret_at is the count of cycles done when it came (n if not). */
+ * it owes and stops once that came: only cycles that completed inside the
+ * pending window are kept. *ret_at: the cycles done (n, or fewer if the
+ * reply came first). */
 static int hol_loop(struct vfa_client *c, int n, double *a, double *rl,
 		    struct vfa_client *pend, int *pend_exit, int *ret_at)
 {
@@ -454,7 +396,7 @@ static int hol_loop(struct vfa_client *c, int n, double *a, double *rl,
 		if (r)
 			return r < 0 ? r : -EIO;
 		a[i] = t1 - t0, rl[i] = now_us() - t1;
-		if (pend && at == n) {
+		if (pend) {
 			json_object *rep = NULL, *x;
 
 			if (vfa_client_recv(pend, 1, &rep) == 0) {
@@ -462,6 +404,7 @@ static int hol_loop(struct vfa_client *c, int n, double *a, double *rl,
 				*pend_exit = json_object_object_get_ex(rep, "exit", &x) ?
 					     json_object_get_int(x) : -EBADMSG;
 				json_object_put(rep);
+				break;
 			}
 		}
 	}
@@ -470,44 +413,48 @@ static int hol_loop(struct vfa_client *c, int n, double *a, double *rl,
 	return 0;
 }
 
-/* True once a lease file in STATE says the release is under way
- * (journaled before the detach starts). */
-static bool releasing(void)
+/* True once the journal (STATE/journal, agent/journal.c: one record a
+ * line, the last record of a VF wins) says VF pci is being released: its
+ * "releasing" record is written before the detach starts. (This read
+ * STATE/leases/<pci>.json, which the journal replaced: never true, so B
+ * started 5 s late, when libvirt's detach was about to give up.) */
+static bool releasing(const char *pci)
 {
-	char d[600], p[1200], buf[4096];
-	struct dirent *e;
+	char p[600], key[64], drop[64], *line = NULL;
+	size_t cap = 0;
 	bool yes = false;
-	DIR *dir;
+	FILE *f;
 
-	snprintf(d, sizeof(d), "%s/leases", state);
-	dir = opendir(d);
-	while (dir && !yes && (e = readdir(dir))) {
-		FILE *f;
-		size_t k;
-
-		if (!strstr(e->d_name, ".json"))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-		f = fopen(p, "r");
-		if (!f)
-			continue;
-		k = fread(buf, 1, sizeof(buf) - 1, f);
-		buf[k] = 0;
-		fclose(f);
-		yes = strstr(buf, "\"releasing\"") || strstr(buf, "\"detaching\"");
+	snprintf(p, sizeof(p), "%s/journal", state);
+	snprintf(key, sizeof(key), "\"pci\":\"%s\"", pci);
+	snprintf(drop, sizeof(drop), "{\"drop\":\"%s\"}", pci);
+	f = fopen(p, "r");
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		if (strstr(line, drop))
+			yes = false;
+		else if (strstr(line, key))
+			yes = strstr(line, "\"state\":\"releasing\"") ||
+			      strstr(line, "\"state\":\"detaching\"");
 	}
-	if (dir)
-		closedir(dir);
+	free(line);
+	fclose(f);
 	return yes;
 }
 
-/* One rep: attach with A, release it without waiting, time B meanwhile. */
+/* One rep: attach with A, release it without waiting, time B meanwhile.
+ * *ret_at: B's cycles done before A's reply; *ret_seen_ms: when the
+ * release was seen journaled (-1: never, B started after 5 s);
+ * *ret_reply_ms: A's reply, from its send. */
 static int hol_rep(struct vfa_client *a, struct vfa_client *b, const char *dom, int n,
-		   double *il, double *irl, double *al, double *rl, int *ret_at, int *ret_exit)
+		   double *il, double *irl, double *al, double *rl, int *ret_at, int *ret_exit,
+		   double *ret_seen_ms, double *ret_reply_ms)
 {
 	json_object *q;
 	char pci[16];
 	int r, pend_exit = -1, at;
+	double t0;
 
 	spawn_wait((char *[]){ "virsh", "-q", "destroy", (char *)dom, NULL });
 	if ((r = spawn_wait((char *[]){ "virsh", "-q", "start", (char *)dom, NULL })))
@@ -517,15 +464,22 @@ static int hol_rep(struct vfa_client *a, struct vfa_client *b, const char *dom, 
 	if ((r = do_alloc(a, dom, pci)))
 		return r < 0 ? r : -EIO;
 	q = bench_req("release", "pci", pci);
+	t0 = now_us();
 	r = vfa_client_send(a, q);
 	json_object_put(q);
 	if (r < 0)
 		return r;
-	for (int i = 0; i < 500 && !releasing(); i++)
+	*ret_seen_ms = -1;
+	for (int i = 0; i < 500; i++) {
+		if (releasing(pci)) {
+			*ret_seen_ms = (now_us() - t0) / 1e3;
+			break;
+		}
 		usleep(10000);
+	}
 	if ((r = hol_loop(b, n, al, rl, a, &pend_exit, &at)))
 		return r;
-	if (at == n) {
+	if (at == n && pend_exit == -1) {
 		json_object *rep = NULL, *x;
 
 		if ((r = vfa_client_recv(a, 60000, &rep)))
@@ -533,6 +487,7 @@ static int hol_rep(struct vfa_client *a, struct vfa_client *b, const char *dom, 
 		pend_exit = json_object_object_get_ex(rep, "exit", &x) ? json_object_get_int(x) : -EBADMSG;
 		json_object_put(rep);
 	}
+	*ret_reply_ms = (now_us() - t0) / 1e3;
 	spawn_wait((char *[]){ "virsh", "-q", "destroy", (char *)dom, NULL });
 	for (int i = 0; i < 100 && leased(b) > 0; i++)
 		usleep(100000);
@@ -561,7 +516,7 @@ static int cmd_hol(int argc, char **argv)
 		return die("memory", -ENOMEM);
 	if ((r = daemon_start("hol", &b)))
 		return die("vfagent serve", r);
-	if ((r = vfa_client_connect(sock_path, 0, &a)))
+	if ((r = vfa_client_connect(dmn.sock, 0, &a)))
 		return die("second connection", r);
 	{
 		char pci[16];
@@ -573,15 +528,23 @@ static int cmd_hol(int argc, char **argv)
 		return die("warm alloc + release", r);
 	printf("\nhead-of-line: client B's alloc + release over its connection while client A's release of a VF attached to %s is pending\n", argv[2]);
 	for (int i = 0; i < reps; i++) {
+		double seen, reply;
 		int at, ex;
 
-		if ((r = hol_rep(a, b, argv[2], n, ia + i * n, ir + i * n, pa + i * n, pr + i * n, &at, &ex)))
+		/* B's pending samples packed: only those inside the window. */
+		if ((r = hol_rep(a, b, argv[2], n, ia + i * n, ir + i * n, pa + k, pr + k, &at, &ex,
+				 &seen, &reply)))
 			return die("hol rep", r);
-		printf("rep %d: A's release replied exit %d after %d of B's %d cycles\n", i + 1, ex, at, n);
+		printf("rep %d: release journaled after %.0f ms; A's release replied exit %d after %.0f ms; %d of B's cycles completed before that reply%s\n",
+		       i + 1, seen, ex, reply, at, at == n ? " (all: B ended first)" : "");
 		k += at;
 	}
+	if (k == 0) {
+		printf("hol: none of B's cycles completed inside a pending window\n");
+		return die("hol", -EIO);
+	}
 	wa50 = pct_sort(wa, n, 0.5);
-	for (int i = 0; i < n * reps; i++)
+	for (int i = 0; i < k; i++)
 		if (pa[i] > pmax)
 			pmax = pa[i];
 	sum = out_file("hol-summary.csv", "w");
@@ -593,7 +556,7 @@ static int cmd_hol(int argc, char **argv)
 		struct { const char *name; double *v; int m; } p[] = {
 			{ "hol_warm_alloc", wa, n }, { "hol_warm_release", wr, n },
 			{ "hol_l2up_alloc", ia, n * reps }, { "hol_l2up_release", ir, n * reps },
-			{ "hol_pending_alloc", pa, n * reps }, { "hol_pending_release", pr, n * reps },
+			{ "hol_pending_alloc", pa, k }, { "hol_pending_release", pr, k },
 		};
 
 		for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
@@ -605,16 +568,16 @@ static int cmd_hol(int argc, char **argv)
 		}
 	}
 	printf("  hol_pending_alloc / hol_warm_alloc: p50 %.2fx, max %.2fx the warm p50; %d of %d pending cycles done before A's reply\n",
-	       pct_sort(pa, n * reps, 0.5) / wa50, pmax / wa50, k, n * reps);
+	       pct_sort(pa, k, 0.5) / wa50, pmax / wa50, k, n * reps);
 	printf("  hol_pending_alloc / hol_l2up_alloc (same CPU load, no detach pending): p50 %.2fx\n",
-	       pct_sort(pa, n * reps, 0.5) / pct_sort(ia, n * reps, 0.5));
+	       pct_sort(pa, k, 0.5) / pct_sort(ia, n * reps, 0.5));
 	fprintf(sum, "pending_over_warm_p50,%d,%.3f,,\npending_max_over_warm_p50,%d,%.3f,,\npending_over_l2up_p50,%d,%.3f,,\npending_cycles_before_reply,%d,%d,,\n",
-		n * reps, pct_sort(pa, n * reps, 0.5) / wa50, n * reps, pmax / wa50,
-		n * reps, pct_sort(pa, n * reps, 0.5) / pct_sort(ia, n * reps, 0.5), n * reps, k);
+		k, pct_sort(pa, k, 0.5) / wa50, k, pmax / wa50,
+		k, pct_sort(pa, k, 0.5) / pct_sort(ia, n * reps, 0.5), n * reps, k);
 	fclose(sum);
 	vfa_client_close(a);
 	vfa_client_close(b);
-	daemon_stop(NULL);
+	bench_daemon_stop(&dmn, NULL);
 	free(wa), free(wr), free(pa), free(pr), free(ia), free(ir);
 	return 0;
 }
@@ -703,7 +666,7 @@ static int cmd_soak(int argc, char **argv)
 	count = atoi(argv[0]), warm = atoi(argv[1]);
 	if ((r = daemon_start("soak", &c)))
 		return die("vfagent serve", r);
-	if ((r = soak_cycles(c, warm, &f0)) || (r = proc_use(daemon_pid, &u0)))
+	if ((r = soak_cycles(c, warm, &f0)) || (r = proc_use(dmn.pid, &u0)))
 		return die("soak warm-up", r);
 	curve = out_file("soak-rss.csv", "w");
 	if (!curve)
@@ -715,7 +678,7 @@ static int cmd_soak(int argc, char **argv)
 
 		if (step > count - done)
 			step = count - done;
-		if ((r = soak_cycles(c, step, &f)) || (r = proc_use(daemon_pid, &u1)))
+		if ((r = soak_cycles(c, step, &f)) || (r = proc_use(dmn.pid, &u1)))
 			return die("soak", r);
 		f1 += f;
 		fprintf(curve, "%d,%d,%ld,%ld\n", done + step, u1.fds, u1.rss_kb, u1.hwm_kb);
@@ -723,7 +686,7 @@ static int cmd_soak(int argc, char **argv)
 	secs = (now_us() - t0) / 1e6;
 	fclose(curve);
 	vfa_client_close(c);
-	daemon_stop(&st);
+	bench_daemon_stop(&dmn, &st);
 	reports = asan_reports();
 	csv = out_file("soak.csv", "w");
 	if (!csv)
