@@ -78,6 +78,27 @@ struct worker {
 	size_t len;
 };
 
+/* A job line is "<peer uid> <request JSON>": the owner of a new lease is
+ * the peer's uid, which no request may name, so it travels beside the
+ * request, not in it. Parses it into *req, *op and o (as vfa_req_line). */
+static int job_line_parse(char *line, size_t len, json_object **req, const char **op,
+			  struct vfa_opts *o, struct vfa_err *e)
+{
+	char *sp = memchr(line, ' ', len), *end;
+	unsigned long uid;
+
+	if (!sp)
+		return vfa_fail(e, EPROTO, "worker: job line without the peer's uid");
+	*sp = '\0';
+	errno = 0;
+	uid = strtoul(line, &end, 10);
+	if (errno || end != sp || uid >= VFA_NO_OWNER)
+		return vfa_fail(e, EPROTO, "worker: bad peer uid in the job line");
+	o->by_peer = true;
+	o->peer_uid = (uid_t)uid;
+	return vfa_req_line(sp + 1, len - (size_t)(sp + 1 - line), req, op, o, e);
+}
+
 /* Runs the job line (the request as the loop checked it) and writes the
  * reply line on w->fd; the worker then exits. */
 static void __attribute__((noreturn)) worker_run(struct worker *w)
@@ -91,7 +112,7 @@ static void __attribute__((noreturn)) worker_run(struct worker *w)
 	if (!w->a)
 		r = vfa_agent_open(w->s->o, &w->a, &e);
 	if (!r)
-		r = vfa_req_line(w->line, w->len, &req, &op, &o, &e);
+		r = job_line_parse(w->line, w->len, &req, &op, &o, &e);
 	if (!r) {
 		vfa_agent_virt(w->a, NULL);	/* a connection that died while we waited: a new one */
 		r = vfa_dispatch(w->a, op, &o, &res, &e);
@@ -357,15 +378,15 @@ bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
 	json_object *req = vfa_req_json(op, o);
 	const char *txt = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t n = strlen(txt);
-	char *line = malloc(n + 2);
+	size_t n = strlen(txt) + 16;
+	char *line = malloc(n);
 	pid_t pid;
-	int fd, r = -ENOMEM;
+	int fd, r = -ENOMEM, k;
 
 	if (line) {
-		memcpy(line, txt, n);
-		line[n] = '\n';
-		r = worker_take(s, line, n + 1, &pid, &fd);
+		/* the peer's uid beside the request (job_line_parse) */
+		k = snprintf(line, n, "%u %s\n", (unsigned int)o->peer_uid, txt);
+		r = worker_take(s, line, (size_t)k, &pid, &fd);
 	}
 	free(line);
 	json_object_put(req);

@@ -60,6 +60,9 @@ check serve.all_free "$(va --json status | jq -c '.pools[0]|[.free,.leased]')" [
 virsh -q start l2 >/dev/null 2>&1
 va --json alloc --pool net1 --mac 02:00:00:00:05:01 --domain l2 --live >"$out/d1.json" 2>&1
 check serve.alloc_domain "$(cat $out/d1.json)" [ "$(jq -r .attached $out/d1.json)" = true ]
+# The attach ran in a worker: the peer's uid (root) still went with the
+# request and was journaled as the lease's owner (not "no owner").
+check serve.worker_owner "$(cat $out/d1.json)" [ "$(jq -r .owner $out/d1.json)" = 0 ]
 virsh -q destroy l2 >/dev/null
 ms=$(wait_for "[ \"\$(\"$V\" -c $conf -s $st --json status | jq .pools[0].leased)\" = 0 ]")
 check serve.destroy_releases "still leased: $(tail -n3 $log)" [ -n "$ms" ]
