@@ -109,17 +109,11 @@ void vfa_idle_owner(const struct vfa_pool *p, uid_t *u, gid_t *g, mode_t *m)
 int vfa_own_node(struct vfa_agent *c, int group, uid_t u, gid_t g, mode_t m,
 		 struct vfa_err *e)
 {
-	uid_t cu;
-	gid_t cg;
-	mode_t cm;
-	int r = vfio_node_stat(c->io, group, &cu, &cg, &cm);
+	int r = vfio_node_own(c->io, group, u, g, m);
 
-	if (!r && cu == u && cg == g && (cm & 07777) == m)
-		return 0;
-	r = vfio_node_chown(c->io, group, u, g, m);
-	if (r)
+	if (r < 0)
 		return vfa_fail(e, r, "/dev/vfio/%d: %s", group, vfio_errmsg(c->io));
-	return 1;
+	return r;
 }
 
 static int host_check(struct vfa_agent *c, struct vfa_err *e)
@@ -205,9 +199,9 @@ int vfa_scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
 	const struct vfa_pool *p = vfa_config_pool(&c->cfg, l->pool);
 	struct vfnl_vf_set s;
 	struct pf *pf;
-	uid_t u, cu;
-	gid_t g, cg;
-	mode_t m, cm;
+	uid_t u;
+	gid_t g;
+	mode_t m;
 	int r, grp;
 
 	if (!p)
@@ -232,10 +226,11 @@ int vfa_scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
 	grp = l->group;
 	if (grp < 0 && vfio_group(c->io, l->pci, &grp))
 		grp = -1;
-	if (grp >= 0 && vfio_node_stat(c->io, grp, &cu, &cg, &cm) == 0) {
-		r = vfa_own_node(c, grp, u, g, m, e);
-		if (r < 0)
-			return r;
-	}
+	if (grp < 0)
+		return 0;
+	/* No node (the group's last device left vfio-pci): nothing to idle. */
+	r = vfio_node_own(c->io, grp, u, g, m);
+	if (r < 0 && r != -ENOENT)
+		return vfa_fail(e, r, "/dev/vfio/%d: %s", grp, vfio_errmsg(c->io));
 	return 0;
 }
