@@ -41,6 +41,7 @@ struct vfa_model {
 	unsigned int n_vfs;
 	void (*drain)(void *ud);	/* reads the queued link events */
 	void *drain_ud;
+	bool uevents;			/* kernel uevents keep vfs[] true (serve.c) */
 	int own_ifindex;		/* the PF of the SETLINK just acked */
 	unsigned int own_flags;		/* and its flags as cached */
 };

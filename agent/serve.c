@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "nl/vfnl.h"
+#include "vfio/vfio.h"
 
 long long srv_mono_ms(void)
 {
@@ -266,11 +267,53 @@ static void mon_read(void *ud)
 	}
 }
 
+static void on_uevent(const struct vfio_uevent *ev, void *ud)
+{
+	struct server *s = ud;
+
+	vfa_model_uevent(s->agent, ev);
+}
+
+/* Reads the kernel uevents queued (a VF unbound behind our back, a
+ * /dev/vfio node gone): the model forgets the VFs they name. */
+static void uev_read(struct server *s)
+{
+	if (s->uev && vfio_uevent_read(s->uev, on_uevent, s) < 0)
+		vfa_model_uevents_lost(s->agent);	/* lost some: forget every VF */
+}
+
+static void uev_io(int id, int fd, uint32_t events, void *ud)
+{
+	(void)id;
+	(void)fd;
+	(void)events;
+	uev_read(ud);
+}
+
+/* Opens the uevent socket and tells the model to trust it; without one
+ * (not root in the init namespaces) the model re-checks each VF per use. */
+static void uev_open(struct server *s)
+{
+	int r = vfio_uevent_open(&s->uev);
+
+	if (!r && vfa_loop_add(s->loop, vfio_uevent_fd(s->uev), EPOLLIN, uev_io, s) < 0)
+		r = -ENOMEM;
+	if (r) {
+		vfio_uevent_close(s->uev);
+		s->uev = NULL;
+		srv_logmsg(s, 4, "kernel uevents: %s; VF bindings are re-checked on every alloc",
+			   strerror(-r));
+	}
+	vfa_model_uevents(s->agent, s->uev != NULL);
+}
+
 /* Between requests (and before each): the events the kernel queued (ip
- * link set ... behind our back) are read, and the PFs they name reread,
- * before the model is used; watchers and the metrics hear of them. */
+ * link set ... behind our back, a VF unbound) are read, and the PFs they
+ * name reread, before the model is used; watchers and the metrics hear
+ * of them. */
 void srv_model_sync(struct server *s)
 {
+	uev_read(s);
 	mon_read(s);
 	if (!s->mon_pending)
 		return;
@@ -546,6 +589,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 		r = vfa_fail(e, ENOMEM, "event loop setup failed");
 		goto out;
 	}
+	uev_open(&s);
 	reconcile_now(&s, false, "start");
 	if (VFAGENT_LIBVIRT)
 		virt_timer(0, &s);
@@ -568,6 +612,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	vfnl_close(s.mon);
+	vfio_uevent_close(s.uev);
 	json_object_put(s.wstate);
 	free(s.sweep_notes);
 	vfa_agent_close(s.agent);

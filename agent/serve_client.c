@@ -286,7 +286,8 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	if (id)
 		json_object_object_add(reply, "id", id);	/* takes it */
 	srv_client_reply(c, reply);
-	srv_model_sync(s);	/* events our request's SETLINKs did not explain */
+	/* Events our request's SETLINKs did not explain are read by the loop
+	 * (the monitor's fd is readable) and before the next request. */
 	if (changed)
 		srv_watch_changed(s);
 	else if (looked)

@@ -118,6 +118,7 @@ struct server {
 	struct vfa_state *st;		/* read-only look at the journal */
 	struct vfnl *mon;
 	bool mon_pending;		/* link events read, PFs not yet looked at */
+	struct vfio_uev_sock *uev;	/* kernel uevents for the model, or NULL */
 	struct client *clients[MAX_CLIENTS + MAX_REFUSED];
 	struct vfa_ratelimit rl;
 	bool virt_watching;

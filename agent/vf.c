@@ -187,8 +187,15 @@ int vfa_vf_pci(struct vfa_agent *c, struct pf *pf, unsigned int idx, char *buf,
 static bool vf_gone(struct vfa_agent *c, const struct vfa_lease *l)
 {
 	char cur[32];
-	int r = vfio_virtfn(c->io, l->pf_pci, l->vf, cur, sizeof(cur));
+	int r;
 
+	/* The daemon's model knows the PF's VFs (forgotten on any change of
+	 * its VF count): no readlink per release. */
+	for (unsigned int i = 0; c->model.on && i < c->n_pfs; i++)
+		if (!strcmp(c->pfs[i].pci, l->pf_pci) &&
+		    vfa_model_vf_addr(c, &c->pfs[i], l->vf, cur, sizeof(cur)))
+			return strcmp(cur, l->pci) != 0;
+	r = vfio_virtfn(c->io, l->pf_pci, l->vf, cur, sizeof(cur));
 	return r == -ENOENT || (r == 0 && strcmp(cur, l->pci));
 }
 
