@@ -35,24 +35,58 @@ long long srv_mono_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Writes the log lines kept back during a client's turn (one write). */
+void srv_log_flush(struct server *s)
+{
+	size_t off = 0;
+
+	while (off < s->log_len) {
+		ssize_t n = write(STDERR_FILENO, s->logbuf + off, s->log_len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* nowhere to log: the lines are dropped */
+		off += (size_t)n;
+	}
+	s->log_len = 0;
+}
+
 /* One log line on stderr; under systemd with the <N> priority prefix the
  * journal understands. Everything is escaped: lines carry what clients
- * sent (ops, pools, domain names), which must not start lines of its own. */
+ * sent (ops, pools, domain names), which must not start lines of its own.
+ * During a client's turn (s->log_defer) the line waits in s->logbuf and
+ * is written once the replies are out: the request's own line is not a
+ * write its client waits for. */
 void srv_logmsg(struct server *s, int prio, const char *fmt, ...)
 {
 	static const char *const names[] = { "emerg", "alert", "crit", "error",
 					     "warning", "notice", "info", "debug" };
-	char buf[1200], safe[1200];
+	char buf[1200], safe[1200], line[1300];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	vfa_log_escape(buf, safe, sizeof(safe));
 	if (s->journal)
-		fprintf(stderr, "<%d>%s\n", prio, safe);
+		n = snprintf(line, sizeof(line), "<%d>%s\n", prio, safe);
 	else
-		fprintf(stderr, "vfagent[%d]: %s: %s\n", (int)getpid(), names[prio & 7], safe);
+		n = snprintf(line, sizeof(line), "vfagent[%d]: %s: %s\n", (int)getpid(),
+			     names[prio & 7], safe);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (s->log_len + (size_t)n > sizeof(s->logbuf))
+		srv_log_flush(s);
+	memcpy(s->logbuf + s->log_len, line, (size_t)n);
+	s->log_len += (size_t)n;
+	if (!s->log_defer)
+		srv_log_flush(s);
 }
 
 void srv_log_notes(struct server *s, int prio, const char *what, json_object *notes)

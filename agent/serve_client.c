@@ -295,11 +295,25 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	return true;
 }
 
+static bool client_run(struct client *c);
+
 /* Runs c's buffered requests while its unsent replies stay under OUT_CAP
  * and the state lock is free, then sends and re-arms. At EOF (a
  * half-close: nc -N, socat) the requests already sent still run and get
  * their replies before c is closed. Returns false if c was freed. */
 bool srv_client_run(struct client *c)
+{
+	struct server *s = c->srv;
+	bool alive;
+
+	s->log_defer = true;
+	alive = client_run(c);
+	s->log_defer = false;
+	srv_log_flush(s);
+	return alive;
+}
+
+static bool client_run(struct client *c)
 {
 	if (c->watcher)
 		c->in_len = 0;	/* a watcher's input is ignored */
@@ -370,6 +384,10 @@ static bool client_read(struct client *c)
 		if (!discard)
 			c->in_len += (size_t)n;
 		c->last = srv_mono_ms();
+		/* Short: nothing more queued now (a stream socket hands over
+		 * all it has); the loop wakes again for more or for EOF. */
+		if ((size_t)n < room)
+			break;
 	}
 	return true;
 }
