@@ -220,8 +220,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	json_object *req = NULL, *res = NULL, *id = NULL, *reply;
 	const char *op = NULL;
 	bool changed, looked;
-	long long t0;
-	double ft0;
+	double t0, t1;
 	int r;
 
 	/* The validator the CLI and the fuzzer use: one JSON object, fields
@@ -247,8 +246,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		json_object_put(req);
 		return true;
 	}
-	t0 = srv_mono_ms();
-	ft0 = vfa_fleet_now();
+	t0 = vfa_fleet_now();	/* one clock read each end: the metrics' and the log's */
 	if (!r)
 		srv_model_sync(s);	/* link events queued: seen first */
 	if (!r && !strcmp(op, "setup"))
@@ -257,15 +255,16 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		r = vfa_dispatch(s->agent, op, &o, &res, &e);
 	if (op && !strcmp(op, "setup"))
 		vfa_model_invalidate(s->agent);	/* VF counts, drivers: reread */
+	t1 = vfa_fleet_now();
 	if (s->fleet && op && (!strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup"))) {
-		vfa_fleet_op(s->fleet, op, &o, r, &e, res, vfa_fleet_now() - ft0);
+		vfa_fleet_op(s->fleet, op, &o, r, &e, res, t1 - t0);
 		srv_fleet_soon(s);
 	}
 	if (!r && !strcmp(op, "alloc"))
 		srv_record_owner(s, c, res);
 	if (!r || r == -EINPROGRESS)
 		srv_logmsg(s, 6, "uid %u pid %d: %s done in %lld ms", (unsigned)c->peer.uid,
-			   (int)c->peer.pid, op, srv_mono_ms() - t0);
+			   (int)c->peer.pid, op, (long long)((t1 - t0) * 1000));
 	else if (e.exit == VFA_EXIT_DENIED)
 		LOGMSG_LIMITED(s, c->peer.uid, 5, "uid %u pid %d: %s denied: %s",
 			       (unsigned)c->peer.uid, (int)c->peer.pid, op ? op : "?", e.msg);
