@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static struct vfa_vf_lockfd *held_find(struct vfa_agent *c, const char *pci)
@@ -20,6 +21,23 @@ static struct vfa_vf_lockfd *held_find(struct vfa_agent *c, const char *pci)
 		if (!strcmp(c->vf_locks[i].pci, pci))
 			return &c->vf_locks[i];
 	return NULL;
+}
+
+/* st_nlink of fd, through the fstat system call itself: glibc's fstat()
+ * is fstatat(fd, "", AT_EMPTY_PATH), which on older kernels (6.1) zeroes
+ * a 4 KiB name buffer. 1 when it cannot tell. */
+static nlink_t nlink_of(int fd)
+{
+	struct stat sb;
+
+#ifdef SYS_fstat
+	if (syscall(SYS_fstat, fd, &sb) < 0)
+		return 1;
+#else
+	if (fstat(fd, &sb) < 0)
+		return 1;
+#endif
+	return sb.st_nlink;
 }
 
 static void held_drop(struct vfa_agent *c, struct vfa_vf_lockfd *k)
@@ -34,7 +52,6 @@ static void held_drop(struct vfa_agent *c, struct vfa_vf_lockfd *k)
 int vfa_vf_hold(struct vfa_agent *c, const char *pci, bool wait)
 {
 	struct vfa_vf_lockfd *k;
-	struct stat sb;
 	int fd, r;
 
 	if (!c->model.on)
@@ -55,7 +72,7 @@ int vfa_vf_hold(struct vfa_agent *c, const char *pci, bool wait)
 		return r;
 	/* Its file was removed (the state dir cleared): a CLI would lock a
 	 * new one, so this one excludes nobody. Open the new one. */
-	if (fstat(k->fd, &sb) == 0 && sb.st_nlink == 0) {
+	if (nlink_of(k->fd) == 0) {
 		held_drop(c, k);
 		return vfa_vf_hold(c, pci, wait);
 	}

@@ -827,6 +827,18 @@ static int set_owner_mode(int fd, const struct stat *st, uid_t uid, gid_t gid,
 	return r;
 }
 
+/* fstat() without a path: glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH),
+ * which on older kernels (the 6.1 of the lab) allocates and zeroes a 4 KiB name buffer
+ * (a cost in every request of the daemon, large under emulation). */
+static int fstat_fd(int fd, struct stat *st)
+{
+#ifdef SYS_fstat
+	return syscall(SYS_fstat, fd, st) < 0 ? -errno : 0;
+#else
+	return fstat(fd, st) < 0 ? -errno : 0;
+#endif
+}
+
 /* Sets owner, group and mode of dev_root/vfio/<group> where they differ:
  * 1 if something changed, 0 if it was so already. -EPERM (nothing
  * changed) if it is not a character device reached without links under
@@ -844,8 +856,8 @@ int vfio_node_own(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 	r = open_node(c, group, &fd);
 	if (r < 0)
 		return r;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
+	r = fstat_fd(fd, &st);
+	if (r < 0) {
 		seterr(c, "fstat %s/vfio/%d: %s", c->dev, group, strerror(-r));
 		goto out;
 	}
