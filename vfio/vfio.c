@@ -828,7 +828,7 @@ static int set_owner_mode(int fd, const struct stat *st, uid_t uid, gid_t gid,
 }
 
 /* fstat() without a path: glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH),
- * which on older kernels (the 6.1 of the lab) allocates and zeroes a 4 KiB name buffer
+ * which on older kernels (6.1 here) zeroes a 4 KiB name buffer
  * (a cost in every request of the daemon, large under emulation). */
 static int fstat_fd(int fd, struct stat *st)
 {
