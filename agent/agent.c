@@ -39,6 +39,7 @@ void vfa_agent_close(struct vfa_agent *c)
 	if (!c)
 		return;
 	vfa_pf_cache_clear(c);
+	vfa_vf_holds_close(c);
 	vfa_virt_close(c->virt);
 	vfa_state_close(c->st);
 	vfa_state_close(c->pst);

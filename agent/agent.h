@@ -153,6 +153,8 @@ int vfa_state_lock(struct vfa_state *st, struct vfa_err *e);
 void vfa_state_unlock(struct vfa_state *st);
 /* Locks locks/<pci>; returns an fd to close, -EWOULDBLOCK if held. */
 int vfa_vf_lock(struct vfa_state *st, const char *pci, bool wait);
+int vfa_vf_lock_open(struct vfa_state *st, const char *pci);
+int vfa_vf_flock(int fd, bool wait);
 int vfa_lease_load(struct vfa_state *st, const char *pci, struct vfa_lease *ret);
 int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
 		   struct vfa_err *e);

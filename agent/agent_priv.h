@@ -41,6 +41,7 @@ struct vfa_model {
 	unsigned int n_vfs;
 	void (*drain)(void *ud);	/* reads the queued link events */
 	void *drain_ud;
+	bool uevents;			/* kernel uevents keep vfs[] true (serve.c) */
 	int own_ifindex;		/* the PF of the SETLINK just acked */
 	unsigned int own_flags;		/* and its flags as cached */
 };
@@ -74,6 +75,11 @@ struct vfa_agent {
 	} seen[VFA_MAX_POOLS * VFA_MAX_PFS];
 	unsigned int n_seen;
 	struct vfa_model model;
+	struct vfa_vf_lockfd {		/* vflock.c: the daemon's open lock files */
+		char pci[16];
+		int fd;
+	} vf_locks[VFA_MODEL_VFS];
+	unsigned int n_vf_locks;
 };
 
 void vfa_pf_cache_clear(struct vfa_agent *c);
@@ -129,6 +135,9 @@ void vfa_model_applied(struct pf *pf, const struct vfnl_vf_set *s, size_t n);
 void vfa_model_acked(struct vfa_agent *c, const struct pf *pf);
 json_object *vfa_finish(struct vfa_agent *c, json_object *o);
 json_object *vfa_result(struct vfa_agent *c, const char *key, json_object *val);
+int vfa_vf_hold(struct vfa_agent *c, const char *pci, bool wait);
+void vfa_vf_unhold(struct vfa_agent *c, int fd);
+void vfa_vf_holds_close(struct vfa_agent *c);
 const struct vfa_lease *vfa_lease_on(const struct vfa_lease *ls, size_t n,
 				     const char *pci);
 

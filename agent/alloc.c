@@ -135,12 +135,12 @@ static int pick_on(struct vfa_agent *c, const struct vfa_opts *o, const struct v
 		/* The list may have missed a lease (an unreadable file, one
 		 * renamed while listed): only a VF with no lease file at all,
 		 * checked under its lock, is free. */
-		vfl = vfa_vf_lock(c->st, vf, true);
+		vfl = vfa_vf_hold(c, vf, true);
 		if (vfl < 0)
 			return vfa_fail(e, vfl, "lock for %s: %s", vf, strerror(-vfl));
 		if (vfa_lease_load(c->st, vf, &cur) != -ENOENT) {
 			snprintf(k->taken, sizeof(k->taken), "%s", cur.id);
-			close(vfl);
+			vfa_vf_unhold(c, vfl);
 			continue;
 		}
 		snprintf(l->pci, sizeof(l->pci), "%s", vf);
@@ -305,7 +305,7 @@ static int reserve(struct vfa_agent *c, const struct vfa_opts *o, const struct v
 	vfa_state_unlock(c->st);
 	return 0;
 close_vf:
-	close(vfl);
+	vfa_vf_unhold(c, vfl);
 free_leases:
 	free(ls);
 unlock:
@@ -425,6 +425,6 @@ int vfa_alloc(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret,
 	json_object_object_add(*ret, "cold", json_object_new_boolean(cold));
 	vfa_finish(c, *ret);
 close_vf:
-	close(vfl);
+	vfa_vf_unhold(c, vfl);
 	return r;
 }

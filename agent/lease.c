@@ -186,23 +186,37 @@ void vfa_state_unlock(struct vfa_state *st)
 	flock(st->lock_fd, LOCK_UN);
 }
 
+/* Takes the lock on fd (a locks/<pci> file): 0, -EWOULDBLOCK if held and
+ * not wait. */
+int vfa_vf_flock(int fd, bool wait)
+{
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* Opens (creating) locks/<pci> without locking it: the fd (the caller's),
+ * -EINVAL for a name that is no PCI address or a lock file that is not a
+ * regular file. */
+int vfa_vf_lock_open(struct vfa_state *st, const char *pci)
+{
+	if (!vfa_pci_addr_ok(pci))
+		return -EINVAL;
+	return vfa_open_reg(st->locks_fd, pci, O_RDWR | O_CREAT, 0600);
+}
+
 /* Locks locks/<pci>: returns an fd to close, -EWOULDBLOCK if held and not
  * wait, -EINVAL for a name that is no PCI address or a lock file that is
  * not a regular file. */
 int vfa_vf_lock(struct vfa_state *st, const char *pci, bool wait)
 {
-	int fd;
+	int fd = vfa_vf_lock_open(st, pci), r;
 
-	if (!vfa_pci_addr_ok(pci))
-		return -EINVAL;
-	fd = vfa_open_reg(st->locks_fd, pci, O_RDWR | O_CREAT, 0600);
 	if (fd < 0)
 		return fd;
-	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-		int r = -errno;
-
-		if (r == -EINTR)
-			continue;
+	r = vfa_vf_flock(fd, wait);
+	if (r) {
 		close(fd);
 		return r;
 	}

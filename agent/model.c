@@ -24,9 +24,16 @@
  *    leases are reconciled;
  *  - errors that say it is stale (a SETLINK or lookup failing with
  *    ENODEV, a /dev/vfio node gone): dropped, reread at the next begin;
- *  - a VF cached as on vfio-pci is trusted only while it is still in
- *    that IOMMU group and the group's /dev/vfio node exists (a readlink
- *    and a stat); otherwise the full bind check runs. Any event from
+ *  - a VF cached as on vfio-pci: the daemon reads the kernel's uevents
+ *    (vfio/uevent.c) before each request, as it reads the link events;
+ *    a PCI function unbound, bound elsewhere, added or removed, and a
+ *    /dev/vfio node removed, forget the VFs they name; lost uevents
+ *    (ENOBUFS) forget them all. So a VF is trusted with no sysfs or /dev
+ *    look per alloc. Without the uevent socket (vfa_model_uevents() not
+ *    called) it is trusted only while still in that IOMMU group with the
+ *    group's /dev/vfio node there (a readlink and a stat per alloc).
+ *    Removing a node by hand sends no uevent: the chown then fails, and
+ *    the sweep forgets every VF every 5 s anyway. Any link event from
  *    someone else on its PF forgets the VFs of the model (sriov_numvfs
  *    may have recreated them).
  * Reconcile (per lease: lock, reload, kernel checks) runs at start, on
@@ -147,8 +154,8 @@ static struct vfa_model_vf *vf_find(struct vfa_agent *c, const char *pci)
 
 /* Is VF pci on vfio-pci as last seen, its /dev/vfio node still there?
  * Then *ret_group is its group. False (the caller runs the full check)
- * when the model is off, never saw it, or its node is gone (then it is
- * forgotten). */
+ * when the model is off, never saw it, or (no uevents) its node is gone
+ * (then it is forgotten). */
 bool vfa_model_vf_ready(struct vfa_agent *c, const char *pci, int *ret_group)
 {
 	struct vfa_model_vf *v;
@@ -162,6 +169,10 @@ bool vfa_model_vf_ready(struct vfa_agent *c, const char *pci, int *ret_group)
 	v = vf_find(c, pci);
 	if (!v)
 		return false;
+	if (c->model.uevents) {
+		*ret_group = v->group;	/* kept true by uevents */
+		return true;
+	}
 	/* Still in that group (a group number can be reused by a VF
 	 * recreated behind our back), and the group's node is there. */
 	if (vfio_group(c->io, pci, &grp) || grp != v->group ||
@@ -253,4 +264,42 @@ void vfa_model_applied(struct pf *pf, const struct vfnl_vf_set *s, size_t n)
 			v->max_tx_rate = s[i].max_tx_rate;
 		}
 	}
+}
+
+/* on: the daemon reads the kernel's uevents and feeds vfa_model_uevent()
+ * before each request, so the VFs of the model are trusted as they are;
+ * off: re-checked per use. Either way the VFs seen so far are forgotten. */
+void vfa_model_uevents(struct vfa_agent *c, bool on)
+{
+	c->model.uevents = on;
+	c->model.n_vfs = 0;
+}
+
+/* A kernel uevent: a PCI function whose driver changed (unbind, a bind
+ * to anything but vfio-pci), added or removed is forgotten; so is every
+ * VF of a /dev/vfio node removed. A bind to vfio-pci keeps it (our own
+ * bind, recorded right after). */
+void vfa_model_uevent(struct vfa_agent *c, const struct vfio_uevent *ev)
+{
+	if (ev->pci[0]) {
+		if (ev->action == VFIO_UEV_BIND && !strcmp(ev->driver, "vfio-pci"))
+			return;
+		if (ev->action != VFIO_UEV_CHANGE)
+			vfa_model_vf_forget(c, ev->pci);
+		return;
+	}
+	if (ev->group < 0 || ev->action != VFIO_UEV_REMOVE)
+		return;
+	for (unsigned int i = 0; i < c->model.n_vfs;) {
+		if (c->model.vfs[i].group == ev->group)
+			c->model.vfs[i] = c->model.vfs[--c->model.n_vfs];
+		else
+			i++;
+	}
+}
+
+/* uevents were lost (the socket overflowed): every VF is looked at again. */
+void vfa_model_uevents_lost(struct vfa_agent *c)
+{
+	c->model.n_vfs = 0;
 }

@@ -9,6 +9,7 @@
 struct vfa_agent;
 
 struct vfnl_link;
+struct vfio_uevent;
 
 /* Reads the link events queued, for vfa_model_link (the daemon's monitor). */
 typedef void (*vfa_model_drain_fn)(void *ud);
@@ -18,5 +19,8 @@ bool vfa_model_link(struct vfa_agent *c, const struct vfnl_link *l, bool removed
 void vfa_model_invalidate(struct vfa_agent *c);
 void vfa_model_full(struct vfa_agent *c);
 void vfa_model_refresh(struct vfa_agent *c);
+void vfa_model_uevents(struct vfa_agent *c, bool on);
+void vfa_model_uevent(struct vfa_agent *c, const struct vfio_uevent *ev);
+void vfa_model_uevents_lost(struct vfa_agent *c);
 
 #endif

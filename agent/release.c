@@ -26,7 +26,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		       struct vfa_lease *l, json_object *done, json_object *pending,
 		       struct vfa_err *e)
 {
-	int fd = vfa_vf_lock(c->st, l->pci, true), r = 0;
+	int fd = vfa_vf_hold(c, l->pci, true), r = 0;
 	char id[sizeof(l->id)];
 
 	if (fd < 0)
@@ -36,7 +36,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 	memcpy(id, l->id, sizeof(id));
 	if (vfa_lease_load(c->st, l->pci, l) || strcmp(l->id, id) ||
 	    !vfa_lease_match(o, uuid, l)) {
-		close(fd);
+		vfa_vf_unhold(c, fd);
 		return 0;
 	}
 	if (l->domain[0] && (l->attached || vfa_lease_state(l) == VFA_LS_DETACHING)) {
@@ -85,7 +85,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 	if (!r)
 		json_object_array_add(done, vfa_lease_json(l));
 out:
-	close(fd);
+	vfa_vf_unhold(c, fd);
 	return r;
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "nl/vfnl.h"
+#include "vfio/vfio.h"
 
 long long srv_mono_ms(void)
 {
@@ -34,24 +35,58 @@ long long srv_mono_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Writes the log lines kept back during a client's turn (one write). */
+void srv_log_flush(struct server *s)
+{
+	size_t off = 0;
+
+	while (off < s->log_len) {
+		ssize_t n = write(STDERR_FILENO, s->logbuf + off, s->log_len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* nowhere to log: the lines are dropped */
+		off += (size_t)n;
+	}
+	s->log_len = 0;
+}
+
 /* One log line on stderr; under systemd with the <N> priority prefix the
  * journal understands. Everything is escaped: lines carry what clients
- * sent (ops, pools, domain names), which must not start lines of its own. */
+ * sent (ops, pools, domain names), which must not start lines of its own.
+ * During a client's turn (s->log_defer) the line waits in s->logbuf and
+ * is written once the replies are out: the request's own line is not a
+ * write its client waits for. */
 void srv_logmsg(struct server *s, int prio, const char *fmt, ...)
 {
 	static const char *const names[] = { "emerg", "alert", "crit", "error",
 					     "warning", "notice", "info", "debug" };
-	char buf[1200], safe[1200];
+	char buf[1200], safe[1200], line[1300];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	vfa_log_escape(buf, safe, sizeof(safe));
 	if (s->journal)
-		fprintf(stderr, "<%d>%s\n", prio, safe);
+		n = snprintf(line, sizeof(line), "<%d>%s\n", prio, safe);
 	else
-		fprintf(stderr, "vfagent[%d]: %s: %s\n", (int)getpid(), names[prio & 7], safe);
+		n = snprintf(line, sizeof(line), "vfagent[%d]: %s: %s\n", (int)getpid(),
+			     names[prio & 7], safe);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (s->log_len + (size_t)n > sizeof(s->logbuf))
+		srv_log_flush(s);
+	memcpy(s->logbuf + s->log_len, line, (size_t)n);
+	s->log_len += (size_t)n;
+	if (!s->log_defer)
+		srv_log_flush(s);
 }
 
 void srv_log_notes(struct server *s, int prio, const char *what, json_object *notes)
@@ -266,11 +301,53 @@ static void mon_read(void *ud)
 	}
 }
 
+static void on_uevent(const struct vfio_uevent *ev, void *ud)
+{
+	struct server *s = ud;
+
+	vfa_model_uevent(s->agent, ev);
+}
+
+/* Reads the kernel uevents queued (a VF unbound behind our back, a
+ * /dev/vfio node gone): the model forgets the VFs they name. */
+static void uev_read(struct server *s)
+{
+	if (s->uev && vfio_uevent_read(s->uev, on_uevent, s) < 0)
+		vfa_model_uevents_lost(s->agent);	/* lost some: forget every VF */
+}
+
+static void uev_io(int id, int fd, uint32_t events, void *ud)
+{
+	(void)id;
+	(void)fd;
+	(void)events;
+	uev_read(ud);
+}
+
+/* Opens the uevent socket and tells the model to trust it; without one
+ * (not root in the init namespaces) the model re-checks each VF per use. */
+static void uev_open(struct server *s)
+{
+	int r = vfio_uevent_open(&s->uev);
+
+	if (!r && vfa_loop_add(s->loop, vfio_uevent_fd(s->uev), EPOLLIN, uev_io, s) < 0)
+		r = -ENOMEM;
+	if (r) {
+		vfio_uevent_close(s->uev);
+		s->uev = NULL;
+		srv_logmsg(s, 4, "kernel uevents: %s; VF bindings are re-checked on every alloc",
+			   strerror(-r));
+	}
+	vfa_model_uevents(s->agent, s->uev != NULL);
+}
+
 /* Between requests (and before each): the events the kernel queued (ip
- * link set ... behind our back) are read, and the PFs they name reread,
- * before the model is used; watchers and the metrics hear of them. */
+ * link set ... behind our back, a VF unbound) are read, and the PFs they
+ * name reread, before the model is used; watchers and the metrics hear
+ * of them. */
 void srv_model_sync(struct server *s)
 {
+	uev_read(s);
 	mon_read(s);
 	if (!s->mon_pending)
 		return;
@@ -542,6 +619,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 		r = vfa_fail(e, ENOMEM, "event loop setup failed");
 		goto out;
 	}
+	uev_open(&s);
 	reconcile_now(&s, false, "start");
 	if (VFAGENT_LIBVIRT)
 		virt_timer(0, &s);
@@ -565,6 +643,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	vfnl_close(s.mon);
+	vfio_uevent_close(s.uev);
 	json_object_put(s.wstate);
 	free(s.sweep_notes);
 	vfa_agent_close(s.agent);

@@ -198,8 +198,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	json_object *req = NULL, *res = NULL, *id = NULL, *reply;
 	const char *op = NULL;
 	bool changed, looked;
-	long long t0;
-	double ft0;
+	double t0, t1;
 	int r;
 
 	/* The validator the CLI and the fuzzer use: one JSON object, fields
@@ -227,8 +226,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		json_object_put(req);
 		return true;
 	}
-	t0 = srv_mono_ms();
-	ft0 = vfa_fleet_now();
+	t0 = vfa_fleet_now();	/* one clock read each end: the metrics' and the log's */
 	if (!r)
 		srv_model_sync(s);	/* link events queued: seen first */
 	if (!r && !strcmp(op, "setup"))
@@ -237,13 +235,14 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		r = vfa_dispatch(s->agent, op, &o, &res, &e);
 	if (op && !strcmp(op, "setup"))
 		vfa_model_invalidate(s->agent);	/* VF counts, drivers: reread */
+	t1 = vfa_fleet_now();
 	if (s->fleet && op && (!strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup"))) {
-		vfa_fleet_op(s->fleet, op, &o, r, &e, res, vfa_fleet_now() - ft0);
+		vfa_fleet_op(s->fleet, op, &o, r, &e, res, t1 - t0);
 		srv_fleet_soon(s);
 	}
 	if (!r || r == -EINPROGRESS)
 		srv_logmsg(s, 6, "uid %u pid %d: %s done in %lld ms", (unsigned)c->peer.uid,
-			   (int)c->peer.pid, op, srv_mono_ms() - t0);
+			   (int)c->peer.pid, op, (long long)((t1 - t0) * 1000));
 	else if (e.exit == VFA_EXIT_DENIED)
 		LOGMSG_LIMITED(s, c->peer.uid, 5, "uid %u pid %d: %s denied: %s",
 			       (unsigned)c->peer.uid, (int)c->peer.pid, op ? op : "?", e.msg);
@@ -264,7 +263,8 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	if (id)
 		json_object_object_add(reply, "id", id);	/* takes it */
 	srv_client_reply(c, reply);
-	srv_model_sync(s);	/* events our request's SETLINKs did not explain */
+	/* Events our request's SETLINKs did not explain are read by the loop
+	 * (the monitor's fd is readable) and before the next request. */
 	if (changed)
 		srv_watch_changed(s);
 	else if (looked)
@@ -272,11 +272,25 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	return true;
 }
 
+static bool client_run(struct client *c);
+
 /* Runs c's buffered requests while its unsent replies stay under OUT_CAP
  * and the state lock is free, then sends and re-arms. At EOF (a
  * half-close: nc -N, socat) the requests already sent still run and get
  * their replies before c is closed. Returns false if c was freed. */
 bool srv_client_run(struct client *c)
+{
+	struct server *s = c->srv;
+	bool alive;
+
+	s->log_defer = true;
+	alive = client_run(c);
+	s->log_defer = false;
+	srv_log_flush(s);
+	return alive;
+}
+
+static bool client_run(struct client *c)
 {
 	if (c->watcher)
 		c->in_len = 0;	/* a watcher's input is ignored */
@@ -347,6 +361,10 @@ static bool client_read(struct client *c)
 		if (!discard)
 			c->in_len += (size_t)n;
 		c->last = srv_mono_ms();
+		/* Short: nothing more queued now (a stream socket hands over
+		 * all it has); the loop wakes again for more or for EOF. */
+		if ((size_t)n < room)
+			break;
 	}
 	return true;
 }

@@ -111,6 +111,10 @@ struct server {
 	struct vfa_state *st;		/* read-only look at the journal */
 	struct vfnl *mon;
 	bool mon_pending;		/* link events read, PFs not yet looked at */
+	struct vfio_uev_sock *uev;	/* kernel uevents for the model, or NULL */
+	bool log_defer;			/* a client's turn: lines wait in logbuf */
+	size_t log_len;
+	char logbuf[8192];		/* written after the replies (srv_log_flush) */
 	struct client *clients[MAX_CLIENTS + MAX_REFUSED];
 	struct vfa_ratelimit rl;
 	bool virt_watching;
@@ -135,6 +139,7 @@ struct server {
 long long srv_mono_ms(void);
 void srv_logmsg(struct server *s, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void srv_log_flush(struct server *s);
 /* srv_logmsg, at most a few a second per uid (see vfa_ratelimit_take). */
 #define LOGMSG_LIMITED(s, uid, prio, fmt, ...) do { \
 	unsigned long sup_ = 0; \

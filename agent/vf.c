@@ -109,17 +109,11 @@ void vfa_idle_owner(const struct vfa_pool *p, uid_t *u, gid_t *g, mode_t *m)
 int vfa_own_node(struct vfa_agent *c, int group, uid_t u, gid_t g, mode_t m,
 		 struct vfa_err *e)
 {
-	uid_t cu;
-	gid_t cg;
-	mode_t cm;
-	int r = vfio_node_stat(c->io, group, &cu, &cg, &cm);
+	int r = vfio_node_own(c->io, group, u, g, m);
 
-	if (!r && cu == u && cg == g && (cm & 07777) == m)
-		return 0;
-	r = vfio_node_chown(c->io, group, u, g, m);
-	if (r)
+	if (r < 0)
 		return vfa_fail(e, r, "/dev/vfio/%d: %s", group, vfio_errmsg(c->io));
-	return 1;
+	return r;
 }
 
 static int host_check(struct vfa_agent *c, struct vfa_err *e)
@@ -193,8 +187,15 @@ int vfa_vf_pci(struct vfa_agent *c, struct pf *pf, unsigned int idx, char *buf,
 static bool vf_gone(struct vfa_agent *c, const struct vfa_lease *l)
 {
 	char cur[32];
-	int r = vfio_virtfn(c->io, l->pf_pci, l->vf, cur, sizeof(cur));
+	int r;
 
+	/* The daemon's model knows the PF's VFs (forgotten on any change of
+	 * its VF count): no readlink per release. */
+	for (unsigned int i = 0; c->model.on && i < c->n_pfs; i++)
+		if (!strcmp(c->pfs[i].pci, l->pf_pci) &&
+		    vfa_model_vf_addr(c, &c->pfs[i], l->vf, cur, sizeof(cur)))
+			return strcmp(cur, l->pci) != 0;
+	r = vfio_virtfn(c->io, l->pf_pci, l->vf, cur, sizeof(cur));
 	return r == -ENOENT || (r == 0 && strcmp(cur, l->pci));
 }
 
@@ -205,9 +206,9 @@ int vfa_scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
 	const struct vfa_pool *p = vfa_config_pool(&c->cfg, l->pool);
 	struct vfnl_vf_set s;
 	struct pf *pf;
-	uid_t u, cu;
-	gid_t g, cg;
-	mode_t m, cm;
+	uid_t u;
+	gid_t g;
+	mode_t m;
 	int r, grp;
 
 	if (!p)
@@ -232,10 +233,11 @@ int vfa_scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
 	grp = l->group;
 	if (grp < 0 && vfio_group(c->io, l->pci, &grp))
 		grp = -1;
-	if (grp >= 0 && vfio_node_stat(c->io, grp, &cu, &cg, &cm) == 0) {
-		r = vfa_own_node(c, grp, u, g, m, e);
-		if (r < 0)
-			return r;
-	}
+	if (grp < 0)
+		return 0;
+	/* No node (the group's last device left vfio-pci): nothing to idle. */
+	r = vfio_node_own(c->io, grp, u, g, m);
+	if (r < 0 && r != -ENOENT)
+		return vfa_fail(e, r, "/dev/vfio/%d: %s", grp, vfio_errmsg(c->io));
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@ struct vfio_ctx {
 	char sys[PATH_MAX];
 	char dev[PATH_MAX];
 	char err[1024];
+	int dev_fd;		/* the dev root (O_PATH), opened on first use */
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -57,6 +60,7 @@ int vfio_ctx_new(const char *sys_root, const char *dev_root,
 		free(c);
 		return -ENAMETOOLONG;
 	}
+	c->dev_fd = -1;
 	*ret = c;
 	return 0;
 }
@@ -64,6 +68,8 @@ int vfio_ctx_new(const char *sys_root, const char *dev_root,
 /* Frees c. Accepts NULL. */
 void vfio_ctx_free(struct vfio_ctx *c)
 {
+	if (c && c->dev_fd >= 0)
+		close(c->dev_fd);
 	free(c);
 }
 
@@ -689,12 +695,10 @@ out:
 	return r;
 }
 
-/* Opens dev_root/vfio/<group> as O_PATH without following any link below
- * the dev root: the result can only be a file under it. */
-static int open_node(struct vfio_ctx *c, int group, int *ret_fd)
+/* dev_root/vfio as an O_PATH directory fd, reached without links. */
+static int open_vfio_dir(struct vfio_ctx *c, int *ret_fd)
 {
-	char name[16];
-	int dfd, vfd, nfd, r;
+	int dfd, vfd, r;
 
 	dfd = open(c->dev, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -714,7 +718,61 @@ static int open_node(struct vfio_ctx *c, int group, int *ret_fd)
 		seterr(c, "cannot open %s/vfio: %s", c->dev, strerror(-r));
 		return r;
 	}
+	*ret_fd = vfd;
+	return 0;
+}
+
+/* dev_root/vfio/<name> through openat2() from the kept dev root: no link
+ * anywhere on the way (one call, no walk of the dev root per node).
+ * -ENOSYS on kernels before 5.6. */
+static int open_node2(struct vfio_ctx *c, const char *name, int *ret_fd)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |
+					   RESOLVE_NO_MAGICLINKS };
+	char rel[32];
+	long fd;
+
+	if (c->dev_fd < 0) {
+		c->dev_fd = open(c->dev, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (c->dev_fd < 0)
+			return -errno;
+	}
+	snprintf(rel, sizeof(rel), "vfio/%s", name);
+	fd = syscall(SYS_openat2, c->dev_fd, rel, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	*ret_fd = (int)fd;
+	return 0;
+}
+
+/* Opens dev_root/vfio/<group> as O_PATH without following any link below
+ * the dev root: the result can only be a file under it. */
+static int open_node(struct vfio_ctx *c, int group, int *ret_fd)
+{
+	char name[16];
+	int vfd = -1, nfd, r;
+
 	snprintf(name, sizeof(name), "%d", group);
+	r = open_node2(c, name, ret_fd);
+	if (r == -ENOENT && c->dev_fd >= 0) {
+		/* The kept dev root may be gone (a test's tree): once more. */
+		close(c->dev_fd);
+		c->dev_fd = -1;
+		r = open_node2(c, name, ret_fd);
+	}
+	if (r == -ELOOP || r == -EXDEV) {
+		seterr(c, "%s/vfio/%s is reached through a link: refused", c->dev, name);
+		return -EPERM;
+	}
+	if (r != -ENOSYS) {
+		if (r < 0)
+			seterr(c, "cannot open %s/vfio/%s: %s", c->dev, name, strerror(-r));
+		return r;
+	}
+	r = open_vfio_dir(c, &vfd);
+	if (r < 0)
+		return r;
 	nfd = openat(vfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	r = -errno;
 	close(vfd);
@@ -748,25 +806,46 @@ static int set_owner_mode(int fd, const struct stat *st, uid_t uid, gid_t gid,
 			  mode_t mode)
 {
 	uid_t me = geteuid();
-	int r;
+	gid_t cur_gid = st->st_gid;
+	mode_t cur = st->st_mode & 07777;
+	int r = 0;
 
-	if (st->st_uid != me && fchownat(fd, "", me, st->st_gid, AT_EMPTY_PATH) < 0)
+	/* Each step only when it changes something: a node changing hands
+	 * costs three calls, not five. */
+	if (st->st_uid != me && fchownat(fd, "", me, cur_gid, AT_EMPTY_PATH) < 0)
 		return -errno;
-	r = chmod_fd(fd, st->st_mode & mode & 07777);
-	if (r == 0 && fchownat(fd, "", me, gid, AT_EMPTY_PATH) < 0)
+	if ((cur & mode) != cur) {
+		r = chmod_fd(fd, cur & mode);
+		cur &= mode;
+	}
+	if (r == 0 && cur_gid != gid && fchownat(fd, "", me, gid, AT_EMPTY_PATH) < 0)
 		r = -errno;
-	if (r == 0)
+	if (r == 0 && cur != mode)
 		r = chmod_fd(fd, mode);
 	if (r == 0 && uid != me && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
 		r = -errno;
 	return r;
 }
 
-/* Sets owner, group and mode of dev_root/vfio/<group>. -EPERM (nothing
+/* fstat() without a path: glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH),
+ * which on older kernels (6.1 here) zeroes a 4 KiB name buffer
+ * (a cost in every request of the daemon, large under emulation). */
+static int fstat_fd(int fd, struct stat *st)
+{
+#ifdef SYS_fstat
+	return syscall(SYS_fstat, fd, st) < 0 ? -errno : 0;
+#else
+	return fstat(fd, st) < 0 ? -errno : 0;
+#endif
+}
+
+/* Sets owner, group and mode of dev_root/vfio/<group> where they differ:
+ * 1 if something changed, 0 if it was so already. -EPERM (nothing
  * changed) if it is not a character device reached without links under
- * the dev root; another -errno (set_owner_mode's step failed) otherwise. */
-int vfio_node_chown(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
-		    mode_t mode)
+ * the dev root; another -errno (set_owner_mode's step failed) otherwise.
+ * One open of the node: no separate stat first. */
+int vfio_node_own(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
+		  mode_t mode)
 {
 	struct stat st;
 	int fd, r;
@@ -777,11 +856,14 @@ int vfio_node_chown(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 	r = open_node(c, group, &fd);
 	if (r < 0)
 		return r;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
+	r = fstat_fd(fd, &st);
+	if (r < 0) {
 		seterr(c, "fstat %s/vfio/%d: %s", c->dev, group, strerror(-r));
 		goto out;
 	}
+	/* So already: nothing is touched, whatever it is. */
+	if (st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == mode)
+		goto out;	/* r is 0 */
 	if (!S_ISCHR(st.st_mode)) {
 		seterr(c, "%s/vfio/%d is not a character device: refused", c->dev,
 		       group);
@@ -794,9 +876,21 @@ int vfio_node_chown(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 		       (unsigned int)uid, (unsigned int)gid, (unsigned int)mode,
 		       strerror(-r), r == -EPERM ? " (needs root with CAP_CHOWN)" :
 		       r == -ENOENT ? " (is /proc mounted?)" : "");
+	else
+		r = 1;
 out:
 	close(fd);
 	return r;
+}
+
+/* Sets owner, group and mode of dev_root/vfio/<group>: 0, or -errno as
+ * vfio_node_own(). */
+int vfio_node_chown(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
+		    mode_t mode)
+{
+	int r = vfio_node_own(c, group, uid, gid, mode);
+
+	return r > 0 ? 0 : r;
 }
 
 /* Owner, group and permission bits of dev_root/vfio/<group>, read without

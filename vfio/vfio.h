@@ -64,6 +64,9 @@ int vfio_wait_node(struct vfio_ctx *c, int group, int timeout_ms);
  * that is not a character device under the /dev root. */
 int vfio_node_chown(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 		    mode_t mode);
+/* The same where they differ, in one open: 1 if changed, 0 if so already. */
+int vfio_node_own(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
+		  mode_t mode);
 int vfio_node_stat(struct vfio_ctx *c, int group, uid_t *ret_uid,
 		   gid_t *ret_gid, mode_t *ret_mode);
 
@@ -73,5 +76,34 @@ int vfio_parse_owner(const char *spec, uid_t *ret_uid, gid_t *ret_gid);
 /* reset_method of a function ("" where the kernel lacks the file). */
 int vfio_reset_method(struct vfio_ctx *c, const char *pci, char *ret,
 		      size_t len);
+
+/* Kernel uevents (vfio/uevent.c): a PCI function bound, unbound, added,
+ * removed; a /dev/vfio/<group> node added or removed. */
+enum vfio_uev_action {
+	VFIO_UEV_OTHER,
+	VFIO_UEV_ADD,
+	VFIO_UEV_REMOVE,
+	VFIO_UEV_BIND,
+	VFIO_UEV_UNBIND,
+	VFIO_UEV_CHANGE,
+};
+
+struct vfio_uevent {
+	enum vfio_uev_action action;
+	char subsystem[32];
+	char pci[16];			/* subsystem "pci": PCI_SLOT_NAME, else "" */
+	char driver[VFIO_DRV_LEN];	/* DRIVER= (a bind), else "" */
+	int group;			/* subsystem "vfio": node vfio/<group>, else -1 */
+};
+
+struct vfio_uev_sock;		/* opaque: the uevent socket */
+
+typedef void (*vfio_uevent_cb)(const struct vfio_uevent *ev, void *ud);
+
+int vfio_uevent_parse(const char *buf, size_t len, struct vfio_uevent *ret);
+int vfio_uevent_open(struct vfio_uev_sock **ret);
+int vfio_uevent_fd(const struct vfio_uev_sock *u);
+int vfio_uevent_read(struct vfio_uev_sock *u, vfio_uevent_cb cb, void *ud);
+void vfio_uevent_close(struct vfio_uev_sock *u);
 
 #endif
