@@ -119,6 +119,8 @@ enum vfa_lease_state {
 	VFA_LS_READY,		/* the VF is the holder's */
 	VFA_LS_DETACHING,	/* a detach is pending in the guest */
 	VFA_LS_RELEASING,	/* being scrubbed back to the pool */
+	VFA_LS_FENCED,		/* holder unknown (a damaged lease file): never
+				 * free until an admin releases it */
 };
 struct vfa_lease {
 	char id[17];

@@ -134,7 +134,9 @@ static bool leased(const struct vfa_lease *ls, size_t n, const char *pci)
 }
 
 /* One configured PF and its VFs, read from rtnetlink and sysfs; a PF that
- * cannot be found is recorded as absent. link is scratch memory. */
+ * cannot be found is recorded as absent. ls is NULL when the leases could
+ * not be read: no VF can then be told free, so each counts as unhealthy.
+ * link is scratch memory. */
 static void snap_pf(struct vfa_fleet *f, const struct vfa_pool *p, unsigned int j,
 		    const struct vfa_lease *ls, size_t nl, struct vfnl_link *link)
 {
@@ -163,15 +165,16 @@ static void snap_pf(struct vfa_fleet *f, const struct vfa_pool *p, unsigned int 
 		snprintf(v->pool, sizeof(v->pool), "%s", p->name);
 		if (vfio_group(f->io, v->pci, &v->group))
 			v->group = -1;
-		v->leased = leased(ls, nl, v->pci);
-		v->healthy = pf->up && v->group >= 0;
+		v->leased = ls && leased(ls, nl, v->pci);
+		v->healthy = ls && pf->up && v->group >= 0;
 		s->n_vfs++;
 	}
 }
 
 /* Fills f->snap from every PF of every pool of cfg and the leases in st
- * (read as they are: no state lock is taken, nothing is repaired).
- * Returns 0 or -ENOMEM. */
+ * (read as they are: no state lock is taken, nothing is repaired). When
+ * the leases cannot be read (st NULL, or the journal fails), no VF is
+ * announced free. Returns 0 or -ENOMEM. */
 int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
 		       struct vfa_state *st)
 {
@@ -181,8 +184,10 @@ int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
 
 	if (!link)
 		return -ENOMEM;
-	if (!st || vfa_lease_list(st, &ls, &nl, NULL))
+	if (!st || vfa_lease_list(st, &ls, &nl, NULL)) {
+		ls = NULL;
 		nl = 0;
+	}
 	f->snap.n_vfs = f->snap.n_pfs = 0;
 	for (unsigned int i = 0; i < cfg->n_pools; i++)
 		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++)

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JOURNAL "journal"
@@ -564,25 +565,63 @@ static int read_old(int dfd, const char *name, struct vfa_lease *ret)
 	return 0;
 }
 
-/* Each leases/<pci>.json as a journal record appended to *buf. Files that
- * cannot be trusted are renamed NAME.damaged (kept, never imported). */
-static int collect_old(DIR *d, int dfd, char **buf, size_t *len, size_t *cap)
+/* The lease that fences pci: its leases/<pci>.json from before the
+ * journal did not parse, so a VM may hold the VF. Only the address is
+ * known; the id is derived from it (a re-import after a crash writes the
+ * same lease again, not a second one), reconcile fills in the pool and PF,
+ * and only a release by an admin frees the VF. */
+static void fence_of(const char *pci, struct vfa_lease *ret)
+{
+	struct vfa_lease l = { .state = VFA_LS_FENCED, .group = -1, .created = time(NULL) };
+	size_t k = 0;
+
+	snprintf(l.id, sizeof(l.id), "0bad000");
+	for (const char *p = pci; *p; p++)
+		if (*p != ':' && *p != '.')
+			l.id[7 + k++] = *p;
+	snprintf(l.pci, sizeof(l.pci), "%s", pci);
+	snprintf(l.pf_pci, sizeof(l.pf_pci), "%s", pci);
+	snprintf(l.pool, sizeof(l.pool), "-");
+	snprintf(l.pf, sizeof(l.pf), "-");
+	snprintf(l.mac, sizeof(l.mac), "00:00:00:00:00:00");
+	*ret = l;
+}
+
+/* The lease leases/NAME stands for: the file's, or, when it cannot be
+ * trusted but is named <pci>.json and the journal has no lease of that
+ * VF, a fence (fence_of). -EBADMSG when there is neither. */
+static int old_lease(struct vfa_state *st, int dfd, const char *name, struct vfa_lease *ret)
+{
+	char pci[16];
+	size_t nl = strlen(name);
+
+	if (read_old(dfd, name, ret) == 0)
+		return 0;
+	if (nl - 5 >= sizeof(pci))
+		return -EBADMSG;
+	memcpy(pci, name, nl - 5);
+	pci[nl - 5] = '\0';
+	if (!vfa_pci_addr_ok(pci) || fold_find(st, pci))
+		return -EBADMSG;
+	fence_of(pci, ret);
+	return 0;
+}
+
+/* Each leases/<pci>.json as a journal record appended to *buf. */
+static int collect_old(struct vfa_state *st, DIR *d, int dfd, char **buf, size_t *len,
+		       size_t *cap)
 {
 	struct dirent *de;
 
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		size_t nl = strlen(de->d_name), got;
-		char damaged[300];
 		struct vfa_lease l;
 
 		if (de->d_name[0] == '.' || nl < 6 || strcmp(de->d_name + nl - 5, ".json"))
 			continue;
-		if (read_old(dfd, de->d_name, &l)) {
-			snprintf(damaged, sizeof(damaged), "%s.damaged", de->d_name);
-			renameat(dfd, de->d_name, dfd, damaged);
+		if (old_lease(st, dfd, de->d_name, &l))
 			continue;
-		}
 		if (*cap - *len < REC_MAX + 16) {
 			char *nb = realloc(*buf, *cap * 2 + REC_MAX + 16);
 
@@ -599,7 +638,9 @@ static int collect_old(DIR *d, int dfd, char **buf, size_t *len, size_t *cap)
 	return 0;
 }
 
-/* Removes the imported files (and a crash's temp files) and syncs. */
+/* Once the records are durable: removes the imported files (and a
+ * crash's temp files); files that cannot be trusted are renamed
+ * NAME.damaged (kept for the admin, never imported again). Syncs. */
 static void remove_old(DIR *d, int dfd)
 {
 	struct dirent *de;
@@ -607,10 +648,18 @@ static void remove_old(DIR *d, int dfd)
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		size_t nl = strlen(de->d_name);
+		struct vfa_lease l;
+		char damaged[300];
 
-		if ((nl > 5 && !strcmp(de->d_name + nl - 5, ".json") && de->d_name[0] != '.') ||
-		    (de->d_name[0] == '.' && nl > 4 && !strcmp(de->d_name + nl - 4, ".tmp")))
+		if (nl > 5 && !strcmp(de->d_name + nl - 5, ".json") && de->d_name[0] != '.') {
+			snprintf(damaged, sizeof(damaged), "%s.damaged", de->d_name);
+			if (read_old(dfd, de->d_name, &l))
+				renameat(dfd, de->d_name, dfd, damaged);
+			else
+				unlinkat(dfd, de->d_name, 0);
+		} else if (de->d_name[0] == '.' && nl > 4 && !strcmp(de->d_name + nl - 4, ".tmp")) {
 			unlinkat(dfd, de->d_name, 0);
+		}
 	}
 	fsync(dfd);
 }
@@ -633,7 +682,8 @@ static bool has_old(DIR *d)
  * vfa_journal_import - moves the leases of a state dir written before the
  * journal (leases/<pci>.json) into it, once: the records are durable
  * before any file is removed, and a crash in between imports the same
- * leases again. Returns 0 (also when there is nothing to import) or -errno
+ * leases again. A file that does not parse leaves its VF fenced (a lease
+ * in state "fenced", see fence_of) and is kept as NAME.damaged. Returns 0 (also when there is nothing to import) or -errno
  * with e set; the files are then left as they were.
  */
 int vfa_journal_import(struct vfa_state *st, struct vfa_err *e)
@@ -662,7 +712,7 @@ int vfa_journal_import(struct vfa_state *st, struct vfa_err *e)
 	r = jlock(st, e);
 	if (r)
 		goto out;
-	r = collect_old(d, fd, &buf, &len, &cap);
+	r = collect_old(st, d, fd, &buf, &len, &cap);
 	if (!r && len)
 		r = append_locked(st, buf, len);
 	if (!r)

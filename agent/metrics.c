@@ -246,7 +246,7 @@ static void gauges(struct out *o, const struct vfa_metrics *m, const struct vfa_
 		[VF_FREE] = { "vfagent_pool_vfs_free", "Healthy VFs with no lease." },
 		[VF_LEASED] = { "vfagent_pool_vfs_leased", "VFs with a lease." },
 		[VF_UNHEALTHY] = { "vfagent_pool_vfs_unhealthy",
-				   "VFs whose PF is down or gone, or with no IOMMU group." },
+				   "VFs whose PF is down or gone, with no IOMMU group, or whose lease could not be read." },
 	};
 
 	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {

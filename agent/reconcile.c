@@ -135,6 +135,33 @@ static void give_back(struct vfa_agent *c, const struct vfa_lease *l,
 		c->reclaimed[c->n_reclaimed++] = *l;
 }
 
+static int pool_vf(struct vfa_agent *c, const char *pci, const struct vfa_pool **ret_p,
+		   struct pf **ret_pf, unsigned int *ret_idx);
+
+/* A fenced lease (journal.c, fence_of) is never freed here: nobody knows
+ * who holds its VF. Its pool and PF are filled in once a pool has the VF,
+ * so that an admin's release can scrub it; every look notes it (the
+ * daemon's sweep logs a note once while it stays the same). */
+static void check_fenced(struct vfa_agent *c, struct vfa_lease *l)
+{
+	const struct vfa_pool *p;
+	struct pf *pf;
+	unsigned int idx;
+
+	if (!vfa_config_pool(&c->cfg, l->pool) && !pool_vf(c, l->pci, &p, &pf, &idx) &&
+	    !vfa_put_str(l->pool, sizeof(l->pool), p->name) &&
+	    !vfa_put_str(l->pf, sizeof(l->pf), pf->netdev) &&
+	    !vfa_put_str(l->pf_pci, sizeof(l->pf_pci), pf->pci)) {
+		l->vf = idx;
+		if (vfio_group(c->io, l->pci, &l->group))
+			l->group = -1;
+		vfa_journal(c, l, NULL);
+	}
+	vfa_note(c, "%s %s: fenced: its lease file from before the journal was damaged (kept as leases/%s.json.damaged in the state dir), so a VM may hold it; once you know none does: vfagent release --pci %s%s",
+		 l->pci, l->id, l->pci, l->pci,
+		 vfa_config_pool(&c->cfg, l->pool) ? "" : " (no configured pool has this VF yet)");
+}
+
 /* Finishes or undoes what a dead process left, and checks each ready
  * lease against the kernel. Runs under the state lock. */
 void vfa_reconcile_leases(struct vfa_agent *c)
@@ -181,6 +208,8 @@ void vfa_reconcile_leases(struct vfa_agent *c)
 					 l->pci, l->id, what, l->domain, e.msg);
 			else
 				give_back(c, l, what, false);
+		} else if (st == VFA_LS_FENCED) {
+			check_fenced(c, l);
 		} else if (st == VFA_LS_DETACHING) {
 			bool held = true;
 			struct vfa_virt *v = vfa_virt_conn(c, &e);
