@@ -9,6 +9,7 @@ int policy_main(void);
 #include "tests/unit/test_policy.c"
 #undef main
 
+#include "agent/doctor.h"
 #include "agent/fleet.h"
 #include "agent/journal_priv.h"
 #include "vfio/vfio.h"
@@ -229,6 +230,49 @@ static void test_import_unnamed(void)
 	stop();
 }
 
+static int no_addrs(const char *ifname, struct vfa_doc_addr *ret, size_t max)
+{
+	(void)ifname;
+	(void)ret;
+	(void)max;
+	return 0;
+}
+
+/* doctor: every check run, the fenced VF named with the fix. */
+static void test_doctor_fenced(void)
+{
+	struct vfa_doc_report *rep = calloc(1, sizeof(*rep));
+	struct vfa_doc_ctx c = { .ifaddrs = no_addrs, .virt_errno = ENOTSUP };
+	struct vfa_lease *ls = NULL;
+	struct vfa_err e = { "", 0 };
+	const struct vfa_doc_finding *hit = NULL;
+
+	if (!rep || start(POOL7, true, false) || damaged_old_file(vf_pci[0]) ||
+	    vfa_journal_import(A->st, &e) || vfa_lease_list(A->st, &ls, &c.n_leases, NULL)) {
+		T("fence.doctor.start", 0, "cannot set up the fake host: %s", e.msg);
+		free(rep);
+		return;
+	}
+	c.leases = ls;
+	snprintf(c.cfg_err, sizeof(c.cfg_err), "not loaded in this test");
+	snprintf(c.sys, sizeof(c.sys), "%s", sys_path);
+	snprintf(c.dev, sizeof(c.dev), "%s", dev_path);
+	snprintf(c.proc, sizeof(c.proc), "%s/proc", top);
+	snprintf(c.etc, sizeof(c.etc), "%s/etc", top);
+	snprintf(c.run, sizeof(c.run), "%s/run", top);
+	snprintf(c.modules, sizeof(c.modules), "%s/modules", top);
+	snprintf(c.apparmor, sizeof(c.apparmor), "%s/apparmor", top);
+	vfa_doc_run(&c, rep);
+	for (unsigned int i = 0; i < rep->n; i++)
+		if (strstr(rep->f[i].msg, vf_pci[0]) && strstr(rep->f[i].fix, "vfagent release --pci 0000:00:12.0"))
+			hit = &rep->f[i];
+	T("fence.doctor_names_it", hit && hit->status == DOC_WARN,
+	  "no warning names %s with its fix (%u findings)", vf_pci[0], rep->n);
+	free(ls);
+	free(rep);
+	stop();
+}
+
 int main(void)
 {
 	if (access(FIX, R_OK)) {
@@ -240,5 +284,6 @@ int main(void)
 	test_watch_shows_fence();
 	test_fleet_unreadable();
 	test_import_unnamed();
+	test_doctor_fenced();
 	return t_done();
 }
