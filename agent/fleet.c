@@ -307,16 +307,36 @@ int vfa_fleet_publish(struct vfa_fleet *f, const struct vfa_config *cfg,
 	return r ? 1 : 0;
 }
 
+/* The counts of a result's "repairs" object (kind name: count; names
+ * this version does not know are left out). */
+static void repairs_of(json_object *rep, unsigned int n[VFA_REPAIR__N])
+{
+	memset(n, 0, VFA_REPAIR__N * sizeof(n[0]));
+	if (!json_object_is_type(rep, json_type_object))
+		return;
+	json_object_object_foreach(rep, k, v) {
+		enum vfa_repair kind = vfa_repair_from_str(k);
+		int64_t x = json_object_get_int64(v);
+
+		if (kind != VFA_REPAIR_UNKNOWN && json_object_is_type(v, json_type_int) &&
+		    x > 0 && x < 1 << 20)
+			n[kind] = (unsigned int)x;
+	}
+}
+
 /* Counts one request the daemon ran (op, its options o, result r, e's
  * exit status, the result document res, its duration) and the repairs
- * its reconcile noted. */
+ * its reconcile did (res's "repairs"). */
 void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o, int r,
 		  const struct vfa_err *e, json_object *res, double seconds)
 {
+	unsigned int n[VFA_REPAIR__N];
 	json_object *v;
 
-	if (res && json_object_object_get_ex(res, "reconcile", &v))
-		vfa_metrics_notes(&f->m, v);
+	if (res && json_object_object_get_ex(res, "repairs", &v)) {
+		repairs_of(v, n);
+		vfa_metrics_repairs(&f->m, n);
+	}
 	if (!op)
 		return;
 	if (!strcmp(op, "alloc"))

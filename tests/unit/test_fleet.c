@@ -1,5 +1,5 @@
 /* What vfagent serve publishes for the fleet, from struct inputs: the CDI
- * spec's JSON, the metrics text, the repair kinds read from notes, the
+ * spec's JSON, the metrics text, the repair counts by kind, the
  * atomic file update, the [serve] keys. */
 #include "agent/fleet.h"
 #include "tests/unit/t.h"
@@ -98,7 +98,8 @@ static void test_metrics(void)
 {
 	static struct vfa_metrics m;
 	struct vfa_config cfg = { .n_pools = 2 };
-	json_object *notes = json_object_new_array();
+	unsigned int rep[VFA_REPAIR__N] = { [VFA_REPAIR_DRIVER] = 1, [VFA_REPAIR_RECLAIMED] = 1,
+					    [VFA_REPAIR_PF_UP] = 1 };
 	char *txt = NULL;
 
 	fill();
@@ -112,12 +113,7 @@ static void test_metrics(void)
 	vfa_metrics_alloc(&m, "nosuch", 0, 0, 0.001);	/* not configured: not counted */
 	vfa_metrics_release(&m, "b", 2, -EINPROGRESS, 20);
 	vfa_metrics_release(&m, NULL, 0, -ENOENT, 0.1);
-	json_object_array_add(notes, json_object_new_string("0000:00:12.0 abc: was on driver \"igbvf\", rebound to vfio-pci"));
-	json_object_array_add(notes, json_object_new_string("0000:00:12.0 abc: not on vfio-pci and could not be rebound: x"));
-	json_object_array_add(notes, json_object_new_string("0000:00:12.2 abd: domain gone; VF scrubbed and back in pool net-a"));
-	json_object_array_add(notes, json_object_new_string("PF eth0 (pool net-a) went down: its 1 leased VFs have no link; bringing it back up"));
-	vfa_metrics_notes(&m, notes);
-	json_object_put(notes);
+	vfa_metrics_repairs(&m, rep);
 	int r = vfa_metrics_render(&m, &snap, &txt);
 
 	T_EQ_INT("metrics.render", r, 0);
