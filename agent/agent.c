@@ -189,7 +189,12 @@ const unsigned int *vfa_agent_repairs(const struct vfa_agent *a)
  * prove a kill -9 anywhere loses and doubles no VF. */
 void vfa_crash_point(const char *name)
 {
-	const char *at = getenv("VFAGENT_CRASH_AT");
+	const char *at = getenv("VFAGENT_CRASH_AT"), *stop = getenv("VFAGENT_STOP_AT");
+
+	/* VFAGENT_STOP_AT=NAME stops the process there (SIGSTOP) until the
+	 * test, having changed the world under it, sends SIGCONT. */
+	if (stop && !strcmp(stop, name))
+		raise(SIGSTOP);
 
 	if (!at || strcmp(at, name))
 		return;

@@ -172,7 +172,8 @@ struct vfa_virt;
 enum { VFA_LIVE = 1, VFA_PERSISTENT = 2 };
 int vfa_virt_open(const char *uri, struct vfa_virt **ret, struct vfa_err *e);
 void vfa_virt_close(struct vfa_virt *v);	/* accepts NULL */
-/* By name: -ENOENT if unknown; *ret_running and ret_uuid set on success. */
+/* By name, or by UUID when no domain has that name (as virsh): -ENOENT if
+ * unknown; *ret_running and ret_uuid set on success. */
 int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
 		    char ret_uuid[VFA_UUID_LEN], struct vfa_err *e);
 /* By UUID: -ENOENT if gone; *ret_running and the current name (renames). */
@@ -245,6 +246,9 @@ struct vfa_opts {
 	const char *proc_root, *etc_root, *run_root, *modules_root, *apparmor_param;
 	unsigned int ports_add;		/* ports --add N */
 	const char *holder;		/* alloc: journaled; release: every lease it holds */
+	/* release --domain through the daemon: the UUID it authorized the
+	 * release for ("" libvirt knew none), used as is; NULL: look it up */
+	const char *domain_uuid;
 };
 
 /* agent.c (open, reload), setup.c, alloc.c, release.c, report.c, sharing
