@@ -42,7 +42,8 @@ static bool domain_gone(struct vfa_agent *c, struct vfa_lease *l)
 		       (!running && !l->persistent);
 	r = vfa_virt_domain_uuid(v, l->uuid, &running, name, &e);
 	if (r == 0 && strcmp(name, l->domain)) {
-		vfa_repaired(c, VFA_REPAIR_RENAMED, "%s %s: domain %s is now named %s", l->pci, l->id, l->domain, name);
+		vfa_repaired(c, VFA_REPAIR_RENAMED, "%s %s: domain %s is now named %s",
+			     l->pci, l->id, l->domain, name);
 		memcpy(l->domain, name, strlen(name) + 1);
 		vfa_journal(c, l, &e);
 	}
@@ -77,7 +78,8 @@ static void check_ready(struct vfa_agent *c, const struct vfa_lease *l)
 
 		vfa_model_vf_forget(c, l->pci);	/* the driver just said otherwise */
 		if (vfa_make_ready(c, l->pci, &g, &ch, &e) == 0)
-			vfa_repaired(c, VFA_REPAIR_DRIVER, "%s %s: was on driver \"%s\", rebound to vfio-pci", l->pci, l->id, drv);
+			vfa_repaired(c, VFA_REPAIR_DRIVER, "%s %s: was on driver \"%s\", rebound to vfio-pci",
+				     l->pci, l->id, drv);
 		else
 			vfa_note(c, "%s %s: not on vfio-pci and could not be rebound: %s", l->pci, l->id, e.msg);
 	}
@@ -92,7 +94,8 @@ static void check_ready(struct vfa_agent *c, const struct vfa_lease *l)
 
 		memcpy(s.mac, mac, 6);
 		if (vfa_vf_apply(c, pf, &s, 1, &e) >= 0)
-			vfa_repaired(c, VFA_REPAIR_NETCFG, "%s %s: MAC/VLAN differed from the lease, set back to %s vlan %u", l->pci, l->id, l->mac, l->vlan);
+			vfa_repaired(c, VFA_REPAIR_NETCFG, "%s %s: MAC/VLAN differed from the lease, set back to %s vlan %u",
+				     l->pci, l->id, l->mac, l->vlan);
 		else
 			vfa_note(c, "%s %s: MAC/VLAN differ from the lease: %s", l->pci, l->id, e.msg);
 	}
@@ -129,8 +132,8 @@ static void give_back(struct vfa_agent *c, const struct vfa_lease *l,
 			 l->id, why, e.msg);
 		return;
 	}
-	vfa_repaired(c, VFA_REPAIR_RECLAIMED, "%s %s: %s; VF scrubbed and back in pool %s", l->pci, l->id, why,
-		 l->pool);
+	vfa_repaired(c, VFA_REPAIR_RECLAIMED, "%s %s: %s; VF scrubbed and back in pool %s",
+		     l->pci, l->id, why, l->pool);
 	if (reclaimed && c->n_reclaimed < sizeof(c->reclaimed) / sizeof(c->reclaimed[0]))
 		c->reclaimed[c->n_reclaimed++] = *l;
 }
@@ -329,8 +332,8 @@ static int adopt(const char *uuid, const char *name, const char *pci,
 	if (vfa_journal(c, &l, &e))
 		vfa_note(c, "%s: named by domain %s but could not be journaled: %s", pci, l.domain, e.msg);
 	else
-		vfa_repaired(c, VFA_REPAIR_ADOPTED, "%s %s: named as hostdev by domain %s (%s): leased to it", pci, l.id,
-			 l.domain, in_config ? "saved config" : "live");
+		vfa_repaired(c, VFA_REPAIR_ADOPTED, "%s %s: named as hostdev by domain %s (%s): leased to it",
+			     pci, l.id, l.domain, in_config ? "saved config" : "live");
 	return 0;
 }
 
@@ -353,8 +356,8 @@ static void restore_persistent(struct vfa_agent *c)
 		if (vfa_lease_save(c->st, &ls[i], &e))
 			vfa_note(c, "%s %s: persistent lease not restored: %s", ls[i].pci, ls[i].id, e.msg);
 		else
-			vfa_repaired(c, VFA_REPAIR_RESTORED, "%s %s: persistent lease of domain %s restored from %s", ls[i].pci,
-				 ls[i].id, ls[i].domain, c->persist_dir);
+			vfa_repaired(c, VFA_REPAIR_RESTORED, "%s %s: persistent lease of domain %s restored from %s",
+				     ls[i].pci, ls[i].id, ls[i].domain, c->persist_dir);
 	}
 	free(ls);
 }
