@@ -11,6 +11,7 @@ int policy_main(void);
 
 #include "agent/doctor.h"
 #include "agent/fleet.h"
+#include "tests/unit/t_text.h"
 #include "agent/journal_priv.h"
 #include "vfio/vfio.h"
 
@@ -152,16 +153,6 @@ static void test_watch_shows_fence(void)
 	stop();
 }
 
-static bool metric_is(const char *txt, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = txt; (p = strstr(p, line)); p += n)
-		if ((p == txt || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
-}
-
 /* The journal is swapped for one the daemon must not trust (mode 0666):
  * the leases cannot be read, so no VF may count as free. */
 static void test_fleet_unreadable(void)
@@ -184,8 +175,8 @@ static void test_fleet_unreadable(void)
 	r |= vfa_fleet_snapshot(f, vfa_agent_config(A), A->st);
 	r |= vfa_metrics_render(&f->m, &f->snap, &txt);
 	T("fence.fleet_readable_counts", r == 0 && txt &&
-	  metric_is(txt, "vfagent_pool_vfs_free{pool=\"net1\"} 6") &&
-	  metric_is(txt, "vfagent_pool_vfs_leased{pool=\"net1\"} 1"), "r=%d %s", r, txt ? txt : "");
+	  t_has_line(txt, "vfagent_pool_vfs_free{pool=\"net1\"} 6") &&
+	  t_has_line(txt, "vfagent_pool_vfs_leased{pool=\"net1\"} 1"), "r=%d %s", r, txt ? txt : "");
 	free(txt);
 	txt = NULL;
 
@@ -196,8 +187,8 @@ static void test_fleet_unreadable(void)
 	r |= vfa_fleet_snapshot(f, vfa_agent_config(A), A->st);
 	r |= vfa_metrics_render(&f->m, &f->snap, &txt);
 	T("fence.fleet_unreadable_none_free", r == 0 && txt &&
-	  metric_is(txt, "vfagent_pool_vfs_free{pool=\"net1\"} 0") &&
-	  metric_is(txt, "vfagent_pool_vfs_unhealthy{pool=\"net1\"} 7"), "r=%d %s", r, txt ? txt : "");
+	  t_has_line(txt, "vfagent_pool_vfs_free{pool=\"net1\"} 0") &&
+	  t_has_line(txt, "vfagent_pool_vfs_unhealthy{pool=\"net1\"} 7"), "r=%d %s", r, txt ? txt : "");
 	free(txt);
 	vfio_ctx_free(f->io);
 	free(f);

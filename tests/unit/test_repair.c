@@ -9,16 +9,7 @@ int policy_main(void);
 #undef main
 
 #include "agent/fleet.h"
-
-static bool metric_is(const char *txt, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = txt; (p = strstr(p, line)); p += n)
-		if ((p == txt || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
-}
+#include "tests/unit/t_text.h"
 
 static void test_names(void)
 {
@@ -70,8 +61,8 @@ static void test_netcfg(void)
 	json_object_put(res);
 	r = vfa_metrics_render(&f->m, &f->snap, &txt);
 	T("repair.metrics_kind", r == 0 && txt &&
-	  metric_is(txt, "vfagent_reconcile_repairs_total{kind=\"mac_vlan\"} 1") &&
-	  metric_is(txt, "vfagent_reconcile_repairs_total{kind=\"pf_up\"} 0"), "r=%d %s", r,
+	  t_has_line(txt, "vfagent_reconcile_repairs_total{kind=\"mac_vlan\"} 1") &&
+	  t_has_line(txt, "vfagent_reconcile_repairs_total{kind=\"pf_up\"} 0"), "r=%d %s", r,
 	  txt ? txt : "");
 	free(txt);
 	free(f);
