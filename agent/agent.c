@@ -165,12 +165,37 @@ void vfa_note(struct vfa_agent *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* vfa_note() for a repair: also counted by kind, for the result's
+ * "repairs" and the metrics (repair.h). */
+void vfa_repaired(struct vfa_agent *c, enum vfa_repair kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	json_object_array_add(c->notes, vjfmt(fmt, ap));
+	va_end(ap);
+	if (kind >= 0 && kind < VFA_REPAIR__N)
+		c->repairs[kind]++;
+}
+
+/* The repairs of a's last operation (VFA_REPAIR__N counts, by kind), owned
+ * by a until its next operation. */
+const unsigned int *vfa_agent_repairs(const struct vfa_agent *a)
+{
+	return a->repairs;
+}
+
 /* Test hook: VFAGENT_CRASH_AT=NAME kills the process at that point of an
  * alloc, release or setup (tests/README.md, crash matrix), so the lab can
  * prove a kill -9 anywhere loses and doubles no VF. */
 void vfa_crash_point(const char *name)
 {
-	const char *at = getenv("VFAGENT_CRASH_AT");
+	const char *at = getenv("VFAGENT_CRASH_AT"), *stop = getenv("VFAGENT_STOP_AT");
+
+	/* VFAGENT_STOP_AT=NAME stops the process there (SIGSTOP) until the
+	 * test, having changed the world under it, sends SIGCONT. */
+	if (stop && !strcmp(stop, name))
+		raise(SIGSTOP);
 
 	if (!at || strcmp(at, name))
 		return;
@@ -259,6 +284,7 @@ int vfa_begin(struct vfa_agent *c, struct vfa_err *e)
 		vfa_pf_cache_clear(c);
 	json_object_put(c->notes);
 	c->notes = json_object_new_array();
+	memset(c->repairs, 0, sizeof(c->repairs));
 	c->n_reclaimed = 0;
 	if (!c->virt)
 		c->virt_tried = false;	/* the daemon retries libvirt per operation */
@@ -297,6 +323,7 @@ int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 		vfa_model_refresh(c);
 		json_object_put(c->notes);
 		c->notes = json_object_new_array();
+		memset(c->repairs, 0, sizeof(c->repairs));
 		return vfa_leases_of(c, ret_ls, ret_n, e);
 	}
 	r = vfa_begin(c, e);
@@ -307,10 +334,23 @@ int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 	return r;
 }
 
-/* Adds the reconcile notes to a result document; returns it. */
+/* Adds the reconcile notes to a result document, and "repairs" (kind:
+ * count) when reconcile repaired anything; returns it. */
 json_object *vfa_finish(struct vfa_agent *c, json_object *o)
 {
+	json_object *rep = NULL;
+
 	json_object_object_add(o, "reconcile", json_object_get(c->notes));
+	for (int k = 0; k < VFA_REPAIR__N; k++) {
+		if (!c->repairs[k])
+			continue;
+		if (!rep)
+			rep = json_object_new_object();
+		json_object_object_add(rep, vfa_repair_str((enum vfa_repair)k),
+				       json_object_new_int64(c->repairs[k]));
+	}
+	if (rep)
+		json_object_object_add(o, "repairs", rep);
 	return o;
 }
 

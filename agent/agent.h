@@ -119,6 +119,8 @@ enum vfa_lease_state {
 	VFA_LS_READY,		/* the VF is the holder's */
 	VFA_LS_DETACHING,	/* a detach is pending in the guest */
 	VFA_LS_RELEASING,	/* being scrubbed back to the pool */
+	VFA_LS_FENCED,		/* holder unknown (a damaged lease file): never
+				 * free until an admin releases it */
 };
 struct vfa_lease {
 	char id[17];
@@ -176,7 +178,8 @@ struct vfa_virt;
 enum { VFA_LIVE = 1, VFA_PERSISTENT = 2 };
 int vfa_virt_open(const char *uri, struct vfa_virt **ret, struct vfa_err *e);
 void vfa_virt_close(struct vfa_virt *v);	/* accepts NULL */
-/* By name: -ENOENT if unknown; *ret_running and ret_uuid set on success. */
+/* By name, or by UUID when no domain has that name (as virsh): -ENOENT if
+ * unknown; *ret_running and ret_uuid set on success. */
 int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
 		    char ret_uuid[VFA_UUID_LEN], struct vfa_err *e);
 /* By UUID: -ENOENT if gone; *ret_running and the current name (renames). */
@@ -251,6 +254,9 @@ struct vfa_opts {
 	const char *holder;		/* alloc: journaled; release: every lease it holds */
 	bool by_peer;			/* the daemon: peer_uid asked (never from a request) */
 	uid_t peer_uid;			/* alloc: journaled as the lease's owner */
+	/* release --domain through the daemon: the UUID it authorized the
+	 * release for ("" libvirt knew none), used as is; NULL: look it up */
+	const char *domain_uuid;
 };
 
 /* agent.c (open, reload), setup.c, alloc.c, release.c, report.c, sharing
@@ -286,6 +292,7 @@ void vfa_agent_virt_lost(struct vfa_agent *a);
 int vfa_check_pfs(struct vfa_agent *a, bool restore, json_object **ret_notes,
 		  struct vfa_err *e);
 int vfa_watch_state(struct vfa_agent *a, json_object **ret, struct vfa_err *e);
+const unsigned int *vfa_agent_repairs(const struct vfa_agent *a);
 
 /* watch.c: the events (doc/PROTOCOL.md) that turn one vfa_watch_state()
  * into the next, appended to events; *seq counts them. */

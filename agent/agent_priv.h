@@ -4,6 +4,7 @@
 #define VFAGENT_AGENT_PRIV_H
 
 #include "agent/agent.h"
+#include "agent/repair.h"
 
 #include <net/if.h>
 
@@ -63,6 +64,7 @@ struct vfa_agent {
 	struct pf pfs[VFA_MAX_POOLS * VFA_MAX_PFS];
 	unsigned int n_pfs;
 	json_object *notes;		/* what reconcile repaired or found */
+	unsigned int repairs[VFA_REPAIR__N];	/* of this operation, by kind */
 	struct vfa_lease reclaimed[64];	/* leases reconcile finished releasing */
 	size_t n_reclaimed;
 	bool check_domains;		/* reconcile asks libvirt about each domain */
@@ -89,6 +91,8 @@ json_object *vfa_jfmt(const char *fmt, ...)
 		      __attribute__((format(printf, 1, 2)));
 void vfa_note(struct vfa_agent *c, const char *fmt, ...)
 	      __attribute__((format(printf, 2, 3)));
+void vfa_repaired(struct vfa_agent *c, enum vfa_repair kind, const char *fmt, ...)
+		  __attribute__((format(printf, 3, 4)));
 void vfa_crash_point(const char *name);
 int vfa_put_str(char *dst, size_t len, const char *src);
 int vfa_journal(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e);

@@ -72,13 +72,16 @@ static int check_domain(struct vfa_agent *c, const struct vfa_opts *o, struct vf
 		return -ENOTCONN;
 	/* From here on the domain is its UUID: the name may change. */
 	r = vfa_virt_domain(v, o->domain, running, l->uuid, e);
+	/* Perhaps named by its UUID: the lease shows its name. */
+	if (!r && strspn(o->domain, "0123456789abcdefABCDEF-") == strlen(o->domain))
+		r = vfa_virt_domain_uuid(v, l->uuid, running, l->domain, e);
 	if (r)
 		return r;
 	if (o->live && !*running)
 		return vfa_fail(e, EINVAL, "domain %s is not running: start it, or attach with --persistent only", o->domain);
 	/* A live attach needs a free hot-plug slot: refuse now, not in libvirt. */
 	if (*running && (o->live || !o->persistent))
-		return vfa_slots_require(v, o->domain, e);
+		return vfa_slots_require(v, l->domain, e);
 	return 0;
 }
 

@@ -40,6 +40,7 @@ const char *const vfa_doc_check_names[DOC_CHECK__MAX] = {
 	[DOC_MEMLOCK] = "qemu.memlock",
 	[DOC_SLOTS] = "domain.slots",
 	[DOC_JOURNAL] = "state.journal",
+	[DOC_LEASE_FENCED] = "lease.fenced",
 };
 
 const char *const vfa_doc_status_names[DOC_STATUS__MAX] = {
@@ -206,6 +207,7 @@ void vfa_doc_run(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 	vfa_doc_memlock(c, rep);
 	vfa_doc_slots(c, rep);
 	vfa_doc_journal(c, rep);
+	vfa_doc_fenced(c, rep);
 }
 
 /**

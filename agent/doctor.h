@@ -36,6 +36,7 @@ enum vfa_doc_check {
 	DOC_MEMLOCK,
 	DOC_SLOTS,
 	DOC_JOURNAL,
+	DOC_LEASE_FENCED,
 	DOC_CHECK__MAX,
 };
 extern const char *const vfa_doc_check_names[DOC_CHECK__MAX];
@@ -120,6 +121,9 @@ void vfa_doc_slots(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_journal(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_slots_xml(const char *domain, const char *xml, struct vfa_doc_report *rep);
 void vfa_doc_memlock_xml(const char *domain, const char *xml, struct vfa_doc_report *rep);
+
+/* doctor_lease.c: the leases */
+void vfa_doc_fenced(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 
 void vfa_doc_run(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 json_object *vfa_doc_json(const struct vfa_doc_report *rep);

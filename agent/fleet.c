@@ -134,7 +134,9 @@ static bool leased(const struct vfa_lease *ls, size_t n, const char *pci)
 }
 
 /* One configured PF and its VFs, read from rtnetlink and sysfs; a PF that
- * cannot be found is recorded as absent. link is scratch memory. */
+ * cannot be found is recorded as absent. ls is NULL when the leases could
+ * not be read: no VF can then be told free, so each counts as unhealthy.
+ * link is scratch memory. */
 static void snap_pf(struct vfa_fleet *f, const struct vfa_pool *p, unsigned int j,
 		    const struct vfa_lease *ls, size_t nl, struct vfnl_link *link)
 {
@@ -163,15 +165,16 @@ static void snap_pf(struct vfa_fleet *f, const struct vfa_pool *p, unsigned int 
 		snprintf(v->pool, sizeof(v->pool), "%s", p->name);
 		if (vfio_group(f->io, v->pci, &v->group))
 			v->group = -1;
-		v->leased = leased(ls, nl, v->pci);
-		v->healthy = pf->up && v->group >= 0;
+		v->leased = ls && leased(ls, nl, v->pci);
+		v->healthy = ls && pf->up && v->group >= 0;
 		s->n_vfs++;
 	}
 }
 
 /* Fills f->snap from every PF of every pool of cfg and the leases in st
- * (read as they are: no state lock is taken, nothing is repaired).
- * Returns 0 or -ENOMEM. */
+ * (read as they are: no state lock is taken, nothing is repaired). When
+ * the leases cannot be read (st NULL, or the journal fails), no VF is
+ * announced free. Returns 0 or -ENOMEM. */
 int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
 		       struct vfa_state *st)
 {
@@ -181,8 +184,10 @@ int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
 
 	if (!link)
 		return -ENOMEM;
-	if (!st || vfa_lease_list(st, &ls, &nl, NULL))
+	if (!st || vfa_lease_list(st, &ls, &nl, NULL)) {
+		ls = NULL;
 		nl = 0;
+	}
 	f->snap.n_vfs = f->snap.n_pfs = 0;
 	for (unsigned int i = 0; i < cfg->n_pools; i++)
 		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++)
@@ -302,16 +307,36 @@ int vfa_fleet_publish(struct vfa_fleet *f, const struct vfa_config *cfg,
 	return r ? 1 : 0;
 }
 
+/* The counts of a result's "repairs" object (kind name: count; names
+ * this version does not know are left out). */
+static void repairs_of(json_object *rep, unsigned int n[VFA_REPAIR__N])
+{
+	memset(n, 0, VFA_REPAIR__N * sizeof(n[0]));
+	if (!json_object_is_type(rep, json_type_object))
+		return;
+	json_object_object_foreach(rep, k, v) {
+		enum vfa_repair kind = vfa_repair_from_str(k);
+		int64_t x = json_object_get_int64(v);
+
+		if (kind != VFA_REPAIR_UNKNOWN && json_object_is_type(v, json_type_int) &&
+		    x > 0 && x < 1 << 20)
+			n[kind] = (unsigned int)x;
+	}
+}
+
 /* Counts one request the daemon ran (op, its options o, result r, e's
  * exit status, the result document res, its duration) and the repairs
- * its reconcile noted. */
+ * its reconcile did (res's "repairs"). */
 void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o, int r,
 		  const struct vfa_err *e, json_object *res, double seconds)
 {
+	unsigned int n[VFA_REPAIR__N];
 	json_object *v;
 
-	if (res && json_object_object_get_ex(res, "reconcile", &v))
-		vfa_metrics_notes(&f->m, v);
+	if (res && json_object_object_get_ex(res, "repairs", &v)) {
+		repairs_of(v, n);
+		vfa_metrics_repairs(&f->m, n);
+	}
 	if (!op)
 		return;
 	if (!strcmp(op, "alloc"))

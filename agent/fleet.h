@@ -6,6 +6,7 @@
 #define VFAGENT_FLEET_H
 
 #include "agent/agent.h"
+#include "agent/repair.h"
 
 struct vfnl;
 struct vfio_ctx;
@@ -53,17 +54,6 @@ struct vfa_hist {
 	unsigned long long count;
 	double sum;
 };
-enum vfa_repair {
-	VFA_REPAIR_DRIVER,		/* rebound to vfio-pci */
-	VFA_REPAIR_NETCFG,		/* MAC/VLAN set back */
-	VFA_REPAIR_RECLAIMED,		/* VF scrubbed and back in its pool */
-	VFA_REPAIR_RESTORED,		/* persistent lease restored */
-	VFA_REPAIR_ADOPTED,		/* a domain's hostdev journaled */
-	VFA_REPAIR_RENAMED,		/* domain renamed */
-	VFA_REPAIR_PF_UP,		/* a downed PF brought back up */
-	VFA_REPAIR__N
-};
-const char *vfa_repair_str(enum vfa_repair r);
 struct vfa_pool_counters {
 	char pool[VFA_NAME_LEN];
 	unsigned long long allocs, releases, alloc_failures, exhaustions;
@@ -80,7 +70,7 @@ void vfa_metrics_alloc(struct vfa_metrics *m, const char *pool, int r, int exit,
 		       double seconds);
 void vfa_metrics_release(struct vfa_metrics *m, const char *pool, unsigned int n,
 			 int r, double seconds);
-void vfa_metrics_notes(struct vfa_metrics *m, json_object *notes);
+void vfa_metrics_repairs(struct vfa_metrics *m, const unsigned int n[VFA_REPAIR__N]);
 int vfa_metrics_render(const struct vfa_metrics *m, const struct vfa_fleet_snap *s,
 		       char **ret);
 

@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JOURNAL "journal"
@@ -708,26 +709,63 @@ static bool is_old(const char *name)
 	return name[0] != '.' && nl > 5 && !strcmp(name + nl - 5, ".json");
 }
 
-/* Each leases/<pci>.json as a journal record. Files that cannot be trusted
- * are renamed NAME.damaged (kept, never imported). */
+/* The lease that fences pci: its leases/<pci>.json from before the
+ * journal did not parse, so a VM may hold the VF. Only the address is
+ * known; the id is derived from it (a re-import after a crash writes the
+ * same lease again, not a second one), reconcile fills in the pool and PF,
+ * and only a release by an admin frees the VF. */
+static void fence_of(const char *pci, struct vfa_lease *ret)
+{
+	struct vfa_lease l = { .state = VFA_LS_FENCED, .group = -1, .created = time(NULL) };
+	size_t k = 0;
+
+	snprintf(l.id, sizeof(l.id), "0bad000");
+	for (const char *p = pci; *p; p++)
+		if (*p != ':' && *p != '.')
+			l.id[7 + k++] = *p;
+	snprintf(l.pci, sizeof(l.pci), "%s", pci);
+	snprintf(l.pf_pci, sizeof(l.pf_pci), "%s", pci);
+	snprintf(l.pool, sizeof(l.pool), "-");
+	snprintf(l.pf, sizeof(l.pf), "-");
+	snprintf(l.mac, sizeof(l.mac), "00:00:00:00:00:00");
+	*ret = l;
+}
+
+/* The lease leases/NAME stands for: the file's, or, when it cannot be
+ * trusted but is named <pci>.json and the journal has no lease of that
+ * VF, a fence (fence_of). -EBADMSG when there is neither. */
+static int old_lease(struct vfa_state *st, int dfd, const char *name, struct vfa_lease *ret)
+{
+	char pci[16];
+	size_t nl = strlen(name);
+
+	if (read_old(dfd, name, ret) == 0)
+		return 0;
+	if (nl - 5 >= sizeof(pci))
+		return -EBADMSG;
+	memcpy(pci, name, nl - 5);
+	pci[nl - 5] = '\0';
+	if (!vfa_pci_addr_ok(pci) || fold_find(st, pci))
+		return -EBADMSG;
+	fence_of(pci, ret);
+	return 0;
+}
+
+/* Each leases/<pci>.json as a journal record (a damaged one: a fence,
+ * old_lease). */
 static int collect_old(struct vfa_state *st, DIR *d, int dfd, struct jbuf *b)
 {
 	struct dirent *de;
 	int r;
 
-	(void)st;
 	rewinddir(d);
 	while ((de = readdir(d))) {
-		char damaged[300];
 		struct vfa_lease l;
 
 		if (!is_old(de->d_name))
 			continue;
-		if (read_old(dfd, de->d_name, &l)) {
-			snprintf(damaged, sizeof(damaged), "%s.damaged", de->d_name);
-			renameat(dfd, de->d_name, dfd, damaged);
+		if (old_lease(st, dfd, de->d_name, &l))
 			continue;
-		}
 		r = jbuf_add(b, &l);
 		if (r)
 			return r;
@@ -735,7 +773,9 @@ static int collect_old(struct vfa_state *st, DIR *d, int dfd, struct jbuf *b)
 	return 0;
 }
 
-/* Removes the imported files (and a crash's temp files) and syncs. */
+/* Once the records are durable: removes the imported files (and a
+ * crash's temp files); files that cannot be trusted are renamed
+ * NAME.damaged (kept for the admin, never imported again). Syncs. */
 static void remove_old(struct vfa_state *st, DIR *d, int dfd)
 {
 	struct dirent *de;
@@ -744,10 +784,18 @@ static void remove_old(struct vfa_state *st, DIR *d, int dfd)
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		size_t nl = strlen(de->d_name);
+		struct vfa_lease l;
+		char damaged[300];
 
-		if (is_old(de->d_name) ||
-		    (de->d_name[0] == '.' && nl > 4 && !strcmp(de->d_name + nl - 4, ".tmp")))
+		if (is_old(de->d_name)) {
+			snprintf(damaged, sizeof(damaged), "%s.damaged", de->d_name);
+			if (read_old(dfd, de->d_name, &l))
+				renameat(dfd, de->d_name, dfd, damaged);
+			else
+				unlinkat(dfd, de->d_name, 0);
+		} else if (de->d_name[0] == '.' && nl > 4 && !strcmp(de->d_name + nl - 4, ".tmp")) {
 			unlinkat(dfd, de->d_name, 0);
+		}
 	}
 	fsync(dfd);
 }
@@ -889,8 +937,10 @@ out:
 
 /**
  * vfa_journal_import - moves what older versions kept beside the journal
- * into it, once each (old_kinds: leases/, then owners/). Returns 0 (also
- * when there is nothing to import) or -errno with e set.
+ * into it, once each (old_kinds: leases/, then owners/). A leases/ file
+ * that does not parse leaves its VF fenced (a lease in state "fenced", see
+ * fence_of) and is kept as NAME.damaged. Returns 0 (also when there is
+ * nothing to import) or -errno with e set.
  */
 int vfa_journal_import(struct vfa_state *st, struct vfa_err *e)
 {

@@ -326,6 +326,7 @@ static const char *const state_names[] = {
 	[VFA_LS_READY] = "ready",
 	[VFA_LS_DETACHING] = "detaching",
 	[VFA_LS_RELEASING] = "releasing",
+	[VFA_LS_FENCED] = "fenced",
 };
 
 /* The name of s ("?" for none). */
@@ -360,7 +361,7 @@ void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s)
  * built from them (lock files, sysfs paths) cannot leave their dirs. */
 bool vfa_lease_fields_ok(const struct vfa_lease *l)
 {
-	return l->state >= VFA_LS_ALLOCATING && l->state <= VFA_LS_RELEASING && strlen(l->id) == 16 && hex_run(l->id, 16) &&
+	return l->state >= VFA_LS_ALLOCATING && l->state <= VFA_LS_FENCED && strlen(l->id) == 16 && hex_run(l->id, 16) &&
 	       vfa_pci_addr_ok(l->pci) && vfa_pci_addr_ok(l->pf_pci) && mac_ok(l->mac) &&
 	       word_ok(l->pool) && word_ok(l->pf) && strlen(l->pf) < 16 &&
 	       strcmp(l->pf, ".") && strcmp(l->pf, "..") && l->pid < (1 << 22);

@@ -20,12 +20,13 @@ static const char usage_head[] =
 "                             vfio-pci, pool baseline applied, /dev/vfio nodes owned.\n"
 "                             Idempotent.\n"
 "  list [PF]                  every SR-IOV PF of the host (or only PF) and its VFs\n"
-"  alloc --pool P [--pci ADDR] [--holder H] [--mac M] [--vlan ID[:QOS]] [--domain NAME [--live] [--persistent]]\n"
+"  alloc --pool P [--pci ADDR] [--holder H] [--mac M] [--vlan ID[:QOS]] [--domain DOM [--live] [--persistent]]\n"
 "                             lease a free VF of pool P, set its MAC (unicast, six\n"
 "                             hex pairs split by ':') and VLAN (0..4094, QOS 0..7),\n"
 "                             make it ready for the VM user; with --domain attach it\n"
-"                             to that libvirt domain as <hostdev managed='no'>\n"
-"  release (--pci ADDR | --lease ID | --domain NAME | --holder H)\n"
+"                             to that libvirt domain (DOM: its name or UUID) as\n"
+"                             <hostdev managed='no'>\n"
+"  release (--pci ADDR | --lease ID | --domain DOM | --holder H)\n"
 "                             detach, scrub (MAC 0, VLAN 0, pool baseline) and return\n"
 "                             VFs to the pool\n"
 "  status                     per pool: VFs, free, leased and who holds each lease\n"
@@ -35,9 +36,9 @@ static const char usage_head[] =
 "  doctor                     check the host (IOMMU, vfio, PFs, VFs, libvirt, AppArmor,\n"
 "                             locked memory, hot-plug slots); names the fix for each\n"
 "                             problem; exit 0 nothing found, 1 problems found\n"
-"  ports DOMAIN [--add N]     free hot-plug slots of a libvirt domain; --add N adds N\n"
-"                             empty pcie-root-ports (q35) to its saved config, used\n"
-"                             from its next start\n";
+"  ports DOM [--add N]        free hot-plug slots of a libvirt domain (name or UUID);\n"
+"                             --add N adds N empty pcie-root-ports (q35) to its\n"
+"                             saved config, used from its next start\n";
 
 static const char usage_tail[] =
 "\n"
@@ -113,7 +114,7 @@ static const struct cmd_help {
 "VFs: PCI address, driver, netdev, IOMMU group, node owner, MAC, VLAN, lease.\n" },
 	{ "alloc",
 "usage: vfagent [GLOBAL OPTIONS] alloc --pool P [--pci ADDR] [--holder H] [--mac M] [--vlan ID[:QOS]]\n"
-"                                    [--domain NAME [--live] [--persistent]]\n"
+"                                    [--domain DOM [--live] [--persistent]]\n"
 "\n"
 "Lease a free VF of pool P, set its MAC and VLAN, make its /dev/vfio node ready\n"
 "for the VM user.\n"
@@ -125,19 +126,20 @@ static const struct cmd_help {
 "      --mac M                the VF's MAC, six hex bytes (unicast)\n"
 "      --vlan ID[:QOS]        VLAN ID 0..4094 and 802.1p priority 0..7\n"
 "                             (default: the pool's vlan and qos)\n"
-"      --domain NAME          attach the VF to this libvirt domain as\n"
-"                             <hostdev managed='no'>\n"
+"      --domain DOM           attach the VF to this libvirt domain (its name or\n"
+"                             UUID, as virsh takes them) as <hostdev managed='no'>\n"
 "      --live                 attach to the running domain\n"
 "      --persistent           attach in the domain's persistent config\n" },
 	{ "release",
-"usage: vfagent [GLOBAL OPTIONS] release (--pci ADDR | --lease ID | --domain NAME | --holder H)\n"
+"usage: vfagent [GLOBAL OPTIONS] release (--pci ADDR | --lease ID | --domain DOM | --holder H)\n"
 "\n"
 "Detach, scrub (MAC 0, VLAN 0, pool baseline) and return VFs to their pool.\n"
 "Exit status 4 when the guest has not released the VF yet.\n"
 "\n"
 "      --pci ADDR             the VF at this PCI address\n"
 "      --lease ID             the lease with this id (vfagent status)\n"
-"      --domain NAME          every VF leased to this domain\n"
+"      --domain DOM           every VF leased to this libvirt domain (its name or\n"
+"                             UUID)\n"
 "      --holder H             every lease with this holder\n" },
 	{ "status",
 "usage: vfagent [GLOBAL OPTIONS] status\n"
@@ -156,7 +158,7 @@ static const struct cmd_help {
 "(present, SR-IOV, up, VF count, no address or default route), VF drivers,\n"
 "IOMMU groups, /dev/vfio owners, libvirt (reachable, dynamic_ownership,\n"
 "AppArmor rule for /dev/vfio), locked memory, free hot-plug slots of domains\n"
-"holding leases. Names the fix for each problem. Exit 0 nothing found, 1\n"
+"holding leases, fenced leases. Names the fix for each problem. Exit 0 nothing found, 1\n"
 "problems found.\n"
 "\n"
 "      --proc-root DIR        /proc root (default /proc; for tests)\n"
@@ -166,9 +168,10 @@ static const struct cmd_help {
 "      --apparmor-param FILE  AppArmor enabled parameter (default\n"
 "                             /sys/module/apparmor/parameters/enabled; for tests)\n" },
 	{ "ports",
-"usage: vfagent [GLOBAL OPTIONS] ports DOMAIN [--add N]\n"
+"usage: vfagent [GLOBAL OPTIONS] ports DOM [--add N]\n"
 "\n"
-"Free hot-plug slots of a libvirt domain (live and saved config).\n"
+"Free hot-plug slots of a libvirt domain DOM (its name or UUID), live and in its\n"
+"saved config.\n"
 "\n"
 "      --add N                add N (1..64) empty pcie-root-ports (q35) to its\n"
 "                             saved config, used from its next start\n" },

@@ -16,22 +16,6 @@ static const double bounds[VFA_HIST_BUCKETS - 1] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 };
 
-static const char *const repair_names[VFA_REPAIR__N] = {
-	[VFA_REPAIR_DRIVER] = "driver",
-	[VFA_REPAIR_NETCFG] = "mac_vlan",
-	[VFA_REPAIR_RECLAIMED] = "reclaimed",
-	[VFA_REPAIR_RESTORED] = "restored",
-	[VFA_REPAIR_ADOPTED] = "adopted",
-	[VFA_REPAIR_RENAMED] = "renamed",
-	[VFA_REPAIR_PF_UP] = "pf_up",
-};
-
-/* The label value of a repair kind; static storage. */
-const char *vfa_repair_str(enum vfa_repair r)
-{
-	return r < VFA_REPAIR__N ? repair_names[r] : "unknown";
-}
-
 static void hist_observe(struct vfa_hist *h, double s)
 {
 	size_t i = 0;
@@ -111,36 +95,11 @@ void vfa_metrics_release(struct vfa_metrics *m, const char *pool, unsigned int n
 	hist_observe(&p->release_s, seconds);
 }
 
-/* The notes reconcile and the PF watch return are sentences; these are
- * the ones that say something was repaired. */
-static const struct {
-	const char *needle;
-	enum vfa_repair kind;
-} repair_text[] = {
-	{ "rebound to vfio-pci", VFA_REPAIR_DRIVER },
-	{ "differed from the lease, set back to", VFA_REPAIR_NETCFG },
-	{ "VF scrubbed and back in pool", VFA_REPAIR_RECLAIMED },
-	{ "restored from", VFA_REPAIR_RESTORED },
-	{ ": leased to it", VFA_REPAIR_ADOPTED },
-	{ "is now named", VFA_REPAIR_RENAMED },
-	{ "; bringing it back up", VFA_REPAIR_PF_UP },
-};
-
-/* Counts the repairs among notes (an array of strings; NULL is none). */
-void vfa_metrics_notes(struct vfa_metrics *m, json_object *notes)
+/* Counts n[k] repairs of each kind k (what one reconcile or PF look did). */
+void vfa_metrics_repairs(struct vfa_metrics *m, const unsigned int n[VFA_REPAIR__N])
 {
-	size_t n = notes && json_object_is_type(notes, json_type_array) ?
-		   json_object_array_length(notes) : 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *s = json_object_get_string(json_object_array_get_idx(notes, i));
-
-		for (size_t k = 0; s && k < sizeof(repair_text) / sizeof(repair_text[0]); k++)
-			if (strstr(s, repair_text[k].needle) && !strstr(s, "could not")) {
-				m->repairs[repair_text[k].kind]++;
-				break;
-			}
-	}
+	for (int k = 0; n && k < VFA_REPAIR__N; k++)
+		m->repairs[k] += n[k];
 }
 
 struct out {
@@ -246,7 +205,7 @@ static void gauges(struct out *o, const struct vfa_metrics *m, const struct vfa_
 		[VF_FREE] = { "vfagent_pool_vfs_free", "Healthy VFs with no lease." },
 		[VF_LEASED] = { "vfagent_pool_vfs_leased", "VFs with a lease." },
 		[VF_UNHEALTHY] = { "vfagent_pool_vfs_unhealthy",
-				   "VFs whose PF is down or gone, or with no IOMMU group." },
+				   "VFs whose PF is down or gone, with no IOMMU group, or whose lease could not be read." },
 	};
 
 	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {

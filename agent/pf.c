@@ -166,6 +166,7 @@ int vfa_check_pfs(struct vfa_agent *c, bool restore, json_object **ret_notes,
 		vfa_model_refresh(c);
 	else
 		vfa_pf_cache_clear(c);
+	memset(c->repairs, 0, sizeof(c->repairs));
 	vfa_lease_list(c->st, &ls, &nl, NULL);
 	for (unsigned int i = 0; i < c->cfg.n_pools; i++) {
 		const struct vfa_pool *p = &c->cfg.pools[i];
@@ -199,9 +200,11 @@ int vfa_check_pfs(struct vfa_agent *c, bool restore, json_object **ret_notes,
 					"; run vfagent setup, or set pf-restore = yes in [serve]"));
 			}
 			if (!up && restore) {
-				if (vfnl_pf_up(c->nl, pf->link->ifindex) == 0)
+				if (vfnl_pf_up(c->nl, pf->link->ifindex) == 0) {
+					/* counted when the note above said so */
+					c->repairs[VFA_REPAIR_PF_UP] += sn->up;
 					up = true;
-				else
+				} else
 					json_object_array_add(notes, vfa_jfmt("PF %s: bringing it up failed: %s",
 									      pf->netdev, vfnl_errmsg(c->nl)));
 			}

@@ -42,7 +42,8 @@ static bool domain_gone(struct vfa_agent *c, struct vfa_lease *l)
 		       (!running && !l->persistent);
 	r = vfa_virt_domain_uuid(v, l->uuid, &running, name, &e);
 	if (r == 0 && strcmp(name, l->domain)) {
-		vfa_note(c, "%s %s: domain %s is now named %s", l->pci, l->id, l->domain, name);
+		vfa_repaired(c, VFA_REPAIR_RENAMED, "%s %s: domain %s is now named %s",
+			     l->pci, l->id, l->domain, name);
 		memcpy(l->domain, name, strlen(name) + 1);
 		vfa_journal(c, l, &e);
 	}
@@ -97,7 +98,8 @@ static void check_ready(struct vfa_agent *c, const struct vfa_lease *l)
 
 		vfa_model_vf_forget(c, l->pci);	/* the driver just said otherwise */
 		if (vfa_make_ready(c, l->pci, &g, &ch, &e) == 0)
-			vfa_note(c, "%s %s: was on driver \"%s\", rebound to vfio-pci", l->pci, l->id, drv);
+			vfa_repaired(c, VFA_REPAIR_DRIVER, "%s %s: was on driver \"%s\", rebound to vfio-pci",
+				     l->pci, l->id, drv);
 		else
 			vfa_note(c, "%s %s: not on vfio-pci and could not be rebound: %s", l->pci, l->id, e.msg);
 	}
@@ -112,7 +114,8 @@ static void check_ready(struct vfa_agent *c, const struct vfa_lease *l)
 
 		memcpy(s.mac, mac, 6);
 		if (vfa_vf_apply(c, pf, &s, 1, &e) >= 0)
-			vfa_note(c, "%s %s: MAC/VLAN differed from the lease, set back to %s vlan %u", l->pci, l->id, l->mac, l->vlan);
+			vfa_repaired(c, VFA_REPAIR_NETCFG, "%s %s: MAC/VLAN differed from the lease, set back to %s vlan %u",
+				     l->pci, l->id, l->mac, l->vlan);
 		else
 			vfa_note(c, "%s %s: MAC/VLAN differ from the lease: %s", l->pci, l->id, e.msg);
 	}
@@ -149,10 +152,37 @@ static void give_back(struct vfa_agent *c, const struct vfa_lease *l,
 			 l->id, why, e.msg);
 		return;
 	}
-	vfa_note(c, "%s %s: %s; VF scrubbed and back in pool %s", l->pci, l->id, why,
-		 l->pool);
+	vfa_repaired(c, VFA_REPAIR_RECLAIMED, "%s %s: %s; VF scrubbed and back in pool %s",
+		     l->pci, l->id, why, l->pool);
 	if (reclaimed && c->n_reclaimed < sizeof(c->reclaimed) / sizeof(c->reclaimed[0]))
 		c->reclaimed[c->n_reclaimed++] = *l;
+}
+
+static int pool_vf(struct vfa_agent *c, const char *pci, const struct vfa_pool **ret_p,
+		   struct pf **ret_pf, unsigned int *ret_idx);
+
+/* A fenced lease (journal.c, fence_of) is never freed here: nobody knows
+ * who holds its VF. Its pool and PF are filled in once a pool has the VF,
+ * so that an admin's release can scrub it; every look notes it (the
+ * daemon's sweep logs a note once while it stays the same). */
+static void check_fenced(struct vfa_agent *c, struct vfa_lease *l)
+{
+	const struct vfa_pool *p;
+	struct pf *pf;
+	unsigned int idx;
+
+	if (!vfa_config_pool(&c->cfg, l->pool) && !pool_vf(c, l->pci, &p, &pf, &idx) &&
+	    !vfa_put_str(l->pool, sizeof(l->pool), p->name) &&
+	    !vfa_put_str(l->pf, sizeof(l->pf), pf->netdev) &&
+	    !vfa_put_str(l->pf_pci, sizeof(l->pf_pci), pf->pci)) {
+		l->vf = idx;
+		if (vfio_group(c->io, l->pci, &l->group))
+			l->group = -1;
+		vfa_journal(c, l, NULL);
+	}
+	vfa_note(c, "%s %s: fenced: its lease file from before the journal was damaged (kept as leases/%s.json.damaged in the state dir), so a VM may hold it; once you know none does: vfagent release --pci %s%s",
+		 l->pci, l->id, l->pci, l->pci,
+		 vfa_config_pool(&c->cfg, l->pool) ? "" : " (no configured pool has this VF yet)");
 }
 
 /* Finishes or undoes what a dead process left, and checks each ready
@@ -201,6 +231,8 @@ void vfa_reconcile_leases(struct vfa_agent *c)
 					 l->pci, l->id, what, l->domain, e.msg);
 			else
 				give_back(c, l, what, false);
+		} else if (st == VFA_LS_FENCED) {
+			check_fenced(c, l);
 		} else if (st == VFA_LS_DETACHING) {
 			bool held = true;
 			struct vfa_virt *v = vfa_virt_conn(c, &e);
@@ -321,8 +353,8 @@ static int adopt(const char *uuid, const char *name, const char *pci,
 	if (vfa_journal(c, &l, &e))
 		vfa_note(c, "%s: named by domain %s but could not be journaled: %s", pci, l.domain, e.msg);
 	else
-		vfa_note(c, "%s %s: named as hostdev by domain %s (%s): leased to it", pci, l.id,
-			 l.domain, in_config ? "saved config" : "live");
+		vfa_repaired(c, VFA_REPAIR_ADOPTED, "%s %s: named as hostdev by domain %s (%s): leased to it",
+			     pci, l.id, l.domain, in_config ? "saved config" : "live");
 	return 0;
 }
 
@@ -345,8 +377,8 @@ static void restore_persistent(struct vfa_agent *c)
 		if (vfa_lease_save(c->st, &ls[i], &e))
 			vfa_note(c, "%s %s: persistent lease not restored: %s", ls[i].pci, ls[i].id, e.msg);
 		else
-			vfa_note(c, "%s %s: persistent lease of domain %s restored from %s", ls[i].pci,
-				 ls[i].id, ls[i].domain, c->persist_dir);
+			vfa_repaired(c, VFA_REPAIR_RESTORED, "%s %s: persistent lease of domain %s restored from %s",
+				     ls[i].pci, ls[i].id, ls[i].domain, c->persist_dir);
 	}
 	free(ls);
 }

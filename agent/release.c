@@ -102,7 +102,12 @@ int vfa_release(struct vfa_agent *c, const struct vfa_opts *o, json_object **ret
 
 	if (r)
 		goto fail;
-	if (o->domain && vfa_virt_conn(c, NULL)) {
+	if (o->domain)
+		vfa_crash_point("release.domain");
+	/* The daemon's: the domain it authorized, even if renamed since. */
+	if (o->domain_uuid) {
+		vfa_put_str(uuid, sizeof(uuid), o->domain_uuid);
+	} else if (o->domain && vfa_virt_conn(c, NULL)) {
 		struct vfa_err e2;
 		bool running;
 

@@ -191,7 +191,7 @@ static void reconcile_report(struct server *s, const char *why, json_object *not
 {
 	srv_log_notes(s, 5, why, notes);
 	if (s->fleet && json_object_array_length(notes)) {
-		vfa_metrics_notes(&s->fleet->m, notes);
+		vfa_metrics_repairs(&s->fleet->m, vfa_agent_repairs(s->agent));
 		srv_fleet_soon(s);
 	}
 	/* watch recomputes on a change only: reconcile noted none, or it
@@ -273,7 +273,7 @@ static void check_pfs(struct server *s)
 	if (vfa_check_pfs(s->agent, vfa_agent_config(s->agent)->pf_restore, &notes, &e) == 0) {
 		srv_log_notes(s, 4, "watch", notes);
 		if (s->fleet && json_object_array_length(notes)) {
-			vfa_metrics_notes(&s->fleet->m, notes);
+			vfa_metrics_repairs(&s->fleet->m, vfa_agent_repairs(s->agent));
 			srv_fleet_soon(s);
 		}
 		json_object_put(notes);

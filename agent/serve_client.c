@@ -159,28 +159,34 @@ static bool op_takes_lock(const char *op)
 	return !strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup");
 }
 
+/* release --domain: the domain's UUID, looked up once into uuid and
+ * pinned in o, so the release (here or in a worker) acts on the domain
+ * that was authorized, even if it is renamed (and another takes its name)
+ * in between. "" when libvirt knows no such domain. */
+static void pin_domain(struct server *s, struct vfa_opts *o, char uuid[VFA_UUID_LEN])
+{
+	struct vfa_virt *v = vfa_agent_virt(s->agent, NULL);
+	struct vfa_err e2;
+	bool running;
+
+	if (!v || vfa_virt_domain(v, o->domain, &running, uuid, &e2))
+		uuid[0] = '\0';
+	o->domain_uuid = uuid;
+}
+
 /* A release touches only the peer's own leases (the journal records who
  * allocated each), unless admin. */
 static int authz_release(struct server *s, struct client *c, const struct vfa_opts *o,
 			 struct vfa_err *e)
 {
 	const struct vfa_config *cfg = vfa_agent_config(s->agent);
-	char uuid[VFA_UUID_LEN] = "";
+	const char *uuid = o->domain_uuid ? o->domain_uuid : "";
 	struct vfa_lease *ls = NULL;
 	size_t n = 0;
 	int r;
 
 	if (vfa_authz_admin(cfg, &c->peer) || !s->st)
 		return 0;
-	if (o->domain) {
-		/* vfa_release matches --domain by the UUID libvirt has for it. */
-		struct vfa_virt *v = vfa_agent_virt(s->agent, NULL);
-		struct vfa_err e2;
-		bool running;
-
-		if (!v || vfa_virt_domain(v, o->domain, &running, uuid, &e2))
-			uuid[0] = '\0';
-	}
 	if (vfa_lease_list(s->st, &ls, &n, NULL))
 		return vfa_fail(e, EIO, "journal %s: unreadable", s->o->state_dir);
 	r = vfa_authz_release(cfg, &c->peer, o, uuid, ls, n, e);
@@ -194,6 +200,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 {
 	struct server *s = c->srv;
 	struct vfa_opts o = *s->o;	/* paths and roots stay the daemon's */
+	char uuid[VFA_UUID_LEN] = "";	/* release --domain: pinned (pin_domain) */
 	struct vfa_err e = { "", 0 };
 	json_object *req = NULL, *res = NULL, *id = NULL, *reply;
 	const char *op = NULL;
@@ -206,6 +213,8 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	r = vfa_req_line_id(line, len, &req, &op, &o, &id, &e);
 	if (!r)
 		r = vfa_authz_request(vfa_agent_config(s->agent), &c->peer, op, &o, &e);
+	if (!r && !strcmp(op, "release") && o.domain)
+		pin_domain(s, &o, uuid);
 	if (!r && !strcmp(op, "release"))
 		r = authz_release(s, c, &o, &e);
 	o.by_peer = true;	/* an alloc journals the peer as the lease's owner */

@@ -2,6 +2,7 @@
  * the VF is already on vfio-pci with its node owned as configured. */
 #include "agent/agent.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,13 +247,39 @@ static int running(virDomainPtr d, bool *ret, struct vfa_err *e)
 	return 0;
 }
 
+/* Could s be a UUID as virsh takes one (36 characters with dashes, or 32
+ * hex digits)? libvirt parses it. */
+static bool uuid_shaped(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n != 32 && n != 36)
+		return false;
+	for (; *s; s++)
+		if (!isxdigit((unsigned char)*s) && *s != '-')
+			return false;
+	return true;
+}
+
+/* The domain named name, or (as virsh does) whose UUID is name when no
+ * domain has that name. */
+static int lookup_user(struct vfa_virt *v, const char *name, virDomainPtr *ret,
+		       struct vfa_err *e)
+{
+	int r = lookup(v, NULL, name, ret, e);
+
+	if (r == -ENOENT && uuid_shaped(name))
+		r = lookup(v, name, name, ret, e);
+	return r;
+}
+
 int vfa_virt_domain(struct vfa_virt *v, const char *name, bool *ret_running,
 		    char ret_uuid[VFA_UUID_LEN], struct vfa_err *e)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	virDomainPtr d = NULL;
 	bool run;
-	int r = lookup(v, NULL, name, &d, e);
+	int r = lookup_user(v, name, &d, e);
 
 	if (r)
 		return r;
@@ -590,7 +617,7 @@ int vfa_virt_xml(struct vfa_virt *v, const char *name, bool inactive,
 {
 	virDomainPtr d = NULL;
 	char *xml;
-	int r = lookup(v, NULL, name, &d, e);
+	int r = lookup_user(v, name, &d, e);
 
 	if (r)
 		return r;

@@ -2,8 +2,9 @@
 # a vfagent from before it (leases/<pci>.json, one file per lease) are
 # imported on the first open: every lease kept (the persistent one also
 # restored into the runtime journal, as after a reboot), the files gone,
-# a damaged file kept aside and not imported, and a second run imports
-# nothing twice. On the host without SR-IOV (the pool's PF is missing).
+# a damaged file kept aside and not imported (its VF fenced: a lease in
+# state "fenced" that reconcile names), and a second run imports nothing
+# twice. On the host without SR-IOV (the pool's PF is missing).
 # VFAGENT_BIN=PATH runs another build.
 . tests/lab/lib.sh
 . tests/lab/journal.sh
@@ -31,7 +32,10 @@ check import.leases_kept "$(ids $d/s1.json)" [ "$(ids $d/s1.json)" = "$want" ]
 check import.files_gone "$(ls $d/st/leases $d/pst/leases)" \
 	sh -c "! ls $d/st/leases $d/pst/leases | grep -q '\.json$'"
 check import.in_journals "runtime: $(jleases $d/st | jq -r .id | sort | tr '\n' ' ') persistent: $(jleases $d/pst | jq -r .id)" \
-	sh -c ". tests/lab/journal.sh; [ \$(jleases $d/st | grep -c .) = 3 ] && [ \"\$(jleases $d/pst | jq -r .id)\" = 00000000000000a3 ]"
+	sh -c ". tests/lab/journal.sh; [ \$(jleases $d/st | grep -c .) = 4 ] && [ \"\$(jleases $d/pst | jq -r .id)\" = 00000000000000a3 ]"
+fence=$(jleases $d/st | jq -r 'select(.pci == "0000:00:02.4") | .state')
+check import.damaged_fenced "lease of 0000:00:02.4: '$fence'" [ "$fence" = fenced ]
+check import.damaged_noted "$(jq -c .reconcile $d/s1.json)" sh -c "jq -r '.reconcile[]' $d/s1.json | grep -q '0000:00:02.4 .*fenced.*vfagent release --pci 0000:00:02.4'"
 check import.damaged_kept_aside "$(ls $d/st/leases)" [ -f "$d/st/leases/0000:00:02.4.json.damaged" ]
 check import.journal_mode "$(stat -c '%U %a' $d/st/journal)" [ "$(stat -c '%U %a' $d/st/journal)" = "root 600" ]
 

@@ -1,8 +1,9 @@
 /* What vfagent serve publishes for the fleet, from struct inputs: the CDI
- * spec's JSON, the metrics text, the repair kinds read from notes, the
+ * spec's JSON, the metrics text, the repair counts by kind, the
  * atomic file update, the [serve] keys. */
 #include "agent/fleet.h"
 #include "tests/unit/t.h"
+#include "tests/unit/t_text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,21 +85,12 @@ static void test_cdi(void)
 	free(txt);
 }
 
-static bool has_line(const char *txt, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = txt; (p = strstr(p, line)); p += n)
-		if ((p == txt || p[-1] == '\n') && p[n] == '\n')
-			return true;
-	return false;
-}
-
 static void test_metrics(void)
 {
 	static struct vfa_metrics m;
 	struct vfa_config cfg = { .n_pools = 2 };
-	json_object *notes = json_object_new_array();
+	unsigned int rep[VFA_REPAIR__N] = { [VFA_REPAIR_DRIVER] = 1, [VFA_REPAIR_RECLAIMED] = 1,
+					    [VFA_REPAIR_PF_UP] = 1 };
 	char *txt = NULL;
 
 	fill();
@@ -112,44 +104,39 @@ static void test_metrics(void)
 	vfa_metrics_alloc(&m, "nosuch", 0, 0, 0.001);	/* not configured: not counted */
 	vfa_metrics_release(&m, "b", 2, -EINPROGRESS, 20);
 	vfa_metrics_release(&m, NULL, 0, -ENOENT, 0.1);
-	json_object_array_add(notes, json_object_new_string("0000:00:12.0 abc: was on driver \"igbvf\", rebound to vfio-pci"));
-	json_object_array_add(notes, json_object_new_string("0000:00:12.0 abc: not on vfio-pci and could not be rebound: x"));
-	json_object_array_add(notes, json_object_new_string("0000:00:12.2 abd: domain gone; VF scrubbed and back in pool net-a"));
-	json_object_array_add(notes, json_object_new_string("PF eth0 (pool net-a) went down: its 1 leased VFs have no link; bringing it back up"));
-	vfa_metrics_notes(&m, notes);
-	json_object_put(notes);
+	vfa_metrics_repairs(&m, rep);
 	int r = vfa_metrics_render(&m, &snap, &txt);
 
 	T_EQ_INT("metrics.render", r, 0);
 	if (!txt)
 		return;
-	T("metrics.total", has_line(txt, "vfagent_pool_vfs{pool=\"net-a\"} 3"), "%s", txt);
-	T("metrics.free", has_line(txt, "vfagent_pool_vfs_free{pool=\"net-a\"} 1"), "%s", txt);
-	T("metrics.leased", has_line(txt, "vfagent_pool_vfs_leased{pool=\"net-a\"} 1"), "%s", txt);
-	T("metrics.unhealthy", has_line(txt, "vfagent_pool_vfs_unhealthy{pool=\"net-a\"} 1") &&
-	  has_line(txt, "vfagent_pool_vfs_unhealthy{pool=\"b\"} 1"), "%s", txt);
-	T("metrics.pf_up", has_line(txt, "vfagent_pf_up{pool=\"net-a\",pf=\"eth0\"} 1") &&
-	  has_line(txt, "vfagent_pf_up{pool=\"b\",pf=\"0000:00:03.0\"} 0"), "%s", txt);
-	T("metrics.libvirt", has_line(txt, "vfagent_libvirt_connected 1"), "%s", txt);
-	T("metrics.allocs", has_line(txt, "vfagent_allocs_total{pool=\"net-a\"} 2"), "%s", txt);
-	T("metrics.exhausted", has_line(txt, "vfagent_alloc_exhausted_total{pool=\"net-a\"} 1"), "%s", txt);
-	T("metrics.failures", has_line(txt, "vfagent_alloc_failures_total{pool=\"net-a\"} 1"), "%s", txt);
+	T("metrics.total", t_has_line(txt, "vfagent_pool_vfs{pool=\"net-a\"} 3"), "%s", txt);
+	T("metrics.free", t_has_line(txt, "vfagent_pool_vfs_free{pool=\"net-a\"} 1"), "%s", txt);
+	T("metrics.leased", t_has_line(txt, "vfagent_pool_vfs_leased{pool=\"net-a\"} 1"), "%s", txt);
+	T("metrics.unhealthy", t_has_line(txt, "vfagent_pool_vfs_unhealthy{pool=\"net-a\"} 1") &&
+	  t_has_line(txt, "vfagent_pool_vfs_unhealthy{pool=\"b\"} 1"), "%s", txt);
+	T("metrics.pf_up", t_has_line(txt, "vfagent_pf_up{pool=\"net-a\",pf=\"eth0\"} 1") &&
+	  t_has_line(txt, "vfagent_pf_up{pool=\"b\",pf=\"0000:00:03.0\"} 0"), "%s", txt);
+	T("metrics.libvirt", t_has_line(txt, "vfagent_libvirt_connected 1"), "%s", txt);
+	T("metrics.allocs", t_has_line(txt, "vfagent_allocs_total{pool=\"net-a\"} 2"), "%s", txt);
+	T("metrics.exhausted", t_has_line(txt, "vfagent_alloc_exhausted_total{pool=\"net-a\"} 1"), "%s", txt);
+	T("metrics.failures", t_has_line(txt, "vfagent_alloc_failures_total{pool=\"net-a\"} 1"), "%s", txt);
 	T("metrics.unknown_pool_ignored", !strstr(txt, "nosuch"), "%s", txt);
-	T("metrics.releases_pending_counted", has_line(txt, "vfagent_releases_total{pool=\"b\"} 2"), "%s", txt);
-	T("metrics.release_failures", has_line(txt, "vfagent_release_failures_total 1"), "%s", txt);
-	T("metrics.repairs", has_line(txt, "vfagent_reconcile_repairs_total{kind=\"driver\"} 1") &&
-	  has_line(txt, "vfagent_reconcile_repairs_total{kind=\"reclaimed\"} 1") &&
-	  has_line(txt, "vfagent_reconcile_repairs_total{kind=\"pf_up\"} 1") &&
-	  has_line(txt, "vfagent_reconcile_repairs_total{kind=\"mac_vlan\"} 0"), "%s", txt);
+	T("metrics.releases_pending_counted", t_has_line(txt, "vfagent_releases_total{pool=\"b\"} 2"), "%s", txt);
+	T("metrics.release_failures", t_has_line(txt, "vfagent_release_failures_total 1"), "%s", txt);
+	T("metrics.repairs", t_has_line(txt, "vfagent_reconcile_repairs_total{kind=\"driver\"} 1") &&
+	  t_has_line(txt, "vfagent_reconcile_repairs_total{kind=\"reclaimed\"} 1") &&
+	  t_has_line(txt, "vfagent_reconcile_repairs_total{kind=\"pf_up\"} 1") &&
+	  t_has_line(txt, "vfagent_reconcile_repairs_total{kind=\"mac_vlan\"} 0"), "%s", txt);
 	T("metrics.hist_buckets_cumulative",
-	  has_line(txt, "vfagent_alloc_duration_seconds_bucket{pool=\"net-a\",le=\"0.005\"} 1") &&
-	  has_line(txt, "vfagent_alloc_duration_seconds_bucket{pool=\"net-a\",le=\"0.1\"} 1") &&
-	  has_line(txt, "vfagent_alloc_duration_seconds_bucket{pool=\"net-a\",le=\"0.25\"} 2") &&
-	  has_line(txt, "vfagent_alloc_duration_seconds_bucket{pool=\"net-a\",le=\"+Inf\"} 2") &&
-	  has_line(txt, "vfagent_alloc_duration_seconds_count{pool=\"net-a\"} 2") &&
-	  has_line(txt, "vfagent_alloc_duration_seconds_sum{pool=\"net-a\"} 0.203"), "%s", txt);
-	T("metrics.hist_inf", has_line(txt, "vfagent_release_duration_seconds_bucket{pool=\"b\",le=\"10\"} 0") &&
-	  has_line(txt, "vfagent_release_duration_seconds_bucket{pool=\"b\",le=\"+Inf\"} 1"), "%s", txt);
+	  t_has_line(txt, "vfagent_alloc_duration_seconds_bucket{pool=\"net-a\",le=\"0.005\"} 1") &&
+	  t_has_line(txt, "vfagent_alloc_duration_seconds_bucket{pool=\"net-a\",le=\"0.1\"} 1") &&
+	  t_has_line(txt, "vfagent_alloc_duration_seconds_bucket{pool=\"net-a\",le=\"0.25\"} 2") &&
+	  t_has_line(txt, "vfagent_alloc_duration_seconds_bucket{pool=\"net-a\",le=\"+Inf\"} 2") &&
+	  t_has_line(txt, "vfagent_alloc_duration_seconds_count{pool=\"net-a\"} 2") &&
+	  t_has_line(txt, "vfagent_alloc_duration_seconds_sum{pool=\"net-a\"} 0.203"), "%s", txt);
+	T("metrics.hist_inf", t_has_line(txt, "vfagent_release_duration_seconds_bucket{pool=\"b\",le=\"10\"} 0") &&
+	  t_has_line(txt, "vfagent_release_duration_seconds_bucket{pool=\"b\",le=\"+Inf\"} 1"), "%s", txt);
 	T("metrics.help_type", strstr(txt, "# HELP vfagent_allocs_total ") &&
 	  strstr(txt, "# TYPE vfagent_allocs_total counter\n") &&
 	  strstr(txt, "# TYPE vfagent_alloc_duration_seconds histogram\n"), "%s", txt);
