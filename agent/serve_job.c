@@ -78,25 +78,40 @@ struct worker {
 	size_t len;
 };
 
-/* A job line is "<peer uid> <request JSON>": the owner of a new lease is
- * the peer's uid, which no request may name, so it travels beside the
- * request, not in it. Parses it into *req, *op and o (as vfa_req_line). */
-static int job_line_parse(char *line, size_t len, json_object **req, const char **op,
-			  struct vfa_opts *o, struct vfa_err *e)
+/* A job line is "<peer uid> <pinned UUID> <request JSON>": what the loop
+ * decided for the request and no request may name travels beside it, not
+ * in it: the peer's uid (the owner of a new lease) and, for a release
+ * --domain, the domain's UUID it was authorized for ("-" none looked up,
+ * "?" libvirt knew none; pin_domain in serve_client.c). */
+static int job_line_format(char *buf, size_t n, const struct vfa_opts *o, const char *req)
 {
-	char *sp = memchr(line, ' ', len), *end;
+	const char *u = !o->domain_uuid ? "-" : *o->domain_uuid ? o->domain_uuid : "?";
+
+	return snprintf(buf, n, "%u %s %s\n", (unsigned int)o->peer_uid, u, req);
+}
+
+/* Parses a job line into *req, *op and o (as vfa_req_line) and the two
+ * fields beside the request; uuid holds the pinned UUID. */
+static int job_line_parse(char *line, size_t len, json_object **req, const char **op,
+			  struct vfa_opts *o, char uuid[VFA_UUID_LEN], struct vfa_err *e)
+{
+	char *sp = memchr(line, ' ', len), *sp2, *end;
 	unsigned long uid;
 
-	if (!sp)
-		return vfa_fail(e, EPROTO, "worker: job line without the peer's uid");
-	*sp = '\0';
+	if (!sp || !(sp2 = memchr(sp + 1, ' ', len - (size_t)(sp + 1 - line))))
+		return vfa_fail(e, EPROTO, "worker: job line without the peer's uid and UUID");
+	*sp = *sp2 = '\0';
 	errno = 0;
 	uid = strtoul(line, &end, 10);
 	if (errno || end != sp || uid >= VFA_NO_OWNER)
 		return vfa_fail(e, EPROTO, "worker: bad peer uid in the job line");
+	if (strlen(sp + 1) >= VFA_UUID_LEN)
+		return vfa_fail(e, EPROTO, "worker: bad UUID in the job line");
+	strcpy(uuid, sp + 1);
 	o->by_peer = true;
 	o->peer_uid = (uid_t)uid;
-	return vfa_req_line(sp + 1, len - (size_t)(sp + 1 - line), req, op, o, e);
+	o->domain_uuid = !strcmp(uuid, "-") ? NULL : !strcmp(uuid, "?") ? "" : uuid;
+	return vfa_req_line(sp2 + 1, len - (size_t)(sp2 + 1 - line), req, op, o, e);
 }
 
 /* Runs the job line (the request as the loop checked it) and writes the
@@ -107,12 +122,13 @@ static void __attribute__((noreturn)) worker_run(struct worker *w)
 	struct vfa_err e = { "", 0 };
 	json_object *req = NULL, *res = NULL, *reply;
 	const char *op = NULL, *txt;
+	char uuid[VFA_UUID_LEN];
 	int r = 0;
 
 	if (!w->a)
 		r = vfa_agent_open(w->s->o, &w->a, &e);
 	if (!r)
-		r = job_line_parse(w->line, w->len, &req, &op, &o, &e);
+		r = job_line_parse(w->line, w->len, &req, &op, &o, uuid, &e);
 	if (!r) {
 		vfa_agent_virt(w->a, NULL);	/* a connection that died while we waited: a new one */
 		r = vfa_dispatch(w->a, op, &o, &res, &e);
@@ -378,14 +394,13 @@ bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
 	json_object *req = vfa_req_json(op, o);
 	const char *txt = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t n = strlen(txt) + 16;
+	size_t n = strlen(txt) + 16 + VFA_UUID_LEN;
 	char *line = malloc(n);
 	pid_t pid;
 	int fd, r = -ENOMEM, k;
 
 	if (line) {
-		/* the peer's uid beside the request (job_line_parse) */
-		k = snprintf(line, n, "%u %s\n", (unsigned int)o->peer_uid, txt);
+		k = job_line_format(line, n, o, txt);
 		r = worker_take(s, line, (size_t)k, &pid, &fd);
 	}
 	free(line);
