@@ -5,7 +5,6 @@
 #include "agent/journal_priv.h"
 #include "agent/agent_priv.h"	/* vfa_crash_point */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -18,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JOURNAL "journal"
+#define JOURNAL VFA_JOURNAL_NAME
 #define JOURNAL_TMP ".journal.tmp"
-#define REC_MAX 2048	/* a lease is ~400 bytes of JSON */
+#define REC_MAX VFA_JOURNAL_REC_MAX
 #define RESERVE 4096	/* ~100 drops */
 
 static uint32_t crc_tab[256];
@@ -139,7 +138,8 @@ size_t vfa_journal_format_rec(const struct vfa_jrec *r, char *buf, size_t len)
 			 vfa_journal_format(&r->lease, NULL, buf, len);
 }
 
-static struct vfa_lease *fold_find(struct vfa_state *st, const char *pci)
+/* The folded lease of VF pci, or NULL. */
+struct vfa_lease *vfa_journal_find(struct vfa_state *st, const char *pci)
 {
 	for (size_t i = 0; i < st->n; i++)
 		if (!strcmp(st->fold[i].pci, pci))
@@ -153,7 +153,7 @@ static int fold_apply(struct vfa_state *st, const struct vfa_jrec *r)
 
 	if (r->moved)
 		return 0;	/* says where to read, holds no lease */
-	l = fold_find(st, r->drop ? r->pci : r->lease.pci);
+	l = vfa_journal_find(st, r->drop ? r->pci : r->lease.pci);
 	if (r->drop) {
 		if (l)
 			*l = st->fold[--st->n];
@@ -232,7 +232,8 @@ void vfa_journal_close(struct vfa_state *st)
 	st->jfd = -1;
 }
 
-static void junlock(struct vfa_state *st)
+/* Lets go of the journal's lock (vfa_journal_lock); accepts it not held. */
+void vfa_journal_unlock(struct vfa_state *st)
 {
 	if (st->jlocked && st->jfd >= 0)
 		flock(st->jfd, LOCK_UN);
@@ -309,7 +310,7 @@ static int follow_move(struct vfa_state *st, off_t end, struct vfa_err *e)
 /* Reads the journal on from st->off into the fold; past a "moved" marker,
  * starts over on the file that replaced it. 0 or -errno. A read that finds
  * nothing new is one pread. */
-static int refresh(struct vfa_state *st, struct vfa_err *e)
+int vfa_journal_refresh(struct vfa_state *st, struct vfa_err *e)
 {
 	char buf[64 * 1024];
 	unsigned int bad = 0;
@@ -363,11 +364,11 @@ static bool still_the_journal(struct vfa_state *st)
 
 /* Takes the journal's lock, on the file that is the journal now, with the
  * fold brought up to date: a log compacted while we waited ends in a
- * "moved" marker, which refresh follows to the new one (closing the old
- * one, and so letting go of its lock): then we lock that one. One stat
+ * "moved" marker, which vfa_journal_refresh follows to the new one
+ * (closing the old one, and so letting go of its lock): then we lock that one. One stat
  * per lock (a write, beside its fdatasync) also catches a journal
  * replaced by hand, with no marker: never append to the old one. */
-static int jlock(struct vfa_state *st, struct vfa_err *e)
+int vfa_journal_lock(struct vfa_state *st, struct vfa_err *e)
 {
 	unsigned int gen;
 	int r;
@@ -383,14 +384,14 @@ static int jlock(struct vfa_state *st, struct vfa_err *e)
 				return vfa_fail(e, errno, "lock %s/" JOURNAL ": %s", st->dir, strerror(errno));
 		st->jlocked = true;
 		gen = st->jgen;
-		r = refresh(st, e);
+		r = vfa_journal_refresh(st, e);
 		if (!r && gen == st->jgen) {
 			if (still_the_journal(st))
 				return 0;
 			r = vfa_journal_open(st, e);
 		}
 		if (r) {
-			junlock(st);
+			vfa_journal_unlock(st);
 			return r;
 		}
 	}
@@ -491,7 +492,7 @@ static int compact(struct vfa_state *st)
 /* Appends buf (whole records) with one write and one fdatasync. Under the
  * lock: a torn tail (a crashed writer) is cut off first; a failed write is
  * cut back, so the journal never keeps half a record. */
-static int append_locked(struct vfa_state *st, const char *buf, size_t len)
+int vfa_journal_append_locked(struct vfa_state *st, const char *buf, size_t len)
 {
 	struct stat s;
 	int r = 0;
@@ -530,27 +531,27 @@ static int reserve_room(struct vfa_state *st, size_t len)
 static int append(struct vfa_state *st, const char *line, size_t len,
 		  const struct vfa_jrec *rec, struct vfa_err *e)
 {
-	int r = jlock(st, e);
+	int r = vfa_journal_lock(st, e);
 
 	if (r)
 		return r;
 	if (!rec->drop)
 		r = reserve_room(st, len);
 	if (!r)
-		r = append_locked(st, line, len);
+		r = vfa_journal_append_locked(st, line, len);
 	if (r) {
-		junlock(st);
+		vfa_journal_unlock(st);
 		return vfa_fail(e, r, "journal %s/" JOURNAL ": %s%s", st->dir, strerror(-r),
 				r == -ENOSPC ? " (free space in the state dir's file system)" : "");
 	}
 	r = fold_apply(st, rec);
 	if (!r)
-		st->off += (off_t)len;	/* else the next refresh folds it */
+		st->off += (off_t)len;	/* else the next vfa_journal_refresh folds it */
 	/* Past the bound and mostly history (a snapshot of n leases is
 	 * under n KiB): compact. The record is durable either way. */
 	if (!r && (size_t)st->off > st->jbound + st->n * 1024)
 		compact(st);
-	junlock(st);
+	vfa_journal_unlock(st);
 	return r ? vfa_fail(e, r, "journal %s: %s", st->dir, strerror(-r)) : 0;
 }
 
@@ -582,10 +583,10 @@ int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e)
 
 	if (!vfa_pci_addr_ok(pci))
 		return vfa_fail(e, EINVAL, "journal %s: \"%s\" is no PCI address", st->dir, pci);
-	r = refresh(st, e);
+	r = vfa_journal_refresh(st, e);
 	if (r)
 		return r;
-	if (!fold_find(st, pci))
+	if (!vfa_journal_find(st, pci))
 		return 0;
 	len = vfa_journal_format(NULL, pci, line, sizeof(line));
 	rec.drop = true;
@@ -603,10 +604,10 @@ int vfa_lease_load(struct vfa_state *st, const char *pci, struct vfa_lease *ret)
 
 	if (!vfa_pci_addr_ok(pci))
 		return -EINVAL;
-	r = refresh(st, &e);
+	r = vfa_journal_refresh(st, &e);
 	if (r)
 		return r;
-	l = fold_find(st, pci);
+	l = vfa_journal_find(st, pci);
 	if (!l)
 		return -ENOENT;
 	*ret = *l;
@@ -620,7 +621,7 @@ int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
 {
 	struct vfa_lease *v;
 	struct vfa_err e;
-	int r = refresh(st, &e);
+	int r = vfa_journal_refresh(st, &e);
 
 	if (r)
 		return r;
@@ -647,308 +648,4 @@ int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
 unsigned int vfa_lease_damaged(const struct vfa_state *st)
 {
 	return st ? st->nbad : 0;
-}
-
-/* Reads leases/NAME of a state dir from before the journal: a regular
- * file whose name is its lease's pci, every field valid. */
-static int read_old(int dfd, const char *name, struct vfa_lease *ret)
-{
-	char buf[4096], want[64];
-	struct vfa_lease l;
-	ssize_t n;
-	int fd = vfa_open_reg(dfd, name, O_RDONLY, 0), r;
-
-	if (fd < 0)
-		return fd;
-	do
-		n = read(fd, buf, sizeof(buf));
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n < 0 || n == (ssize_t)sizeof(buf))
-		return n < 0 ? -errno : -EFBIG;
-	r = vfa_lease_parse(buf, (size_t)n, &l);
-	if (r)
-		return r;
-	snprintf(want, sizeof(want), "%s.json", l.pci);
-	if (strcmp(name, want))
-		return -EBADMSG;
-	*ret = l;
-	return 0;
-}
-
-/* Records being gathered for one append. */
-struct jbuf {
-	char *p;
-	size_t len, cap;
-};
-
-/* l as a journal record appended to b (grown as needed). 0 or -errno. */
-static int jbuf_add(struct jbuf *b, const struct vfa_lease *l)
-{
-	size_t got;
-
-	if (b->cap - b->len < REC_MAX + 16) {
-		char *nb = realloc(b->p, b->cap * 2 + REC_MAX + 16);
-
-		if (!nb)
-			return -ENOMEM;
-		b->p = nb;
-		b->cap = b->cap * 2 + REC_MAX + 16;
-	}
-	got = vfa_journal_format(l, NULL, b->p + b->len, b->cap - b->len);
-	if (!got)
-		return -EOVERFLOW;
-	b->len += got;
-	return 0;
-}
-
-static bool is_old(const char *name)
-{
-	size_t nl = strlen(name);
-
-	return name[0] != '.' && nl > 5 && !strcmp(name + nl - 5, ".json");
-}
-
-/* The lease that fences pci: its leases/<pci>.json from before the
- * journal did not parse, so a VM may hold the VF. Only the address is
- * known; the id is derived from it (a re-import after a crash writes the
- * same lease again, not a second one), reconcile fills in the pool and PF,
- * and only a release by an admin frees the VF. */
-static void fence_of(const char *pci, struct vfa_lease *ret)
-{
-	struct vfa_lease l = { .state = VFA_LS_FENCED, .group = -1, .created = time(NULL) };
-	size_t k = 0;
-
-	snprintf(l.id, sizeof(l.id), "0bad000");
-	for (const char *p = pci; *p; p++)
-		if (*p != ':' && *p != '.')
-			l.id[7 + k++] = *p;
-	snprintf(l.pci, sizeof(l.pci), "%s", pci);
-	snprintf(l.pf_pci, sizeof(l.pf_pci), "%s", pci);
-	snprintf(l.pool, sizeof(l.pool), "-");
-	snprintf(l.pf, sizeof(l.pf), "-");
-	snprintf(l.mac, sizeof(l.mac), "00:00:00:00:00:00");
-	*ret = l;
-}
-
-/* The lease leases/NAME stands for: the file's, or, when it cannot be
- * trusted but is named <pci>.json and the journal has no lease of that
- * VF, a fence (fence_of). -EBADMSG when there is neither. */
-static int old_lease(struct vfa_state *st, int dfd, const char *name, struct vfa_lease *ret)
-{
-	char pci[16];
-	size_t nl = strlen(name);
-
-	if (read_old(dfd, name, ret) == 0)
-		return 0;
-	if (nl - 5 >= sizeof(pci))
-		return -EBADMSG;
-	memcpy(pci, name, nl - 5);
-	pci[nl - 5] = '\0';
-	if (!vfa_pci_addr_ok(pci) || fold_find(st, pci))
-		return -EBADMSG;
-	fence_of(pci, ret);
-	return 0;
-}
-
-/* Each leases/<pci>.json as a journal record (a damaged one: a fence,
- * old_lease). */
-static int collect_old(struct vfa_state *st, DIR *d, int dfd, struct jbuf *b)
-{
-	struct dirent *de;
-	int r;
-
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		struct vfa_lease l;
-
-		if (!is_old(de->d_name))
-			continue;
-		if (old_lease(st, dfd, de->d_name, &l))
-			continue;
-		r = jbuf_add(b, &l);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-/* Once the records are durable: removes the imported files (and a
- * crash's temp files); files that cannot be trusted are renamed
- * NAME.damaged (kept for the admin, never imported again). Syncs. */
-static void remove_old(struct vfa_state *st, DIR *d, int dfd)
-{
-	struct dirent *de;
-
-	(void)st;
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		size_t nl = strlen(de->d_name);
-		struct vfa_lease l;
-		char damaged[300];
-
-		if (is_old(de->d_name)) {
-			snprintf(damaged, sizeof(damaged), "%s.damaged", de->d_name);
-			if (read_old(dfd, de->d_name, &l))
-				renameat(dfd, de->d_name, dfd, damaged);
-			else
-				unlinkat(dfd, de->d_name, 0);
-		} else if (de->d_name[0] == '.' && nl > 4 && !strcmp(de->d_name + nl - 4, ".tmp")) {
-			unlinkat(dfd, de->d_name, 0);
-		}
-	}
-	fsync(dfd);
-}
-
-static bool has_old(DIR *d)
-{
-	struct dirent *de;
-
-	rewinddir(d);
-	while ((de = readdir(d)))
-		if (is_old(de->d_name))
-			return true;
-	return false;
-}
-
-/* owners/NAME of a daemon from before owners were journaled: "<uid>\n" in
- * a regular file (never through a symlink). The uid, or VFA_NO_OWNER. */
-static uid_t read_owner(int dfd, const char *name)
-{
-	char buf[16], *end;
-	unsigned long v;
-	ssize_t n;
-	int fd = vfa_open_reg(dfd, name, O_RDONLY, 0);
-
-	if (fd < 0)
-		return VFA_NO_OWNER;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n <= 0)
-		return VFA_NO_OWNER;
-	buf[n] = '\0';
-	errno = 0;
-	v = strtoul(buf, &end, 10);
-	if (errno || end == buf || (*end != '\n' && *end) || v >= VFA_NO_OWNER)
-		return VFA_NO_OWNER;
-	return (uid_t)v;
-}
-
-/* Each owners/<lease id> of a lease in the fold that has no owner yet, as
- * the lease's record with the owner. Under the lock. */
-static int collect_owners(struct vfa_state *st, DIR *d, int dfd, struct jbuf *b)
-{
-	struct dirent *de;
-	int r;
-
-	rewinddir(d);
-	while ((de = readdir(d)))
-		for (size_t i = 0; i < st->n; i++) {
-			struct vfa_lease l = st->fold[i];
-
-			if (strcmp(l.id, de->d_name) || l.owner != VFA_NO_OWNER)
-				continue;
-			l.owner = read_owner(dfd, de->d_name);
-			r = l.owner == VFA_NO_OWNER ? 0 : jbuf_add(b, &l);
-			if (r)
-				return r;
-			break;
-		}
-	return 0;
-}
-
-/* Removes every file of owners/ (owners of leases gone, a crash's temp
- * files), then owners/ itself. */
-static void remove_owners(struct vfa_state *st, DIR *d, int dfd)
-{
-	struct dirent *de;
-
-	rewinddir(d);
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dfd, de->d_name, 0);
-	if (unlinkat(st->dirfd, "owners", AT_REMOVEDIR) == 0)
-		fsync(st->dirfd);
-}
-
-/* What an older version kept beside the journal, in a subdir. */
-struct old_kind {
-	const char *sub;
-	bool (*pending)(DIR *d);	/* NULL: the dir itself is */
-	int (*collect)(struct vfa_state *st, DIR *d, int dfd, struct jbuf *b);
-	void (*remove)(struct vfa_state *st, DIR *d, int dfd);
-};
-
-static const struct old_kind old_kinds[] = {
-	/* leases/<pci>.json: one file per lease, before the journal */
-	{ "leases", has_old, collect_old, remove_old },
-	/* owners/<lease id>: the uid that allocated it through the daemon,
-	 * before the owner was a lease field */
-	{ "owners", NULL, collect_owners, remove_owners },
-};
-
-/* Moves st->dir/k->sub into the journal, once: the records are durable
- * before any file is removed, and a crash in between imports the same
- * again (an owner already journaled is not). 0 or -errno with e set; the
- * files are then left as they were. */
-static int import_old(struct vfa_state *st, const struct old_kind *k, struct vfa_err *e)
-{
-	struct jbuf b = { NULL, 0, 0 };
-	char path[300];
-	struct stat s;
-	DIR *d;
-	int fd, r;
-
-	if (fstatat(st->dirfd, k->sub, &s, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s", st->dir, k->sub);
-	fd = vfa_open_state_dir(st->dirfd, k->sub, path, 0700, e);
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return vfa_fail(e, errno, "%s: %s", path, strerror(errno));
-	}
-	if (k->pending && !k->pending(d)) {
-		closedir(d);
-		return 0;
-	}
-	r = jlock(st, e);
-	if (r)
-		goto out;
-	r = k->collect(st, d, fd, &b);
-	if (!r && b.len)
-		r = append_locked(st, b.p, b.len);
-	if (!r)
-		k->remove(st, d, fd);
-	junlock(st);
-	if (!r)
-		r = refresh(st, e);	/* folds what was appended */
-	else
-		vfa_fail(e, r, "importing %s into %s/" JOURNAL ": %s", path, st->dir, strerror(-r));
-out:
-	free(b.p);
-	closedir(d);
-	return r;
-}
-
-/**
- * vfa_journal_import - moves what older versions kept beside the journal
- * into it, once each (old_kinds: leases/, then owners/). A leases/ file
- * that does not parse leaves its VF fenced (a lease in state "fenced", see
- * fence_of) and is kept as NAME.damaged. Returns 0 (also when there is
- * nothing to import) or -errno with e set.
- */
-int vfa_journal_import(struct vfa_state *st, struct vfa_err *e)
-{
-	for (size_t i = 0; i < sizeof(old_kinds) / sizeof(old_kinds[0]); i++) {
-		int r = import_old(st, &old_kinds[i], e);
-
-		if (r)
-			return r;
-	}
-	return 0;
 }

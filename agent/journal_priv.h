@@ -20,6 +20,8 @@
  * make bench); a compaction costs about one old per-file write, once
  * every ~20 transitions. */
 #define VFA_JOURNAL_BOUND (8 * 1024)
+#define VFA_JOURNAL_NAME "journal"	/* in the state dir */
+#define VFA_JOURNAL_REC_MAX 2048	/* a lease is ~400 bytes of JSON */
 
 struct vfa_state {
 	char dir[256];
@@ -55,7 +57,14 @@ size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
 size_t vfa_journal_format_rec(const struct vfa_jrec *r, char *buf, size_t len);
 int vfa_journal_open(struct vfa_state *st, struct vfa_err *e);
 void vfa_journal_close(struct vfa_state *st);
-int vfa_journal_import(struct vfa_state *st, struct vfa_err *e);
+int vfa_journal_import(struct vfa_state *st, struct vfa_err *e);	/* journal_import.c */
+
+/* journal.c's locked append, for the import. */
+int vfa_journal_lock(struct vfa_state *st, struct vfa_err *e);
+void vfa_journal_unlock(struct vfa_state *st);
+int vfa_journal_append_locked(struct vfa_state *st, const char *buf, size_t len);
+int vfa_journal_refresh(struct vfa_state *st, struct vfa_err *e);
+struct vfa_lease *vfa_journal_find(struct vfa_state *st, const char *pci);
 
 /* lease.c helpers journal.c shares. */
 int vfa_open_reg(int dfd, const char *name, int flags, mode_t mode);
