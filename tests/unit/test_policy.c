@@ -22,6 +22,7 @@
 #include "agent/agent_priv.h"
 #include "nl/vfnl_priv.h"
 #include "tests/unit/t.h"
+#include "tests/unit/t_fixture.h"
 
 #define FIX "tests/fixtures/nl/igb_7vfs_fresh.bin"
 #define PF_PCI "0000:00:02.0"
@@ -67,32 +68,8 @@ static void ln(const char *target, const char *rel)
 /* Copies every file of fixture folder src into top/rel. */
 static void copy_dir(const char *src, const char *rel)
 {
-	char from[512], to[512], buf[8192];
-	struct dirent *de;
-	DIR *d = opendir(src);
-
-	if (!d) {
-		printf("# cannot read %s\n", src);
-		return;
-	}
-	while ((de = readdir(d))) {
-		FILE *in, *out;
-		size_t n;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(from, sizeof(from), "%s/%s", src, de->d_name);
-		snprintf(to, sizeof(to), "%s/%s/%s", top, rel, de->d_name);
-		in = fopen(from, "rb");
-		out = fopen(to, "wb");
-		while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-			fwrite(buf, 1, n, out);
-		if (in)
-			fclose(in);
-		if (out)
-			fclose(out);
-	}
-	closedir(d);
+	if (t_copy_dir(top, src, rel))
+		printf("# cannot copy %s\n", src);
 }
 
 /* The lab's PF and VFs as sysfs lays them out, every VF on vfio-pci. */

@@ -15,6 +15,7 @@
 #include "agent/agent_priv.h"
 #include "nl/vfnl_priv.h"
 #include "tests/unit/t.h"
+#include "tests/unit/t_fixture.h"
 
 #define FIX "tests/fixtures/nl/igb_7vfs_fresh.bin"
 #define PF_PCI "0000:00:02.0"
@@ -60,37 +61,9 @@ static int ln(const char *target, const char *rel)
 	return symlink(target, p) ? -errno : 0;
 }
 
-/* Every file of fixture folder src into top/rel (config space and
- * attributes recorded from the lab's igb, for libpci). */
 static int copy_dir(const char *src, const char *rel)
 {
-	char from[512], to[512], buf[8192];
-	struct dirent *de;
-	DIR *d = opendir(src);
-	int r = 0;
-
-	if (!d)
-		return -errno;
-	while (!r && (de = readdir(d))) {
-		FILE *in, *out;
-		size_t n;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(from, sizeof(from), "%s/%s", src, de->d_name);
-		snprintf(to, sizeof(to), "%s/%s/%s", top, rel, de->d_name);
-		in = fopen(from, "rb");
-		out = fopen(to, "wb");
-		r = in && out ? 0 : -EIO;
-		while (!r && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-			r = fwrite(buf, 1, n, out) == n ? 0 : -EIO;
-		if (in)
-			fclose(in);
-		if (out && fclose(out))
-			r = -EIO;
-	}
-	closedir(d);
-	return r;
+	return t_copy_dir(top, src, rel);
 }
 
 /* The PF's first VFs as sysfs shows them: virtfnN links, on vfio-pci. */
