@@ -55,16 +55,18 @@ int vfa_client_connect(const char *path, int timeout_ms, struct vfa_client **ret
 	struct vfa_client *c = calloc(1, sizeof(*c));
 	int tmo = timeout_ms > 0 ? timeout_ms : TIMEOUT_S * 1000;
 	struct timeval tv = { .tv_sec = tmo / 1000, .tv_usec = (tmo % 1000) * 1000 };
+	size_t n;
 	int r;
 
 	*ret = c;
 	if (!c)
 		return -ENOMEM;
 	c->fd = -1;
-	if (strlen(path) >= sizeof(sa.sun_path))
+	n = strlen(path);
+	if (n >= sizeof(sa.sun_path) || n >= sizeof(c->path))
 		return cfail(c, -ENAMETOOLONG, "socket path too long: %s", path);
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
+	memcpy(c->path, path, n + 1);
+	memcpy(sa.sun_path, path, n + 1);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return cfail(c, -errno, "socket: %s", strerror(errno));

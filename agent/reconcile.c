@@ -205,7 +205,7 @@ void vfa_reconcile_leases(struct vfa_agent *c)
 	for (size_t i = 0; i < n; i++) {
 		enum vfa_lease_state st;
 		struct vfa_lease cur, *l = &cur;
-		char why[200];
+		char why[512];	/* "domain <name> released the device" */
 		struct vfa_err e;
 		int fd;
 
