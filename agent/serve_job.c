@@ -20,6 +20,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* A job line's fields before the request: "<uid> <UUID> " at most
+ * (job_line_format). */
+#define JOB_HDR_MAX (10 + 1 + VFA_UUID_LEN + 1)
+
 /* Does the request call libvirt for seconds (an attach, or a detach the
  * guest may take ~5 s to ack)? Such requests run in a child process so
  * the loop keeps serving everyone else. */
@@ -74,7 +78,7 @@ struct worker {
 	struct server *s;
 	struct vfa_agent *a;
 	int fd;
-	char line[VFA_REQ_MAX + 1];
+	char line[JOB_HDR_MAX + VFA_REQ_MAX + 1];	/* job_line_format() */
 	size_t len;
 };
 
@@ -394,7 +398,7 @@ bool srv_job_start(struct client *c, const char *op, const struct vfa_opts *o,
 	json_object *req = vfa_req_json(op, o);
 	const char *txt = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t n = strlen(txt) + 16 + VFA_UUID_LEN;
+	size_t n = JOB_HDR_MAX + strlen(txt) + 2;
 	char *line = malloc(n);
 	pid_t pid;
 	int fd, r = -ENOMEM, k;
