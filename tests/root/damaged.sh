@@ -11,12 +11,9 @@ trap 'kill $dpid 2>/dev/null; rm -rf "$d"' EXIT
 chmod 755 "$d"
 printf '[serve]\ncdi-dir =\nmetrics-file =\n' >"$d/c.conf"
 mkdir -m 0755 "$d/st"
-rec() {
-	printf '{"id":"%s","state":"ready","pool":"p","pf":"vfa-nosuch0","pf_pci":"0000:00:01.0","vf":0,"pci":"%s","iommu_group":-1,"mac":"02:00:00:00:00:01","vlan":0,"qos":0,"domain":null,"attached":false,"persistent":false,"holder":null,"pid":1,"created":1}' "$2" "$1"
-}
-jput "$d/st" "$(rec 0000:00:02.1 00000000000000a1)"
+jput "$d/st" "$(jlease 0000:00:02.1 00000000000000a1)"
 echo 'deadbeef {"id":"00000000000000a2"}' >>"$d/st/journal"
-jput "$d/st" "$(rec 0000:00:02.2 00000000000000a2)"
+jput "$d/st" "$(jlease 0000:00:02.2 00000000000000a2)"
 va() { "$V" -c "$d/c.conf" -s "$d/st" "$@"; }
 
 va --direct --json list >"$d/l.json" 2>"$d/l.err"; rc=$?

@@ -13,11 +13,8 @@ chmod 755 "$d"
 printf '[pool p]\npf = vfa-nosuch0\nvfs = 3\n[serve]\nallow-users = daemon bin\ncdi-dir =\nmetrics-file =\n' >"$d/c.conf"
 mkdir -m 0755 "$d/st"
 mkdir -m 0700 "$d/st/owners"
-rec() {	# PCI ID: a lease as a vfagent from before owners in the journal wrote it
-	printf '{"id":"%s","state":"ready","pool":"p","pf":"vfa-nosuch0","pf_pci":"0000:00:01.0","vf":0,"pci":"%s","iommu_group":-1,"mac":"02:00:00:00:00:01","vlan":0,"qos":0,"domain":null,"attached":false,"persistent":false,"holder":null,"pid":1,"created":1}' "$2" "$1"
-}
-jput "$d/st" "$(rec 0000:00:02.1 00000000000000a1)"
-jput "$d/st" "$(rec 0000:00:02.2 00000000000000a2)"
+jput "$d/st" "$(jlease 0000:00:02.1 00000000000000a1)"
+jput "$d/st" "$(jlease 0000:00:02.2 00000000000000a2)"
 echo "$(id -u daemon)" >"$d/st/owners/00000000000000a1"
 echo 5 >"$d/st/owners/00000000000000ff"	# a lease gone
 va() { "$V" -c "$d/c.conf" -s "$d/st" "$@"; }
