@@ -15,7 +15,7 @@ out=${VFAGENT_LAB_OUT:-${BENCH_OUT:-/tmp/vfagent-bench}}
 reps=${1:-200} budget=${2:-540} clients=${3:-4} churn_s=${4:-30} cold_every=${5:-3}
 domain_reps=${6:-10}
 serve_s=${7:-10} serve_clients=${8:-1,2,4,8} hol_reps=${9:-3} hol_n=${10:-50} soak=${11:-10000}
-modes=,${12:-classic,cycles,hol,soak},
+modes=,${12:-classic,cycles,syscalls,hol,soak},
 want() { case $modes in *,$1,*) return 0 ;; esac; return 1; }
 mkdir -p "$out"
 # The daemons' logs (a line per request) go to a tmpfs, not to the lab's
@@ -116,6 +116,11 @@ fi	# want classic
 sb() { m=$1 b=$2; shift 2; bench/serve_bench "$m" "$b" "$conf" "$st" bench "$out" "$@"; }
 if want cycles; then
 	sb cycles ./vfagent "$serve_s" $(echo "$serve_clients" | tr , ' ') | tee -a "$out/table.txt" || rc=1
+fi
+# syscalls: what the daemon does per alloc and per release (strace counts,
+# which do not swing with TCG's speed): bench/syscalls.sh.
+if want syscalls; then
+	sh bench/syscalls.sh ./vfagent "$conf" "$st" bench "$out" 4 | tee -a "$out/table.txt"
 fi
 if want hol; then
 	if [ $libvirt = 1 ]; then

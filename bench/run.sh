@@ -8,7 +8,7 @@
 # (4), BENCH_CHURN_S (30), BENCH_COLD_EVERY (3), BENCH_DOMAIN_REPS (10), BENCH_OUT (/tmp/vfagent-bench);
 # bench/serve_bench: BENCH_SERVE_S (10 s per client count), BENCH_SERVE_CLIENTS
 # (1,2,4,8), BENCH_HOL_REPS (3), BENCH_HOL_N (50), BENCH_SOAK (10000 cycles;
-# 0 skips); BENCH_MODES (classic,cycles,hol,soak) picks what runs.
+# 0 skips); BENCH_MODES (classic,cycles,syscalls,hol,soak) picks what runs.
 set -eu
 cd "$(dirname "$0")/.."
 here=0 kvm=
@@ -21,7 +21,7 @@ for a in "$@"; do
 done
 out=${BENCH_OUT:-/tmp/vfagent-bench}
 args="${BENCH_REPS:-200} ${BENCH_BUDGET:-540} ${BENCH_CLIENTS:-4} ${BENCH_CHURN_S:-30} ${BENCH_COLD_EVERY:-3} ${BENCH_DOMAIN_REPS:-10}"
-args="$args ${BENCH_SERVE_S:-10} ${BENCH_SERVE_CLIENTS:-1,2,4,8} ${BENCH_HOL_REPS:-3} ${BENCH_HOL_N:-50} ${BENCH_SOAK:-10000} ${BENCH_MODES:-classic,cycles,hol,soak}"
+args="$args ${BENCH_SERVE_S:-10} ${BENCH_SERVE_CLIENTS:-1,2,4,8} ${BENCH_HOL_REPS:-3} ${BENCH_HOL_N:-50} ${BENCH_SOAK:-10000} ${BENCH_MODES:-classic,cycles,syscalls,hol,soak}"
 rm -rf "$out"
 mkdir -p "$out" bench/results
 [ -x vfagent ] && [ -x bench/alloc_bench ] || make WERROR=1 all
