@@ -115,6 +115,16 @@ for ph in $phases; do
 					say "FAIL lab: guest exited $rc (console log: $out/console.log)"
 				fi
 			fi
+			# Four PFs (run.sh --pfs 4, 28 VFs): tests/lab/m_*.sh.
+			if wanted tests/lab/m_[0-9]*.sh; then
+				out=$(mktemp -d /tmp/vfagent-lab-pfs.XXXXXX)
+				sh tests/lab/run.sh --pfs 4 --out "$out" --timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh tests/lab/m_all.sh ${VFAGENT_LAB_TESTS:-}
+				rc=$?
+				[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
+				if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
+					say "FAIL lab.pfs: guest exited $rc (console log: $out/console.log)"
+				fi
+			fi
 			# Second boot: systemd as PID 1, the package installed
 			# (tests/lab/s_*.sh).
 			if wanted tests/lab/s_[0-9]*.sh; then
