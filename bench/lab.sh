@@ -116,6 +116,14 @@ fi	# want classic
 sb() { m=$1 b=$2; shift 2; bench/serve_bench "$m" "$b" "$conf" "$st" bench "$out" "$@"; }
 if want cycles; then
 	sb cycles ./vfagent "$serve_s" $(echo "$serve_clients" | tr , ' ') | tee -a "$out/table.txt" || rc=1
+	# What the floor alone allows: a cycle is an alloc and a release, each
+	# at least one floor_sum (SETLINK, chown, one synced write), measured
+	# in this boot by the classic mode.
+	f=$(awk -F, '$1 == "floor_sum" { print $3 }' "$out/summary.csv" 2>/dev/null)
+	c1=$(awk -F, '$1 == 1 { print $4 }' "$out/cycles-summary.csv" 2>/dev/null)
+	[ -n "$f" ] && [ -n "$c1" ] && awk -v f="$f" -v c="$c1" 'BEGIN {
+		printf "  the floor'"'"'s own ceiling: 1 / (2 x floor_sum p50 %.3f ms) = %.0f cycles/s; 1 client reached %.1f/s = %.2f of it\n", f / 1000, 1e6 / (2 * f), c, c * 2 * f / 1e6 }' |
+		tee -a "$out/table.txt"
 fi
 # syscalls: what the daemon does per alloc and per release (strace counts,
 # which do not swing with TCG's speed): bench/syscalls.sh.
