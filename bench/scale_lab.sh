@@ -48,11 +48,7 @@ out=$VFAGENT_LAB_OUT
 # The daemon's log to a tmpfs, not the 9p results share (bench/lab.sh).
 BENCH_LOGS=/run/vfagent-bench-logs
 mkdir -p "$BENCH_LOGS"
-pfs=
-for d in /sys/class/net/*/device/sriov_totalvfs; do
-	[ -f "$d" ] || continue
-	p=${d%/device/sriov_totalvfs}; pfs="${pfs:+$pfs }${p##*/}"
-done
+pfs=$(lab_pfs)
 set -- $pfs
 [ $# -ge 1 ] || { echo "bench-scale: no SR-IOV PF in the guest" >&2; exit 1; }
 first=$1 npf=$#

@@ -1,3 +1,31 @@
+			# lab_boot KIND RUNNER [RUN.SH OPTIONS]: one boot with its
+			# results in $out (the caller's mktemp -d), added to the run's.
+			lab_boot() {
+				lb_kind=$1 lb_run=$2; shift 2
+				sh tests/lab/run.sh "$@" --out "$out" --timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh "$lb_run" ${VFAGENT_LAB_TESTS:-}
+				rc=$?
+				[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
+				if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
+					say "FAIL $lb_kind: guest exited $rc (console log: $out/console.log)"
+				fi
+			}
+			# One boot for tests/lab/t_*.sh; one with four PFs (28 VFs) for
+			# m_*.sh; one with systemd as PID 1 and the package installed
+			# for s_*.sh.
+			if wanted tests/lab/t_*.sh; then
+				out=$(mktemp -d /tmp/vfagent-lab.XXXXXX)
+				lab_boot lab tests/lab/all.sh
+			fi
+			if wanted tests/lab/m_[0-9]*.sh; then
+				out=$(mktemp -d /tmp/vfagent-lab-pfs.XXXXXX)
+				lab_boot lab.pfs tests/lab/m_all.sh --pfs 4
+			fi
+			if wanted tests/lab/s_[0-9]*.sh; then
+				out=$(mktemp -d /tmp/vfagent-lab-sd.XXXXXX)
+				if [ -n "$built_deb" ]; then cp "$built_deb" "$out/vfagent.deb"
+				else echo "lab: no .deb built in this run; the systemd boot installs with make install"; fi
+				lab_boot lab.systemd tests/lab/s_all.sh --systemd --prep tests/lab/s_prep.sh
+			fi
 #!/bin/sh
 # make check: deps, build, unit tests, root tests (netns), fuzz, lab.
 # Every test prints one line: "PASS name", "FAIL name: why" or
@@ -106,38 +134,26 @@ for ph in $phases; do
 					case $t in *"$a"*) return 0 ;; esac; done; done
 				return 1
 			}
-			if wanted tests/lab/t_*.sh; then
-				out=$(mktemp -d /tmp/vfagent-lab.XXXXXX)
-				sh tests/lab/run.sh --out "$out" --timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh tests/lab/all.sh ${VFAGENT_LAB_TESTS:-}
+			# lab_boot KIND RUNNER [RUN.SH OPTIONS]: one boot, its results
+			# into the run's (KIND names it when the guest fails).
+			lab_boot() {
+				lb_kind=$1 lb_run=$2; shift 2
+				out=$(mktemp -d /tmp/vfagent-$lb_kind.XXXXXX)
+				[ "$lb_kind" = lab-sd ] && { if [ -n "$built_deb" ]; then cp "$built_deb" "$out/vfagent.deb"
+					else echo "lab: no .deb built in this run; the systemd boot installs with make install"; fi; }
+				sh tests/lab/run.sh "$@" --out "$out" --timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh "$lb_run" ${VFAGENT_LAB_TESTS:-}
 				rc=$?
 				[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
 				if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
-					say "FAIL lab: guest exited $rc (console log: $out/console.log)"
+					say "FAIL $lb_kind: guest exited $rc (console log: $out/console.log)"
 				fi
-			fi
-			# Four PFs (run.sh --pfs 4, 28 VFs): tests/lab/m_*.sh.
-			if wanted tests/lab/m_[0-9]*.sh; then
-				out=$(mktemp -d /tmp/vfagent-lab-pfs.XXXXXX)
-				sh tests/lab/run.sh --pfs 4 --out "$out" --timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh tests/lab/m_all.sh ${VFAGENT_LAB_TESTS:-}
-				rc=$?
-				[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
-				if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
-					say "FAIL lab.pfs: guest exited $rc (console log: $out/console.log)"
-				fi
-			fi
-			# Second boot: systemd as PID 1, the package installed
-			# (tests/lab/s_*.sh).
+			}
+			# One QEMU boot for tests/lab/t_*.sh; four PFs (28 VFs) for
+			# m_*.sh; systemd as PID 1 with the package installed for s_*.sh.
+			if wanted tests/lab/t_*.sh; then lab_boot lab tests/lab/all.sh; fi
+			if wanted tests/lab/m_[0-9]*.sh; then lab_boot lab-pfs tests/lab/m_all.sh --pfs 4; fi
 			if wanted tests/lab/s_[0-9]*.sh; then
-				out=$(mktemp -d /tmp/vfagent-lab-sd.XXXXXX)
-				if [ -n "$built_deb" ]; then cp "$built_deb" "$out/vfagent.deb"
-				else echo "lab: no .deb built in this run; the systemd boot installs with make install"; fi
-				sh tests/lab/run.sh --systemd --prep tests/lab/s_prep.sh --out "$out" \
-					--timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh tests/lab/s_all.sh ${VFAGENT_LAB_TESTS:-}
-				rc=$?
-				[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
-				if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
-					say "FAIL lab.systemd: guest exited $rc (console log: $out/console.log)"
-				fi
+				lab_boot lab-sd tests/lab/s_all.sh --systemd --prep tests/lab/s_prep.sh
 			fi
 		fi ;;
 	*) echo "unknown phase $ph" >&2; exit 2 ;;

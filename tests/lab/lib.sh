@@ -18,6 +18,14 @@ lab_pf() {
 	done
 	return 1
 }
+# lab_pfs: the names of every SR-IOV PF here, on one line.
+lab_pfs() {
+	for d in /sys/class/net/*/device/sriov_totalvfs; do
+		[ -f "$d" ] || continue
+		d=${d%/device/sriov_totalvfs}; printf '%s ' "${d##*/}"
+	done
+	echo
+}
 now_ms() { date +%s%3N; }
 # lab_setup NAME: the preamble of a test on the lab's PF. Sets V (the
 # binary: $VFAGENT, else ./vfagent), pf and dev (the SR-IOV PF and its

@@ -2,11 +2,7 @@
 # four igb PFs, 7 VFs each, 28 VFs in all, each VF in its own IOMMU group;
 # then vfagent serving one pool over the four. With fewer PFs: SKIP.
 . tests/lab/lib.sh
-pfs=
-for d in /sys/class/net/*/device/sriov_totalvfs; do
-	[ -f "$d" ] || continue
-	p=${d%/device/sriov_totalvfs}; pfs="${pfs:+$pfs }${p##*/}"
-done
+pfs=$(lab_pfs)
 set -- $pfs
 if [ $# -lt 4 ]; then skip "pfs.four: $# SR-IOV PF(s) here; boot with tests/lab/run.sh --pfs 4"; exit 0; fi
 pass "pfs.four: $pfs ($(for p in $pfs; do basename "$(readlink -f /sys/class/net/$p/device)"; done | tr '\n' ' '))"
