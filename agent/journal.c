@@ -579,12 +579,14 @@ static int reserve_room(struct vfa_state *st, size_t len)
 	return 0;
 }
 
-/* Appends the line durably and folds it. A save first makes sure of
- * room for itself and some drops after it (reserve_room). */
+/* Appends the line durably and folds it, under the journal's lock taken
+ * here, or held already (locked: the caller's vfa_journal_lock). A save
+ * first makes sure of room for itself and some drops after it
+ * (reserve_room). */
 static int append(struct vfa_state *st, const char *line, size_t len,
-		  const struct vfa_jrec *rec, struct vfa_err *e)
+		  const struct vfa_jrec *rec, bool locked, struct vfa_err *e)
 {
-	int r = vfa_journal_lock(st, e);
+	int r = locked ? 0 : vfa_journal_lock(st, e);
 
 	if (r)
 		return r;
@@ -626,10 +628,12 @@ int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
 	if (!len)
 		return vfa_fail(e, EOVERFLOW, "journal %s: lease of %s too long", st->dir, l->pci);
 	rec.lease = *l;
-	return append(st, line, len, &rec, e);
+	return append(st, line, len, &rec, false, e);
 }
 
-/* Drops pci's lease (none is fine): durable when this returns 0. */
+/* Drops pci's lease (none is fine): durable when this returns 0. Looked
+ * up under the journal's lock, whose refresh is the one read: a release
+ * always has the lease, and "none" costs a lock and an unlock. */
 int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e)
 {
 	struct vfa_jrec rec = { .drop = true };
@@ -639,15 +643,16 @@ int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e)
 
 	if (!vfa_pci_addr_ok(pci))
 		return vfa_fail(e, EINVAL, "journal %s: \"%s\" is no PCI address", st->dir, pci);
-	r = vfa_journal_refresh(st, e);
+	r = vfa_journal_lock(st, e);
 	if (r)
 		return r;
-	if (!vfa_journal_find(st, pci))
+	if (!vfa_journal_find(st, pci)) {
+		vfa_journal_unlock(st);
 		return 0;
+	}
 	len = vfa_journal_format(NULL, pci, line, sizeof(line));
-	rec.drop = true;
 	snprintf(rec.pci, sizeof(rec.pci), "%s", pci);
-	return append(st, line, len, &rec, e);
+	return append(st, line, len, &rec, true, e);
 }
 
 /* pci's lease: 0, -ENOENT when there is none, -EINVAL for no PCI address,
