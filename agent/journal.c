@@ -573,8 +573,10 @@ static int reserve_room(struct vfa_state *st, size_t len)
 		st->jroom = st->off + ROOM_CHUNK;
 		return 0;
 	}
-	if (fallocate(st->jfd, FALLOC_FL_KEEP_SIZE, st->off, need) < 0)
-		return errno == EOPNOTSUPP ? 0 : -errno;	/* then asked each time */
+	/* Not that much free, or no fallocate here (then asked each time). */
+	if ((need < ROOM_CHUNK && errno == EOPNOTSUPP) ||
+	    fallocate(st->jfd, FALLOC_FL_KEEP_SIZE, st->off, need) < 0)
+		return errno == EOPNOTSUPP ? 0 : -errno;
 	st->jroom = st->off + need;
 	return 0;
 }
