@@ -584,7 +584,12 @@ static int reserve_room(struct vfa_state *st, size_t len)
 /* Appends the line durably and folds it, under the journal's lock taken
  * here, or held already (locked: the caller's vfa_journal_lock). A save
  * first makes sure of room for itself and some drops after it
- * (reserve_room). */
+ * (reserve_room). The lock is held per append, not per operation: an
+ * operation takes VF locks (blocking) after its first save (a release of
+ * several leases), so holding the journal's across them would invert the
+ * order state -> VF -> journal that workers keep (a worker holding a VF's
+ * lock waits for the journal's: deadlock); and a worker holding it across
+ * a libvirt call would stall the daemon's loop at its next save. */
 static int append(struct vfa_state *st, const char *line, size_t len,
 		  const struct vfa_jrec *rec, bool locked, struct vfa_err *e)
 {
