@@ -311,6 +311,26 @@ int vfa_leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
 	return 0;
 }
 
+/* The state lock, tried: 0 (held now, kept for the operation that follows),
+ * -EWOULDBLOCK when another process holds it, another -errno. */
+int vfa_agent_trylock(struct vfa_agent *c)
+{
+	return vfa_state_trylock(c->st);
+}
+
+/* Lets go of the state lock; accepts it not held (no syscall then). */
+void vfa_agent_unlock(struct vfa_agent *c)
+{
+	vfa_state_unlock(c->st);
+}
+
+/* The leases as c's journal fold has them, brought up to date (one pread
+ * when nothing is new). *ret is malloc'd, the caller's. 0 or -errno. */
+int vfa_agent_leases(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n)
+{
+	return vfa_lease_list(c->st, ret, ret_n, NULL);
+}
+
 /* vfa_begin() for commands that only read: the leases, then the lock is let go. */
 int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 		   size_t *ret_n, struct vfa_err *e)

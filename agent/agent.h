@@ -153,6 +153,17 @@ int vfa_state_open(const char *dir, struct vfa_state **ret, struct vfa_err *e);
 void vfa_state_close(struct vfa_state *st);	/* accepts NULL; drops locks */
 int vfa_state_lock(struct vfa_state *st, struct vfa_err *e);
 void vfa_state_unlock(struct vfa_state *st);
+int vfa_state_trylock(struct vfa_state *st);	/* 0, -EWOULDBLOCK if held elsewhere */
+/* The agent's state lock, tried (the daemon's loop never waits) and kept
+ * for the operation that follows (its vfa_begin takes no other); unlock
+ * accepts it not held. */
+struct vfa_agent;
+int vfa_agent_trylock(struct vfa_agent *c);
+void vfa_agent_unlock(struct vfa_agent *c);
+/* The leases as the agent's own journal fold has them (*ret the
+ * caller's): 0 or -errno. */
+int vfa_agent_leases(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n);
+pid_t vfa_self_pid(void);	/* self.c: getpid() asked once per process */
 /* Locks locks/<pci>; returns an fd to close, -EWOULDBLOCK if held. */
 int vfa_vf_lock(struct vfa_state *st, const char *pci, bool wait);
 int vfa_vf_lock_open(struct vfa_state *st, const char *pci);

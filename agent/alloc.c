@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,7 +260,7 @@ static int fill_lease(const struct vfa_opts *o, const struct vfa_pool *p, const 
 		snprintf(l->holder, sizeof(l->holder), "%s", o->holder);
 	l->vlan = o->has_vlan ? o->vlan : p->vlan;
 	l->qos = o->has_vlan ? o->qos : p->qos;
-	l->pid = getpid();
+	l->pid = vfa_self_pid();
 	l->created = time(NULL);
 	l->owner = o->by_peer ? o->peer_uid : VFA_NO_OWNER;
 	return 0;

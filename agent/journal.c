@@ -21,6 +21,8 @@
 #define JOURNAL_TMP ".journal.tmp"
 #define REC_MAX VFA_JOURNAL_REC_MAX
 #define RESERVE 4096	/* ~100 drops */
+#define ROOM_CHUNK (64 * 1024)	/* allocated ahead at a time: one fstatfs and
+				 * one fallocate per chunk of log, not per save */
 
 static uint32_t crc_tab[256];
 
@@ -213,7 +215,9 @@ int vfa_journal_open(struct vfa_state *st, struct vfa_err *e)
 	}
 	vfa_journal_close(st);
 	st->jfd = fd;
-	st->jpid = getpid();
+	st->jpid = vfa_self_pid();
+	st->jclean = false;	/* its end unknown until a refresh reads it */
+	st->jroom = 0;
 	st->jdev = s.st_dev;
 	st->jino = s.st_ino;
 	st->jgen++;
@@ -317,7 +321,7 @@ int vfa_journal_refresh(struct vfa_state *st, struct vfa_err *e)
 	off_t pos;
 	int r;
 
-	if (st->jfd < 0 || st->jpid != getpid()) {
+	if (st->jfd < 0 || st->jpid != vfa_self_pid()) {
 		r = vfa_journal_open(st, e);
 		if (r)
 			return r;
@@ -331,8 +335,13 @@ int vfa_journal_refresh(struct vfa_state *st, struct vfa_err *e)
 			continue;
 		if (got < 0)
 			return vfa_fail(e, errno, "journal %s/" JOURNAL ": %s", st->dir, strerror(errno));
-		if (got == 0)
+		if (got == 0) {
+			/* Nothing past the last good record: under the lock,
+			 * the append needs no fstat for a torn tail. */
+			st->jclean = pos == st->off;
 			return 0;
+		}
+		st->jclean = false;
 		used = fold_lines(st, buf, (size_t)got, pos, &bad, &mlen);
 		if (mlen) {
 			r = follow_move(st, pos + (off_t)(used + mlen), e);
@@ -366,14 +375,17 @@ static bool still_the_journal(struct vfa_state *st)
  * fold brought up to date: a log compacted while we waited ends in a
  * "moved" marker, which vfa_journal_refresh follows to the new one
  * (closing the old one, and so letting go of its lock): then we lock that one. One stat
- * per lock (a write, beside its fdatasync) also catches a journal
- * replaced by hand, with no marker: never append to the old one. */
+ * per operation (the first lock since the state lock was taken; every
+ * lock outside one) also catches a journal replaced by hand, with no
+ * marker: never append to the old one. Within an operation the next
+ * locks trust that stat: a hand-made swap in the milliseconds between two
+ * saves of one request is caught at the next request. */
 int vfa_journal_lock(struct vfa_state *st, struct vfa_err *e)
 {
 	unsigned int gen;
 	int r;
 
-	if (st->jfd < 0 || st->jpid != getpid()) {
+	if (st->jfd < 0 || st->jpid != vfa_self_pid()) {
 		r = vfa_journal_open(st, e);
 		if (r)
 			return r;
@@ -386,8 +398,12 @@ int vfa_journal_lock(struct vfa_state *st, struct vfa_err *e)
 		gen = st->jgen;
 		r = vfa_journal_refresh(st, e);
 		if (!r && gen == st->jgen) {
-			if (still_the_journal(st))
+			if (st->jop && st->jchecked)
 				return 0;
+			if (still_the_journal(st)) {
+				st->jchecked = st->jop;
+				return 0;
+			}
 			r = vfa_journal_open(st, e);
 		}
 		if (r) {
@@ -484,58 +500,105 @@ static int compact(struct vfa_state *st)
 	st->jgen++;
 	st->jlocked = false;	/* we never locked the new one */
 	st->off = end;
+	st->jclean = true;	/* we wrote it, up to end */
+	st->jroom = 0;
 	st->nbad = 0;		/* the damaged records are not in the snapshot */
 	close(old);	/* lets go of the old one's lock: waiters meet the marker */
 	return 0;
 }
 
-/* Appends buf (whole records) with one write and one fdatasync. Under the
- * lock: a torn tail (a crashed writer) is cut off first; a failed write is
- * cut back, so the journal never keeps half a record. */
-int vfa_journal_append_locked(struct vfa_state *st, const char *buf, size_t len)
+/* Under the lock: cuts a torn tail (a crashed writer's) off at st->off.
+ * No syscall when the refresh under the lock read the file's end at
+ * st->off. The cut frees what was allocated past it. 0 or -errno. */
+static int cut_tail(struct vfa_state *st)
 {
 	struct stat s;
-	int r = 0;
 
-	if (fstat(st->jfd, &s) < 0 || (s.st_size > st->off && ftruncate(st->jfd, st->off) < 0))
+	if (st->jclean)
+		return 0;
+	if (fstat(st->jfd, &s) < 0)
 		return -errno;
+	if (s.st_size > st->off) {
+		if (ftruncate(st->jfd, st->off) < 0)
+			return -errno;
+		st->jroom = 0;
+	}
+	st->jclean = true;
+	return 0;
+}
+
+/* Appends buf (whole records) with one write and one fdatasync. Under the
+ * lock: a torn tail (a crashed writer) is cut off first; a failed write is
+ * cut back, so the journal never keeps half a record. The caller folds
+ * buf and moves st->off past it (until then the file is not "clean"). */
+int vfa_journal_append_locked(struct vfa_state *st, const char *buf, size_t len)
+{
+	int r = cut_tail(st);
+
+	if (r)
+		return r;
 	r = pwrite_all(st->jfd, buf, len, st->off);
 	if (!r && fdatasync(st->jfd) < 0)
 		r = -errno;
+	st->jclean = false;
 	if (r) {
 		if (ftruncate(st->jfd, st->off) == 0)
 			fdatasync(st->jfd);
+		st->jroom = 0;
 		return r;
 	}
 	return 0;
 }
 
-/* Room for a save: len plus RESERVE bytes free (what root may use), and
- * that room allocated to the journal, so the drops of a release still fit
- * on a file system that is full. 0 or -errno. */
+/* Room for a save: len plus RESERVE bytes allocated to the journal past
+ * st->off, so the drops of a release still fit on a file system that is
+ * full. Allocated ROOM_CHUNK at a time (just len + RESERVE when the file
+ * system has no more): within what we allocated, a save asks nothing.
+ * Else len + RESERVE must be free (what root may use). Under the lock,
+ * with the torn tail cut (a cut frees what lies past it). 0 or -errno.
+ * A cut by another process (a crashed writer's torn tail, a failed
+ * write) frees our room unseen: a save still goes through when the space
+ * is there, and the next chunk brings the reserve back. */
 static int reserve_room(struct vfa_state *st, size_t len)
 {
+	off_t need = (off_t)(len + RESERVE);
 	struct statfs sf;
 
+	if (st->off + need <= st->jroom)
+		return 0;
 	if (fstatfs(st->jfd, &sf) == 0 && sf.f_bsize > 0 &&
-	    (unsigned long long)sf.f_bfree * (unsigned long long)sf.f_bsize < len + RESERVE)
+	    (unsigned long long)sf.f_bfree * (unsigned long long)sf.f_bsize < (size_t)need)
 		return -ENOSPC;
-	if (fallocate(st->jfd, FALLOC_FL_KEEP_SIZE, st->off, (off_t)(len + RESERVE)) < 0 &&
-	    errno != EOPNOTSUPP)
-		return -errno;
+	if (need < ROOM_CHUNK && fallocate(st->jfd, FALLOC_FL_KEEP_SIZE, st->off, ROOM_CHUNK) == 0) {
+		st->jroom = st->off + ROOM_CHUNK;
+		return 0;
+	}
+	/* Not that much free, or no fallocate here (then asked each time). */
+	if ((need < ROOM_CHUNK && errno == EOPNOTSUPP) ||
+	    fallocate(st->jfd, FALLOC_FL_KEEP_SIZE, st->off, need) < 0)
+		return errno == EOPNOTSUPP ? 0 : -errno;
+	st->jroom = st->off + need;
 	return 0;
 }
 
-/* Appends the line durably and folds it. A save first makes sure of
- * room for itself and some drops after it (reserve_room). */
+/* Appends the line durably and folds it, under the journal's lock taken
+ * here, or held already (locked: the caller's vfa_journal_lock). A save
+ * first makes sure of room for itself and some drops after it
+ * (reserve_room). The lock is held per append, not per operation: an
+ * operation takes VF locks (blocking) after its first save (a release of
+ * several leases), so holding the journal's across them would invert the
+ * order state -> VF -> journal that workers keep (a worker holding a VF's
+ * lock waits for the journal's: deadlock); and a worker holding it across
+ * a libvirt call would stall the daemon's loop at its next save. */
 static int append(struct vfa_state *st, const char *line, size_t len,
-		  const struct vfa_jrec *rec, struct vfa_err *e)
+		  const struct vfa_jrec *rec, bool locked, struct vfa_err *e)
 {
-	int r = vfa_journal_lock(st, e);
+	int r = locked ? 0 : vfa_journal_lock(st, e);
 
 	if (r)
 		return r;
-	if (!rec->drop)
+	r = cut_tail(st);
+	if (!r && !rec->drop)
 		r = reserve_room(st, len);
 	if (!r)
 		r = vfa_journal_append_locked(st, line, len);
@@ -545,8 +608,10 @@ static int append(struct vfa_state *st, const char *line, size_t len,
 				r == -ENOSPC ? " (free space in the state dir's file system)" : "");
 	}
 	r = fold_apply(st, rec);
-	if (!r)
+	if (!r) {
 		st->off += (off_t)len;	/* else the next vfa_journal_refresh folds it */
+		st->jclean = true;
+	}
 	/* Past the bound and mostly history (a snapshot of n leases is
 	 * under n KiB): compact. The record is durable either way. */
 	if (!r && (size_t)st->off > st->jbound + st->n * 1024)
@@ -570,10 +635,12 @@ int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
 	if (!len)
 		return vfa_fail(e, EOVERFLOW, "journal %s: lease of %s too long", st->dir, l->pci);
 	rec.lease = *l;
-	return append(st, line, len, &rec, e);
+	return append(st, line, len, &rec, false, e);
 }
 
-/* Drops pci's lease (none is fine): durable when this returns 0. */
+/* Drops pci's lease (none is fine): durable when this returns 0. Looked
+ * up under the journal's lock, whose refresh is the one read: a release
+ * always has the lease, and "none" costs a lock and an unlock. */
 int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e)
 {
 	struct vfa_jrec rec = { .drop = true };
@@ -583,15 +650,16 @@ int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e)
 
 	if (!vfa_pci_addr_ok(pci))
 		return vfa_fail(e, EINVAL, "journal %s: \"%s\" is no PCI address", st->dir, pci);
-	r = vfa_journal_refresh(st, e);
+	r = vfa_journal_lock(st, e);
 	if (r)
 		return r;
-	if (!vfa_journal_find(st, pci))
+	if (!vfa_journal_find(st, pci)) {
+		vfa_journal_unlock(st);
 		return 0;
+	}
 	len = vfa_journal_format(NULL, pci, line, sizeof(line));
-	rec.drop = true;
 	snprintf(rec.pci, sizeof(rec.pci), "%s", pci);
-	return append(st, line, len, &rec, e);
+	return append(st, line, len, &rec, true, e);
 }
 
 /* pci's lease: 0, -ENOENT when there is none, -EINVAL for no PCI address,

@@ -28,9 +28,15 @@ struct vfa_state {
 	int dirfd;
 	int locks_fd;
 	int lock_fd;
+	bool locked;		/* we hold lock_fd's lock (vfa_state_lock) */
 	/* the journal and this process's fold of it */
 	int jfd;
 	pid_t jpid;		/* who opened jfd: a forked child reopens */
+	bool jclean;		/* the file ends at off: the last refresh under
+				 * the lock read nothing past it (no torn tail) */
+	off_t jroom;		/* allocated (fallocate) up to here, by us */
+	bool jop;		/* in an operation: since the state lock was taken */
+	bool jchecked;		/* the path was checked in this operation */
 	dev_t jdev;
 	ino_t jino;
 	off_t off;		/* end of the last good record folded */

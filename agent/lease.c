@@ -172,18 +172,49 @@ void vfa_state_close(struct vfa_state *st)
 	free(st);
 }
 
-/* Takes the selection lock (blocking). */
+/* The state lock taken starts an operation: its first journal lock checks
+ * that the journal's path is still our file (replaced by hand?), the
+ * others trust that check (journal.c, vfa_journal_lock). */
+static void op_start(struct vfa_state *st)
+{
+	st->locked = true;
+	st->jop = true;
+	st->jchecked = false;
+}
+
+/* Takes the selection lock (blocking); held already (vfa_state_trylock):
+ * nothing to do. 0 or -errno with e set. */
 int vfa_state_lock(struct vfa_state *st, struct vfa_err *e)
 {
+	if (st->locked)
+		return 0;
 	while (flock(st->lock_fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return vfa_fail(e, errno, "lock %s/lock: %s", st->dir, strerror(errno));
+	op_start(st);
 	return 0;
 }
 
+/* Takes the selection lock if no other process holds it, never waiting:
+ * 0 (held now, or already), -EWOULDBLOCK, or another -errno. */
+int vfa_state_trylock(struct vfa_state *st)
+{
+	if (st->locked)
+		return 0;
+	while (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		if (errno != EINTR)
+			return -errno;
+	op_start(st);
+	return 0;
+}
+
+/* Lets go of the selection lock; accepts it not held (no syscall then). */
 void vfa_state_unlock(struct vfa_state *st)
 {
+	if (!st->locked)
+		return;
 	flock(st->lock_fd, LOCK_UN);
+	st->locked = false;
 }
 
 /* Takes the lock on fd (a locks/<pci> file): 0, -EWOULDBLOCK if held and

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -292,12 +291,6 @@ static int pool_vf(struct vfa_agent *c, const char *pci, const struct vfa_pool *
 	return -ENOENT;
 }
 
-/* n random bytes from the kernel; 0 or -errno. */
-int vfa_random_bytes(void *buf, size_t n)
-{
-	return getrandom(buf, n, 0) == (ssize_t)n ? 0 : -EIO;
-}
-
 /* A new lease id: 16 random hex digits. */
 void vfa_new_id(char id[17])
 {
@@ -348,7 +341,7 @@ static int adopt(const char *uuid, const char *name, const char *pci,
 	l.qos = p->qos;
 	l.attached = true;
 	l.persistent = in_config;
-	l.pid = getpid();
+	l.pid = vfa_self_pid();
 	l.created = time(NULL);
 	if (vfa_journal(c, &l, &e))
 		vfa_note(c, "%s: named by domain %s but could not be journaled: %s", pci, l.domain, e.msg);

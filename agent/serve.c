@@ -73,7 +73,7 @@ void srv_logmsg(struct server *s, int prio, const char *fmt, ...)
 	if (s->journal)
 		n = snprintf(line, sizeof(line), "<%d>%s\n", prio, safe);
 	else
-		n = snprintf(line, sizeof(line), "vfagent[%d]: %s: %s\n", (int)getpid(),
+		n = snprintf(line, sizeof(line), "vfagent[%d]: %s: %s\n", (int)vfa_self_pid(),
 			     names[prio & 7], safe);
 	if (n < 0)
 		return;
@@ -118,16 +118,13 @@ static void notify(const char *state)
 }
 
 /* True unless another process (vfagent --direct) holds the state lock.
- * Tried, never waited for: the loop must not block. The lock is let go
- * at once (agent.c takes it through its own descriptor). */
+ * Tried, never waited for: the loop must not block. Taken on the agent's
+ * own descriptor and kept: the operation that follows (its vfa_begin)
+ * takes no other, and the caller lets go after it (vfa_agent_unlock).
+ * Another error than "held": true, and vfa_begin reports it. */
 bool srv_lock_free(struct server *s)
 {
-	if (s->probe_fd < 0)
-		return true;
-	if (flock(s->probe_fd, LOCK_EX | LOCK_NB) < 0)
-		return errno != EWOULDBLOCK;
-	flock(s->probe_fd, LOCK_UN);
-	return true;
+	return vfa_agent_trylock(s->agent) != -EWOULDBLOCK;
 }
 
 void srv_want_retry(struct server *s)
@@ -173,13 +170,16 @@ static json_object *reconcile_run(struct server *s, bool domains, const char *wh
 {
 	struct vfa_err e = { "", 0 };
 	json_object *notes = NULL;
+	int r;
 
 	if (!srv_lock_free(s)) {
 		s->reconcile_pending = true;
 		srv_want_retry(s);
 		return NULL;
 	}
-	if (vfa_reconcile(s->agent, domains, &notes, &e)) {
+	r = vfa_reconcile(s->agent, domains, &notes, &e);
+	vfa_agent_unlock(s->agent);	/* a failed begin left it held */
+	if (r) {
 		srv_logmsg(s, 3, "reconcile (%s): %s", why, e.msg);
 		return NULL;
 	}
@@ -537,7 +537,7 @@ static int listen_on(struct server *s, struct vfa_err *e)
 
 int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 {
-	struct server s = { .o = o, .lfd = -1, .lockfd = -1, .probe_fd = -1,
+	struct server s = { .o = o, .lfd = -1, .lockfd = -1,
 			    .journal = getenv("JOURNAL_STREAM") != NULL,
 			    .rl = { .burst = 5, .per_s = 1 } };
 	sigset_t mask;
@@ -580,15 +580,9 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 			goto out;
 		}
 	}
-	{
-		char lp[300];
-
-		snprintf(lp, sizeof(lp), "%s/lock", o->state_dir);
-		s.probe_fd = open(lp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-		if (vfa_state_open(o->state_dir, &s.st, e)) {
-			r = -EIO;
-			goto out;
-		}
+	if (vfa_state_open(o->state_dir, &s.st, e)) {
+		r = -EIO;
+		goto out;
 	}
 	if (o->socket)
 		snprintf(s.path, sizeof(s.path), "%s", o->socket);
@@ -650,8 +644,6 @@ out:
 	vfa_loop_free(s.loop);
 	if (s.lockfd >= 0)
 		close(s.lockfd);
-	if (s.probe_fd >= 0)
-		close(s.probe_fd);
 	vfa_state_close(s.st);
 	vfa_fleet_free(s.fleet);
 	return r;

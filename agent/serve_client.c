@@ -185,9 +185,11 @@ static int authz_release(struct server *s, struct client *c, const struct vfa_op
 	size_t n = 0;
 	int r;
 
-	if (vfa_authz_admin(cfg, &c->peer) || !s->st)
+	if (vfa_authz_admin(cfg, &c->peer))
 		return 0;
-	if (vfa_lease_list(s->st, &ls, &n, NULL))
+	/* The daemon's own fold: up to date with one pread (a second
+	 * handle would reread all that the daemon itself wrote). */
+	if (vfa_agent_leases(s->agent, &ls, &n))
 		return vfa_fail(e, EIO, "journal %s: unreadable", s->o->state_dir);
 	r = vfa_authz_release(cfg, &c->peer, o, uuid, ls, n, e);
 	free(ls);
@@ -230,10 +232,18 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		json_object_put(req);
 		return true;
 	}
-	if (!r && srv_needs_job(s, op, &o) && srv_job_start(c, op, &o, id)) {
-		json_object_put(id);
-		json_object_put(req);
-		return true;
+	if (!r && srv_needs_job(s, op, &o)) {
+		vfa_agent_unlock(s->agent);	/* the worker takes it */
+		if (srv_job_start(c, op, &o, id)) {
+			json_object_put(id);
+			json_object_put(req);
+			return true;
+		}
+		if (op_takes_lock(op) && !srv_lock_free(s)) {	/* run here after all */
+			json_object_put(req);
+			json_object_put(id);
+			return false;
+		}
 	}
 	t0 = vfa_fleet_now();	/* one clock read each end: the metrics' and the log's */
 	if (!r)
@@ -242,6 +252,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 		vfa_model_full(s->agent);	/* setup starts as the CLI's does */
 	if (!r)
 		r = vfa_dispatch(s->agent, op, &o, &res, &e);
+	vfa_agent_unlock(s->agent);	/* srv_lock_free's, if the op did not let go */
 	if (op && !strcmp(op, "setup"))
 		vfa_model_invalidate(s->agent);	/* VF counts, drivers: reread */
 	t1 = vfa_fleet_now();

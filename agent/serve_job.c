@@ -39,7 +39,7 @@ bool srv_needs_job(struct server *s, const char *op, const struct vfa_opts *o)
 		return false;
 	if (o->domain)
 		return true;
-	if (!s->st || vfa_lease_list(s->st, &ls, &n, NULL))
+	if (vfa_agent_leases(s->agent, &ls, &n))
 		return false;
 	for (size_t i = 0; i < n && !slow; i++) {
 		const struct vfa_lease *l = &ls[i];
@@ -200,7 +200,7 @@ static void __attribute__((noreturn)) worker_main(struct server *s, int fd, pid_
 /* Forks a worker; its end of the socketpair (nonblocking) in *ret_fd. */
 static int worker_fork(struct server *s, pid_t *ret_pid, int *ret_fd)
 {
-	pid_t pid, parent = getpid();
+	pid_t pid, parent = vfa_self_pid();
 	int sp[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)

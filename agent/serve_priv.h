@@ -104,7 +104,6 @@ struct server {
 	int lfd, lwatch;
 	bool accept_paused;		/* out of fds: accept again at the next tick */
 	int lockfd;			/* serve.lock, held for life */
-	int probe_fd;			/* the state lock, only ever tried */
 	int retry_timer;
 	bool reconcile_pending;		/* a libvirt event met a held state lock */
 	char *sweep_notes;		/* what the last sweep's reconcile noted */
