@@ -230,9 +230,9 @@ static bool damaged_pci(const char *line, size_t len, char pci[16])
 
 /* Fences the VFs of the damaged records met since the last good one (a
  * good record follows them: they are no torn tail): a VM may hold such a
- * VF, so its lease, if it has one, turns "fenced", and one that has none
- * gets a fence lease. A later good record of the VF supersedes it as any
- * record does. */
+ * VF, so its lease, if it has one, turns "fenced" and root's (only an
+ * admin can tell who holds it now), and one that has none gets a fence
+ * lease. A later good record of the VF supersedes it as any record does. */
 static void fold_fences(struct vfa_state *st)
 {
 	for (unsigned int i = 0; i < st->npend; i++) {
@@ -241,6 +241,7 @@ static void fold_fences(struct vfa_state *st)
 
 		if (l) {
 			vfa_lease_set_state(l, VFA_LS_FENCED);
+			l->owner = VFA_NO_OWNER;
 			continue;
 		}
 		vfa_journal_fence(st->jpend[i], &rec.lease);
