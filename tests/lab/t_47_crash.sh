@@ -113,10 +113,10 @@ virsh -q define "$out/pdom.xml" >/dev/null
 virsh -q start l2 >/dev/null 2>&1
 
 # -- alloc, direct.
-want alloc && for p in journaled netlink owned; do
+want alloc && for p in journaled netlink owned ready; do
 	crash crash.alloc.$p $p alloc --pool net1 --vlan 301; reset
 done
-want alloc && for p in attaching attached; do
+want alloc && for p in attaching attached ready; do
 	crash crash.alloc_live.$p $p alloc --pool net1 --vlan 302 --domain l2 --live; reset
 	crash crash.alloc_persistent.$p $p alloc --pool net1 --vlan 303 --domain pdom --persistent; reset
 done
