@@ -581,7 +581,7 @@ static int compact(struct vfa_state *st)
 	st->jgen++;
 	st->jlocked = false;	/* we never locked the new one */
 	st->off = end;
-	st->nbad = 0;		/* the damaged records are not in the snapshot (their fences are) */
+	st->nbad = 0;		/* the damaged records are not in the snapshot */
 	close(old);	/* lets go of the old one's lock: waiters meet the marker */
 	return 0;
 }

@@ -187,6 +187,30 @@ int vfa_fence_pool(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e)
 	return vfa_journal(c, l, e);
 }
 
+/**
+ * vfa_fence_unpooled - releases fenced lease l if no configured pool has
+ * its VF (its pool was removed, or renamed and the VF left out): no pool
+ * says what the VF's idle state is, so it is not scrubbed; the lease is
+ * dropped, added to done, and the VF left as it is, said in a note.
+ * Returns 1 when so, 0 when a pool has the VF (vfa_fence_pool moved the
+ * lease there: release it as any other), -errno with e.
+ */
+int vfa_fence_unpooled(struct vfa_agent *c, struct vfa_lease *l, json_object *done,
+		       struct vfa_err *e)
+{
+	int r = vfa_fence_pool(c, l, e);
+
+	if (r != -ENOENT)
+		return r;
+	r = vfa_unjournal(c, l->pci, e);
+	if (r)
+		return r;
+	vfa_note(c, "%s %s: fenced lease released: no configured pool has this VF (lease pool %s), so the VF was left as it is, not scrubbed (its MAC, VLAN and driver are what the last holder left)",
+		 l->pci, l->id, l->pool);
+	json_object_array_add(done, vfa_lease_json(l));
+	return 1;
+}
+
 /* A fenced lease is never freed here: nobody knows who holds its VF. Its
  * pool and PF are filled in once a pool has the VF (vfa_fence_pool), so
  * that an admin's release can scrub it; every look notes it (the daemon's

@@ -22,27 +22,6 @@
 #include "pci/vfpci.h"
 #include "vfio/vfio.h"
 
-/* A fenced lease whose VF no configured pool has (its pool was removed,
- * or renamed and the VF left out): no pool says what the VF's idle state
- * is, so it is not scrubbed; the lease is dropped and the VF left as it
- * is, said in a note. 1 when so, 0 when a pool has the VF (then released
- * as any other lease: vfa_fence_pool moved it there), -errno with e. */
-static int release_unpooled(struct vfa_agent *c, struct vfa_lease *l, json_object *done,
-			    struct vfa_err *e)
-{
-	int r = vfa_fence_pool(c, l, e);
-
-	if (r != -ENOENT)
-		return r;
-	r = vfa_unjournal(c, l->pci, e);
-	if (r)
-		return r;
-	vfa_note(c, "%s %s: fenced lease released: no configured pool has this VF (lease pool %s), so the VF was left as it is, not scrubbed (its MAC, VLAN and driver are what the last holder left)",
-		 l->pci, l->id, l->pool);
-	json_object_array_add(done, vfa_lease_json(l));
-	return 1;
-}
-
 static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char *uuid,
 		       struct vfa_lease *l, json_object *done, json_object *pending,
 		       struct vfa_err *e)
@@ -61,9 +40,11 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		return 0;
 	}
 	if (vfa_lease_state(l) == VFA_LS_FENCED) {
-		r = release_unpooled(c, l, done, e);
-		if (r)
+		r = vfa_fence_unpooled(c, l, done, e);
+		if (r) {
+			r = r < 0 ? r : 0;
 			goto out;
+		}
 	}
 	if (l->domain[0] && (l->attached || vfa_lease_state(l) == VFA_LS_DETACHING)) {
 		struct vfa_virt *v = vfa_virt_conn(c, e);
@@ -112,7 +93,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		json_object_array_add(done, vfa_lease_json(l));
 out:
 	vfa_vf_unhold(c, fd);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 /* Releases the leases o names; *ret released and pending ones (the
