@@ -177,6 +177,8 @@ int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e);
 int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
 		   json_object *bad);
 unsigned int vfa_lease_damaged(const struct vfa_state *st);
+/* Why a lease is fenced (doctor, reconcile's note). */
+#define VFA_FENCE_WHY "a record of its lease could not be read (a damaged journal record, or a damaged lease file from before the journal, kept as leases/<pci>.json.damaged in the state dir), so a VM may hold it"
 #define VFA_DAMAGED_FIX "the leases they changed may be out of date: run vfagent status (its reconcile checks every lease against the kernel and libvirt) and keep a copy of the journal for a bug report; the next compaction drops them"
 int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret);
 json_object *vfa_lease_json(const struct vfa_lease *l);

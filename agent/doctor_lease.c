@@ -1,6 +1,8 @@
-/* vfagent doctor: the leases. A fenced lease (a lease file from before
- * the journal that did not parse: journal.c) keeps its VF out of its pool
- * until an admin, who can tell whether a VM holds it, releases it. */
+/* vfagent doctor: the leases. A fenced lease (a record of the lease that
+ * could not be read: a damaged journal record, or a damaged lease file
+ * from before the journal; journal.c, journal_import.c) keeps its VF out
+ * of its pool until an admin, who can tell whether a VM holds it,
+ * releases it. */
 #include "agent/doctor.h"
 
 /* One warning per fenced lease; nothing when there is none. */
@@ -15,7 +17,7 @@ void vfa_doc_fenced(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 		snprintf(fix, sizeof(fix), "check that no VM uses %s (virsh dumpxml of each domain, or the process holding its /dev/vfio node), then: vfagent release --pci %s",
 			 l->pci, l->pci);
 		vfa_doc_add(rep, DOC_LEASE_FENCED, DOC_WARN, l->pci, fix,
-			    "VF %s is fenced (lease %s, pool %s): its lease file from before the journal was damaged, so a VM may hold it; it is kept out of the pool",
+			    "VF %s is fenced (lease %s, pool %s): " VFA_FENCE_WHY "; it is kept out of the pool",
 			    l->pci, l->id, l->pool);
 	}
 }

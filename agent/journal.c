@@ -69,6 +69,26 @@ static bool parse_drop(const char *j, size_t n, char pci[16])
 }
 
 #define MOVED "{\"moved\":true}"
+#define FORMAT "{\"format\":%u}"
+
+/* {"format":N}, N in 1..9999 without leading zeros, exactly as
+ * vfa_journal_format_rec writes it: N, or 0 for any other line. */
+static unsigned int parse_format(const char *j, size_t n)
+{
+	static const char pre[] = "{\"format\":";
+	size_t plen = sizeof(pre) - 1;
+	unsigned int v = 0;
+
+	if (n < plen + 2 || n > plen + 5 || memcmp(j, pre, plen) || j[n - 1] != '}' ||
+	    j[plen] == '0')
+		return 0;
+	for (size_t i = plen; i < n - 1; i++) {
+		if (j[i] < '0' || j[i] > '9')
+			return 0;
+		v = v * 10 + (unsigned int)(j[i] - '0');
+	}
+	return v;
+}
 
 /**
  * vfa_journal_record - parses one journal line (without its '\n')
@@ -95,6 +115,8 @@ int vfa_journal_record(const char *line, size_t len, struct vfa_jrec *ret)
 		return -EBADMSG;
 	if (len - 9 == sizeof(MOVED) - 1 && !memcmp(line + 9, MOVED, len - 9))
 		rec.moved = true;
+	else if ((rec.format = parse_format(line + 9, len - 9)))
+		;	/* says which readers may read on */
 	else if (parse_drop(line + 9, len - 9, rec.pci))
 		rec.drop = true;
 	else if (vfa_lease_parse(line + 9, len - 9, &rec.lease))
@@ -134,6 +156,14 @@ size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
 /* The line (with '\n') of record r into buf: its length, 0 if too long. */
 size_t vfa_journal_format_rec(const struct vfa_jrec *r, char *buf, size_t len)
 {
+	char json[32];
+	int n;
+
+	if (r->format) {
+		n = snprintf(json, sizeof(json), FORMAT, r->format);
+		n = snprintf(buf, len, "%08x %s\n", vfa_journal_crc(json, (size_t)n), json);
+		return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+	}
 	if (r->moved)
 		return vfa_journal_format(NULL, NULL, buf, len);
 	return r->drop ? vfa_journal_format(NULL, r->pci, buf, len) :
@@ -153,8 +183,8 @@ static int fold_apply(struct vfa_state *st, const struct vfa_jrec *r)
 {
 	struct vfa_lease *l;
 
-	if (r->moved)
-		return 0;	/* says where to read, holds no lease */
+	if (r->moved || r->format)
+		return 0;	/* says where or who may read, holds no lease */
 	l = vfa_journal_find(st, r->drop ? r->pci : r->lease.pci);
 	if (r->drop) {
 		if (l)
@@ -176,6 +206,50 @@ static int fold_apply(struct vfa_state *st, const struct vfa_jrec *r)
 	}
 	st->fold[st->n++] = r->lease;
 	return 0;
+}
+
+/* The VF a damaged line still names, into pci: the "pci" of a lease
+ * record or the address of a drop, if that reads as a PCI address (the
+ * damage may be anywhere else in the line). */
+static bool damaged_pci(const char *line, size_t len, char pci[16])
+{
+	static const char *const keys[] = { "\"pci\":\"", "{\"drop\":\"" };
+	const size_t alen = 12;
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		size_t klen = strlen(keys[k]);
+		const char *at = memmem(line, len, keys[k], klen);
+
+		if (!at || (size_t)(line + len - at) < klen + alen + 1 || at[klen + alen] != '"')
+			continue;
+		memcpy(pci, at + klen, alen);
+		pci[alen] = '\0';
+		if (vfa_pci_addr_ok(pci))
+			return true;
+	}
+	return false;
+}
+
+/* Fences the VFs of the damaged records met since the last good one (a
+ * good record follows them: they are no torn tail): a VM may hold such a
+ * VF, so its lease, if it has one, turns "fenced" and root's (only an
+ * admin can tell who holds it now), and one that has none gets a fence
+ * lease. A later good record of the VF supersedes it as any record does. */
+static void fold_fences(struct vfa_state *st)
+{
+	for (unsigned int i = 0; i < st->npend; i++) {
+		struct vfa_lease *l = vfa_journal_find(st, st->jpend[i]);
+		struct vfa_jrec rec = { .drop = false };
+
+		if (l) {
+			vfa_lease_set_state(l, VFA_LS_FENCED);
+			l->owner = VFA_NO_OWNER;
+			continue;
+		}
+		vfa_journal_fence(st->jpend[i], &rec.lease);
+		fold_apply(st, &rec);	/* out of memory: it stays counted */
+	}
+	st->npend = 0;
 }
 
 /* A journal only root (or the user running the tests) can have written. */
@@ -225,6 +299,7 @@ int vfa_journal_open(struct vfa_state *st, struct vfa_err *e)
 	st->off = 0;
 	st->n = 0;
 	st->nbad = 0;
+	st->jnewer = 0;
 	return 0;
 }
 
@@ -247,30 +322,49 @@ void vfa_journal_unlock(struct vfa_state *st)
 /* Folds the complete lines of buf[0..n) read at st->off onwards from pos;
  * returns the bytes consumed (up to the last '\n', or up to a "moved"
  * marker, whose line length goes to *ret_moved; 0 if none). A damaged line
- * is skipped once a good one follows it; at the tail it is read again next
- * time (it may be a record still being written, or a crash's torn tail
- * that the next appender cuts off). */
+ * is skipped once a good one follows it, and the VF it still names is
+ * fenced (fold_fences); at the tail it is read again next time (it may be
+ * a record still being written, or a crash's torn tail that the next
+ * appender cuts off). *bad counts the damaged lines in a row carried over
+ * from the previous buffer (0: none, so st->npend is stale). */
 static size_t fold_lines(struct vfa_state *st, const char *buf, size_t n,
 			 off_t pos, unsigned int *bad, size_t *ret_moved)
 {
 	size_t used = 0;
 
 	*ret_moved = 0;
+	if (!*bad)
+		st->npend = 0;
 	while (used < n) {
 		const char *nl = memchr(buf + used, '\n', n - used);
 		struct vfa_jrec rec;
+		char pci[16];
 		size_t len;
 
 		if (!nl)
 			break;
 		len = (size_t)(nl - buf - used);
-		if (vfa_journal_record(buf + used, len, &rec) || (!rec.moved && fold_apply(st, &rec))) {
+		if (vfa_journal_record(buf + used, len, &rec)) {
+			if (damaged_pci(buf + used, len, pci) && st->npend < VFA_JOURNAL_PEND)
+				memcpy(st->jpend[st->npend++], pci, sizeof(pci));
 			(*bad)++;
 			used += len + 1;
 			continue;
 		}
+		if (rec.format > VFA_JOURNAL_FORMAT) {
+			/* A newer vfagent's: nothing past it can be read
+			 * right (vfa_journal_refresh refuses). */
+			st->jnewer = rec.format;
+			break;
+		}
+		fold_fences(st);
 		st->nbad += *bad;
 		*bad = 0;
+		if (!rec.moved && fold_apply(st, &rec)) {
+			(*bad)++;
+			used += len + 1;
+			continue;
+		}
 		if (rec.moved) {
 			st->off = pos + (off_t)used;	/* read again from here */
 			*ret_moved = len + 1;
@@ -343,6 +437,9 @@ int vfa_journal_refresh(struct vfa_state *st, struct vfa_err *e)
 		}
 		st->jclean = false;
 		used = fold_lines(st, buf, (size_t)got, pos, &bad, &mlen);
+		if (st->jnewer)
+			return vfa_fail(e, EPROTO, "journal %s/" JOURNAL " is format %u, this vfagent reads format %d: run the vfagent version that wrote it or a newer one (an older one cannot account for every VF: doc/PROTOCOL.md, \"Downgrades\")",
+					st->dir, st->jnewer, VFA_JOURNAL_FORMAT);
 		if (mlen) {
 			r = follow_move(st, pos + (off_t)(used + mlen), e);
 			if (r < 0)
@@ -711,8 +808,9 @@ int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
 }
 
 /* Damaged records the fold skipped since this handle (re)read the journal
- * (a compaction's snapshot has none): what list and doctor report. 0 for
- * no handle (NULL). */
+ * (a compaction's snapshot has none; the fences of those that named
+ * their VF are leases in it): what list and doctor report. 0 for no
+ * handle (NULL). */
 unsigned int vfa_lease_damaged(const struct vfa_state *st)
 {
 	return st ? st->nbad : 0;

@@ -74,12 +74,16 @@ static bool is_old(const char *name)
 	return name[0] != '.' && nl > 5 && !strcmp(name + nl - 5, ".json");
 }
 
-/* The lease that fences pci: its leases/<pci>.json from before the
- * journal did not parse, so a VM may hold the VF. Only the address is
- * known; the id is derived from it (a re-import after a crash writes the
- * same lease again, not a second one), reconcile fills in the pool and PF,
- * and only a release by an admin frees the VF. */
-static void fence_of(const char *pci, struct vfa_lease *ret)
+/**
+ * vfa_journal_fence - the lease that fences pci into *ret: a record of its
+ * lease could not be read (its leases/<pci>.json from before the journal,
+ * or a damaged journal record: journal.c), so a VM may hold the VF. Only
+ * the address is known; the id is derived from it (a re-import after a
+ * crash, or a second reader of the same damaged record, makes the same
+ * lease, not a second one), reconcile fills in the pool and PF, and only a
+ * release by an admin frees the VF.
+ */
+void vfa_journal_fence(const char *pci, struct vfa_lease *ret)
 {
 	struct vfa_lease l = { .state = VFA_LS_FENCED, .group = -1, .created = time(NULL) };
 	size_t k = 0;
@@ -98,7 +102,7 @@ static void fence_of(const char *pci, struct vfa_lease *ret)
 
 /* The lease leases/NAME stands for: the file's, or, when it cannot be
  * trusted but is named <pci>.json and the journal has no lease of that
- * VF, a fence (fence_of). -EBADMSG when there is neither. */
+ * VF, a fence (vfa_journal_fence). -EBADMSG when there is neither. */
 static int old_lease(struct vfa_state *st, int dfd, const char *name, struct vfa_lease *ret)
 {
 	char pci[16];
@@ -112,7 +116,7 @@ static int old_lease(struct vfa_state *st, int dfd, const char *name, struct vfa
 	pci[nl - 5] = '\0';
 	if (!vfa_pci_addr_ok(pci) || vfa_journal_find(st, pci))
 		return -EBADMSG;
-	fence_of(pci, ret);
+	vfa_journal_fence(pci, ret);
 	return 0;
 }
 
@@ -304,11 +308,17 @@ out:
  * vfa_journal_import - moves what older versions kept beside the journal
  * into it, once each (old_kinds: leases/, then owners/). A leases/ file
  * that does not parse leaves its VF fenced (a lease in state "fenced", see
- * fence_of) and is kept as NAME.damaged. Returns 0 (also when there is
- * nothing to import) or -errno with e set.
+ * vfa_journal_fence) and is kept as NAME.damaged. The journal is folded
+ * first: one of a newer format is refused here, with its message, before
+ * any command reads it. Returns 0 (also when there is nothing to import)
+ * or -errno with e set.
  */
 int vfa_journal_import(struct vfa_state *st, struct vfa_err *e)
 {
+	int r0 = vfa_journal_refresh(st, e);
+
+	if (r0)
+		return r0;
 	for (size_t i = 0; i < sizeof(old_kinds) / sizeof(old_kinds[0]); i++) {
 		int r = import_old(st, &old_kinds[i], e);
 

@@ -22,6 +22,11 @@
 #define VFA_JOURNAL_BOUND (8 * 1024)
 #define VFA_JOURNAL_NAME "journal"	/* in the state dir */
 #define VFA_JOURNAL_REC_MAX 2048	/* a lease is ~400 bytes of JSON */
+#define VFA_JOURNAL_PEND 16	/* damaged records in a row that can fence */
+/* The journal format this vfagent reads and writes. A record
+ * {"format":N} says a journal needs a reader of format N or later: a
+ * reader of an older format refuses it (journal.c). None: format 1. */
+#define VFA_JOURNAL_FORMAT 1
 
 struct vfa_state {
 	char dir[256];
@@ -44,6 +49,11 @@ struct vfa_state {
 	bool jlocked;		/* we hold its lock (jlock) */
 	size_t jbound;		/* compact past this size */
 	unsigned int nbad;	/* damaged records skipped */
+	/* the VFs of damaged records not yet followed by a good one: fenced
+	 * once one follows (journal.c, fold_lines) */
+	char jpend[VFA_JOURNAL_PEND][16];
+	unsigned int npend;
+	unsigned int jnewer;	/* the format of a journal too new to read, or 0 */
 	struct vfa_lease *fold;
 	size_t n, cap;
 };
@@ -52,6 +62,7 @@ struct vfa_state {
 struct vfa_jrec {
 	bool moved;		/* the compactor's marker: the log was replaced */
 	bool drop;
+	unsigned int format;	/* {"format":N}: N (never 0); 0 for other records */
 	char pci[16];		/* drop: the VF whose lease is gone */
 	struct vfa_lease lease;	/* !drop */
 };
@@ -64,6 +75,7 @@ size_t vfa_journal_format_rec(const struct vfa_jrec *r, char *buf, size_t len);
 int vfa_journal_open(struct vfa_state *st, struct vfa_err *e);
 void vfa_journal_close(struct vfa_state *st);
 int vfa_journal_import(struct vfa_state *st, struct vfa_err *e);	/* journal_import.c */
+void vfa_journal_fence(const char *pci, struct vfa_lease *ret);	/* journal_import.c */
 
 /* journal.c's locked append, for the import. */
 int vfa_journal_lock(struct vfa_state *st, struct vfa_err *e);

@@ -39,6 +39,13 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		vfa_vf_unhold(c, fd);
 		return 0;
 	}
+	if (vfa_lease_state(l) == VFA_LS_FENCED) {
+		r = vfa_fence_unpooled(c, l, done, e);
+		if (r) {
+			r = r < 0 ? r : 0;
+			goto out;
+		}
+	}
 	if (l->domain[0] && (l->attached || vfa_lease_state(l) == VFA_LS_DETACHING)) {
 		struct vfa_virt *v = vfa_virt_conn(c, e);
 

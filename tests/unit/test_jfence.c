@@ -1,0 +1,346 @@
+/* A damaged journal record that still names its VF fences that VF (state
+ * "fenced", as a damaged lease file from before the journal does) unless
+ * a later good record of the VF supersedes it: a VM may hold the VF, so
+ * it is never handed out again until an admin releases it. The fence
+ * outlives compaction. A fenced lease whose pool is no longer configured
+ * can still be released. On the fake lab host of test_policy.c (its tree,
+ * replay and helpers are included, its own tests are not run here). */
+#define main policy_main
+int policy_main(void);
+#include "tests/unit/test_policy.c"
+#undef main
+
+#include "agent/doctor.h"
+#include "agent/journal_priv.h"
+
+/* A ready lease of VF i of the fake host's pool net1. */
+static struct vfa_lease lease_i(unsigned int i)
+{
+	struct vfa_lease l = {
+		.state = VFA_LS_READY, .pool = "net1", .pf = "eth0", .pf_pci = PF_PCI,
+		.group = -1, .mac = "02:00:00:00:00:01", .pid = 42, .created = 1700000000,
+		.owner = VFA_NO_OWNER,
+	};
+
+	l.vf = i;
+	snprintf(l.id, sizeof(l.id), "00000000000000%02x", 0xa0 + i);
+	snprintf(l.pci, sizeof(l.pci), "%s", vf_pci[i]);
+	return l;
+}
+
+/* Appends raw text to the state dir's journal, lock aside. */
+static void jraw(const char *text)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/journal", state_path);
+	f = fopen(p, "a");
+	if (!f)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+/* l's record (drop of pci when l is NULL) appended; with bad, one byte
+ * changed first: in the JSON past the pci for a lease, in the CRC for a
+ * drop (the address stays readable either way). */
+static void jadd(const struct vfa_lease *l, const char *drop, bool bad)
+{
+	char line[4096];
+	char *at;
+
+	if (!vfa_journal_format(l, drop, line, sizeof(line)))
+		return;
+	if (bad && l) {
+		at = strstr(line, "\"mac\":\"");
+		if (at)
+			at[7] = at[7] == '0' ? '1' : '0';
+	} else if (bad) {
+		line[0] = line[0] == '0' ? '1' : '0';
+	}
+	jraw(line);
+}
+
+/* Lease i's record, damaged with bad. */
+static void jadd_i(unsigned int i, bool bad)
+{
+	struct vfa_lease l = lease_i(i);
+
+	jadd(&l, NULL, bad);
+}
+
+/* pci's lease as a fresh process folds the journal: 0 and *ret, or
+ * -ENOENT; *ret_bad the damaged records it counted. */
+static int fresh(const char *pci, struct vfa_lease *ret, unsigned int *ret_bad)
+{
+	struct vfa_state *st = NULL;
+	struct vfa_err e = { "", 0 };
+	int r;
+
+	if (vfa_state_open(state_path, &st, &e))
+		return -EIO;
+	r = vfa_lease_load(st, pci, ret);
+	*ret_bad = vfa_lease_damaged(st);
+	vfa_state_close(st);
+	return r;
+}
+
+static void test_fold(void)
+{
+	struct vfa_lease l0 = lease_i(0), l1 = lease_i(1), l2 = lease_i(2), got;
+	unsigned int bad = 0;
+	int r;
+
+	l1.owner = 1000;	/* the fence is root's: only an admin can tell */
+
+	if (start(POOL7, true, false)) {
+		T("jfence.start", 0, "cannot set up the fake host");
+		return;
+	}
+	/* VF 0: its only record damaged. VF 1: ready, then a damaged record
+	 * (its release?). VF 2: ready, then its drop damaged. */
+	jadd(&l0, NULL, true);
+	jadd(&l1, NULL, false);
+	l1.state = VFA_LS_RELEASING;
+	jadd(&l1, NULL, true);
+	jadd(&l2, NULL, false);
+	jadd(NULL, l2.pci, true);
+	jadd_i(3, false);
+	r = fresh(l0.pci, &got, &bad);
+	T("jfence.only_record_fences", r == 0 && got.state == VFA_LS_FENCED && bad == 3,
+	  "r=%d state %s, %u damaged", r, r ? "-" : vfa_lease_state_str(got.state), bad);
+	r = fresh(l1.pci, &got, &bad);
+	T("jfence.last_record_fences", r == 0 && got.state == VFA_LS_FENCED &&
+	  !strcmp(got.id, l1.id) && !strcmp(got.pool, "net1") && got.owner == VFA_NO_OWNER,
+	  "r=%d state %s id %s", r, r ? "-" : vfa_lease_state_str(got.state), r ? "-" : got.id);
+	r = fresh(l2.pci, &got, &bad);
+	T("jfence.damaged_drop_fences", r == 0 && got.state == VFA_LS_FENCED,
+	  "r=%d state %s", r, r ? "-" : vfa_lease_state_str(got.state));
+
+	/* Every other process sees the same: alloc never hands them out. */
+	{
+		json_object *res = NULL;
+		struct vfa_err e = { "", 0 };
+
+		r = alloc(NULL, NULL, vf_pci[0], &res, &e);
+		T("jfence.alloc_pci_refused", r == -EBUSY, "r=%d %s", r, e.msg);
+		json_object_put(res);
+	}
+
+	/* Superseded by a later good record: no fence. */
+	l0.state = VFA_LS_READY;
+	jadd(&l0, NULL, false);
+	l2.state = VFA_LS_READY;
+	jadd(&l2, NULL, true);
+	jadd(NULL, l2.pci, false);
+	r = fresh(l0.pci, &got, &bad);
+	T("jfence.superseded_by_save", r == 0 && got.state == VFA_LS_READY, "r=%d state %s", r,
+	  r ? "-" : vfa_lease_state_str(got.state));
+	r = fresh(l2.pci, &got, &bad);
+	T("jfence.superseded_by_drop", r == -ENOENT, "r=%d", r);
+
+	/* A torn tail (a crashed writer's last record) is not a fence: the
+	 * next append cuts it off. */
+	jadd_i(4, true);
+	r = fresh(vf_pci[4], &got, &bad);
+	T("jfence.tail_no_fence", r == -ENOENT, "r=%d", r);
+	stop();
+}
+
+static void test_no_address(void)
+{
+	struct vfa_lease l0 = lease_i(0), got;
+	char line[4096], *at;
+	unsigned int bad = 0;
+	int r;
+
+	if (start(POOL7, true, false)) {
+		T("jfence.start", 0, "cannot set up the fake host");
+		return;
+	}
+	vfa_journal_format(&l0, NULL, line, sizeof(line));
+	at = strstr(line, "\"pci\":\"0000");
+	if (at)
+		at[8] = 'x';	/* the address itself is what is damaged */
+	jraw(line);
+	jadd_i(1, false);
+	r = fresh(l0.pci, &got, &bad);
+	T("jfence.no_address_counted", r == -ENOENT && bad == 1, "r=%d %u damaged", r, bad);
+	stop();
+}
+
+/* The fence is in the compaction's snapshot: a reader of the new journal
+ * still finds the VF fenced. */
+static void test_compaction(void)
+{
+	struct vfa_lease l0 = lease_i(0), l1 = lease_i(1), got;
+	struct vfa_err e = { "", 0 };
+	unsigned int bad = 0, gen;
+	int r;
+
+	if (start(POOL7, true, false)) {
+		T("jfence.start", 0, "cannot set up the fake host");
+		return;
+	}
+	jadd(&l0, NULL, true);
+	jadd(&l1, NULL, false);
+	vfa_journal_refresh(A->st, &e);
+	gen = A->st->jgen;
+	A->st->jbound = 1024;
+	for (int i = 0; i < 20; i++) {
+		l1.vlan = (uint16_t)(i + 1);
+		vfa_lease_save(A->st, &l1, &e);
+	}
+	r = fresh(l0.pci, &got, &bad);
+	T("jfence.survives_compaction", A->st->jgen != gen && r == 0 &&
+	  got.state == VFA_LS_FENCED, "compacted %d, r=%d state %s", A->st->jgen != gen, r,
+	  r ? "-" : vfa_lease_state_str(got.state));
+	stop();
+}
+
+/* reconcile and doctor name the fence and its fix; the admin's release
+ * frees the VF. */
+static void test_report_release(void)
+{
+	struct vfa_opts o = { .pci = "0000:00:12.0" };
+	struct vfa_doc_ctx c = { 0 };
+	struct vfa_doc_report *rep = calloc(1, sizeof(*rep));
+	struct vfa_err e = { "", 0 };
+	struct vfa_lease *ls = NULL, got;
+	json_object *res = NULL;
+	bool hit = false;
+	unsigned int bad;
+	int r;
+
+	if (!rep || start(POOL7, true, false)) {
+		T("jfence.start", 0, "cannot set up the fake host");
+		free(rep);
+		return;
+	}
+	jadd_i(0, true);
+	jadd_i(1, false);
+	r = vfa_reconcile(A, false, &res, &e);
+	T("jfence.reconcile_notes_it", r == 0 && notes_have(res, "fenced") &&
+	  notes_have(res, "vfagent release --pci 0000:00:12.0"), "r=%d %s", r, e.msg);
+	json_object_put(res);
+	res = NULL;
+	if (vfa_lease_list(A->st, &ls, &c.n_leases, NULL) == 0) {
+		c.leases = ls;
+		vfa_doc_fenced(&c, rep);
+		for (unsigned int i = 0; i < rep->n; i++)
+			hit |= strstr(rep->f[i].msg, vf_pci[0]) &&
+			       strstr(rep->f[i].fix, "vfagent release --pci 0000:00:12.0");
+	}
+	T("jfence.doctor_names_it", hit, "%u findings", rep->n);
+	free(ls);
+	free(rep);
+	vfnl_replay_forget(RP);
+	r = vfa_release(A, &o, &res, &e);
+	T("jfence.release_frees_it", r == 0 && released(res) == 1 &&
+	  fresh(vf_pci[0], &got, &bad) == -ENOENT, "r=%d %s", r, e.msg);
+	json_object_put(res);
+	stop();
+}
+
+/* A fenced lease of a pool no longer configured. */
+static void fenced_of(const char *pool, const char *pci)
+{
+	struct vfa_lease l = lease_i(2);
+
+	l.state = VFA_LS_FENCED;
+	snprintf(l.pool, sizeof(l.pool), "%s", pool);
+	snprintf(l.pci, sizeof(l.pci), "%s", pci);
+	snprintf(l.id, sizeof(l.id), "00000000000000f2");
+	jadd(&l, NULL, false);
+}
+
+static void test_release_pool_gone(void)
+{
+	struct vfa_opts o = { .pci = "0000:05:00.1" };
+	struct vfa_err e = { "", 0 };
+	struct vfa_lease got;
+	json_object *res = NULL;
+	unsigned int bad;
+	int r;
+
+	if (start(POOL7, true, false)) {
+		T("jfence.start", 0, "cannot set up the fake host");
+		return;
+	}
+	/* No configured pool has the VF: the lease is dropped, the VF left
+	 * alone. */
+	fenced_of("gone", "0000:05:00.1");
+	vfnl_replay_forget(RP);
+	r = vfa_release(A, &o, &res, &e);
+	T("jfence.release_pool_gone", r == 0 && released(res) == 1 &&
+	  fresh("0000:05:00.1", &got, &bad) == -ENOENT && setlinks() == 0 &&
+	  notes_have(res, "not scrubbed"), "r=%d %s: %s", r, e.msg,
+	  res ? json_object_to_json_string(res) : "");
+	json_object_put(res);
+	res = NULL;
+
+	/* The pool was renamed: the pool that has the VF now scrubs it. */
+	fenced_of("old", vf_pci[2]);
+	o.pci = vf_pci[2];
+	r = vfa_release(A, &o, &res, &e);
+	T("jfence.release_pool_renamed", r == 0 && released(res) == 1 &&
+	  fresh(vf_pci[2], &got, &bad) == -ENOENT, "r=%d %s", r, e.msg);
+	json_object_put(res);
+	stop();
+}
+
+/* {"format":N}: a journal of a newer format is refused, not misread (an
+ * older reader would skip the records it cannot parse and free their
+ * VFs); the current format reads as no record at all. */
+static void test_format(void)
+{
+	struct vfa_jrec rec = { .format = 2 }, again;
+	struct vfa_state *st = NULL;
+	struct vfa_err e = { "", 0 };
+	struct vfa_lease got;
+	char line[128];
+	unsigned int bad = 9;
+	size_t n;
+	int r;
+
+	n = vfa_journal_format_rec(&rec, line, sizeof(line));
+	T("jfence.format_round_trip", n && vfa_journal_record(line, n - 1, &again) == 0 &&
+	  again.format == 2 && !again.drop && !again.moved, "line %.*s", (int)n, line);
+	if (start(POOL7, true, false)) {
+		T("jfence.start", 0, "cannot set up the fake host");
+		return;
+	}
+	rec.format = VFA_JOURNAL_FORMAT;
+	vfa_journal_format_rec(&rec, line, sizeof(line));
+	jraw(line);
+	jadd_i(0, false);
+	r = fresh(vf_pci[0], &got, &bad);
+	T("jfence.format_current_read", r == 0 && bad == 0, "r=%d %u damaged", r, bad);
+	rec.format = VFA_JOURNAL_FORMAT + 1;
+	vfa_journal_format_rec(&rec, line, sizeof(line));
+	jraw(line);
+	jadd_i(1, false);
+	r = vfa_state_open(state_path, &st, &e);
+	if (!r)
+		r = vfa_journal_refresh(st, &e);
+	T("jfence.format_newer_refused", r == -EPROTO && strstr(e.msg, "is format 2") &&
+	  strstr(e.msg, "run the vfagent version that wrote it"), "r=%d %s", r, e.msg);
+	vfa_state_close(st);
+	stop();
+}
+
+int main(void)
+{
+	if (access(FIX, R_OK)) {
+		t_skip("jfence", "run from the source tree: " FIX " not found");
+		return t_done();
+	}
+	test_fold();
+	test_no_address();
+	test_compaction();
+	test_report_release();
+	test_release_pool_gone();
+	test_format();
+	return t_done();
+}
