@@ -50,6 +50,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HELP_SRC  := $(wildcard tests/lab/*.c) $(wildcard bench/*.c)
 HELP_BIN  := $(HELP_SRC:.c=)
+HELP_BIN  += bench/memprobe.so
 
 .PHONY: all check deps demo asan fuzz fuzz-long bench clean unit check-build-deps install deb tiny
 all: vfagent $(UNIT_BIN) $(HELP_BIN)
