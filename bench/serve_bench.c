@@ -31,11 +31,16 @@
  * Writes OUT/hol-summary.csv.
  *
  * soak: one connection, WARMUP alloc + release cycles, then the daemon's fd
- * count, VmRSS and VmHWM (/proc/PID), COUNT cycles, the same again (and
- * at every tenth of COUNT: OUT/soak-rss.csv); then SIGTERM and the daemon's
- * exit status. Meant for a sanitizer build of
- * VFAGENT (bench/lab.sh points ASAN_OPTIONS' log_path into OUT/asan/;
- * OUT/asan/ is listed after the daemon exits). Writes OUT/soak.csv.
+ * count, VmRSS, VmHWM and RssAnon (/proc/PID), COUNT cycles, the same again
+ * (and at every tenth of COUNT: OUT/soak-rss[-TAG].csv); then SIGTERM and
+ * the daemon's exit status. With BENCH_MEMPROBE naming bench/memprobe.so,
+ * it is preloaded into the daemon only and each sample adds the heap the
+ * daemon holds and the heap mapped (bench/preload/memprobe.c), and under
+ * a sanitizer LeakSanitizer's recoverable check runs at half-way and at the
+ * end (BENCH_MEMPROFILE=1: ASan's heap profile too). bench/lab.sh runs it
+ * on the plain build (TAG plain) and on the sanitizer build (points
+ * ASAN_OPTIONS' log_path into OUT/asan/; OUT/asan/ is listed after the
+ * daemon exits). Writes OUT/soak[-TAG].csv.
  *
  * A benchmark: no pass/fail on timings; exit 1 only if an operation failed,
  * a double lease was seen or the sanitizer wrote a report. */
