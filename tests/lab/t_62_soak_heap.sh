@@ -15,7 +15,10 @@ lab_conf soakh 7
 printf '[serve]\ncdi-dir =\nmetrics-file =\n' >>"$conf"
 rm -rf "$st"
 va setup >/dev/null 2>&1 || { fail "soakh.setup: $(va setup 2>&1 | head -n 3)"; exit 0; }
+# A sanitizer build (VFAGENT=...-asan) accepts the preload with
+# verify_asan_link_order=0; its figure is then ASan's count of live bytes.
 BENCH_MEMPROBE=$P GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
 	"$S" soak "$V" "$conf" "$st" soakh "$out" 2000 100 lab >"$out/soak.txt" 2>&1
 rc=$?
 csv=$out/soak-rss-lab.csv
