@@ -50,6 +50,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:.c=)
 HELP_SRC  := $(wildcard tests/lab/*.c) $(wildcard bench/*.c)
 HELP_BIN  := $(HELP_SRC:.c=)
+HELP_BIN  += bench/memprobe.so
 
 .PHONY: all check deps demo asan fuzz fuzz-long bench clean unit check-build-deps install deb tiny
 all: vfagent $(UNIT_BIN) $(HELP_BIN)
@@ -128,6 +129,11 @@ asan:
 bench/vfagent-asan: agent/main.c $(LIB_SRC) $(wildcard */*.h) | check-build-deps
 	$(CC) $(CPPFLAGS) -std=gnu11 $(filter-out -Werror,$(WARN)) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer $(PKG_CFLAGS) $(VIRT_CFLAGS) -o $@ agent/main.c $(LIB_SRC) -fsanitize=address,undefined $(ASAN_LIBS) $(LDLIBS)
 
+# make bench's soak: the daemon's heap seen from inside it (LD_PRELOAD by
+# bench/serve_bench soak only; never linked into vfagent). Not in bench/*.c: no main.
+bench/memprobe.so: bench/preload/memprobe.c
+	$(CC) -std=gnu11 $(WARN) -O2 -fPIC -shared -pthread -o $@ $< -ldl
+
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:.c=)
 fuzz: $(FUZZ_BIN)
@@ -139,7 +145,7 @@ tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
 bench:
 	sh tests/deps.sh
 	$(MAKE) WERROR=1 all
-	$(MAKE) WERROR=1 bench/vfagent-asan
+	$(MAKE) WERROR=1 bench/vfagent-asan bench/memprobe.so
 	sh bench/run.sh
 
 # Per-request cost against host size (one PF vs four, 1 vs 28 leases): a

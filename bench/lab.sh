@@ -110,8 +110,8 @@ fi	# want classic
 # ---- bench/serve_bench: the daemon as its users call it (issue 10) ----
 # cycles: alloc+release cycles/s with 1, 2, 4, 8 client processes; hol: an
 # alloc while another client's unacked detach is pending, against the warm
-# alloc of the same daemon; soak: the ASan build of the daemon through
-# SOAK cycles (bench/vfagent-asan, built by make bench).  Each mode starts
+# alloc of the same daemon; soak: the plain build, then the ASan build of
+# the daemon (bench/vfagent-asan, built by make bench) through SOAK cycles.  Each mode starts
 # and stops its own `vfagent serve`.
 sb() { m=$1 b=$2; shift 2; bench/serve_bench "$m" "$b" "$conf" "$st" bench "$out" "$@"; }
 if want cycles; then
@@ -141,16 +141,24 @@ if want hol; then
 	fi
 fi
 if want soak && [ "$soak" -gt 0 ]; then
+	rm -rf "$out/asan"; mkdir -p "$out/asan"
+	# The daemon's heap seen from inside (bench/memprobe.so, preloaded
+	# into the daemon only): what it holds, apart from what the allocator
+	# keeps mapped. The plain build first, tcache off so that mallinfo2's
+	# in-use count is exact (tcache'd chunks count as in use); then ASan's,
+	# where ASan counts the live bytes itself.
+	[ -f bench/memprobe.so ] && export BENCH_MEMPROBE=$PWD/bench/memprobe.so
+	GLIBC_TUNABLES=glibc.malloc.tcache_count=0 sb soak ./vfagent "$soak" 100 plain |
+		tee -a "$out/table.txt" || rc=1
 	if [ -x bench/vfagent-asan ]; then
-		rm -rf "$out/asan"; mkdir -p "$out/asan"
 		# ASan keeps freed memory in a quarantine (256 MB by default)
 		# that alone grows RSS; 16 MB keeps RSS meaningful.
-		ASAN_OPTIONS=log_path=$out/asan/vfagent:detect_leaks=1:quarantine_size_mb=16 \
+		ASAN_OPTIONS=log_path=$out/asan/vfagent:detect_leaks=1:quarantine_size_mb=16:verify_asan_link_order=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:log_path=$out/asan/ubsan \
 			sb soak bench/vfagent-asan "$soak" 100 | tee -a "$out/table.txt" || rc=1
 		for f in "$out"/asan/*; do [ -s "$f" ] && { echo "--- $f"; head -n 40 "$f"; }; done
 	else
-		echo "soak: skipped (bench/vfagent-asan missing: make bench/vfagent-asan)" | tee -a "$out/table.txt"
+		echo "soak: ASan build skipped (bench/vfagent-asan missing: make bench/vfagent-asan)" | tee -a "$out/table.txt"
 	fi
 fi
 

@@ -25,7 +25,7 @@ args="$args ${BENCH_SERVE_S:-10} ${BENCH_SERVE_CLIENTS:-1,2,4,8} ${BENCH_HOL_REP
 rm -rf "$out"
 mkdir -p "$out" bench/results
 [ -x vfagent ] && [ -x bench/alloc_bench ] || make WERROR=1 all
-case ,${BENCH_MODES:-soak}, in *,soak,*) [ -x bench/vfagent-asan ] || make WERROR=1 bench/vfagent-asan ;; esac
+case ,${BENCH_MODES:-soak}, in *,soak,*) [ -x bench/vfagent-asan ] && [ -f bench/memprobe.so ] || make WERROR=1 bench/vfagent-asan bench/memprobe.so ;; esac
 set +e
 if [ $here = 1 ]; then
 	[ -n "${BENCH_PF:-}" ] || { echo "bench: --here needs BENCH_PF=<SR-IOV PF netdev> (its VFs are recreated)" >&2; exit 2; }
@@ -36,7 +36,7 @@ else
 fi
 rc=$?
 set -e
-for f in meta.txt table.txt summary.csv domain-summary.csv netpool-summary.csv netpool-error.txt ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cycles.csv cycles-summary.csv hol-summary.csv soak.csv soak-rss.csv serve-cycles.log serve-hol.log serve-soak.log cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
+for f in meta.txt table.txt summary.csv domain-summary.csv netpool-summary.csv netpool-error.txt ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cycles.csv cycles-summary.csv hol-summary.csv soak.csv soak-rss.csv soak-plain.csv soak-rss-plain.csv serve-soak-plain.log serve-cycles.log serve-hol.log serve-soak.log cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
 	[ -f "$out/$f" ] && cp "$out/$f" bench/results/
 done
 for f in "$out"/asan/*; do

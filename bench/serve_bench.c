@@ -4,7 +4,7 @@
  *
  *   bench/serve_bench cycles VFAGENT CONF STATE POOL OUT SECONDS CLIENTS...
  *   bench/serve_bench hol VFAGENT CONF STATE POOL OUT REPS N DOMAIN
- *   bench/serve_bench soak VFAGENT CONF STATE POOL OUT COUNT WARMUP
+ *   bench/serve_bench soak VFAGENT CONF STATE POOL OUT COUNT WARMUP [TAG]
  *
  * Each mode starts `VFAGENT -c CONF -s STATE serve` itself (its stderr:
  * OUT/serve-MODE.log), waits until it answers, and stops it with SIGTERM at
@@ -31,11 +31,16 @@
  * Writes OUT/hol-summary.csv.
  *
  * soak: one connection, WARMUP alloc + release cycles, then the daemon's fd
- * count, VmRSS and VmHWM (/proc/PID), COUNT cycles, the same again (and
- * at every tenth of COUNT: OUT/soak-rss.csv); then SIGTERM and the daemon's
- * exit status. Meant for a sanitizer build of
- * VFAGENT (bench/lab.sh points ASAN_OPTIONS' log_path into OUT/asan/;
- * OUT/asan/ is listed after the daemon exits). Writes OUT/soak.csv.
+ * count, VmRSS, VmHWM and RssAnon (/proc/PID), COUNT cycles, the same again
+ * (and at every tenth of COUNT: OUT/soak-rss[-TAG].csv); then SIGTERM and
+ * the daemon's exit status. With BENCH_MEMPROBE naming bench/memprobe.so,
+ * it is preloaded into the daemon only and each sample adds the heap the
+ * daemon holds and the heap mapped (bench/preload/memprobe.c), and under
+ * a sanitizer LeakSanitizer's recoverable check runs at half-way and at the
+ * end (BENCH_MEMPROFILE=1: ASan's heap profile too). bench/lab.sh runs it
+ * on the plain build (TAG plain) and on the sanitizer build (points
+ * ASAN_OPTIONS' log_path into OUT/asan/; OUT/asan/ is listed after the
+ * daemon exits). Writes OUT/soak[-TAG].csv.
  *
  * A benchmark: no pass/fail on timings; exit 1 only if an operation failed,
  * a double lease was seen or the sanitizer wrote a report. */
@@ -586,8 +591,83 @@ static int cmd_hol(int argc, char **argv)
 
 struct proc_use {
 	int fds;
-	long rss_kb, hwm_kb;
+	long rss_kb, hwm_kb, anon_kb;	/* VmRSS, VmHWM, RssAnon */
+	long long used, heap;		/* memprobe: heap in use, in total; -1: none */
 };
+
+/* bench/memprobe.so in the daemon (BENCH_MEMPROBE=its path): its FIFO and
+ * its output file, in a directory of /tmp (a FIFO on the lab's 9p results
+ * share would not do). */
+static char probe_dir[64] = "", probe_out[128], probe_fifo[160];
+
+static int probe_setenv(void)
+{
+	const char *so = getenv("BENCH_MEMPROBE");
+
+	if (!so || !*so)
+		return 0;
+	snprintf(probe_dir, sizeof(probe_dir), "/tmp/vfagent-memprobe.XXXXXX");
+	if (!mkdtemp(probe_dir))
+		return -errno;
+	snprintf(probe_out, sizeof(probe_out), "%s/heap", probe_dir);
+	snprintf(probe_fifo, sizeof(probe_fifo), "%s/heap.fifo", probe_dir);
+	if (mkfifo(probe_fifo, 0600) < 0)
+		return -errno;
+	setenv("LD_PRELOAD", so, 1);
+	setenv("VFAGENT_MEMPROBE", probe_out, 1);
+	return 0;
+}
+
+static void probe_unsetenv(void)
+{
+	unsetenv("LD_PRELOAD");
+	unsetenv("VFAGENT_MEMPROBE");
+}
+
+static void probe_cleanup(void)
+{
+	if (!*probe_dir)
+		return;
+	unlink(probe_fifo), unlink(probe_out), rmdir(probe_dir);
+	*probe_dir = 0;
+}
+
+static int probe_lines(char last[256])
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen(probe_out, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n++, snprintf(last, 256, "%s", line);
+	fclose(f);
+	return n;
+}
+
+/* Sends cmd to the daemon's memprobe and waits (up to 120 s) for its
+ * answer line, copied to last. */
+static int probe(char cmd, char last[256])
+{
+	int n0 = probe_lines(last), fd;
+
+	if (!*probe_dir)
+		return -ENOENT;
+	if ((fd = open(probe_fifo, O_WRONLY | O_NONBLOCK)) < 0)
+		return -errno;
+	if (write(fd, &cmd, 1) != 1) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	for (int i = 0; i < 12000; i++) {
+		if (probe_lines(last) > n0)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
 
 static int proc_use(pid_t pid, struct proc_use *u)
 {
@@ -597,6 +677,7 @@ static int proc_use(pid_t pid, struct proc_use *u)
 	FILE *f;
 
 	memset(u, 0, sizeof(*u));
+	u->used = u->heap = -1;
 	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
 	if (!(d = opendir(p)))
 		return -errno;
@@ -610,8 +691,12 @@ static int proc_use(pid_t pid, struct proc_use *u)
 	while (fgets(line, sizeof(line), f)) {
 		sscanf(line, "VmRSS: %ld", &u->rss_kb);
 		sscanf(line, "VmHWM: %ld", &u->hwm_kb);
+		sscanf(line, "RssAnon: %ld", &u->anon_kb);
 	}
 	fclose(f);
+	if (*probe_dir && !probe('m', line) &&
+	    sscanf(line, "%*s used=%lld heap=%lld", &u->used, &u->heap) != 2)
+		u->used = u->heap = -1;
 	return 0;
 }
 
@@ -653,25 +738,70 @@ static int asan_reports(void)
 	return n;
 }
 
+static void soak_name(char *b, size_t n, const char *stem, const char *tag, const char *ext)
+{
+	snprintf(b, n, "%s%s%s%s", stem, *tag ? "-" : "", tag, ext);
+}
+
+/* Under a sanitizer build with the memprobe: LeakSanitizer's recoverable
+ * check (unreachable blocks go to the log: a report) and, with
+ * BENCH_MEMPROFILE=1, ASan's live-heap profile by stack to the same log. */
+static void soak_checks(const char *when)
+{
+	char line[256];
+
+	if (!*probe_dir)
+		return;
+	if (!probe('l', line) && strncmp(line, "leakcheck unavailable", 21))
+		printf("  %s: LeakSanitizer check: %s", when, line);
+	if (getenv("BENCH_MEMPROFILE") && !probe('p', line))
+		printf("  %s: heap profile %s", when, line);
+}
+
+static void soak_print(const char *tag, int count, const struct proc_use *u0,
+		       const struct proc_use *um, const struct proc_use *u1)
+{
+	printf("  %s: fds %d -> %d, VmRSS %ld -> %ld -> %ld kB (warm-up, half, end), RssAnon %ld -> %ld -> %ld kB, VmHWM %ld -> %ld kB\n",
+	       *tag ? tag : "daemon", u0->fds, u1->fds, u0->rss_kb, um->rss_kb, u1->rss_kb,
+	       u0->anon_kb, um->anon_kb, u1->anon_kb, u0->hwm_kb, u1->hwm_kb);
+	if (u0->used < 0 || um->used < 0 || u1->used < 0)
+		return;
+	printf("  %s: heap in use %lld -> %lld -> %lld B (second half %+lld B, %+.2f B a cycle), heap mapped %lld -> %lld -> %lld B\n",
+	       *tag ? tag : "daemon", u0->used, um->used, u1->used, u1->used - um->used,
+	       (double)(u1->used - um->used) / (count - count / 2 > 0 ? count - count / 2 : 1),
+	       u0->heap, um->heap, u1->heap);
+}
+
 static int cmd_soak(int argc, char **argv)
 {
 	struct vfa_client *c = NULL;
-	struct proc_use u0, u1;
-	int count, warm, r, f0 = 0, f1 = 0, st = 0, reports;
+	struct proc_use u0, um, u1;
+	int count, warm, r, f0 = 0, f1 = 0, st = 0, reports, half;
+	const char *tag;
+	char name[128];
 	double t0, secs;
 	FILE *csv, *curve;
 
 	if (argc < 2)
 		return 2;
-	count = atoi(argv[0]), warm = atoi(argv[1]);
-	if ((r = daemon_start("soak", &c)))
+	count = atoi(argv[0]), warm = atoi(argv[1]), tag = argc > 2 ? argv[2] : "";
+	half = count / 2;
+	soak_name(name, sizeof(name), "soak", tag, "");
+	if ((r = probe_setenv()))
+		return die("memprobe FIFO", r);
+	r = daemon_start(name, &c);
+	probe_unsetenv();
+	if (r)
 		return die("vfagent serve", r);
 	if ((r = soak_cycles(c, warm, &f0)) || (r = proc_use(dmn.pid, &u0)))
 		return die("soak warm-up", r);
-	curve = out_file("soak-rss.csv", "w");
+	um = u0;
+	soak_name(name, sizeof(name), "soak-rss", tag, ".csv");
+	curve = out_file(name, "w");
 	if (!curve)
 		return die("results", -EIO);
-	fprintf(curve, "cycles,fds,rss_kb,hwm_kb\n0,%d,%ld,%ld\n", u0.fds, u0.rss_kb, u0.hwm_kb);
+	fprintf(curve, "cycles,fds,rss_kb,hwm_kb,anon_kb,heap_used,heap_total\n0,%d,%ld,%ld,%ld,%lld,%lld\n",
+		u0.fds, u0.rss_kb, u0.hwm_kb, u0.anon_kb, u0.used, u0.heap);
 	t0 = now_us();
 	for (int done = 0, step = count / 10 ? count / 10 : 1; done < count; done += step) {
 		int f = 0;
@@ -681,25 +811,34 @@ static int cmd_soak(int argc, char **argv)
 		if ((r = soak_cycles(c, step, &f)) || (r = proc_use(dmn.pid, &u1)))
 			return die("soak", r);
 		f1 += f;
-		fprintf(curve, "%d,%d,%ld,%ld\n", done + step, u1.fds, u1.rss_kb, u1.hwm_kb);
+		fprintf(curve, "%d,%d,%ld,%ld,%ld,%lld,%lld\n", done + step, u1.fds, u1.rss_kb, u1.hwm_kb,
+			u1.anon_kb, u1.used, u1.heap);
+		if (done < half && done + step >= half) {
+			um = u1;
+			soak_checks("half");
+		}
 	}
 	secs = (now_us() - t0) / 1e6;
 	fclose(curve);
+	soak_checks("end");
 	vfa_client_close(c);
 	bench_daemon_stop(&dmn, &st);
+	probe_cleanup();
 	reports = asan_reports();
-	csv = out_file("soak.csv", "w");
+	soak_name(name, sizeof(name), "soak", tag, ".csv");
+	csv = out_file(name, "w");
 	if (!csv)
 		return 1;
-	fprintf(csv, "daemon,warmup,cycles,seconds,failed,fds_before,fds_after,rss_kb_before,rss_kb_after,hwm_kb_before,hwm_kb_after,exit_status,sanitizer_reports\n");
-	fprintf(csv, "%s,%d,%d,%.1f,%d,%d,%d,%ld,%ld,%ld,%ld,%d,%d\n", bin, warm, count, secs, f0 + f1,
+	fprintf(csv, "daemon,warmup,cycles,seconds,failed,fds_before,fds_after,rss_kb_before,rss_kb_after,hwm_kb_before,hwm_kb_after,exit_status,sanitizer_reports,anon_kb_before,anon_kb_after,heap_used_before,heap_used_half,heap_used_after,heap_total_before,heap_total_after\n");
+	fprintf(csv, "%s,%d,%d,%.1f,%d,%d,%d,%ld,%ld,%ld,%ld,%d,%d,%ld,%ld,%lld,%lld,%lld,%lld,%lld\n", bin, warm, count, secs, f0 + f1,
 		u0.fds, u1.fds, u0.rss_kb, u1.rss_kb, u0.hwm_kb, u1.hwm_kb,
-		WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), reports);
+		WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), reports,
+		u0.anon_kb, u1.anon_kb, u0.used, um.used, u1.used, u0.heap, u1.heap);
 	fclose(csv);
-	printf("\nsoak: %s serve, %d alloc + release cycles over one connection after %d warm-up, %.1f s (%.1f cycles/s), %d failed\n",
-	       bin, count, warm, secs, count / secs, f0 + f1);
-	printf("  fds %d -> %d, VmRSS %ld -> %ld kB, VmHWM %ld -> %ld kB; exit on SIGTERM %d; sanitizer reports: %d (%s/asan)\n",
-	       u0.fds, u1.fds, u0.rss_kb, u1.rss_kb, u0.hwm_kb, u1.hwm_kb,
+	printf("\nsoak%s%s: %s serve, %d alloc + release cycles over one connection after %d warm-up, %.1f s (%.1f cycles/s), %d failed\n",
+	       *tag ? " " : "", tag, bin, count, warm, secs, count / secs, f0 + f1);
+	soak_print(tag, count, &u0, &um, &u1);
+	printf("  exit on SIGTERM %d; sanitizer reports: %d (%s/asan)\n",
 	       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), reports, out);
 	return f0 + f1 || reports || !WIFEXITED(st) || WEXITSTATUS(st) ? 1 : 0;
 }
@@ -721,6 +860,6 @@ int main(int argc, char **argv)
 	if (r == 2)
 		fprintf(stderr, "usage: serve_bench cycles VFAGENT CONF STATE POOL OUT SECONDS CLIENTS...\n"
 				"       serve_bench hol VFAGENT CONF STATE POOL OUT REPS N DOMAIN\n"
-				"       serve_bench soak VFAGENT CONF STATE POOL OUT COUNT WARMUP\n");
+				"       serve_bench soak VFAGENT CONF STATE POOL OUT COUNT WARMUP [TAG]\n");
 	return r;
 }
