@@ -60,6 +60,7 @@ void vfa_model_enable(struct vfa_agent *c, vfa_model_drain_fn drain, void *ud)
 {
 	c->model.on = true;
 	c->model.due = true;
+	vfio_ctx_keep_nodes(c->io, true);	/* no open/close per node change */
 	c->model.drain = drain;
 	c->model.drain_ud = ud;
 }
@@ -104,6 +105,13 @@ void vfa_model_acked(struct vfa_agent *c, const struct pf *pf)
 void vfa_model_invalidate(struct vfa_agent *c)
 {
 	c->model.stale_all = true;
+	/* The /dev/vfio nodes kept open are opened again (their path
+	 * checked) at their next use: the sweep bounds how long a link put
+	 * on their way can go unseen (vfio_ctx_keep_nodes). */
+	if (c->model.on) {
+		vfio_ctx_keep_nodes(c->io, false);
+		vfio_ctx_keep_nodes(c->io, true);
+	}
 }
 
 /* The next begin looks at everything as the CLI does: the model dropped,
