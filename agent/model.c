@@ -46,17 +46,20 @@
  *     returns. A change "before the request was sent" has returned
  *     before the client's first send() of the request, so its
  *     notification is queued before any byte of the request is.
- *  2. Level-triggered epoll: an epoll_wait reports every fd that is
- *     readable when it collects the ready list, as long as it is not
- *     cut short by maxevents. The loop treats a full batch as "maybe
- *     not reported" (vfa_loop_first_seen false: the request drains).
+ *  2. The wakeup that puts an fd on epoll's ready list runs inside that
+ *     queueing too. An epoll_wait reports what is on the ready list when
+ *     it takes the list (and still readable when it looks at each fd),
+ *     as long as it is not cut short by maxevents. The loop treats a
+ *     full batch as "maybe not reported" (vfa_loop_first_seen false:
+ *     the request drains).
  *  3. The monitor and uevent fds are dispatched before every other fd of
  *     the batch (vfa_loop_add_first), and their callbacks read all that
  *     is queued (srv_model_sync).
  *  4. A request line whose first byte was queued on its client socket
- *     when that turn's epoll_wait returned: by 1 the notification of
- *     any change before it was queued then too, so by 2 the monitor was
- *     reported in that batch, and by 3 read before any client callback.
+ *     when that turn's epoll_wait took its ready list: by 1 the
+ *     notification of any change before it was queued then too, so by 2
+ *     the monitor was reported in that batch, and by 3 read before any
+ *     client callback.
  *     Such a line is one buffered before this turn's read, or the line
  *     that read's first byte starts or continues: the read runs because
  *     epoll_wait reported that socket readable, and a stream socket
@@ -68,6 +71,18 @@
  *  5. Timers and callbacks of the same turn (the lock retry, a worker's
  *     reply) run requests read in this or an earlier turn: 4 holds for
  *     them as it is, earlier turns' lines all being safe.
+ *  What this does not cover, and why it is accepted: epoll_wait takes
+ *  the ready list and then looks at each fd on it. A client fd can be on
+ *  it before its bytes arrive (level-triggered: an fd reported once is
+ *  put back and looked at again in the next epoll_wait). If a change and
+ *  then a request both land between the take and the look at that
+ *  client's fd (microseconds, inside one epoll_wait of a daemon that was
+ *  just answering the same client), the request is reported and the
+ *  change's notification only in the next batch: that request is served
+ *  from the model as it was, and the change is seen right after it. The
+ *  rule without this window costs a syscall per request (an epoll_wait
+ *  with timeout 0 on an epoll fd holding the two event sockets, after
+ *  the client's read), against two before (a read of each).
  *  Our own notification, read right after the ack (one datagram), may
  *  find someone else's first and leave ours queued: the monitor stays
  *  readable and 3 reads it in the next turn, as a change of someone
