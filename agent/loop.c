@@ -24,6 +24,7 @@ struct watch {
 	void *ud;
 	void (*ff)(void *);	/* libvirt's free function for ud */
 	bool dead;
+	bool first;		/* dispatched before the others of its batch */
 };
 
 struct timer {
@@ -44,14 +45,35 @@ struct vfa_loop {
 	struct timer *t;
 	size_t nt, ct;
 	bool quit;
+	bool in_batch;		/* dispatching the fds of one epoll_wait */
+	bool batch_full;	/* it returned as many as asked: maybe not all */
+	unsigned long turn;	/* epoll_waits returned so far */
+	long long now_ns;	/* CLOCK_MONOTONIC as last read (vfa_loop_clock_ns) */
 };
 
-static long long now_ms(void)
+/* The clock, read (clock_gettime is a real syscall where there is no
+ * vDSO clocksource, as in the lab's TCG guest): once per turn, after
+ * epoll_wait returns, and when a caller asks (vfa_loop_clock_ns). Timers
+ * and vfa_loop_now_ns() use the value last read. */
+long long vfa_loop_clock_ns(struct vfa_loop *l)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	l->now_ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return l->now_ns;
+}
+
+/* CLOCK_MONOTONIC in ns as last read: at the start of this turn's
+ * dispatch or later (no clock read). */
+long long vfa_loop_now_ns(const struct vfa_loop *l)
+{
+	return l->now_ns;
+}
+
+static long long now_ms(const struct vfa_loop *l)
+{
+	return l->now_ns / 1000000;
 }
 
 int vfa_loop_new(struct vfa_loop **ret)
@@ -68,6 +90,7 @@ int vfa_loop_new(struct vfa_loop **ret)
 		return r;
 	}
 	l->next_id = 1;
+	vfa_loop_clock_ns(l);
 	*ret = l;
 	return 0;
 }
@@ -150,6 +173,36 @@ int vfa_loop_add(struct vfa_loop *l, int fd, uint32_t events, vfa_io_cb cb, void
 	return add_watch(l, fd, events, cb, ud, NULL);
 }
 
+/* As vfa_loop_add, and fd is dispatched before every fd that is not so
+ * in each batch of events (the daemon's kernel event sockets before its
+ * clients: vfa_loop_first_seen). */
+int vfa_loop_add_first(struct vfa_loop *l, int fd, uint32_t events, vfa_io_cb cb,
+		       void *ud)
+{
+	int id = add_watch(l, fd, events, cb, ud, NULL);
+
+	if (id > 0)
+		find_watch(l, id)->first = true;
+	return id;
+}
+
+/* The number of the current turn (epoll_waits returned so far): what a
+ * callback read in this turn may have arrived after epoll_wait returned. */
+unsigned long vfa_loop_turn(const struct vfa_loop *l)
+{
+	return l->turn;
+}
+
+/* True while the fds of one epoll_wait are dispatched (and the timers
+ * after them) and that epoll_wait reported every fd that was ready (it
+ * did not fill the batch): then each ready fd added with
+ * vfa_loop_add_first was reported and its callback ran before those of
+ * the other fds. False outside a turn or after a full batch. */
+bool vfa_loop_first_seen(const struct vfa_loop *l)
+{
+	return l->in_batch && !l->batch_full;
+}
+
 int vfa_loop_mod(struct vfa_loop *l, int id, uint32_t events)
 {
 	struct watch *w = find_watch(l, id);
@@ -195,7 +248,7 @@ static int add_timer(struct vfa_loop *l, int ms, vfa_timer_cb cb, void *ud,
 		l->ct = c;
 	}
 	t = &l->t[l->nt++];
-	*t = (struct timer){ .id = l->next_id++, .ms = ms, .due = now_ms() + (ms > 0 ? ms : 0),
+	*t = (struct timer){ .id = l->next_id++, .ms = ms, .due = now_ms(l) + (ms > 0 ? ms : 0),
 			     .cb = cb, .ud = ud, .ff = ff };
 	return t->id;
 }
@@ -212,7 +265,7 @@ int vfa_loop_timer_set(struct vfa_loop *l, int id, int ms)
 	if (!t)
 		return -ENOENT;
 	t->ms = ms;
-	t->due = now_ms() + (ms > 0 ? ms : 0);
+	t->due = now_ms(l) + (ms > 0 ? ms : 0);
 	return 0;
 }
 
@@ -256,11 +309,25 @@ void vfa_loop_quit(struct vfa_loop *l)
 	l->quit = true;
 }
 
-/* Waits for one round of events and timers and dispatches them. */
+static void dispatch(struct vfa_loop *l, const struct epoll_event *ev, int n,
+		     bool first)
+{
+	for (int i = 0; i < n; i++) {
+		struct watch *w = find_watch(l, (int)ev[i].data.u32);
+
+		if (w && w->first == first)
+			w->cb(w->id, w->fd, ev[i].events, w->ud);
+	}
+}
+
+/* Waits for one round of events and timers and dispatches them: the
+ * watches added with vfa_loop_add_first, then the others, then the timers
+ * due. One clock read per turn (after epoll_wait); the wait is computed
+ * from the last one. */
 int vfa_loop_run_once(struct vfa_loop *l)
 {
 	struct epoll_event ev[32];
-	long long now = now_ms(), wait = -1;
+	long long now = now_ms(l), wait = -1;
 	int n;
 
 	for (size_t i = 0; i < l->nt; i++) {
@@ -276,21 +343,22 @@ int vfa_loop_run_once(struct vfa_loop *l)
 	n = epoll_wait(l->ep, ev, 32, wait > 60000 ? 60000 : (int)wait);
 	if (n < 0 && errno != EINTR)
 		return -errno;
-	for (int i = 0; i < n; i++) {
-		struct watch *w = find_watch(l, (int)ev[i].data.u32);
-
-		if (w)
-			w->cb(w->id, w->fd, ev[i].events, w->ud);
-	}
-	now = now_ms();
+	vfa_loop_clock_ns(l);
+	l->turn++;
+	l->in_batch = n >= 0;
+	l->batch_full = n == 32;
+	dispatch(l, ev, n, true);
+	dispatch(l, ev, n, false);
 	for (size_t i = 0; i < l->nt; i++) {
 		struct timer *t = &l->t[i];
 
-		if (t->dead || t->ms < 0 || t->due > now)
+		/* now as last read: a request may have read it since */
+		if (t->dead || t->ms < 0 || t->due > now_ms(l))
 			continue;
-		t->due = now + t->ms;
+		t->due = now_ms(l) + t->ms;
 		t->cb(t->id, t->ud);	/* may add timers: index, not pointer, after */
 	}
+	l->in_batch = false;
 	reap(l);
 	return 0;
 }

@@ -13,6 +13,16 @@ int vfa_loop_new(struct vfa_loop **ret);
 void vfa_loop_free(struct vfa_loop *l);		/* accepts NULL */
 /* Watches fd for EPOLL* events; returns a watch id > 0 or -errno. */
 int vfa_loop_add(struct vfa_loop *l, int fd, uint32_t events, vfa_io_cb cb, void *ud);
+/* As vfa_loop_add; dispatched before the other fds of each batch. */
+int vfa_loop_add_first(struct vfa_loop *l, int fd, uint32_t events, vfa_io_cb cb,
+		       void *ud);
+/* In a turn whose epoll_wait reported every ready fd: the ready ones of
+ * vfa_loop_add_first were dispatched already (loop.c). */
+bool vfa_loop_first_seen(const struct vfa_loop *l);
+unsigned long vfa_loop_turn(const struct vfa_loop *l);	/* epoll_waits so far */
+/* CLOCK_MONOTONIC (ns): read now / as last read (once per turn). */
+long long vfa_loop_clock_ns(struct vfa_loop *l);
+long long vfa_loop_now_ns(const struct vfa_loop *l);
 int vfa_loop_mod(struct vfa_loop *l, int id, uint32_t events);
 int vfa_loop_del(struct vfa_loop *l, int id);
 /* A repeating timer every ms (0: every round, -1: off); id > 0 or -errno. */

@@ -14,12 +14,14 @@
  *
  * What keeps it true:
  *  - rtnetlink link events (serve.c's monitor): the PF named is marked
- *    stale and reread (one GETLINK) before the next request uses it; the
- *    daemon drains the monitor at the start of each request, so a change
- *    made behind its back (ip link set ... vf N ...) is seen first;
+ *    stale and reread (one GETLINK) before the next request uses it. A
+ *    change made behind the daemon's back (ip link set ... vf N ...)
+ *    before a request was sent is seen before that request is served
+ *    (the freshness rule), without a read per request; see below;
  *  - our own SETLINKs: applied to the cached VF entry once the kernel
  *    acked them; their own notification, queued before the ack, is read
- *    and dropped then (vfa_model_acked), so it costs no GETLINK;
+ *    (one datagram) and dropped then (vfa_model_acked), so it costs no
+ *    GETLINK;
  *  - the sweep (every 5 s): everything is dropped and reread, and the
  *    leases are reconciled;
  *  - errors that say it is stale (a SETLINK or lookup failing with
@@ -36,6 +38,56 @@
  *    the sweep forgets every VF every 5 s anyway. Any link event from
  *    someone else on its PF forgets the VFs of the model (sriov_numvfs
  *    may have recreated them).
+ *
+ * The freshness rule, and why the daemon needs no read of the monitor or
+ * uevent socket per request (serve.c srv_request_fresh; agent/loop.c):
+ *  1. The kernel queues a link notification (or uevent) on our socket
+ *     inside the syscall that made the change, before that syscall
+ *     returns. A change "before the request was sent" has returned
+ *     before the client's first send() of the request, so its
+ *     notification is queued before any byte of the request is.
+ *  2. The wakeup that puts an fd on epoll's ready list runs inside that
+ *     queueing too. An epoll_wait reports what is on the ready list when
+ *     it takes the list (and still readable when it looks at each fd),
+ *     as long as it is not cut short by maxevents. The loop treats a
+ *     full batch as "maybe not reported" (vfa_loop_first_seen false:
+ *     the request drains).
+ *  3. The monitor and uevent fds are dispatched before every other fd of
+ *     the batch (vfa_loop_add_first), and their callbacks read all that
+ *     is queued (srv_model_sync).
+ *  4. A request line whose first byte was queued on its client socket
+ *     when that turn's epoll_wait took its ready list: by 1 the
+ *     notification of any change before it was queued then too, so by 2
+ *     the monitor was reported in that batch, and by 3 read before any
+ *     client callback.
+ *     Such a line is one buffered before this turn's read, or the line
+ *     that read's first byte starts or continues: the read runs because
+ *     epoll_wait reported that socket readable, and a stream socket
+ *     hands out its bytes in order. Lines behind it in the same read may
+ *     have arrived after epoll_wait returned (a client pipelining): for
+ *     those, and whenever the batch was full or the request is not run
+ *     from a loop turn, the request reads both sockets first (2
+ *     syscalls), as every request did before.
+ *  5. Timers and callbacks of the same turn (the lock retry, a worker's
+ *     reply) run requests read in this or an earlier turn: 4 holds for
+ *     them as it is, earlier turns' lines all being safe.
+ *  What this does not cover, and why it is accepted: epoll_wait takes
+ *  the ready list and then looks at each fd on it. A client fd can be on
+ *  it before its bytes arrive (level-triggered: an fd reported once is
+ *  put back and looked at again in the next epoll_wait). If a change and
+ *  then a request both land between the take and the look at that
+ *  client's fd (microseconds, inside one epoll_wait of a daemon that was
+ *  just answering the same client), the request is reported and the
+ *  change's notification only in the next batch: that request is served
+ *  from the model as it was, and the change is seen right after it. The
+ *  rule without this window costs a syscall per request (an epoll_wait
+ *  with timeout 0 on an epoll fd holding the two event sockets, after
+ *  the client's read), against two before (a read of each).
+ *  Our own notification, read right after the ack (one datagram), may
+ *  find someone else's first and leave ours queued: the monitor stays
+ *  readable and 3 reads it in the next turn, as a change of someone
+ *  else (a GETLINK of that PF): a cost, never a stale model.
+ *
  * Reconcile (per lease: lock, reload, kernel checks) runs at start, on
  * the sweep, on libvirt domain events and once before an alloc answers
  * "exhausted"; not per request.
@@ -60,6 +112,7 @@ void vfa_model_enable(struct vfa_agent *c, vfa_model_drain_fn drain, void *ud)
 {
 	c->model.on = true;
 	c->model.due = true;
+	vfio_ctx_keep_nodes(c->io, true);	/* no open/close per node change */
 	c->model.drain = drain;
 	c->model.drain_ud = ud;
 }
@@ -104,6 +157,13 @@ void vfa_model_acked(struct vfa_agent *c, const struct pf *pf)
 void vfa_model_invalidate(struct vfa_agent *c)
 {
 	c->model.stale_all = true;
+	/* The /dev/vfio nodes kept open are opened again (their path
+	 * checked) at their next use: the sweep bounds how long a link put
+	 * on their way can go unseen (vfio_ctx_keep_nodes). */
+	if (c->model.on) {
+		vfio_ctx_keep_nodes(c->io, false);
+		vfio_ctx_keep_nodes(c->io, true);
+	}
 }
 
 /* The next begin looks at everything as the CLI does: the model dropped,

@@ -22,6 +22,18 @@
 #include "pci/vfpci.h"
 #include "vfio/vfio.h"
 
+/* Drops l from the journals. A lease that is not persistent has no copy
+ * in the persistent journal (vfa_journal writes one only for persistent
+ * leases): while that journal is not open, its directory is not looked
+ * for (vfa_unjournal's stat, failing ENOENT on every release of a host
+ * without one). */
+static int unjournal(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e)
+{
+	if (!l->persistent && !c->pst)
+		return vfa_lease_drop(c->st, l->pci, e);
+	return vfa_unjournal(c, l->pci, e);
+}
+
 static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char *uuid,
 		       struct vfa_lease *l, json_object *done, json_object *pending,
 		       struct vfa_err *e)
@@ -88,7 +100,7 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		r = vfa_scrub(c, l, e);
 	vfa_crash_point("release.scrubbed");
 	if (!r)
-		r = vfa_unjournal(c, l->pci, e);
+		r = unjournal(c, l, e);
 	if (!r)
 		json_object_array_add(done, vfa_lease_json(l));
 out:

@@ -27,10 +27,18 @@
 #include "nl/vfnl.h"
 #include "vfio/vfio.h"
 
+/* The daemon's loop while it runs: its clock is read once per turn. */
+static struct vfa_loop *mono_loop;
+
+/* CLOCK_MONOTONIC in ms: in the daemon as its loop last read it (this
+ * turn's start, or the end of the last request: vfa_loop_clock_ns), a
+ * clock read otherwise. */
 long long srv_mono_ms(void)
 {
 	struct timespec ts;
 
+	if (mono_loop)
+		return vfa_loop_now_ns(mono_loop) / 1000000;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
@@ -288,17 +296,24 @@ static void on_link(const struct vfnl_link *l, bool removed, void *ud)
 		s->mon_pending = true;
 }
 
-/* Reads the link events queued; the model (model.c) marks the PFs they
- * name. Called by the model inside a request (after its own SETLINK), so
- * it only reads: the PFs are looked at again by srv_model_sync. */
-static void mon_read(void *ud)
+/* Reads the link events queued (max datagrams, 0: all); the model
+ * (model.c) marks the PFs they name. */
+static void mon_read_n(struct server *s, unsigned int max)
 {
-	struct server *s = ud;
-
-	if (s->mon && vfnl_monitor_read(s->mon, on_link, s) < 0) {
+	if (s->mon && vfnl_monitor_read_n(s->mon, max, on_link, s) < 0) {
 		vfa_model_invalidate(s->agent);	/* events lost: reread it all */
 		s->mon_pending = true;
 	}
+}
+
+/* The model's drain, right after the kernel acked our SETLINK: one
+ * datagram, the one our SETLINK queued before its ack (unless someone
+ * else's came in between: then ours stays queued, the monitor fd stays
+ * readable and the loop reads it first in its next turn, model.c). It
+ * only reads: the PFs are looked at again by srv_model_sync. */
+static void mon_read_own(void *ud)
+{
+	mon_read_n(ud, 1);
 }
 
 static void on_uevent(const struct vfio_uevent *ev, void *ud)
@@ -330,7 +345,7 @@ static void uev_open(struct server *s)
 {
 	int r = vfio_uevent_open(&s->uev);
 
-	if (!r && vfa_loop_add(s->loop, vfio_uevent_fd(s->uev), EPOLLIN, uev_io, s) < 0)
+	if (!r && vfa_loop_add_first(s->loop, vfio_uevent_fd(s->uev), EPOLLIN, uev_io, s) < 0)
 		r = -ENOMEM;
 	if (r) {
 		vfio_uevent_close(s->uev);
@@ -344,17 +359,38 @@ static void uev_open(struct server *s)
 /* Between requests (and before each): the events the kernel queued (ip
  * link set ... behind our back, a VF unbound) are read, and the PFs they
  * name reread, before the model is used; watchers and the metrics hear
- * of them. */
-void srv_model_sync(struct server *s)
+ * of them. fresh: the caller knows that everything queued that the
+ * request must see was read already in this turn (srv_request_fresh,
+ * model.c): no reads, 2 syscalls fewer. */
+void srv_model_sync_req(struct server *s, bool fresh)
 {
-	uev_read(s);
-	mon_read(s);
+	if (!fresh) {
+		uev_read(s);
+		mon_read_n(s, 0);
+	}
 	if (!s->mon_pending)
 		return;
 	s->mon_pending = false;
 	check_pfs(s);
 	srv_watch_changed(s);
 	srv_fleet_soon(s);		/* a PF up or down: the metrics say so at once */
+}
+
+void srv_model_sync(struct server *s)
+{
+	srv_model_sync_req(s, false);
+}
+
+/* May a request line of c, starting at c->in, skip the drain? Yes when
+ * its first byte was queued before this turn's epoll_wait returned (it
+ * was buffered before this turn's read, or it is the line holding the
+ * first byte that read took) and that epoll_wait reported every ready fd
+ * with the event sockets dispatched first. The argument is in model.c's
+ * header. */
+bool srv_request_fresh(const struct server *s, const struct client *c)
+{
+	return vfa_loop_first_seen(s->loop) &&
+	       (c->rd_turn != vfa_loop_turn(s->loop) || c->rd_safe > 0);
 }
 
 static void mon_io(int id, int fd, uint32_t events, void *ud)
@@ -402,8 +438,6 @@ static void tick_timer(int id, void *ud)
 	long long now = srv_mono_ms();
 
 	(void)id;
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;	/* workers that finished */
 	if (s->accept_paused && vfa_loop_mod(s->loop, s->lwatch, EPOLLIN) == 0)
 		s->accept_paused = false;
 	for (size_t i = 0; i < sizeof(s->clients) / sizeof(s->clients[0]); i++) {
@@ -466,7 +500,12 @@ static void on_signal(int id, int fd, uint32_t events, void *ud)
 	(void)id;
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
+		if (si.ssi_signo == SIGCHLD) {
+			/* Workers that finished (signals of one kind merge:
+			 * every child that exited is reaped). */
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		} else if (si.ssi_signo == SIGHUP) {
 			notify("RELOADING=1");
 			if (vfa_agent_reload(s->agent, &e))
 				srv_logmsg(s, 3, "new config refused, keeping the old one: %s", e.msg);
@@ -547,6 +586,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);	/* workers reaped when one exits, not polled */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r = vfa_loop_new(&s.loop);
@@ -556,7 +596,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	r = vfa_agent_open(o, &s.agent, e);
 	if (r)
 		goto out;
-	vfa_model_enable(s.agent, mon_read, &s);
+	vfa_model_enable(s.agent, mon_read_own, &s);
 	/* One daemon per state dir, for its whole life: the socket probe
 	 * alone races when two start at once. */
 	{
@@ -606,7 +646,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	s.fleet_timer = vfa_loop_timer(s.loop, -1, fleet_timer, &s);
 	if (s.lwatch < 0 || s.retry_timer < 0 || !s.fleet || s.fleet_timer < 0 ||
 	    vfa_loop_add(s.loop, sfd, EPOLLIN, on_signal, &s) < 0 ||
-	    vfa_loop_add(s.loop, vfnl_fd(s.mon), EPOLLIN, mon_io, &s) < 0 ||
+	    vfa_loop_add_first(s.loop, vfnl_fd(s.mon), EPOLLIN, mon_io, &s) < 0 ||
 	    vfa_loop_timer(s.loop, sweep_ms(), sweep_timer, &s) < 0 ||
 	    vfa_loop_timer(s.loop, TICK_MS, tick_timer, &s) < 0 ||
 	    (VFAGENT_LIBVIRT && vfa_loop_timer(s.loop, 2000, virt_timer, &s) < 0)) {
@@ -623,7 +663,9 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	srv_logmsg(&s, 6, "serving on %s (config %s, state %s)", s.path,
 		   vfa_agent_config(s.agent)->path, o->state_dir);
 	notify("READY=1");
+	mono_loop = s.loop;
 	r = vfa_loop_run(s.loop);
+	mono_loop = NULL;
 	if (r)
 		vfa_fail(e, r, "event loop: %s", strerror(-r));
 out:

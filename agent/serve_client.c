@@ -245,9 +245,11 @@ static bool handle_line(struct client *c, char *line, size_t len)
 			return false;
 		}
 	}
-	t0 = vfa_fleet_now();	/* one clock read each end: the metrics' and the log's */
+	/* The clock as the loop last read it (this turn's start, or the end
+	 * of the request before): one read per request, at its end. */
+	t0 = (double)vfa_loop_now_ns(s->loop) / 1e9;
 	if (!r)
-		srv_model_sync(s);	/* link events queued: seen first */
+		srv_model_sync_req(s, srv_request_fresh(s, c));	/* link events queued: seen first */
 	if (!r && !strcmp(op, "setup"))
 		vfa_model_full(s->agent);	/* setup starts as the CLI's does */
 	if (!r)
@@ -255,7 +257,7 @@ static bool handle_line(struct client *c, char *line, size_t len)
 	vfa_agent_unlock(s->agent);	/* srv_lock_free's, if the op did not let go */
 	if (op && !strcmp(op, "setup"))
 		vfa_model_invalidate(s->agent);	/* VF counts, drivers: reread */
-	t1 = vfa_fleet_now();
+	t1 = (double)vfa_loop_clock_ns(s->loop) / 1e9;
 	if (s->fleet && op && (!strcmp(op, "alloc") || !strcmp(op, "release") || !strcmp(op, "setup"))) {
 		vfa_fleet_op(s->fleet, op, &o, r, &e, res, t1 - t0);
 		srv_fleet_soon(s);
@@ -336,6 +338,7 @@ static bool client_run(struct client *c)
 		len += fr;
 		memmove(c->in, c->in + len, c->in_len - len);
 		c->in_len -= len;
+		c->rd_safe = c->rd_safe > len ? c->rd_safe - len : 0;
 	}
 	if (!c->closing && !c->watcher && c->job_fd < 0 && c->rd_eof && !c->in_len)
 		srv_client_close_soon(c);
@@ -357,6 +360,12 @@ static bool client_read(struct client *c)
 {
 	char drain[4096];
 
+	/* Lines begun before this turn's first read, and the one its first
+	 * byte starts or continues, were sent before epoll_wait returned. */
+	if (c->rd_turn != vfa_loop_turn(c->srv->loop)) {
+		c->rd_turn = vfa_loop_turn(c->srv->loop);
+		c->rd_safe = c->in_len + 1;
+	}
 	while (!c->rd_eof) {
 		bool discard = c->closing || c->watcher;
 		char *dst = discard ? drain : c->in + c->in_len;

@@ -94,6 +94,11 @@ struct client {
 	char job_pool[VFA_NAME_LEN];	/* for the metrics */
 	long long job_t0;
 	long long last, line_t0, close_by;
+	/* The loop turn of the last read and, from c->in, how many bytes
+	 * start lines whose first byte came before that turn's epoll_wait
+	 * returned (srv_request_fresh). */
+	unsigned long rd_turn;
+	size_t rd_safe;
 };
 
 struct server {
@@ -155,6 +160,8 @@ bool srv_lock_free(struct server *s);
 void srv_want_retry(struct server *s);
 void srv_fleet_soon(struct server *s);
 void srv_model_sync(struct server *s);
+void srv_model_sync_req(struct server *s, bool fresh);
+bool srv_request_fresh(const struct server *s, const struct client *c);
 
 /* serve_client.c: connections and flow control. */
 size_t srv_out_pending(const struct client *c);

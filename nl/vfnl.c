@@ -225,6 +225,24 @@ static int cb_data(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Grows nl->rbuf to hold len bytes. 0 or -ENOMEM (the old one kept). */
+static int grow(struct vfnl *nl, size_t len)
+{
+	char *b = realloc(nl->rbuf, len);
+
+	if (!b)
+		return -ENOMEM;
+	nl->rbuf = b;
+	nl->rcap = len;
+	return 0;
+}
+
+/* Tests only (vfnl_priv.h): the receive buffer at cap bytes. */
+int vfnl_set_rcap(struct vfnl *nl, size_t cap)
+{
+	return nl && cap ? grow(nl, cap) : -EINVAL;
+}
+
 /* One datagram from a transport into nl->rbuf. */
 static ssize_t recv_transport(struct vfnl *nl)
 {
@@ -233,22 +251,22 @@ static ssize_t recv_transport(struct vfnl *nl)
 
 	if (n < 0)
 		return n;
-	if ((size_t)n > nl->rcap) {
-		char *b = realloc(nl->rbuf, (size_t)n);
-
-		if (!b)
-			return -ENOMEM;
-		nl->rbuf = b;
-		nl->rcap = (size_t)n;
-	}
+	if ((size_t)n > nl->rcap && grow(nl, (size_t)n) < 0)
+		return -ENOMEM;
 	memcpy(nl->rbuf, d, (size_t)n);
 	return n;
 }
 
-/* Receives one datagram into nl->rbuf, growing it first if the kernel has
- * more queued than fits (MSG_PEEK|MSG_TRUNC gives the real size). */
-static ssize_t recv_one(struct vfnl *nl)
+/* Receives one datagram into nl->rbuf. size_first: peek at its length
+ * first and grow the buffer to it (replies that carry link tables, whose
+ * size grows with the VF count: a cut dump part cannot be read again).
+ * Otherwise (ACKs, notifications: small, bounded by the kernel) one
+ * recvmsg into the buffer as it is; if MSG_TRUNC says the datagram was
+ * cut, it is lost: the buffer grows to its size for the next one and
+ * -EMSGSIZE is returned. */
+static ssize_t recv_one(struct vfnl *nl, bool size_first)
 {
+	int dontwait = nl->monitor ? MSG_DONTWAIT : 0;
 	struct sockaddr_nl sa;
 	struct iovec iov;
 	struct msghdr msg;
@@ -259,20 +277,14 @@ static ssize_t recv_one(struct vfnl *nl)
 		return recv_transport(nl);
 	fd = mnl_socket_get_fd(nl->sock);
 	for (;;) {
-		do
-			n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC |
-				 (nl->monitor ? MSG_DONTWAIT : 0));
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			return -errno;
-		if ((size_t)n > nl->rcap) {
-			size_t cap = (size_t)n;
-			char *b = realloc(nl->rbuf, cap);
-
-			if (!b)
+		if (size_first) {
+			do
+				n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | dontwait);
+			while (n < 0 && errno == EINTR);
+			if (n < 0)
+				return -errno;
+			if ((size_t)n > nl->rcap && grow(nl, (size_t)n) < 0)
 				return -ENOMEM;
-			nl->rbuf = b;
-			nl->rcap = cap;
 		}
 		memset(&sa, 0, sizeof(sa));
 		iov.iov_base = nl->rbuf;
@@ -282,13 +294,17 @@ static ssize_t recv_one(struct vfnl *nl)
 		msg.msg_namelen = sizeof(sa);
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
+		/* MSG_TRUNC: n is the datagram's real length even if cut. */
 		do
-			n = recvmsg(fd, &msg, nl->monitor ? MSG_DONTWAIT : 0);
+			n = recvmsg(fd, &msg, MSG_TRUNC | dontwait);
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 			return -errno;
-		if (msg.msg_flags & MSG_TRUNC)
-			return -EMSGSIZE;	/* cannot happen after the peek */
+		if ((msg.msg_flags & MSG_TRUNC) || (size_t)n > nl->rcap) {
+			if ((size_t)n > nl->rcap && grow(nl, (size_t)n) < 0)
+				return -ENOMEM;
+			return -EMSGSIZE;
+		}
 		if (sa.nl_pid != 0)
 			continue;		/* not from the kernel */
 		return n;
@@ -308,6 +324,10 @@ static int transact(struct vfnl *nl, struct nlmsghdr *nlh, struct req_ctx *c,
 		[NLMSG_OVERRUN] = cb_noop,
 	};
 	unsigned int seq = nlh->nlmsg_seq;
+	/* A GETLINK's reply holds VF tables (its size grows with the VF
+	 * count, and a dump part cut cannot be asked again): sized first.
+	 * A SETLINK's is its ACK only (CAP_ACK: no echoed request). */
+	bool size_first = nlh->nlmsg_type == RTM_GETLINK;
 	ssize_t n;
 	int r;
 
@@ -321,7 +341,7 @@ static int transact(struct vfnl *nl, struct nlmsghdr *nlh, struct req_ctx *c,
 		return r;
 	}
 	for (;;) {
-		n = recv_one(nl);
+		n = recv_one(nl, size_first);
 		if (n < 0) {
 			set_err(nl, "%s: receive: %s", what, strerror((int)-n));
 			return (int)n;
@@ -807,18 +827,29 @@ int vfnl_fd(const struct vfnl *nl)
  * number of links seen, or -errno (-ENOBUFS: some were lost, re-read). */
 int vfnl_monitor_read(struct vfnl *nl, vfnl_monitor_cb cb, void *ud)
 {
+	return vfnl_monitor_read_n(nl, 0, cb, ud);
+}
+
+/* As vfnl_monitor_read, reading at most max datagrams (0: until none is
+ * left); what is left keeps the fd readable. */
+int vfnl_monitor_read_n(struct vfnl *nl, unsigned int max, vfnl_monitor_cb cb,
+			void *ud)
+{
 	struct vfnl_link *l = calloc(1, sizeof(*l));
+	unsigned int got = 0;
 	int seen = 0;
 
 	if (!l)
 		return -ENOMEM;
-	for (;;) {
-		ssize_t n = recv_one(nl);
+	while (!max || got++ < max) {
+		ssize_t n = recv_one(nl, false);
 		const struct nlmsghdr *nlh;
 		int left;
 
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			break;
+		if (n == -EMSGSIZE)
+			n = -ENOBUFS;	/* one was cut: lost, re-read */
 		if (n < 0) {
 			free(l);
 			return (int)n;

@@ -148,5 +148,7 @@ int vfnl_dump_links(struct vfnl *nl, vfnl_monitor_cb cb, void *ud);
 int vfnl_monitor_open(struct vfnl **ret);
 int vfnl_fd(const struct vfnl *nl);
 int vfnl_monitor_read(struct vfnl *nl, vfnl_monitor_cb cb, void *ud);
+int vfnl_monitor_read_n(struct vfnl *nl, unsigned int max, vfnl_monitor_cb cb,
+			void *ud);	/* at most max datagrams, 0: all */
 
 #endif

@@ -29,6 +29,10 @@ int vfnl_open_transport(const struct vfnl_transport *tp, void *ud,
 int vfnl_transport_ud(struct vfnl *nl, const struct vfnl_transport *tp,
 		      void **ret_ud);
 
+/* Tests: the receive buffer resized to cap bytes (a datagram longer than
+ * it is cut, to see the fallback). 0 or -ENOMEM. */
+int vfnl_set_rcap(struct vfnl *nl, size_t cap);
+
 /* ---- replay (nl/replay.c) ---------------------------------------------- */
 
 struct vfnl_replay;		/* opaque: recorded links, requests seen */

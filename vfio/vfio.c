@@ -24,12 +24,20 @@
 #include "vfio/vfio.h"
 
 #define VFIO_DRIVER "vfio-pci"
+#define VFIO_NODES_KEPT 64
 
 struct vfio_ctx {
 	char sys[PATH_MAX];
 	char dev[PATH_MAX];
 	char err[1024];
 	int dev_fd;		/* the dev root (O_PATH), opened on first use */
+	/* /dev/vfio nodes kept open (O_PATH) between ownership changes:
+	 * checked by fstat per use (st_nlink 0: removed, opened again). */
+	struct { int group, fd; } nodes[VFIO_NODES_KEPT];
+	unsigned int n_nodes;
+	bool keep_nodes;	/* vfio_ctx_keep_nodes() */
+	uid_t euid;		/* geteuid(), read once per context */
+	bool euid_known;
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -68,9 +76,33 @@ int vfio_ctx_new(const char *sys_root, const char *dev_root,
 /* Frees c. Accepts NULL. */
 void vfio_ctx_free(struct vfio_ctx *c)
 {
-	if (c && c->dev_fd >= 0)
+	if (!c)
+		return;
+	for (unsigned int i = 0; i < c->n_nodes; i++)
+		close(c->nodes[i].fd);
+	if (c->dev_fd >= 0)
 		close(c->dev_fd);
 	free(c);
+}
+
+/* on: the /dev/vfio nodes vfio_node_own() opens stay open (O_PATH) in c
+ * for the next change of the same node, which then costs an fstat and
+ * the changes themselves, no open or close (the daemon: a node changes
+ * hands twice per lease). The path is checked (no link anywhere under
+ * the dev root) when a node is opened; a kept one is used while its
+ * inode is still linked (st_nlink > 0), so a node the kernel removed, or
+ * anything renamed over its name, is opened again; a link put on the
+ * way to a node still linked (a rename of /dev/vfio: root only) is not
+ * seen until then. off (the default): opened and closed per call.
+ * Accepts NULL. */
+void vfio_ctx_keep_nodes(struct vfio_ctx *c, bool on)
+{
+	if (!c)
+		return;
+	c->keep_nodes = on;
+	if (!on)
+		while (c->n_nodes)
+			close(c->nodes[--c->n_nodes].fd);
 }
 
 /* The last failure's explanation, owned by c; "" if none. */
@@ -802,14 +834,19 @@ static int chmod_fd(int fd, mode_t mode)
  * alloc could not finish nor its rollback idle the node). The mode is
  * narrowed before the group changes and widened after, so no intermediate
  * state grants anyone but root more than the old or the new one. */
-static int set_owner_mode(int fd, const struct stat *st, uid_t uid, gid_t gid,
-			  mode_t mode)
+static int set_owner_mode(struct vfio_ctx *c, int fd, const struct stat *st,
+			  uid_t uid, gid_t gid, mode_t mode)
 {
-	uid_t me = geteuid();
+	uid_t me;
 	gid_t cur_gid = st->st_gid;
 	mode_t cur = st->st_mode & 07777;
 	int r = 0;
 
+	if (!c->euid_known) {
+		c->euid = geteuid();
+		c->euid_known = true;
+	}
+	me = c->euid;
 	/* Each step only when it changes something: a node changing hands
 	 * costs three calls, not five. */
 	if (st->st_uid != me && fchownat(fd, "", me, cur_gid, AT_EMPTY_PATH) < 0)
@@ -839,11 +876,68 @@ static int fstat_fd(int fd, struct stat *st)
 #endif
 }
 
+/* Drops the kept descriptor of group's node, if any. */
+static void node_forget(struct vfio_ctx *c, int group)
+{
+	for (unsigned int i = 0; i < c->n_nodes; i++) {
+		if (c->nodes[i].group != group)
+			continue;
+		close(c->nodes[i].fd);
+		c->nodes[i] = c->nodes[--c->n_nodes];
+		return;
+	}
+}
+
+/* dev_root/vfio/<group> as an O_PATH descriptor, with its fstat. With
+ * keep_nodes it is c's (kept for the next call; vfio_ctx_keep_nodes says
+ * when a kept one is trusted), else the caller's to close. Returns 0 or
+ * -errno with c->err set. */
+static int node_open_kept(struct vfio_ctx *c, int group, int *ret_fd,
+			  struct stat *ret_st)
+{
+	struct stat st;
+	int fd, r;
+
+	for (unsigned int i = 0; i < c->n_nodes; i++) {
+		if (c->nodes[i].group != group)
+			continue;
+		if (fstat_fd(c->nodes[i].fd, &st) == 0 && st.st_nlink > 0) {
+			*ret_fd = c->nodes[i].fd;
+			*ret_st = st;
+			return 0;
+		}
+		node_forget(c, group);
+		break;
+	}
+	r = open_node(c, group, &fd);
+	if (r < 0)
+		return r;
+	r = fstat_fd(fd, &st);
+	if (r < 0) {
+		seterr(c, "fstat %s/vfio/%d: %s", c->dev, group, strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (!c->keep_nodes) {
+		*ret_fd = fd;
+		*ret_st = st;
+		return 0;
+	}
+	if (c->n_nodes == VFIO_NODES_KEPT)	/* full: the oldest goes */
+		node_forget(c, c->nodes[0].group);
+	c->nodes[c->n_nodes].group = group;
+	c->nodes[c->n_nodes++].fd = fd;
+	*ret_fd = fd;
+	*ret_st = st;
+	return 0;
+}
+
 /* Sets owner, group and mode of dev_root/vfio/<group> where they differ:
  * 1 if something changed, 0 if it was so already. -EPERM (nothing
  * changed) if it is not a character device reached without links under
  * the dev root; another -errno (set_owner_mode's step failed) otherwise.
- * One open of the node: no separate stat first. */
+ * One open of the node, no separate stat first; none with
+ * vfio_ctx_keep_nodes(c, true) once it was opened. */
 int vfio_node_own(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 		  mode_t mode)
 {
@@ -853,14 +947,9 @@ int vfio_node_own(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 	c->err[0] = '\0';
 	if (group < 0 || (mode & ~07777))
 		return -EINVAL;
-	r = open_node(c, group, &fd);
+	r = node_open_kept(c, group, &fd, &st);
 	if (r < 0)
 		return r;
-	r = fstat_fd(fd, &st);
-	if (r < 0) {
-		seterr(c, "fstat %s/vfio/%d: %s", c->dev, group, strerror(-r));
-		goto out;
-	}
 	/* So already: nothing is touched, whatever it is. */
 	if (st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == mode)
 		goto out;	/* r is 0 */
@@ -870,7 +959,7 @@ int vfio_node_own(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 		r = -EPERM;
 		goto out;
 	}
-	r = set_owner_mode(fd, &st, uid, gid, mode);
+	r = set_owner_mode(c, fd, &st, uid, gid, mode);
 	if (r < 0)
 		seterr(c, "cannot set %s/vfio/%d to %u:%u %04o: %s%s", c->dev, group,
 		       (unsigned int)uid, (unsigned int)gid, (unsigned int)mode,
@@ -879,7 +968,10 @@ int vfio_node_own(struct vfio_ctx *c, int group, uid_t uid, gid_t gid,
 	else
 		r = 1;
 out:
-	close(fd);
+	if (!c->keep_nodes)
+		close(fd);
+	else if (r < 0)
+		node_forget(c, group);	/* opened again next time */
 	return r;
 }
 

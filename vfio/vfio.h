@@ -19,6 +19,8 @@ int vfio_ctx_new(const char *sys_root, const char *dev_root,
 		 struct vfio_ctx **ret);
 void vfio_ctx_free(struct vfio_ctx *c);	/* accepts NULL */
 const char *vfio_errmsg(const struct vfio_ctx *c);
+/* Keep /dev/vfio nodes open between vfio_node_own() calls (vfio.c). */
+void vfio_ctx_keep_nodes(struct vfio_ctx *c, bool on);
 const char *vfio_sys_root(const struct vfio_ctx *c);
 
 /* Builds root + formatted rest into buf; -ENAMETOOLONG if it does not fit.

@@ -12,7 +12,9 @@
 #   worker.reload_new_spare: SIGHUP replaces the spare (it read the old
 #     config);
 #   worker.spare_killed: with the spare killed (-9), the next job still gets
-#     its reply from a worker, not "the worker process died".
+#     its reply from a worker, not "the worker process died";
+#   worker.reaped: the workers that exited (the killed spare, the jobs'
+#     workers) are reaped: no zombie child of the daemon.
 # VFAGENT_BIN=PATH runs another build.
 . tests/lab/lib.sh
 V=${VFAGENT_BIN:-$PWD/vfagent} S="$PWD/tests/lab/sock_tool"
@@ -100,5 +102,10 @@ kill -9 $(kids) 2>/dev/null
 sleep 0.2
 "$S" "$sock" '{"op":"release","domain":"vm1"}\n' >"$d/job2.out" 2>&1
 check worker.spare_killed "$(cat $d/job2.out)" reply_ok "$d/job2.out"
+# Workers that exit are reaped when they exit (SIGCHLD on the daemon's
+# signalfd; no waitpid per loop turn): no zombie child is left.
+zombies() { ps --ppid "$pid" -o pid=,stat= 2>/dev/null | awk '$2 ~ /^Z/ { print $1 }'; }
+for i in $(seq 1 50); do [ -z "$(zombies)" ] && break; sleep 0.1; done
+check worker.reaped "zombie children of the daemon: $(zombies | tr '\n' ' ')" [ -z "$(zombies)" ]
 kill -TERM $pid; wait $pid; rc=$? pid=
 check worker.clean_exit "rc=$rc $(tail -n 3 $d/log)" [ $rc = 0 ]
