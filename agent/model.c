@@ -222,6 +222,17 @@ bool vfa_model_vf_addr(struct vfa_agent *c, struct pf *pf, unsigned int idx,
 	return true;
 }
 
+/* pf->vf_pci is one allocation: VFNL_MAX_VFS addresses, then as many
+ * IOMMU groups (GRP_UNKNOWN until looked up), so that whoever frees the
+ * addresses (agent.c, refresh) frees the groups with them. */
+#define GRP_UNKNOWN (-2)
+#define VF_TABLE_SIZE (VFNL_MAX_VFS * (sizeof(((struct pf *)0)->vf_pci[0]) + sizeof(int)))
+
+static int *vf_groups(const struct pf *pf)
+{
+	return (int *)(void *)&pf->vf_pci[VFNL_MAX_VFS];
+}
+
 /* Records VF idx of pf at PCI address pci (kept until the PF's VF count
  * changes or the model is dropped). */
 void vfa_model_vf_addr_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
@@ -229,10 +240,47 @@ void vfa_model_vf_addr_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx
 {
 	if (!c->model.on || idx >= VFNL_MAX_VFS || strlen(pci) >= sizeof(pf->vf_pci[0]))
 		return;
-	if (!pf->vf_pci)
-		pf->vf_pci = calloc(VFNL_MAX_VFS, sizeof(pf->vf_pci[0]));
-	if (pf->vf_pci)
+	if (!pf->vf_pci) {
+		pf->vf_pci = calloc(1, VF_TABLE_SIZE);
+		for (unsigned int i = 0; pf->vf_pci && i < VFNL_MAX_VFS; i++)
+			vf_groups(pf)[i] = GRP_UNKNOWN;
+	}
+	if (pf->vf_pci && strcmp(pf->vf_pci[idx], pci)) {
 		memcpy(pf->vf_pci[idx], pci, strlen(pci) + 1);
+		vf_groups(pf)[idx] = GRP_UNKNOWN;
+	}
+}
+
+/* The IOMMU group of VF idx of pf as last seen (-1: none) into
+ * *ret_group; false (look in sysfs) when the model has not seen it. A
+ * group does not change while the VF exists: forgotten with the VF's
+ * address, and on a uevent that adds or removes the function. */
+bool vfa_model_vf_group(struct vfa_agent *c, const struct pf *pf, unsigned int idx,
+			int *ret_group)
+{
+	if (!c->model.on || !pf->vf_pci || idx >= VFNL_MAX_VFS || !pf->vf_pci[idx][0] ||
+	    vf_groups(pf)[idx] == GRP_UNKNOWN)
+		return false;
+	*ret_group = vf_groups(pf)[idx];
+	return true;
+}
+
+/* Records the IOMMU group (-1: none) of VF idx of pf, whose address the
+ * model holds (vfa_model_vf_addr_seen). */
+void vfa_model_vf_group_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+			     int group)
+{
+	if (c->model.on && pf->vf_pci && idx < VFNL_MAX_VFS && pf->vf_pci[idx][0])
+		vf_groups(pf)[idx] = group < 0 ? -1 : group;
+}
+
+/* Forgets the group of every VF at pci (-1: of every VF). */
+static void groups_forget(struct vfa_agent *c, const char *pci)
+{
+	for (unsigned int i = 0; i < c->n_pfs; i++)
+		for (unsigned int k = 0; c->pfs[i].vf_pci && k < VFNL_MAX_VFS; k++)
+			if (!pci || !strcmp(c->pfs[i].vf_pci[k], pci))
+				vf_groups(&c->pfs[i])[k] = GRP_UNKNOWN;
 }
 
 /* The kernel acked the settings s[0..n) on pf: the cached VF table says
@@ -286,6 +334,8 @@ void vfa_model_uevent(struct vfa_agent *c, const struct vfio_uevent *ev)
 			return;
 		if (ev->action != VFIO_UEV_CHANGE)
 			vfa_model_vf_forget(c, ev->pci);
+		if (ev->action == VFIO_UEV_ADD || ev->action == VFIO_UEV_REMOVE)
+			groups_forget(c, ev->pci);
 		return;
 	}
 	if (ev->group < 0 || ev->action != VFIO_UEV_REMOVE)
@@ -302,4 +352,77 @@ void vfa_model_uevent(struct vfa_agent *c, const struct vfio_uevent *ev)
 void vfa_model_uevents_lost(struct vfa_agent *c)
 {
 	c->model.n_vfs = 0;
+	groups_forget(c, NULL);
+}
+
+/* Without uevents: rereads each group the model holds (a VF recreated
+ * behind our back may be in another), forgets those that moved. */
+static void groups_recheck(struct vfa_agent *c)
+{
+	for (unsigned int i = 0; i < c->n_pfs; i++) {
+		struct pf *pf = &c->pfs[i];
+
+		for (unsigned int k = 0; pf->vf_pci && k < VFNL_MAX_VFS; k++) {
+			int g = -1;
+
+			if (!pf->vf_pci[k][0] || vf_groups(pf)[k] == GRP_UNKNOWN)
+				continue;
+			if (vfio_group(c->io, pf->vf_pci[k], &g) || g != vf_groups(pf)[k])
+				vf_groups(pf)[k] = GRP_UNKNOWN;
+		}
+	}
+}
+
+/* The VFs trusted as on vfio-pci: their /dev/vfio node is stat'ed (its
+ * removal by hand sends no uevent); without uevents their group is
+ * reread too (vfa_model_vf_ready). Those that fail are forgotten. */
+static void vfs_recheck(struct vfa_agent *c)
+{
+	for (unsigned int i = 0; i < c->model.n_vfs;) {
+		struct vfa_model_vf *v = &c->model.vfs[i];
+		char pci[sizeof(v->pci)];
+		uid_t u;
+		gid_t g;
+		mode_t m;
+		int grp;
+
+		memcpy(pci, v->pci, sizeof(pci));
+		if (c->model.uevents ? vfio_node_stat(c->io, v->group, &u, &g, &m) == 0 :
+				       vfa_model_vf_ready(c, pci, &grp)) {
+			i++;
+			continue;
+		}
+		vfa_model_vf_forget(c, pci);	/* no-op if vf_ready did */
+	}
+}
+
+/* The sweep (every 5 s): verifies the model in place instead of dropping
+ * it, so that the request after a sweep does not pay for rereading it.
+ * One GETLINK per PF; a PF gone or renamed drops the model, a PF whose VF
+ * count changed drops its VFs; the VFs trusted on vfio-pci are checked
+ * (their node; without uevents their group, and each group cached). */
+void vfa_model_sweep(struct vfa_agent *c)
+{
+	if (!c->model.on)
+		return;
+	vfa_model_refresh(c);	/* what events marked, as before a request */
+	for (unsigned int i = 0; i < c->n_pfs; i++) {
+		struct pf *pf = &c->pfs[i];
+		uint32_t num = pf->link->num_vf;
+		struct vfa_err e;
+
+		if (vfa_pf_refresh(c, pf, &e) || strcmp(pf->link->name, pf->netdev)) {
+			vfa_model_invalidate(c);
+			vfa_model_refresh(c);
+			return;
+		}
+		if (pf->link->num_vf != num) {
+			free(pf->vf_pci);
+			pf->vf_pci = NULL;
+			c->model.n_vfs = 0;
+		}
+	}
+	vfs_recheck(c);
+	if (!c->model.uevents)
+		groups_recheck(c);
 }
