@@ -426,3 +426,30 @@ void vfa_model_sweep(struct vfa_agent *c)
 	if (!c->model.uevents)
 		groups_recheck(c);
 }
+
+/* The netdev of PCI function pci (a PF named by its address) into ret:
+ * the daemon asks by the ifindex it found last time (one GETLINK) and
+ * checks that it is still that function; otherwise, and in the CLI, a
+ * link dump finds it. Returns 0 or -errno (-ENODEV: none). */
+int vfa_model_find_pci(struct vfa_agent *c, const char *pci, struct vfnl_link *ret)
+{
+	struct vfa_model_hint *h = NULL;
+	int r;
+
+	for (unsigned int i = 0; c->model.on && i < c->model.n_hints && !h; i++)
+		if (!strcmp(c->model.hints[i].pci, pci))
+			h = &c->model.hints[i];
+	if (h && vfnl_get_link(c->nl, h->ifindex, NULL, ret) == 0 &&
+	    !strcmp(ret->parent_bus, "pci") && !strcmp(ret->parent_dev, pci))
+		return 0;
+	r = vfnl_find_pci(c->nl, pci, ret);
+	if (r || !c->model.on || strlen(pci) >= sizeof(h->pci))
+		return r;
+	if (!h && c->model.n_hints < sizeof(c->model.hints) / sizeof(c->model.hints[0]))
+		h = &c->model.hints[c->model.n_hints++];
+	if (h) {
+		memcpy(h->pci, pci, strlen(pci) + 1);
+		h->ifindex = ret->ifindex;
+	}
+	return 0;
+}

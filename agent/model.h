@@ -30,5 +30,7 @@ bool vfa_model_vf_group(struct vfa_agent *c, const struct pf *pf, unsigned int i
 			int *ret_group);
 void vfa_model_vf_group_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
 			     int group);
+struct vfnl_link;
+int vfa_model_find_pci(struct vfa_agent *c, const char *pci, struct vfnl_link *ret);
 
 #endif

@@ -146,6 +146,46 @@ static void test_sweep_in_place(void)
 	stop();
 }
 
+/* GETLINK dumps sent since the replay's request list was last forgotten. */
+static size_t dumps(void)
+{
+	size_t n = 0, len;
+
+	for (size_t i = 0; i < vfnl_replay_count(RP, RTM_GETLINK); i++) {
+		const struct nlmsghdr *m = vfnl_replay_sent(RP, RTM_GETLINK, i, &len);
+
+		n += m && (m->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+	}
+	return n;
+}
+
+/* A PF named by PCI address is found by a link dump once; after the model
+ * dropped it (a link removed, events lost, a worker's job), one GETLINK
+ * by the ifindex found then, checked against the address. */
+static void test_pci_pf_no_dump(void)
+{
+	struct vfa_err e = { "", 0 };
+	struct pf *pf = NULL;
+	int r;
+
+	if (start("[pool net1]\npf = " PF_PCI "\nvfs = 7\n", true, false)) {
+		T("tail.pci_pf.start", 0, "cannot set up the fake host");
+		return;
+	}
+	vfa_model_enable(A, NULL, NULL);
+	r = vfa_pf_resolve(A, PF_PCI, NULL, &pf, &e);
+	T("tail.pci_pf_first_dump", r == 0 && dumps() == 1 && !strcmp(pf->netdev, "eth0"),
+	  "r=%d %s; %zu dumps", r, e.msg, dumps());
+	vfnl_replay_forget(RP);
+	vfa_model_invalidate(A);
+	vfa_model_refresh(A);
+	r = vfa_pf_resolve(A, PF_PCI, NULL, &pf, &e);
+	T("tail.pci_pf_again_no_dump", r == 0 && dumps() == 0 &&
+	  vfnl_replay_count(RP, RTM_GETLINK) == 1 && !strcmp(pf->netdev, "eth0"),
+	  "r=%d %s; %zu dumps, %zu GETLINKs", r, e.msg, dumps(), vfnl_replay_count(RP, RTM_GETLINK));
+	stop();
+}
+
 static bool file_is(const char *path, const char *want)
 {
 	char buf[64] = "";
@@ -233,5 +273,6 @@ int main(void)
 	test_uevent_forgets_group();
 	test_sweep_in_place();
 	test_publish_in_memory();
+	test_pci_pf_no_dump();
 	return t_done();
 }
