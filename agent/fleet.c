@@ -412,6 +412,15 @@ static int write_metrics(struct vfa_fleet *f, const char *path, bool quiet,
 	return 0;
 }
 
+/* The next publish compares the CDI spec with the file, not with what
+ * was written last: the sweep's safety net for a spec removed or edited
+ * behind the daemon's back (a read every sweep, not every publish). */
+void vfa_fleet_recheck(struct vfa_fleet *f)
+{
+	free(f->cdi.txt);
+	f->cdi.txt = NULL;
+}
+
 /* Rewrites what changed of the CDI spec and the metrics file, from a
  * snapshot of the daemon's model c (vfa_fleet_snapshot_model). Returns 1
  * with e set when this failure differs from the last one (the caller

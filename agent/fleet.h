@@ -101,6 +101,7 @@ int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c,
 			     struct vfa_state *st);
 int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, struct vfa_state *st,
 		      bool libvirt_connected, struct vfa_err *e);
+void vfa_fleet_recheck(struct vfa_fleet *f);
 void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o, int r,
 		  const struct vfa_err *e, json_object *res, double seconds);
 double vfa_fleet_now(void);

@@ -398,6 +398,8 @@ static void sweep_timer(int id, void *ud)
 	reconcile_sweep(s);
 	check_pfs(s);
 	loop_time(s, "sweep", t0);
+	if (s->fleet)
+		vfa_fleet_recheck(s->fleet);	/* the files, not only our copy */
 	fleet_publish(s);	/* and the metrics' timer */
 	srv_watch_changed(s);
 }

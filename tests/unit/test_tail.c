@@ -246,6 +246,10 @@ static void test_publish_in_memory(void)
 	}
 	r = vfa_fleet_publish(f, A, A->st, false, &e);
 	T("tail.publish_cdi_not_read_back", r == 0 && file_is(cdi, "edited"), "r=%d %s", r, e.msg);
+	/* The sweep's publish looks at the file: put back. */
+	vfa_fleet_recheck(f);
+	r = vfa_fleet_publish(f, A, A->st, false, &e);
+	T("tail.publish_recheck_restores", r == 0 && file_has(cdi, "\"/dev/vfio/10\""), "r=%d %s", r, e.msg);
 	/* A VF's group changes (uevents lost): the spec is written again. */
 	snprintf(conf, sizeof(conf), "%s/bus/pci/devices/%s/iommu_group", sys_path, vf_pci[0]);
 	unlink(conf);
