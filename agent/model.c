@@ -7,8 +7,12 @@
  * called:
  *  - per pool PF (struct pf in c->pfs): its identity (netdev, ifindex,
  *    PCI address) and its last link (flags, num_vf, VF table);
- *  - per VF its PCI address (pf->vf_pci, until the PF's VF count
- *    changes) and, last seen on vfio-pci, its IOMMU group (c->model.vfs).
+ *  - per VF its PCI address and IOMMU group (pf->vf_pci, until the PF's
+ *    VF count changes; a group also until a uevent adds or removes the
+ *    function) and, last seen on vfio-pci, its group (c->model.vfs);
+ *  - per PF named by PCI address, the ifindex it was found at (kept when
+ *    the model drops: one GETLINK, checked, instead of a link dump).
+ * The metrics and the CDI spec are published from it (fleet.c).
  * Leases are not part of it: they stay in the journal (lease.c), which
  * workers and --direct CLIs write too; every request lists them.
  *
@@ -20,8 +24,10 @@
  *  - our own SETLINKs: applied to the cached VF entry once the kernel
  *    acked them; their own notification, queued before the ack, is read
  *    and dropped then (vfa_model_acked), so it costs no GETLINK;
- *  - the sweep (every 5 s): everything is dropped and reread, and the
- *    leases are reconciled;
+ *  - the sweep (every 5 s): verified in place, not dropped (the request
+ *    after a sweep must not pay for rereading it): one GETLINK per PF,
+ *    the nodes of the VFs trusted on vfio-pci stat'ed (without uevents
+ *    their groups reread too), and the leases reconciled;
  *  - errors that say it is stale (a SETLINK or lookup failing with
  *    ENODEV, a /dev/vfio node gone): dropped, reread at the next begin;
  *  - a VF cached as on vfio-pci: the daemon reads the kernel's uevents
@@ -33,7 +39,7 @@
  *    called) it is trusted only while still in that IOMMU group with the
  *    group's /dev/vfio node there (a readlink and a stat per alloc).
  *    Removing a node by hand sends no uevent: the chown then fails, and
- *    the sweep forgets every VF every 5 s anyway. Any link event from
+ *    the sweep finds it within 5 s. Any link event from
  *    someone else on its PF forgets the VFs of the model (sriov_numvfs
  *    may have recreated them).
  * Reconcile (per lease: lock, reload, kernel checks) runs at start, on
