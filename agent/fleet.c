@@ -339,15 +339,43 @@ static void set_last(struct vfa_file_last *l, const char *path, const char *txt)
 	snprintf(l->path, sizeof(l->path), "%s", path);
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A fingerprint of what the CDI spec is rendered from (each VF's pool,
+ * address and group): equal, the spec is not even rendered again. */
+static uint64_t cdi_fp(const struct vfa_fleet_snap *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < s->n_vfs; i++) {
+		const struct vfa_fleet_vf *v = &s->vfs[i];
+
+		h = fnv(h, v->pool, strlen(v->pool) + 1);
+		h = fnv(h, v->pci, strlen(v->pci) + 1);
+		h = fnv(h, &v->group, sizeof(v->group));
+	}
+	return h;
+}
+
 static int write_cdi(struct vfa_fleet *f, const char *dir, struct vfa_err *e)
 {
 	char path[512], *txt = NULL;
+	uint64_t fp = cdi_fp(&f->snap);
 	bool first;
 	size_t n = 0;
 	int r;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, VFA_CDI_FILE) >= (int)sizeof(path))
 		return vfa_usage(e, ENAMETOOLONG, "[serve] cdi-dir %s: path too long", dir);
+	if (f->cdi.txt && !strcmp(f->cdi.path, path) && f->cdi.fp == fp)
+		return 0;	/* the same VFs as the spec written: not rendered */
 	for (size_t i = 0; i < f->snap.n_vfs; i++)
 		n += f->snap.vfs[i].group >= 0;
 	r = n ? vfa_cdi_render(&f->snap, &txt) : 0;
@@ -355,6 +383,7 @@ static int write_cdi(struct vfa_fleet *f, const char *dir, struct vfa_err *e)
 		return vfa_fail(e, r, "CDI spec %s: out of memory", path);
 	if (same_as_last(&f->cdi, path, n ? txt : "")) {
 		free(txt);
+		f->cdi.fp = fp;
 		return 0;	/* unchanged since we wrote it: no syscall */
 	}
 	first = !f->cdi.txt || strcmp(f->cdi.path, path);
@@ -368,13 +397,16 @@ static int write_cdi(struct vfa_fleet *f, const char *dir, struct vfa_err *e)
 		if (unlink(path) < 0 && errno != ENOENT)
 			return vfa_fail(e, errno, "CDI spec %s: cannot remove: %s", path, strerror(errno));
 		set_last(&f->cdi, path, "");
+		f->cdi.fp = fp;
 		return 0;
 	}
 	/* Durable (fsync'd) and only on change: runtimes read it, and it
 	 * changes only when the VFs do. */
 	r = vfa_file_update(path, txt, strlen(txt), NULL);
-	if (!r)
+	if (!r) {
 		set_last(&f->cdi, path, txt);
+		f->cdi.fp = fp;
+	}
 	free(txt);
 	if (r)
 		return vfa_fail(e, r, "CDI spec %s: cannot write: %s", path, strerror(-r));

@@ -8,6 +8,7 @@
 #include "agent/agent.h"
 #include "agent/repair.h"
 
+#include <stdint.h>
 #include <sys/types.h>
 
 struct vfnl;
@@ -83,6 +84,7 @@ int vfa_file_replace(const char *path, const char *buf, size_t len, mode_t mask)
 struct vfa_file_last {
 	char path[512];
 	char *txt;
+	uint64_t fp;			/* of what txt was rendered from */
 };
 struct vfa_fleet {
 	struct vfa_metrics m;
