@@ -1,7 +1,9 @@
 /* What vfagent serve publishes for the fleet: one snapshot of the pools
- * (rtnetlink, sysfs and the lease journal, read without the state lock;
- * PF by PF, so a missing PF does not hide the others), the CDI spec and the metrics file rendered from it, each
- * replaced atomically and only when its content changed. */
+ * (the daemon's model, vfa_fleet_snapshot_model, or else rtnetlink and
+ * sysfs; the lease journal read without the state lock; PF by PF, so a
+ * missing PF does not hide the others), the CDI spec and the metrics file
+ * rendered from it, each replaced atomically when its content changed
+ * (compared with what was last written, kept in memory). */
 #include "agent/fleet.h"
 #include "agent/agent_priv.h"
 #include "agent/model.h"

@@ -161,9 +161,9 @@ static void fleet_publish(struct server *s)
 }
 
 /* Publishes the metrics and the CDI spec within FLEET_MS: changes that
- * come together are published once (the snapshot reads every pool VF in
- * sysfs; published after every request under churn, it delayed the next
- * reply by more than the request itself took). */
+ * come together are published once (a publish holds the loop: the next
+ * reply waits it out; it reads no sysfs now, but renders and writes the
+ * metrics file). */
 void srv_fleet_soon(struct server *s)
 {
 	if (!s->fleet || s->fleet_armed)
