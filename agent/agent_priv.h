@@ -45,6 +45,11 @@ struct vfa_model {
 	bool uevents;			/* kernel uevents keep vfs[] true (serve.c) */
 	int own_ifindex;		/* the PF of the SETLINK just acked */
 	unsigned int own_flags;		/* and its flags as cached */
+	struct vfa_model_hint {		/* a PF named by PCI address: its ifindex */
+		char pci[16];		/* last found (kept when the model drops) */
+		int ifindex;
+	} hints[VFA_MAX_POOLS * VFA_MAX_PFS];
+	unsigned int n_hints;
 };
 
 struct vfa_agent {

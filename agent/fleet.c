@@ -1,8 +1,12 @@
 /* What vfagent serve publishes for the fleet: one snapshot of the pools
- * (rtnetlink, sysfs and the lease journal, read without the state lock;
- * PF by PF, so a missing PF does not hide the others), the CDI spec and the metrics file rendered from it, each
- * replaced atomically and only when its content changed. */
+ * (the daemon's model, vfa_fleet_snapshot_model, or else rtnetlink and
+ * sysfs; the lease journal read without the state lock; PF by PF, so a
+ * missing PF does not hide the others), the CDI spec and the metrics file
+ * rendered from it, each replaced atomically when its content changed
+ * (compared with what was last written, kept in memory). */
 #include "agent/fleet.h"
+#include "agent/agent_priv.h"
+#include "agent/model.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,6 +117,36 @@ out:
 	return r;
 }
 
+/* Replaces path with buf: a temp file beside it (as vfa_file_update), then
+ * a rename; no fsync and no read-back. For a file rewritten on every
+ * publish (the metrics): a crash or power loss leaves the previous
+ * version, or at worst an empty one, until the daemon's next publish
+ * (at start, then every sweep) replaces it. mask: the process umask
+ * (a mode it narrows is set back to 0644). Returns 0 or -errno. */
+int vfa_file_replace(const char *path, const char *buf, size_t len, mode_t mask)
+{
+	const char *slash = strrchr(path, '/');
+	char tmp[800];
+	int fd, r;
+
+	if (!slash || !slash[1] || snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp",
+					    (int)(slash - path), path, slash + 1) >= (int)sizeof(tmp))
+		return -EINVAL;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)	/* a crash's leftover */
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = (mask & 0644) && fchmod(fd, 0644) < 0 ? -errno : write_all(fd, buf, len);
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
 static const char *jstr(json_object *o, const char *key)
 {
 	json_object *v;
@@ -197,6 +231,66 @@ int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
 	return 0;
 }
 
+/* One configured PF and its VFs from the daemon's model (model.c): the
+ * PF's last link, its VFs' addresses and groups as last seen; only what
+ * the model has not seen yet is read (and then kept). */
+static void snap_model_pf(struct vfa_fleet *f, struct vfa_agent *c, const struct vfa_pool *p,
+			  unsigned int j, const struct vfa_lease *ls, size_t nl)
+{
+	struct vfa_fleet_snap *s = &f->snap;
+	struct vfa_fleet_pf *fp = &s->pfs[s->n_pfs++];
+	struct vfa_err e;
+	struct pf *pf;
+
+	memset(fp, 0, sizeof(*fp));
+	snprintf(fp->pool, sizeof(fp->pool), "%s", p->name);
+	snprintf(fp->pf, sizeof(fp->pf), "%s", p->pf[j]);
+	if (vfa_pf_resolve(c, p->pf[j], p, &pf, &e))
+		return;
+	fp->present = true;
+	fp->up = pf->link->flags & IFF_UP;
+	for (unsigned int i = 0; i < pf->link->num_vf && s->n_vfs < VFA_FLEET_MAX_VFS; i++) {
+		struct vfa_fleet_vf *v = &s->vfs[s->n_vfs];
+
+		memset(v, 0, sizeof(*v));
+		if (vfa_vf_pci(c, pf, i, v->pci, sizeof(v->pci), &e))
+			continue;
+		snprintf(v->pool, sizeof(v->pool), "%s", p->name);
+		if (!vfa_model_vf_group(c, pf, i, &v->group)) {
+			if (vfio_group(c->io, v->pci, &v->group))
+				v->group = -1;
+			vfa_model_vf_group_seen(c, pf, i, v->group);
+		}
+		v->leased = ls && leased(ls, nl, v->pci);
+		v->healthy = ls && fp->up && v->group >= 0;
+		s->n_vfs++;
+	}
+}
+
+/* vfa_fleet_snapshot() from the daemon's model c (its PFs, VF addresses
+ * and groups, kept true by events and the sweep): no link dump and no
+ * sysfs walk per publish once the model has seen the VFs. Called between
+ * requests (it brings the model up to date). Returns 0 or -ENOMEM. */
+int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c,
+			     struct vfa_state *st)
+{
+	const struct vfa_config *cfg = vfa_agent_config(c);
+	struct vfa_lease *ls = NULL;
+	size_t nl = 0;
+
+	vfa_model_refresh(c);
+	if (!st || vfa_lease_list(st, &ls, &nl, NULL)) {
+		ls = NULL;
+		nl = 0;
+	}
+	f->snap.n_vfs = f->snap.n_pfs = 0;
+	for (unsigned int i = 0; i < cfg->n_pools; i++)
+		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++)
+			snap_model_pf(f, c, &cfg->pools[i], j, ls, nl);
+	free(ls);
+	return 0;
+}
+
 /* The daemon's fleet state, reading sysfs under sys_root (NULL: /sys).
  * Returns 0 or -errno; the caller frees *ret with vfa_fleet_free(). */
 int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet **ret)
@@ -206,6 +300,8 @@ int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet *
 
 	if (!f)
 		return -ENOMEM;
+	f->umask = umask(022);
+	umask(f->umask);
 	r = vfnl_open(&f->nl);
 	if (!r)
 		r = vfio_ctx_new(sys_root, dev_root, &f->io);
@@ -224,30 +320,95 @@ void vfa_fleet_free(struct vfa_fleet *f)
 		return;
 	vfnl_close(f->nl);
 	vfio_ctx_free(f->io);
+	free(f->cdi.txt);
+	free(f->metrics.txt);
 	free(f);
 }
 
-static int write_cdi(const struct vfa_fleet *f, const char *dir, struct vfa_err *e)
+/* Is what the daemon last wrote at path (kept in memory) txt? Then the
+ * file is not read back: it was compared with the file once, at the
+ * first publish to path. */
+static bool same_as_last(const struct vfa_file_last *l, const char *path, const char *txt)
+{
+	return l->txt && !strcmp(l->path, path) && !strcmp(l->txt, txt);
+}
+
+/* Remembers txt as what path now holds (NULL: not known). */
+static void set_last(struct vfa_file_last *l, const char *path, const char *txt)
+{
+	free(l->txt);
+	l->txt = txt ? strdup(txt) : NULL;
+	snprintf(l->path, sizeof(l->path), "%s", path);
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A fingerprint of what the CDI spec is rendered from (each VF's pool,
+ * address and group): equal, the spec is not even rendered again. */
+static uint64_t cdi_fp(const struct vfa_fleet_snap *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < s->n_vfs; i++) {
+		const struct vfa_fleet_vf *v = &s->vfs[i];
+
+		h = fnv(h, v->pool, strlen(v->pool) + 1);
+		h = fnv(h, v->pci, strlen(v->pci) + 1);
+		h = fnv(h, &v->group, sizeof(v->group));
+	}
+	return h;
+}
+
+static int write_cdi(struct vfa_fleet *f, const char *dir, struct vfa_err *e)
 {
 	char path[512], *txt = NULL;
+	uint64_t fp = cdi_fp(&f->snap);
+	bool first;
 	size_t n = 0;
 	int r;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, VFA_CDI_FILE) >= (int)sizeof(path))
 		return vfa_usage(e, ENAMETOOLONG, "[serve] cdi-dir %s: path too long", dir);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return vfa_fail(e, errno, "CDI spec: cannot create %s: %s (create it or set [serve] cdi-dir, empty disables)",
-				dir, strerror(errno));
+	if (f->cdi.txt && !strcmp(f->cdi.path, path) && f->cdi.fp == fp)
+		return 0;	/* the same VFs as the spec written: not rendered */
 	for (size_t i = 0; i < f->snap.n_vfs; i++)
 		n += f->snap.vfs[i].group >= 0;
+	r = n ? vfa_cdi_render(&f->snap, &txt) : 0;
+	if (r)
+		return vfa_fail(e, r, "CDI spec %s: out of memory", path);
+	if (same_as_last(&f->cdi, path, n ? txt : "")) {
+		free(txt);
+		f->cdi.fp = fp;
+		return 0;	/* unchanged since we wrote it: no syscall */
+	}
+	first = !f->cdi.txt || strcmp(f->cdi.path, path);
+	set_last(&f->cdi, path, NULL);
+	if (first && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		free(txt);
+		return vfa_fail(e, errno, "CDI spec: cannot create %s: %s (create it or set [serve] cdi-dir, empty disables)",
+				dir, strerror(errno));
+	}
 	if (!n) {	/* a spec without devices is invalid: none at all */
 		if (unlink(path) < 0 && errno != ENOENT)
 			return vfa_fail(e, errno, "CDI spec %s: cannot remove: %s", path, strerror(errno));
+		set_last(&f->cdi, path, "");
+		f->cdi.fp = fp;
 		return 0;
 	}
-	r = vfa_cdi_render(&f->snap, &txt);
-	if (!r)
-		r = vfa_file_update(path, txt, strlen(txt), NULL);
+	/* Durable (fsync'd) and only on change: runtimes read it, and it
+	 * changes only when the VFs do. */
+	r = vfa_file_update(path, txt, strlen(txt), NULL);
+	if (!r) {
+		set_last(&f->cdi, path, txt);
+		f->cdi.fp = fp;
+	}
 	free(txt);
 	if (r)
 		return vfa_fail(e, r, "CDI spec %s: cannot write: %s", path, strerror(-r));
@@ -256,20 +417,25 @@ static int write_cdi(const struct vfa_fleet *f, const char *dir, struct vfa_err 
 
 /* quiet: the default path, whose directory exists only where
  * prometheus-node-exporter is installed: no directory, no file, no word. */
-static int write_metrics(const struct vfa_fleet *f, const char *path, bool quiet,
+static int write_metrics(struct vfa_fleet *f, const char *path, bool quiet,
 			 struct vfa_err *e)
 {
 	char *txt = NULL;
-	bool changed = false;
 	int r = vfa_metrics_render(&f->m, &f->snap, &txt);
 
-	if (!r)
-		r = vfa_file_update(path, txt, strlen(txt), &changed);
-	free(txt);
 	/* Unchanged: a fresh mtime still says the daemon is alive
-	 * (node_textfile_mtime_seconds). */
-	if (!r && !changed && utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
-		r = -errno;
+	 * (node_textfile_mtime_seconds); gone meanwhile: written again. */
+	if (!r && same_as_last(&f->metrics, path, txt) &&
+	    utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) == 0) {
+		free(txt);
+		return 0;
+	}
+	set_last(&f->metrics, path, NULL);
+	if (!r)
+		r = vfa_file_replace(path, txt, strlen(txt), f->umask);
+	if (!r)
+		set_last(&f->metrics, path, txt);
+	free(txt);
 	if (r == -ENOENT && quiet)
 		return 0;
 	if (r == -ENOENT)
@@ -280,18 +446,29 @@ static int write_metrics(const struct vfa_fleet *f, const char *path, bool quiet
 	return 0;
 }
 
-/* Takes a snapshot and rewrites what changed of the CDI spec and the
- * metrics file. Returns 1 with e set when this failure differs from the
- * last one (the caller logs it once), else 0. */
-int vfa_fleet_publish(struct vfa_fleet *f, const struct vfa_config *cfg,
-		      struct vfa_state *st, bool libvirt_connected, struct vfa_err *e)
+/* The next publish compares the CDI spec with the file, not with what
+ * was written last: the sweep's safety net for a spec removed or edited
+ * behind the daemon's back (a read every sweep, not every publish). */
+void vfa_fleet_recheck(struct vfa_fleet *f)
 {
+	free(f->cdi.txt);
+	f->cdi.txt = NULL;
+}
+
+/* Rewrites what changed of the CDI spec and the metrics file, from a
+ * snapshot of the daemon's model c (vfa_fleet_snapshot_model). Returns 1
+ * with e set when this failure differs from the last one (the caller
+ * logs it once), else 0. */
+int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, struct vfa_state *st,
+		      bool libvirt_connected, struct vfa_err *e)
+{
+	const struct vfa_config *cfg = vfa_agent_config(c);
 	const char *dir = vfa_fleet_cdi_dir(cfg), *mf = vfa_fleet_metrics_file(cfg);
 	int r = 0;
 
 	e->msg[0] = '\0';
 	vfa_metrics_sync(&f->m, cfg);
-	r = vfa_fleet_snapshot(f, cfg, st);
+	r = vfa_fleet_snapshot_model(f, c, st);
 	if (r)
 		return vfa_fail(e, r, "metrics and CDI spec: out of memory"), 1;
 	f->snap.libvirt_connected = libvirt_connected;

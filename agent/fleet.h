@@ -8,6 +8,9 @@
 #include "agent/agent.h"
 #include "agent/repair.h"
 
+#include <stdint.h>
+#include <sys/types.h>
+
 struct vfnl;
 struct vfio_ctx;
 
@@ -76,19 +79,31 @@ int vfa_metrics_render(const struct vfa_metrics *m, const struct vfa_fleet_snap 
 
 /* fleet.c */
 int vfa_file_update(const char *path, const char *buf, size_t len, bool *ret_changed);
+int vfa_file_replace(const char *path, const char *buf, size_t len, mode_t mask);
+/* What the daemon last wrote to a file (txt NULL: not known; "": no file). */
+struct vfa_file_last {
+	char path[512];
+	char *txt;
+	uint64_t fp;			/* of what txt was rendered from */
+};
 struct vfa_fleet {
 	struct vfa_metrics m;
 	struct vfa_fleet_snap snap;
 	char last_err[VFA_ERR_LEN];
 	struct vfnl *nl;
 	struct vfio_ctx *io;
+	struct vfa_file_last cdi, metrics;
+	mode_t umask;
 };
 int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet **ret);
 void vfa_fleet_free(struct vfa_fleet *f);
 int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
 		       struct vfa_state *st);
-int vfa_fleet_publish(struct vfa_fleet *f, const struct vfa_config *cfg,
-		      struct vfa_state *st, bool libvirt_connected, struct vfa_err *e);
+int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c,
+			     struct vfa_state *st);
+int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, struct vfa_state *st,
+		      bool libvirt_connected, struct vfa_err *e);
+void vfa_fleet_recheck(struct vfa_fleet *f);
 void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o, int r,
 		  const struct vfa_err *e, json_object *res, double seconds);
 double vfa_fleet_now(void);

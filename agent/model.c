@@ -7,8 +7,12 @@
  * called:
  *  - per pool PF (struct pf in c->pfs): its identity (netdev, ifindex,
  *    PCI address) and its last link (flags, num_vf, VF table);
- *  - per VF its PCI address (pf->vf_pci, until the PF's VF count
- *    changes) and, last seen on vfio-pci, its IOMMU group (c->model.vfs).
+ *  - per VF its PCI address and IOMMU group (pf->vf_pci, until the PF's
+ *    VF count changes; a group also until a uevent adds or removes the
+ *    function) and, last seen on vfio-pci, its group (c->model.vfs);
+ *  - per PF named by PCI address, the ifindex it was found at (kept when
+ *    the model drops: one GETLINK, checked, instead of a link dump).
+ * The metrics and the CDI spec are published from it (fleet.c).
  * Leases are not part of it: they stay in the journal (lease.c), which
  * workers and --direct CLIs write too; every request lists them.
  *
@@ -22,8 +26,10 @@
  *    acked them; their own notification, queued before the ack, is read
  *    (one datagram) and dropped then (vfa_model_acked), so it costs no
  *    GETLINK;
- *  - the sweep (every 5 s): everything is dropped and reread, and the
- *    leases are reconciled;
+ *  - the sweep (every 5 s): verified in place, not dropped (the request
+ *    after a sweep must not pay for rereading it): one GETLINK per PF,
+ *    the nodes of the VFs trusted on vfio-pci stat'ed (without uevents
+ *    their groups reread too), and the leases reconciled;
  *  - errors that say it is stale (a SETLINK or lookup failing with
  *    ENODEV, a /dev/vfio node gone): dropped, reread at the next begin;
  *  - a VF cached as on vfio-pci: the daemon reads the kernel's uevents
@@ -35,7 +41,7 @@
  *    called) it is trusted only while still in that IOMMU group with the
  *    group's /dev/vfio node there (a readlink and a stat per alloc).
  *    Removing a node by hand sends no uevent: the chown then fails, and
- *    the sweep forgets every VF every 5 s anyway. Any link event from
+ *    the sweep finds it within 5 s. Any link event from
  *    someone else on its PF forgets the VFs of the model (sriov_numvfs
  *    may have recreated them).
  *
@@ -152,18 +158,23 @@ void vfa_model_acked(struct vfa_agent *c, const struct pf *pf)
 	c->model.own_ifindex = 0;
 }
 
+/* The /dev/vfio nodes kept open are opened again (their path checked)
+ * at their next use: the sweep bounds how long a link put on their way
+ * can go unseen (vfio_ctx_keep_nodes). */
+static void nodes_reopen(struct vfa_agent *c)
+{
+	if (c->model.on) {
+		vfio_ctx_keep_nodes(c->io, false);
+		vfio_ctx_keep_nodes(c->io, true);
+	}
+}
+
 /* Forgets everything the model holds; reread at the next begin (never
  * freed here: a request may be holding a PF). */
 void vfa_model_invalidate(struct vfa_agent *c)
 {
 	c->model.stale_all = true;
-	/* The /dev/vfio nodes kept open are opened again (their path
-	 * checked) at their next use: the sweep bounds how long a link put
-	 * on their way can go unseen (vfio_ctx_keep_nodes). */
-	if (c->model.on) {
-		vfio_ctx_keep_nodes(c->io, false);
-		vfio_ctx_keep_nodes(c->io, true);
-	}
+	nodes_reopen(c);
 }
 
 /* The next begin looks at everything as the CLI does: the model dropped,
@@ -282,6 +293,17 @@ bool vfa_model_vf_addr(struct vfa_agent *c, struct pf *pf, unsigned int idx,
 	return true;
 }
 
+/* pf->vf_pci is one allocation: VFNL_MAX_VFS addresses, then as many
+ * IOMMU groups (GRP_UNKNOWN until looked up), so that whoever frees the
+ * addresses (agent.c, refresh) frees the groups with them. */
+#define GRP_UNKNOWN (-2)
+#define VF_TABLE_SIZE (VFNL_MAX_VFS * (sizeof(((struct pf *)0)->vf_pci[0]) + sizeof(int)))
+
+static int *vf_groups(const struct pf *pf)
+{
+	return (int *)(void *)&pf->vf_pci[VFNL_MAX_VFS];
+}
+
 /* Records VF idx of pf at PCI address pci (kept until the PF's VF count
  * changes or the model is dropped). */
 void vfa_model_vf_addr_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
@@ -289,10 +311,47 @@ void vfa_model_vf_addr_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx
 {
 	if (!c->model.on || idx >= VFNL_MAX_VFS || strlen(pci) >= sizeof(pf->vf_pci[0]))
 		return;
-	if (!pf->vf_pci)
-		pf->vf_pci = calloc(VFNL_MAX_VFS, sizeof(pf->vf_pci[0]));
-	if (pf->vf_pci)
+	if (!pf->vf_pci) {
+		pf->vf_pci = calloc(1, VF_TABLE_SIZE);
+		for (unsigned int i = 0; pf->vf_pci && i < VFNL_MAX_VFS; i++)
+			vf_groups(pf)[i] = GRP_UNKNOWN;
+	}
+	if (pf->vf_pci && strcmp(pf->vf_pci[idx], pci)) {
 		memcpy(pf->vf_pci[idx], pci, strlen(pci) + 1);
+		vf_groups(pf)[idx] = GRP_UNKNOWN;
+	}
+}
+
+/* The IOMMU group of VF idx of pf as last seen (-1: none) into
+ * *ret_group; false (look in sysfs) when the model has not seen it. A
+ * group does not change while the VF exists: forgotten with the VF's
+ * address, and on a uevent that adds or removes the function. */
+bool vfa_model_vf_group(struct vfa_agent *c, const struct pf *pf, unsigned int idx,
+			int *ret_group)
+{
+	if (!c->model.on || !pf->vf_pci || idx >= VFNL_MAX_VFS || !pf->vf_pci[idx][0] ||
+	    vf_groups(pf)[idx] == GRP_UNKNOWN)
+		return false;
+	*ret_group = vf_groups(pf)[idx];
+	return true;
+}
+
+/* Records the IOMMU group (-1: none) of VF idx of pf, whose address the
+ * model holds (vfa_model_vf_addr_seen). */
+void vfa_model_vf_group_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+			     int group)
+{
+	if (c->model.on && pf->vf_pci && idx < VFNL_MAX_VFS && pf->vf_pci[idx][0])
+		vf_groups(pf)[idx] = group < 0 ? -1 : group;
+}
+
+/* Forgets the group of every VF at pci (-1: of every VF). */
+static void groups_forget(struct vfa_agent *c, const char *pci)
+{
+	for (unsigned int i = 0; i < c->n_pfs; i++)
+		for (unsigned int k = 0; c->pfs[i].vf_pci && k < VFNL_MAX_VFS; k++)
+			if (!pci || !strcmp(c->pfs[i].vf_pci[k], pci))
+				vf_groups(&c->pfs[i])[k] = GRP_UNKNOWN;
 }
 
 /* The kernel acked the settings s[0..n) on pf: the cached VF table says
@@ -346,6 +405,8 @@ void vfa_model_uevent(struct vfa_agent *c, const struct vfio_uevent *ev)
 			return;
 		if (ev->action != VFIO_UEV_CHANGE)
 			vfa_model_vf_forget(c, ev->pci);
+		if (ev->action == VFIO_UEV_ADD || ev->action == VFIO_UEV_REMOVE)
+			groups_forget(c, ev->pci);
 		return;
 	}
 	if (ev->group < 0 || ev->action != VFIO_UEV_REMOVE)
@@ -362,4 +423,105 @@ void vfa_model_uevent(struct vfa_agent *c, const struct vfio_uevent *ev)
 void vfa_model_uevents_lost(struct vfa_agent *c)
 {
 	c->model.n_vfs = 0;
+	groups_forget(c, NULL);
+}
+
+/* Without uevents: rereads each group the model holds (a VF recreated
+ * behind our back may be in another), forgets those that moved. */
+static void groups_recheck(struct vfa_agent *c)
+{
+	for (unsigned int i = 0; i < c->n_pfs; i++) {
+		struct pf *pf = &c->pfs[i];
+
+		for (unsigned int k = 0; pf->vf_pci && k < VFNL_MAX_VFS; k++) {
+			int g = -1;
+
+			if (!pf->vf_pci[k][0] || vf_groups(pf)[k] == GRP_UNKNOWN)
+				continue;
+			if (vfio_group(c->io, pf->vf_pci[k], &g) || g != vf_groups(pf)[k])
+				vf_groups(pf)[k] = GRP_UNKNOWN;
+		}
+	}
+}
+
+/* The VFs trusted as on vfio-pci: their /dev/vfio node is stat'ed (its
+ * removal by hand sends no uevent); without uevents their group is
+ * reread too (vfa_model_vf_ready). Those that fail are forgotten. */
+static void vfs_recheck(struct vfa_agent *c)
+{
+	for (unsigned int i = 0; i < c->model.n_vfs;) {
+		struct vfa_model_vf *v = &c->model.vfs[i];
+		char pci[sizeof(v->pci)];
+		uid_t u;
+		gid_t g;
+		mode_t m;
+		int grp;
+
+		memcpy(pci, v->pci, sizeof(pci));
+		if (c->model.uevents ? vfio_node_stat(c->io, v->group, &u, &g, &m) == 0 :
+				       vfa_model_vf_ready(c, pci, &grp)) {
+			i++;
+			continue;
+		}
+		vfa_model_vf_forget(c, pci);	/* no-op if vf_ready did */
+	}
+}
+
+/* The sweep (every 5 s): verifies the model in place instead of dropping
+ * it, so that the request after a sweep does not pay for rereading it.
+ * One GETLINK per PF; a PF gone or renamed drops the model, a PF whose VF
+ * count changed drops its VFs; the VFs trusted on vfio-pci are checked
+ * (their node; without uevents their group, and each group cached). */
+void vfa_model_sweep(struct vfa_agent *c)
+{
+	if (!c->model.on)
+		return;
+	vfa_model_refresh(c);	/* what events marked, as before a request */
+	for (unsigned int i = 0; i < c->n_pfs; i++) {
+		struct pf *pf = &c->pfs[i];
+		uint32_t num = pf->link->num_vf;
+		struct vfa_err e;
+
+		if (vfa_pf_refresh(c, pf, &e) || strcmp(pf->link->name, pf->netdev)) {
+			vfa_model_invalidate(c);
+			vfa_model_refresh(c);
+			return;
+		}
+		if (pf->link->num_vf != num) {
+			free(pf->vf_pci);
+			pf->vf_pci = NULL;
+			c->model.n_vfs = 0;
+		}
+	}
+	nodes_reopen(c);	/* the sweep's bound, as when the model drops */
+	vfs_recheck(c);
+	if (!c->model.uevents)
+		groups_recheck(c);
+}
+
+/* The netdev of PCI function pci (a PF named by its address) into ret:
+ * the daemon asks by the ifindex it found last time (one GETLINK) and
+ * checks that it is still that function; otherwise, and in the CLI, a
+ * link dump finds it. Returns 0 or -errno (-ENODEV: none). */
+int vfa_model_find_pci(struct vfa_agent *c, const char *pci, struct vfnl_link *ret)
+{
+	struct vfa_model_hint *h = NULL;
+	int r;
+
+	for (unsigned int i = 0; c->model.on && i < c->model.n_hints && !h; i++)
+		if (!strcmp(c->model.hints[i].pci, pci))
+			h = &c->model.hints[i];
+	if (h && vfnl_get_link(c->nl, h->ifindex, NULL, ret) == 0 &&
+	    !strcmp(ret->parent_bus, "pci") && !strcmp(ret->parent_dev, pci))
+		return 0;
+	r = vfnl_find_pci(c->nl, pci, ret);
+	if (r || !c->model.on || strlen(pci) >= sizeof(h->pci))
+		return r;
+	if (!h && c->model.n_hints < sizeof(c->model.hints) / sizeof(c->model.hints[0]))
+		h = &c->model.hints[c->model.n_hints++];
+	if (h) {
+		memcpy(h->pci, pci, strlen(pci) + 1);
+		h->ifindex = ret->ifindex;
+	}
+	return 0;
 }

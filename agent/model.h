@@ -23,4 +23,14 @@ void vfa_model_uevents(struct vfa_agent *c, bool on);
 void vfa_model_uevent(struct vfa_agent *c, const struct vfio_uevent *ev);
 void vfa_model_uevents_lost(struct vfa_agent *c);
 
+/* The sweep's look, in place; the fleet snapshot's VF groups. */
+struct pf;
+void vfa_model_sweep(struct vfa_agent *c);
+bool vfa_model_vf_group(struct vfa_agent *c, const struct pf *pf, unsigned int idx,
+			int *ret_group);
+void vfa_model_vf_group_seen(struct vfa_agent *c, struct pf *pf, unsigned int idx,
+			     int group);
+struct vfnl_link;
+int vfa_model_find_pci(struct vfa_agent *c, const char *pci, struct vfnl_link *ret);
+
 #endif

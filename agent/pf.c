@@ -47,7 +47,7 @@ int vfa_pf_resolve(struct vfa_agent *c, const char *spec, const struct vfa_pool 
 	if (vfpci_addr_parse(spec, &a) == 0) {
 		char s[VFPCI_ADDR_LEN];
 
-		r = vfnl_find_pci(c->nl, vfpci_addr_str(&a, s), pf->link);
+		r = vfa_model_find_pci(c, vfpci_addr_str(&a, s), pf->link);
 	} else {
 		r = vfnl_get_link(c->nl, 0, spec, pf->link);
 	}

@@ -140,21 +140,35 @@ void srv_want_retry(struct server *s)
 	vfa_loop_timer_set(s->loop, s->retry_timer, LOCK_RETRY_MS);
 }
 
+/* Measuring hook: VFAGENT_LOOP_TIMES=1 logs (debug) how long the sweep
+ * and each publish held the loop, which a request arriving then waits
+ * out (bench/README.md). */
+static void loop_time(struct server *s, const char *what, double t0)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = getenv("VFAGENT_LOOP_TIMES") != NULL;
+	if (on)
+		srv_logmsg(s, 7, "loop time: %s %.0f us", what, (vfa_fleet_now() - t0) * 1e6);
+}
+
 /* The CDI spec and the metrics file (fleet.c); a new failure is logged
  * once. */
 static void fleet_publish(struct server *s)
 {
 	struct vfa_err e = { "", 0 };
+	double t0 = vfa_fleet_now();
 
-	if (s->fleet && vfa_fleet_publish(s->fleet, vfa_agent_config(s->agent), s->st,
-					  s->virt_watching, &e))
+	if (s->fleet && vfa_fleet_publish(s->fleet, s->agent, s->st, s->virt_watching, &e))
 		srv_logmsg(s, 4, "%s", e.msg);
+	loop_time(s, "publish", t0);
 }
 
 /* Publishes the metrics and the CDI spec within FLEET_MS: changes that
- * come together are published once (the snapshot reads every pool VF in
- * sysfs; published after every request under churn, it delayed the next
- * reply by more than the request itself took). */
+ * come together are published once (a publish holds the loop: the next
+ * reply waits it out; it reads no sysfs now, but renders and writes the
+ * metrics file). */
 void srv_fleet_soon(struct server *s)
 {
 	if (!s->fleet || s->fleet_armed)
@@ -406,16 +420,22 @@ static void sweep_timer(int id, void *ud)
 	struct server *s = ud;
 	unsigned long n;
 	uid_t uid;
+	double t0;
 
 	(void)id;
 	while (vfa_ratelimit_pending(&s->rl, srv_mono_ms(), &uid, &n))
 		srv_logmsg(s, 5, "uid %u: %lu more refusals and denials not logged (rate limit)",
 			   (unsigned int)uid, n);
 	/* The model's safety net: changes that send no event (a driver
-	 * unbound, a node removed) are found here, and leases reconciled. */
-	vfa_model_invalidate(s->agent);
+	 * unbound, a node removed) are found here, in place (model.c), and
+	 * leases reconciled. */
+	t0 = vfa_fleet_now();
+	vfa_model_sweep(s->agent);
 	reconcile_sweep(s);
 	check_pfs(s);
+	loop_time(s, "sweep", t0);
+	if (s->fleet)
+		vfa_fleet_recheck(s->fleet);	/* the files, not only our copy */
 	fleet_publish(s);	/* and the metrics' timer */
 	srv_watch_changed(s);
 }

@@ -9,7 +9,7 @@
 #    recreated root-owned): the alloc hands the node to the pool owner;
 #  - a leased VF removed with sriov_numvfs behind the daemon's back: the
 #    release drops the lease (nothing left to scrub), no error.
-# The sweep, which forgets the model every 5 s, is set to an hour here, so
+# The sweep, which checks the model every 5 s, is set to an hour here, so
 # only the uevents can have done it.
 . tests/lab/lib.sh
 lab_setup uevent || exit 0
