@@ -205,6 +205,15 @@ static void snap_pf(struct vfa_fleet *f, const struct vfa_pool *p, unsigned int 
 	}
 }
 
+/* The leases of st into *ls (the caller frees), none if it cannot say. */
+static void leases_of(struct vfa_state *st, struct vfa_lease **ls, size_t *n)
+{
+	if (!st || vfa_lease_list(st, ls, n, NULL)) {
+		*ls = NULL;
+		*n = 0;
+	}
+}
+
 /* Fills f->snap from every PF of every pool of cfg and the leases in st
  * (read as they are: no state lock is taken, nothing is repaired). When
  * the leases cannot be read (st NULL, or the journal fails), no VF is
@@ -218,10 +227,7 @@ int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
 
 	if (!link)
 		return -ENOMEM;
-	if (!st || vfa_lease_list(st, &ls, &nl, NULL)) {
-		ls = NULL;
-		nl = 0;
-	}
+	leases_of(st, &ls, &nl);
 	f->snap.n_vfs = f->snap.n_pfs = 0;
 	for (unsigned int i = 0; i < cfg->n_pools; i++)
 		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++)
@@ -279,10 +285,7 @@ int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c,
 	size_t nl = 0;
 
 	vfa_model_refresh(c);
-	if (!st || vfa_lease_list(st, &ls, &nl, NULL)) {
-		ls = NULL;
-		nl = 0;
-	}
+	leases_of(st, &ls, &nl);
 	f->snap.n_vfs = f->snap.n_pfs = 0;
 	for (unsigned int i = 0; i < cfg->n_pools; i++)
 		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++)

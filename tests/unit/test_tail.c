@@ -241,28 +241,30 @@ static void test_pci_pf_no_dump(void)
 	stop();
 }
 
-static bool file_is(const char *path, const char *want)
+/* path's first len - 1 bytes into buf, NUL-ended ("" if unreadable). */
+static char *file_text(const char *path, char *buf, size_t len)
 {
-	char buf[64] = "";
 	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
 
 	if (f)
 		fclose(f);
 	buf[n] = '\0';
-	return !strcmp(buf, want);
+	return buf;
+}
+
+static bool file_is(const char *path, const char *want)
+{
+	char buf[64];
+
+	return !strcmp(file_text(path, buf, sizeof(buf)), want);
 }
 
 static bool file_has(const char *path, const char *want)
 {
-	char buf[8192] = "";
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	char buf[8192];
 
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return strstr(buf, want) != NULL;
+	return strstr(file_text(path, buf, sizeof(buf)), want) != NULL;
 }
 
 /* The CDI spec is compared with what the daemon wrote, not read back:
