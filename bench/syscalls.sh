@@ -22,7 +22,9 @@ trap 'kill -TERM \$(pgrep -P \$p) 2>/dev/null' TERM
 wait \$p; wait \$p
 W
 chmod 755 "$wrap"
-bench/serve_bench cycles "$wrap" "$conf" "$st" "$pool" "$out" "$secs" 1 >/dev/null || echo "syscalls: serve_bench failed" >&2
+# serve_bench's own files go to a subdir: never over the cycles mode's.
+mkdir -p "$out/syscalls"
+bench/serve_bench cycles "$wrap" "$conf" "$st" "$pool" "$out/syscalls" "$secs" 1 >/dev/null || echo "syscalls: serve_bench failed" >&2
 rm -f "$wrap"
 echo "syscalls of $v per request ($(date -u '+%Y-%m-%d %H:%M UTC'), strace -f, 1 client, ${secs} s):"
 awk '
