@@ -161,13 +161,13 @@ static int pool_vf(struct vfa_agent *c, const char *pci, const struct vfa_pool *
 		   struct pf **ret_pf, unsigned int *ret_idx);
 
 /**
- * vfa_fence_pool - a fenced lease (journal_import.c, vfa_journal_fence)
- * whose pool is not configured (none known yet, or the pool was removed or
+ * vfa_lease_repool - a lease whose pool is not configured (a fence's pool
+ * not known yet, journal_import.c vfa_journal_fence; or the pool removed or
  * renamed) is moved to the configured pool that has its VF, journaled.
  * Returns 0 when l's pool is configured now, -ENOENT when no pool has the
  * VF, another -errno with e (may be NULL) when the journal write failed.
  */
-int vfa_fence_pool(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e)
+int vfa_lease_repool(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e)
 {
 	const struct vfa_pool *p;
 	struct pf *pf;
@@ -187,36 +187,36 @@ int vfa_fence_pool(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e)
 }
 
 /**
- * vfa_fence_unpooled - releases fenced lease l if no configured pool has
- * its VF (its pool was removed, or renamed and the VF left out): no pool
+ * vfa_lease_unpooled - releases lease l (fenced or not) if no configured
+ * pool has its VF (its pool was removed, or renamed and the VF left out): no pool
  * says what the VF's idle state is, so it is not scrubbed; the lease is
  * dropped, added to done, and the VF left as it is, said in a note.
- * Returns 1 when so, 0 when a pool has the VF (vfa_fence_pool moved the
+ * Returns 1 when so, 0 when a pool has the VF (vfa_lease_repool moved the
  * lease there: release it as any other), -errno with e.
  */
-int vfa_fence_unpooled(struct vfa_agent *c, struct vfa_lease *l, json_object *done,
+int vfa_lease_unpooled(struct vfa_agent *c, struct vfa_lease *l, json_object *done,
 		       struct vfa_err *e)
 {
-	int r = vfa_fence_pool(c, l, e);
+	int r = vfa_lease_repool(c, l, e);
 
 	if (r != -ENOENT)
 		return r;
 	r = vfa_unjournal(c, l->pci, e);
 	if (r)
 		return r;
-	vfa_note(c, "%s %s: fenced lease released: no configured pool has this VF (lease pool %s), so the VF was left as it is, not scrubbed (its MAC, VLAN and driver are what the last holder left)",
+	vfa_note(c, "%s %s: lease released: no configured pool has this VF (lease pool %s), so the VF was left as it is, not scrubbed (its MAC, VLAN and driver are what the last holder left)",
 		 l->pci, l->id, l->pool);
 	json_object_array_add(done, vfa_lease_json(l));
 	return 1;
 }
 
 /* A fenced lease is never freed here: nobody knows who holds its VF. Its
- * pool and PF are filled in once a pool has the VF (vfa_fence_pool), so
+ * pool and PF are filled in once a pool has the VF (vfa_lease_repool), so
  * that an admin's release can scrub it; every look notes it (the daemon's
  * sweep logs a note once while it stays the same). */
 static void check_fenced(struct vfa_agent *c, struct vfa_lease *l)
 {
-	vfa_fence_pool(c, l, NULL);
+	vfa_lease_repool(c, l, NULL);
 	vfa_note(c, "%s %s: fenced: " VFA_FENCE_WHY "; once you know none does: vfagent release --pci %s%s",
 		 l->pci, l->id, l->pci,
 		 vfa_config_pool(&c->cfg, l->pool) ? "" : " (no configured pool has this VF: the release drops the lease and leaves the VF as it is)");

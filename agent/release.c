@@ -51,13 +51,6 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 		vfa_vf_unhold(c, fd);
 		return 0;
 	}
-	if (vfa_lease_state(l) == VFA_LS_FENCED) {
-		r = vfa_fence_unpooled(c, l, done, e);
-		if (r) {
-			r = r < 0 ? r : 0;
-			goto out;
-		}
-	}
 	if (l->domain[0] && (l->attached || vfa_lease_state(l) == VFA_LS_DETACHING)) {
 		struct vfa_virt *v = vfa_virt_conn(c, e);
 
@@ -92,6 +85,14 @@ static int release_one(struct vfa_agent *c, const struct vfa_opts *o, const char
 			goto out;
 		}
 		vfa_crash_point("release.detached");
+	}
+	/* Its pool gone from the config (removed, renamed): moved to the
+	 * pool that has the VF now, or dropped with the VF left as it is
+	 * (no pool says what its idle state is). */
+	r = vfa_lease_unpooled(c, l, done, e);
+	if (r) {
+		r = r < 0 ? r : 0;
+		goto out;
 	}
 	vfa_lease_set_state(l, VFA_LS_RELEASING);
 	r = vfa_journal(c, l, e);

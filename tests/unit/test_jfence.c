@@ -290,6 +290,53 @@ static void test_release_pool_gone(void)
 	stop();
 }
 
+/* A ready lease (not fenced) of a pool no longer configured: its release
+ * left it "releasing" for good and exited 1 (vfa_scrub: "pool ... is no
+ * longer configured"). Now as for a fence: moved to the pool that has the
+ * VF and scrubbed there, or, with no such pool, dropped and the VF left. */
+static void ready_of(const char *pool, const char *pci, const char *id)
+{
+	struct vfa_lease l = lease_i(3);
+
+	snprintf(l.pool, sizeof(l.pool), "%s", pool);
+	snprintf(l.pci, sizeof(l.pci), "%s", pci);
+	snprintf(l.id, sizeof(l.id), "%s", id);
+	jadd(&l, NULL, false);
+}
+
+static void test_release_ready_pool_gone(void)
+{
+	struct vfa_opts o = { .pci = "0000:05:00.2" };
+	struct vfa_err e = { "", 0 };
+	struct vfa_lease got;
+	json_object *res = NULL;
+	unsigned int bad;
+	int r;
+
+	if (start(POOL7, true, false)) {
+		T("jfence.start", 0, "cannot set up the fake host");
+		return;
+	}
+	ready_of("gone", "0000:05:00.2", "00000000000000f3");
+	vfnl_replay_forget(RP);
+	r = vfa_release(A, &o, &res, &e);
+	T("jfence.release_ready_pool_gone", r == 0 && released(res) == 1 &&
+	  fresh("0000:05:00.2", &got, &bad) == -ENOENT && setlinks() == 0 &&
+	  notes_have(res, "not scrubbed"), "r=%d %s: %s", r, e.msg,
+	  res ? json_object_to_json_string(res) : "");
+	json_object_put(res);
+	res = NULL;
+	ready_of("old", vf_pci[3], "00000000000000f4");
+	o.pci = vf_pci[3];
+	vfnl_replay_forget(RP);
+	r = vfa_release(A, &o, &res, &e);
+	T("jfence.release_ready_pool_renamed", r == 0 && released(res) == 1 &&
+	  fresh(vf_pci[3], &got, &bad) == -ENOENT && !notes_have(res, "not scrubbed"),
+	  "r=%d %s: %s", r, e.msg, res ? json_object_to_json_string(res) : "");
+	json_object_put(res);
+	stop();
+}
+
 /* {"format":N}: a journal of a newer format is refused, not misread (an
  * older reader would skip the records it cannot parse and free their
  * VFs); the current format reads as no record at all. */
@@ -341,6 +388,7 @@ int main(void)
 	test_compaction();
 	test_report_release();
 	test_release_pool_gone();
+	test_release_ready_pool_gone();
 	test_format();
 	return t_done();
 }
