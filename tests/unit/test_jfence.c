@@ -243,98 +243,64 @@ static void test_report_release(void)
 	stop();
 }
 
-/* A fenced lease of a pool no longer configured. */
-static void fenced_of(const char *pool, const char *pci)
+/* A lease in state st of a pool no longer configured (lease_i(vf)'s,
+ * at pci, with id). */
+static void unpooled_of(enum vfa_lease_state st, unsigned int vf, const char *pool,
+			const char *pci, const char *id)
 {
-	struct vfa_lease l = lease_i(2);
+	struct vfa_lease l = lease_i(vf);
 
-	l.state = VFA_LS_FENCED;
-	snprintf(l.pool, sizeof(l.pool), "%s", pool);
-	snprintf(l.pci, sizeof(l.pci), "%s", pci);
-	snprintf(l.id, sizeof(l.id), "00000000000000f2");
-	jadd(&l, NULL, false);
-}
-
-static void test_release_pool_gone(void)
-{
-	struct vfa_opts o = { .pci = "0000:05:00.1" };
-	struct vfa_err e = { "", 0 };
-	struct vfa_lease got;
-	json_object *res = NULL;
-	unsigned int bad;
-	int r;
-
-	if (start(POOL7, true, false)) {
-		T("jfence.start", 0, "cannot set up the fake host");
-		return;
-	}
-	/* No configured pool has the VF: the lease is dropped, the VF left
-	 * alone. */
-	fenced_of("gone", "0000:05:00.1");
-	vfnl_replay_forget(RP);
-	r = vfa_release(A, &o, &res, &e);
-	T("jfence.release_pool_gone", r == 0 && released(res) == 1 &&
-	  fresh("0000:05:00.1", &got, &bad) == -ENOENT && setlinks() == 0 &&
-	  notes_have(res, "not scrubbed"), "r=%d %s: %s", r, e.msg,
-	  res ? json_object_to_json_string(res) : "");
-	json_object_put(res);
-	res = NULL;
-
-	/* The pool was renamed: the pool that has the VF now scrubs it. */
-	fenced_of("old", vf_pci[2]);
-	o.pci = vf_pci[2];
-	r = vfa_release(A, &o, &res, &e);
-	T("jfence.release_pool_renamed", r == 0 && released(res) == 1 &&
-	  fresh(vf_pci[2], &got, &bad) == -ENOENT, "r=%d %s", r, e.msg);
-	json_object_put(res);
-	stop();
-}
-
-/* A ready lease (not fenced) of a pool no longer configured: its release
- * left it "releasing" for good and exited 1 (vfa_scrub: "pool ... is no
- * longer configured"). Now as for a fence: moved to the pool that has the
- * VF and scrubbed there, or, with no such pool, dropped and the VF left. */
-static void ready_of(const char *pool, const char *pci, const char *id)
-{
-	struct vfa_lease l = lease_i(3);
-
+	l.state = st;
 	snprintf(l.pool, sizeof(l.pool), "%s", pool);
 	snprintf(l.pci, sizeof(l.pci), "%s", pci);
 	snprintf(l.id, sizeof(l.id), "%s", id);
 	jadd(&l, NULL, false);
 }
 
-static void test_release_ready_pool_gone(void)
+/* The release of a lease whose pool is no longer configured (test names
+ * prefixed pf), fenced or ready: a ready one exited 1 and stayed
+ * "releasing" for good (vfa_scrub: "pool ... is no longer configured").
+ * No configured pool has the VF: the lease is dropped, the VF left
+ * alone; the pool was renamed: the pool that has the VF now scrubs it. */
+static void release_unpooled(const char *pf, enum vfa_lease_state st, unsigned int vf,
+			     const char *gone_pci)
 {
-	struct vfa_opts o = { .pci = "0000:05:00.2" };
+	struct vfa_opts o = { .pci = gone_pci };
 	struct vfa_err e = { "", 0 };
 	struct vfa_lease got;
 	json_object *res = NULL;
 	unsigned int bad;
+	char name[64];
 	int r;
 
 	if (start(POOL7, true, false)) {
 		T("jfence.start", 0, "cannot set up the fake host");
 		return;
 	}
-	ready_of("gone", "0000:05:00.2", "00000000000000f3");
+	unpooled_of(st, vf, "gone", gone_pci, "00000000000000f2");
 	vfnl_replay_forget(RP);
 	r = vfa_release(A, &o, &res, &e);
-	T("jfence.release_ready_pool_gone", r == 0 && released(res) == 1 &&
-	  fresh("0000:05:00.2", &got, &bad) == -ENOENT && setlinks() == 0 &&
-	  notes_have(res, "not scrubbed"), "r=%d %s: %s", r, e.msg,
+	snprintf(name, sizeof(name), "jfence.release_%spool_gone", pf);
+	T(name, r == 0 && released(res) == 1 && fresh(gone_pci, &got, &bad) == -ENOENT &&
+	  setlinks() == 0 && notes_have(res, "not scrubbed"), "r=%d %s: %s", r, e.msg,
 	  res ? json_object_to_json_string(res) : "");
 	json_object_put(res);
 	res = NULL;
-	ready_of("old", vf_pci[3], "00000000000000f4");
-	o.pci = vf_pci[3];
-	vfnl_replay_forget(RP);
+	unpooled_of(st, vf, "old", vf_pci[vf], "00000000000000f4");
+	o.pci = vf_pci[vf];
 	r = vfa_release(A, &o, &res, &e);
-	T("jfence.release_ready_pool_renamed", r == 0 && released(res) == 1 &&
-	  fresh(vf_pci[3], &got, &bad) == -ENOENT && !notes_have(res, "not scrubbed"),
-	  "r=%d %s: %s", r, e.msg, res ? json_object_to_json_string(res) : "");
+	snprintf(name, sizeof(name), "jfence.release_%spool_renamed", pf);
+	T(name, r == 0 && released(res) == 1 && fresh(vf_pci[vf], &got, &bad) == -ENOENT &&
+	  !notes_have(res, "not scrubbed"), "r=%d %s: %s", r, e.msg,
+	  res ? json_object_to_json_string(res) : "");
 	json_object_put(res);
 	stop();
+}
+
+static void test_release_pool_gone(void)
+{
+	release_unpooled("", VFA_LS_FENCED, 2, "0000:05:00.1");
+	release_unpooled("ready_", VFA_LS_READY, 3, "0000:05:00.2");
 }
 
 /* {"format":N}: a journal of a newer format is refused, not misread (an
@@ -388,7 +354,6 @@ int main(void)
 	test_compaction();
 	test_report_release();
 	test_release_pool_gone();
-	test_release_ready_pool_gone();
 	test_format();
 	return t_done();
 }
