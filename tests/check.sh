@@ -1,31 +1,3 @@
-			# lab_boot KIND RUNNER [RUN.SH OPTIONS]: one boot with its
-			# results in $out (the caller's mktemp -d), added to the run's.
-			lab_boot() {
-				lb_kind=$1 lb_run=$2; shift 2
-				sh tests/lab/run.sh "$@" --out "$out" --timeout "${VFAGENT_LAB_TIMEOUT:-3000}" sh "$lb_run" ${VFAGENT_LAB_TESTS:-}
-				rc=$?
-				[ -f "$out/results" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out/results" >>"$res"
-				if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/results" 2>/dev/null; then
-					say "FAIL $lb_kind: guest exited $rc (console log: $out/console.log)"
-				fi
-			}
-			# One boot for tests/lab/t_*.sh; one with four PFs (28 VFs) for
-			# m_*.sh; one with systemd as PID 1 and the package installed
-			# for s_*.sh.
-			if wanted tests/lab/t_*.sh; then
-				out=$(mktemp -d /tmp/vfagent-lab.XXXXXX)
-				lab_boot lab tests/lab/all.sh
-			fi
-			if wanted tests/lab/m_[0-9]*.sh; then
-				out=$(mktemp -d /tmp/vfagent-lab-pfs.XXXXXX)
-				lab_boot lab.pfs tests/lab/m_all.sh --pfs 4
-			fi
-			if wanted tests/lab/s_[0-9]*.sh; then
-				out=$(mktemp -d /tmp/vfagent-lab-sd.XXXXXX)
-				if [ -n "$built_deb" ]; then cp "$built_deb" "$out/vfagent.deb"
-				else echo "lab: no .deb built in this run; the systemd boot installs with make install"; fi
-				lab_boot lab.systemd tests/lab/s_all.sh --systemd --prep tests/lab/s_prep.sh
-			fi
 #!/bin/sh
 # make check: deps, build, unit tests, root tests (netns), fuzz, lab.
 # Every test prints one line: "PASS name", "FAIL name: why" or
