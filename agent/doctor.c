@@ -301,6 +301,7 @@ static int ctx_open(const struct vfa_opts *o, struct vfa_doc_ctx *c,
 	struct vfa_err e = { "", 0 };
 	struct utsname u;
 	struct stat sb;
+	int r = 0;
 
 	snprintf(c->sys, sizeof(c->sys), "%s", o->sys_root ? o->sys_root : "/sys");
 	snprintf(c->dev, sizeof(c->dev), "%s", o->dev_root ? o->dev_root : "/dev");
@@ -321,10 +322,13 @@ static int ctx_open(const struct vfa_opts *o, struct vfa_doc_ctx *c,
 	else
 		c->cfg = cfg;
 	/* Leases are only read: no lock, and no state dir made if none. */
-	if (!stat(o->state_dir, &sb) && !vfa_state_open(o->state_dir, &st, &e) &&
+	if (!stat(o->state_dir, &sb) && !(r = vfa_state_open(o->state_dir, &st, &e)) &&
 	    !vfa_lease_list(st, leases, &c->n_leases, NULL)) {
 		snprintf(c->state_dir, sizeof(c->state_dir), "%s", o->state_dir);
 		c->journal_damaged = vfa_lease_damaged(st);
+	} else if (r) {
+		c->state_errno = -r;	/* there, but vfa_state_open said why not */
+		snprintf(c->state_err, sizeof(c->state_err), "%s", e.msg);
 	}
 	vfa_state_close(st);
 	c->leases = *leases;

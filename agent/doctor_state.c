@@ -1,12 +1,26 @@
 /* vfagent doctor: the state dir's lease journal (damaged records). */
 #include "agent/doctor.h"
 
+#include <errno.h>
+
 /**
  * vfa_doc_journal() - damaged records in the lease journal: each was
  * skipped, so a lease it changed may be out of date.
  */
 void vfa_doc_journal(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 {
+	if (c->state_errno == EPROTO) {
+		/* A journal of a newer format (journal.c says which): never
+		 * "remove it", it is what accounts for every VF. */
+		vfa_doc_add(rep, DOC_JOURNAL, DOC_FAIL, NULL,
+			    "upgrade vfagent to the version that wrote the journal or a newer one, and keep the journal as it is",
+			    "%s", c->state_err);
+		return;
+	}
+	if (c->state_errno && c->state_errno != EACCES) {
+		vfa_doc_add(rep, DOC_JOURNAL, DOC_FAIL, NULL, NULL, "%s", c->state_err);
+		return;
+	}
 	if (!c->state_dir[0]) {
 		vfa_doc_add(rep, DOC_JOURNAL, DOC_SKIP, NULL, NULL,
 			    "no state dir could be read (nothing leased yet, or not root)");
