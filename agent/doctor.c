@@ -292,6 +292,24 @@ static int sys_ifaddrs(const char *ifname, struct vfa_doc_addr *ret, size_t max)
 	return n;
 }
 
+/* The persistent journal's damaged records (none read: none), only read:
+ * no lock, and no dir made if none. */
+static void persist_damaged(const struct vfa_opts *o, struct vfa_doc_ctx *c)
+{
+	const char *dir = o->persist_dir ? o->persist_dir : VFA_PERSIST_DIR;
+	struct vfa_state *pst = NULL;
+	struct vfa_lease *ls = NULL;
+	struct vfa_err e = { "", 0 };
+	size_t n = 0;
+
+	if (!vfa_persist_open(dir, false, &pst, &e) && pst && !vfa_lease_list(pst, &ls, &n, NULL)) {
+		snprintf(c->persist_dir, sizeof(c->persist_dir), "%s", dir);
+		c->persist_damaged = vfa_lease_damaged(pst);
+	}
+	free(ls);
+	vfa_state_close(pst);
+}
+
 /* Fills c from the options: roots, kernel release, config, leases,
  * vfio context and libvirt; what fails to open is kept for its check. */
 static int ctx_open(const struct vfa_opts *o, struct vfa_doc_ctx *c,
@@ -331,6 +349,7 @@ static int ctx_open(const struct vfa_opts *o, struct vfa_doc_ctx *c,
 		snprintf(c->state_err, sizeof(c->state_err), "%s", e.msg);
 	}
 	vfa_state_close(st);
+	persist_damaged(o, c);
 	c->leases = *leases;
 	c->virt_errno = -vfa_virt_open(c->cfg ? c->cfg->libvirt_uri : "", &c->virt, &e);
 	snprintf(c->virt_err, sizeof(c->virt_err), "%s", c->virt_errno ? e.msg : "");

@@ -9,6 +9,13 @@
  */
 void vfa_doc_journal(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 {
+	/* The persistent one is read only after a boot (its leases copied
+	 * into the runtime journal): its damage shows nowhere else. */
+	if (c->persist_damaged)
+		vfa_doc_add(rep, DOC_JOURNAL, DOC_WARN, NULL,
+			    "keep a copy of that journal for a bug report; after the next boot, lease.fenced names each VF they leave fenced and how to release it; the journal's next compaction drops them",
+			    "%s/journal (persistent leases): %u damaged records skipped (a torn or corrupted write)",
+			    c->persist_dir, c->persist_damaged);
 	if (c->state_errno == EPROTO) {
 		/* A journal of a newer format (journal.c says which): never
 		 * "remove it", it is what accounts for every VF. */

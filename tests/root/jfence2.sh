@@ -50,6 +50,12 @@ reboot
 check jfence2.persist_release_clears "rc=$rc $(cat $d/rb.err) b: '$(state $st $b)' in the persistent journal: '$(state $d/p $b)'" \
 	eval '[ $rc = 0 ] && [ -z "$(state $st $b)" ] && [ -z "$(state $d/p $b)" ] && [ "$(state $st $t)" = fenced ]'
 
+# doctor reports the persistent journal's damaged records (b's and t's,
+# still in the file): nothing else reads it before the next boot.
+va doctor --json >"$d/pd.json" 2>/dev/null
+check jfence2.doctor_persist_damaged "$(jq -c '[.findings[] | select(.check == "state.journal")]' $d/pd.json)" \
+	quiet jq -e --arg p "$d/p/journal" '[.findings[] | select(.check == "state.journal" and .status == "warn" and (.message | startswith($p + " (persistent leases): 2 damaged records")))] | length == 1' "$d/pd.json"
+
 # doctor on a journal of a newer format: says so and how to fix it (not
 # "nothing leased yet"), and never tells to remove the journal.
 mkdir -m 0755 "$d/new"
