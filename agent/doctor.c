@@ -292,6 +292,24 @@ static int sys_ifaddrs(const char *ifname, struct vfa_doc_addr *ret, size_t max)
 	return n;
 }
 
+/* The persistent journal's damaged records (none read: none), only read:
+ * no lock, and no dir made if none. */
+static void persist_damaged(const struct vfa_opts *o, struct vfa_doc_ctx *c)
+{
+	const char *dir = o->persist_dir ? o->persist_dir : VFA_PERSIST_DIR;
+	struct vfa_state *pst = NULL;
+	struct vfa_lease *ls = NULL;
+	struct vfa_err e = { "", 0 };
+	size_t n = 0;
+
+	if (!vfa_persist_open(dir, false, &pst, &e) && pst && !vfa_lease_list(pst, &ls, &n, NULL)) {
+		snprintf(c->persist_dir, sizeof(c->persist_dir), "%s", dir);
+		c->persist_damaged = vfa_lease_damaged(pst);
+	}
+	free(ls);
+	vfa_state_close(pst);
+}
+
 /* Fills c from the options: roots, kernel release, config, leases,
  * vfio context and libvirt; what fails to open is kept for its check. */
 static int ctx_open(const struct vfa_opts *o, struct vfa_doc_ctx *c,
@@ -301,6 +319,7 @@ static int ctx_open(const struct vfa_opts *o, struct vfa_doc_ctx *c,
 	struct vfa_err e = { "", 0 };
 	struct utsname u;
 	struct stat sb;
+	int r = 0;
 
 	snprintf(c->sys, sizeof(c->sys), "%s", o->sys_root ? o->sys_root : "/sys");
 	snprintf(c->dev, sizeof(c->dev), "%s", o->dev_root ? o->dev_root : "/dev");
@@ -321,12 +340,16 @@ static int ctx_open(const struct vfa_opts *o, struct vfa_doc_ctx *c,
 	else
 		c->cfg = cfg;
 	/* Leases are only read: no lock, and no state dir made if none. */
-	if (!stat(o->state_dir, &sb) && !vfa_state_open(o->state_dir, &st, &e) &&
+	if (!stat(o->state_dir, &sb) && !(r = vfa_state_open(o->state_dir, &st, &e)) &&
 	    !vfa_lease_list(st, leases, &c->n_leases, NULL)) {
 		snprintf(c->state_dir, sizeof(c->state_dir), "%s", o->state_dir);
 		c->journal_damaged = vfa_lease_damaged(st);
+	} else if (r) {
+		c->state_errno = -r;	/* there, but vfa_state_open said why not */
+		snprintf(c->state_err, sizeof(c->state_err), "%s", e.msg);
 	}
 	vfa_state_close(st);
+	persist_damaged(o, c);
 	c->leases = *leases;
 	c->virt_errno = -vfa_virt_open(c->cfg ? c->cfg->libvirt_uri : "", &c->virt, &e);
 	snprintf(c->virt_err, sizeof(c->virt_err), "%s", c->virt_errno ? e.msg : "");

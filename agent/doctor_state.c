@@ -1,12 +1,33 @@
 /* vfagent doctor: the state dir's lease journal (damaged records). */
 #include "agent/doctor.h"
 
+#include <errno.h>
+
 /**
  * vfa_doc_journal() - damaged records in the lease journal: each was
  * skipped, so a lease it changed may be out of date.
  */
 void vfa_doc_journal(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 {
+	/* The persistent one is read only after a boot (its leases copied
+	 * into the runtime journal): its damage shows nowhere else. */
+	if (c->persist_damaged)
+		vfa_doc_add(rep, DOC_JOURNAL, DOC_WARN, NULL,
+			    "keep a copy of that journal for a bug report; after the next boot, lease.fenced names each VF they leave fenced and how to release it; the journal's next compaction drops them",
+			    "%s/journal (persistent leases): %u damaged records skipped (a torn or corrupted write)",
+			    c->persist_dir, c->persist_damaged);
+	if (c->state_errno == EPROTO) {
+		/* A journal of a newer format (journal.c says which): never
+		 * "remove it", it is what accounts for every VF. */
+		vfa_doc_add(rep, DOC_JOURNAL, DOC_FAIL, NULL,
+			    "upgrade vfagent to the version that wrote the journal or a newer one, and keep the journal as it is",
+			    "%s", c->state_err);
+		return;
+	}
+	if (c->state_errno && c->state_errno != EACCES) {
+		vfa_doc_add(rep, DOC_JOURNAL, DOC_FAIL, NULL, NULL, "%s", c->state_err);
+		return;
+	}
 	if (!c->state_dir[0]) {
 		vfa_doc_add(rep, DOC_JOURNAL, DOC_SKIP, NULL, NULL,
 			    "no state dir could be read (nothing leased yet, or not root)");

@@ -230,26 +230,23 @@ static bool damaged_pci(const char *line, size_t len, char pci[16])
 	return false;
 }
 
-/* Fences the VFs of the damaged records met since the last good one (a
- * good record follows them: they are no torn tail): a VM may hold such a
- * VF, so its lease, if it has one, turns "fenced" and root's (only an
- * admin can tell who holds it now), and one that has none gets a fence
- * lease. A later good record of the VF supersedes it as any record does. */
-static void fold_fences(struct vfa_state *st)
+/* Fences pci, which a damaged record names: a VM may hold such a VF, so
+ * its lease, if it has one, turns "fenced" and root's (only an admin can
+ * tell who holds it now), and one that has none gets a fence lease. A
+ * later good record of the VF supersedes it as any record does. There is
+ * no bound on how many: each damaged record fences as it is read. */
+static void fold_fence(struct vfa_state *st, const char *pci)
 {
-	for (unsigned int i = 0; i < st->npend; i++) {
-		struct vfa_lease *l = vfa_journal_find(st, st->jpend[i]);
-		struct vfa_jrec rec = { .drop = false };
+	struct vfa_lease *l = vfa_journal_find(st, pci);
+	struct vfa_jrec rec = { .drop = false };
 
-		if (l) {
-			vfa_lease_set_state(l, VFA_LS_FENCED);
-			l->owner = VFA_NO_OWNER;
-			continue;
-		}
-		vfa_journal_fence(st->jpend[i], &rec.lease);
-		fold_apply(st, &rec);	/* out of memory: it stays counted */
+	if (l) {
+		vfa_lease_set_state(l, VFA_LS_FENCED);
+		l->owner = VFA_NO_OWNER;
+		return;
 	}
-	st->npend = 0;
+	vfa_journal_fence(pci, &rec.lease);
+	fold_apply(st, &rec);	/* out of memory: it stays counted */
 }
 
 /* A journal only root (or the user running the tests) can have written. */
@@ -321,51 +318,48 @@ void vfa_journal_unlock(struct vfa_state *st)
 
 /* Folds the complete lines of buf[0..n) read at st->off onwards from pos;
  * returns the bytes consumed (up to the last '\n', or up to a "moved"
- * marker, whose line length goes to *ret_moved; 0 if none). A damaged line
- * is skipped once a good one follows it, and the VF it still names is
- * fenced (fold_fences); at the tail it is read again next time (it may be
- * a record still being written, or a crash's torn tail that the next
- * appender cuts off). *bad counts the damaged lines in a row carried over
- * from the previous buffer (0: none, so st->npend is stale). */
+ * marker, whose line length goes to *ret_moved; 0 if none). A complete
+ * line (its '\n' read) is whole: a writer appends a record with one write
+ * past the end of the file, so no reader sees its '\n' before the bytes
+ * in front of it. A damaged one, the last included, is damage, not a
+ * write in progress: it is counted, passed (st->off moves past it, so no
+ * appender cuts it off) and the VF it still names is fenced. Only a line
+ * with no '\n' yet is left to be read again (a record still being
+ * written, or a crash's torn tail that the next appender cuts off). *bad
+ * counts junk skipped with no line end (vfa_journal_refresh), added to
+ * the damaged once a complete line follows it. */
 static size_t fold_lines(struct vfa_state *st, const char *buf, size_t n,
 			 off_t pos, unsigned int *bad, size_t *ret_moved)
 {
 	size_t used = 0;
 
 	*ret_moved = 0;
-	if (!*bad)
-		st->npend = 0;
 	while (used < n) {
 		const char *nl = memchr(buf + used, '\n', n - used);
 		struct vfa_jrec rec;
 		char pci[16];
 		size_t len;
+		int r;
 
 		if (!nl)
 			break;
 		len = (size_t)(nl - buf - used);
-		if (vfa_journal_record(buf + used, len, &rec)) {
-			if (damaged_pci(buf + used, len, pci) && st->npend < VFA_JOURNAL_PEND)
-				memcpy(st->jpend[st->npend++], pci, sizeof(pci));
-			(*bad)++;
-			used += len + 1;
-			continue;
-		}
-		if (rec.format > VFA_JOURNAL_FORMAT) {
+		r = vfa_journal_record(buf + used, len, &rec);
+		if (!r && rec.format > VFA_JOURNAL_FORMAT) {
 			/* A newer vfagent's: nothing past it can be read
 			 * right (vfa_journal_refresh refuses). */
 			st->jnewer = rec.format;
 			break;
 		}
-		fold_fences(st);
 		st->nbad += *bad;
 		*bad = 0;
-		if (!rec.moved && fold_apply(st, &rec)) {
-			(*bad)++;
-			used += len + 1;
-			continue;
-		}
-		if (rec.moved) {
+		if (r) {
+			if (damaged_pci(buf + used, len, pci))
+				fold_fence(st, pci);
+			st->nbad++;
+		} else if (!rec.moved && fold_apply(st, &rec)) {
+			st->nbad++;
+		} else if (rec.moved) {
 			st->off = pos + (off_t)used;	/* read again from here */
 			*ret_moved = len + 1;
 			break;

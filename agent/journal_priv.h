@@ -22,7 +22,6 @@
 #define VFA_JOURNAL_BOUND (8 * 1024)
 #define VFA_JOURNAL_NAME "journal"	/* in the state dir */
 #define VFA_JOURNAL_REC_MAX 2048	/* a lease is ~400 bytes of JSON */
-#define VFA_JOURNAL_PEND 16	/* damaged records in a row that can fence */
 /* The journal format this vfagent reads and writes. A record
  * {"format":N} says a journal needs a reader of format N or later: a
  * reader of an older format refuses it (journal.c). None: format 1. */
@@ -49,10 +48,6 @@ struct vfa_state {
 	bool jlocked;		/* we hold its lock (jlock) */
 	size_t jbound;		/* compact past this size */
 	unsigned int nbad;	/* damaged records skipped */
-	/* the VFs of damaged records not yet followed by a good one: fenced
-	 * once one follows (journal.c, fold_lines) */
-	char jpend[VFA_JOURNAL_PEND][16];
-	unsigned int npend;
 	unsigned int jnewer;	/* the format of a journal too new to read, or 0 */
 	struct vfa_lease *fold;
 	size_t n, cap;

@@ -500,8 +500,9 @@ json_object *vfa_lease_json(const struct vfa_lease *l)
 	json_object_object_add(o, "vf", json_object_new_int(l->vf));
 	json_object_object_add(o, "pci", json_object_new_string(l->pci));
 	json_object_object_add(o, "iommu_group", json_object_new_int(l->group));
+	/* No group known (-1: a fence, a VF adopted off vfio-pci): no node. */
 	snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
-	json_object_object_add(o, "vfio_node", json_object_new_string(node));
+	json_object_object_add(o, "vfio_node", l->group >= 0 ? json_object_new_string(node) : NULL);
 	json_object_object_add(o, "mac", json_object_new_string(l->mac));
 	json_object_object_add(o, "vlan", json_object_new_int(l->vlan));
 	json_object_object_add(o, "qos", json_object_new_int(l->qos));

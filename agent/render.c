@@ -117,8 +117,13 @@ static void print_lease(FILE *f, json_object *o, const char *verb)
 	struct lease_view l;
 
 	decode(o, lease_fields, NFIELDS(lease_fields), &l);
-	fprintf(f, "%s lease %s: pool %s, PF %s vf %d (%s), IOMMU group %d (%s), mac %s, vlan %d qos %d",
-		verb, l.id, l.pool, l.pf, l.vf, l.pci, l.group, l.node, l.mac, l.vlan, l.qos);
+	fprintf(f, "%s lease %s: pool %s, PF %s vf %d (%s), ", verb, l.id, l.pool, l.pf, l.vf, l.pci);
+	/* -1, or no key: no group known, so no node to name */
+	if (l.group >= 0)
+		fprintf(f, "IOMMU group %d (%s)", l.group, l.node);
+	else
+		fprintf(f, "no IOMMU group");
+	fprintf(f, ", mac %s, vlan %d qos %d", l.mac, l.vlan, l.qos);
 	if (*l.domain)
 		fprintf(f, ", domain %s%s", l.domain, l.attached == TRI_TRUE ? " (attached)" : "");
 	if (*l.holder)

@@ -89,7 +89,7 @@ static int fresh(const char *pci, struct vfa_lease *ret, unsigned int *ret_bad)
 static void test_fold(void)
 {
 	struct vfa_lease l0 = lease_i(0), l1 = lease_i(1), l2 = lease_i(2), got;
-	unsigned int bad = 0;
+	unsigned int bad = 0, was;
 	int r;
 
 	l1.owner = 1000;	/* the fence is root's: only an admin can tell */
@@ -139,13 +139,117 @@ static void test_fold(void)
 	  r ? "-" : vfa_lease_state_str(got.state));
 	r = fresh(l2.pci, &got, &bad);
 	T("jfence.superseded_by_drop", r == -ENOENT, "r=%d", r);
+	was = bad;
 
-	/* A torn tail (a crashed writer's last record) is not a fence: the
-	 * next append cuts it off. */
+	/* A torn tail (a crashed writer's last record, cut short before its
+	 * '\n') is not a fence: the next append cuts it off. */
+	{
+		struct vfa_lease l4 = lease_i(4);
+		char line[4096];
+		size_t n = vfa_journal_format(&l4, NULL, line, sizeof(line));
+
+		line[n / 2] = '\0';
+		jraw(line);
+	}
+	r = fresh(vf_pci[4], &got, &bad);
+	T("jfence.tail_no_fence", r == -ENOENT && bad == was, "r=%d %u damaged, %u before",
+	  r, bad, was);
+	stop();
+}
+
+/* A complete last line (its '\n' written: fdatasync'd whole) that is
+ * damaged is damage, not a torn write: counted and fencing its VF like
+ * any other, and kept by the next append (which cut it off unseen). */
+static void test_tail(void)
+{
+	struct vfa_lease l5 = lease_i(5), got;
+	struct vfa_err e = { "", 0 };
+	unsigned int bad = 0;
+	int r;
+
+	if (start(POOL7, true, false)) {
+		T("jfence.start", 0, "cannot set up the fake host");
+		return;
+	}
+	jadd_i(3, false);
 	jadd_i(4, true);
 	r = fresh(vf_pci[4], &got, &bad);
-	T("jfence.tail_no_fence", r == -ENOENT, "r=%d", r);
+	T("jfence.tail_complete_fences", r == 0 && got.state == VFA_LS_FENCED && bad == 1,
+	  "r=%d state %s, %u damaged", r, r ? "-" : vfa_lease_state_str(got.state), bad);
+	/* Another process appends after it: the damaged line stays. */
+	r = vfa_lease_save(A->st, &l5, &e);
+	T("jfence.tail_complete_kept", r == 0 && fresh(vf_pci[4], &got, &bad) == 0 &&
+	  got.state == VFA_LS_FENCED && bad == 1 && fresh(vf_pci[5], &got, &bad) == 0,
+	  "r=%d %s: state %s, %u damaged", r, e.msg, vfa_lease_state_str(got.state), bad);
+	/* A handle that read it counts it once, however often it reads. */
+	vfa_journal_refresh(A->st, &e);
+	vfa_journal_refresh(A->st, &e);
+	T("jfence.tail_counted_once", vfa_lease_damaged(A->st) == 1, "%u damaged",
+	  vfa_lease_damaged(A->st));
 	stop();
+}
+
+/* More damaged records in a row than the 16 the fold once kept: each
+ * fences its VF, the last ones (the tail) included. */
+#define MANY 40
+static void test_many(void)
+{
+	struct vfa_state *st = NULL;
+	struct vfa_err e = { "", 0 };
+	struct vfa_lease *ls = NULL;
+	unsigned int fenced = 0, fenced_mid = 0, dev, fn;
+	size_t n = 0;
+
+	if (start(POOL7, true, false)) {
+		T("jfence.start", 0, "cannot set up the fake host");
+		return;
+	}
+	for (unsigned int i = 0; i < MANY; i++) {
+		struct vfa_lease l = lease_i(0);
+
+		snprintf(l.pci, sizeof(l.pci), "0000:40:%02x.%u", i / 8, i % 8);
+		snprintf(l.id, sizeof(l.id), "00000000000001%02x", i);
+		jadd(&l, NULL, true);
+		if (i == MANY / 2 - 1)
+			jadd_i(1, false);	/* 20 in a row, then 20 at the tail */
+	}
+	if (!vfa_state_open(state_path, &st, &e) && !vfa_lease_list(st, &ls, &n, NULL))
+		for (size_t i = 0; i < n; i++)
+			if (ls[i].state == VFA_LS_FENCED &&
+			    sscanf(ls[i].pci, "0000:40:%x.%u", &dev, &fn) == 2) {
+				fenced++;
+				fenced_mid += dev * 8 + fn < MANY / 2;
+			}
+	T("jfence.many_in_a_row_fence", fenced_mid == MANY / 2,
+	  "%u of the first %d fenced", fenced_mid, MANY / 2);
+	T("jfence.many_all_fence", fenced == MANY && vfa_lease_damaged(st) == MANY,
+	  "%u of %d fenced, %u damaged", fenced, MANY, vfa_lease_damaged(st));
+	free(ls);
+	vfa_state_close(st);
+	stop();
+}
+
+/* A lease with no IOMMU group (-1: a fence's) names no /dev/vfio node. */
+static void test_no_group(void)
+{
+	struct vfa_lease f, l = lease_i(0);
+	json_object *o, *v = NULL;
+	bool null_node, has_key;
+
+	vfa_journal_fence(vf_pci[0], &f);
+	o = vfa_lease_json(&f);
+	has_key = json_object_object_get_ex(o, "vfio_node", &v);
+	null_node = has_key && !v;
+	T("jfence.no_group_no_node", null_node, "vfio_node %s",
+	  v ? json_object_get_string(v) : has_key ? "null" : "absent");
+	json_object_put(o);
+	l.group = 9;
+	o = vfa_lease_json(&l);
+	v = NULL;
+	json_object_object_get_ex(o, "vfio_node", &v);
+	T("jfence.group_node", v && !strcmp(json_object_get_string(v), "/dev/vfio/9"),
+	  "vfio_node %s", v ? json_object_get_string(v) : "null");
+	json_object_put(o);
 }
 
 static void test_no_address(void)
@@ -350,6 +454,9 @@ int main(void)
 		return t_done();
 	}
 	test_fold();
+	test_tail();
+	test_many();
+	test_no_group();
 	test_no_address();
 	test_compaction();
 	test_report_release();

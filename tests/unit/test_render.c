@@ -18,6 +18,7 @@ static const char *const fx[][2] = {
  {"status", "{\"pools\":[{\"pool\":\"net1\",\"pfs\":[\"eth0\"],\"vfs\":7,\"present\":7,\"free\":5,\"leased\":2,\"leases\":[{\"id\":\"l1\",\"state\":\"ready\",\"pf\":\"eth0\",\"vf\":0,\"pci\":\"0000:00:12.0\",\"domain\":null,\"holder\":null},{\"id\":\"l2\",\"state\":\"detaching\",\"pf\":\"eth0\",\"vf\":1,\"pci\":\"0000:00:12.2\",\"domain\":\"vm\",\"holder\":\"k8s:a\"}]},{\"pool\":\"empty\",\"vfs\":0,\"present\":0,\"free\":0,\"leased\":0,\"leases\":[]}]}"},
  {"list", "{\"pfs\":[{\"pf\":\"eth0\",\"pci\":\"0000:00:02.0\",\"pool\":\"net1\",\"up\":true,\"total_vfs\":7,\"total_vfs_config\":8,\"num_vfs\":2,\"vf_device\":\"10ca\",\"truncated\":false,\"vfs\":[{\"vf\":0,\"pci\":\"0000:00:12.0\",\"driver\":\"vfio-pci\",\"netdev\":null,\"iommu_group\":6,\"vfio_node\":\"/dev/vfio/6\",\"node_owner\":\"libvirt-qemu:kvm 0660\",\"mac\":\"02:00:00:00:00:01\",\"vlan\":100,\"qos\":0,\"spoofchk\":true,\"trust\":false,\"lease\":{\"id\":\"l1\",\"domain\":\"vm\"}},{\"vf\":1,\"pci\":\"0000:00:12.2\",\"driver\":null,\"netdev\":\"eth1\",\"mac\":\"00:00:00:00:00:00\",\"lease\":null}]},{\"pf\":\"eth9\",\"pci\":\"0000:01:00.0\",\"pool\":null,\"up\":false,\"total_vfs\":7,\"num_vfs\":0,\"vf_device\":\"10ca\",\"truncated\":true,\"vfs\":[]}]}"},
  {"doctor", "{}"},
+ {"release", "{\"released\":[{\"id\":\"0bad000000000120\",\"state\":\"fenced\",\"pool\":\"-\",\"pf\":\"-\",\"vf\":0,\"pci\":\"0000:00:12.0\",\"iommu_group\":-1,\"vfio_node\":null,\"mac\":\"00:00:00:00:00:00\",\"vlan\":0,\"qos\":0}],\"pending\":[]}"},
 };
 
 static const char *const want[] = {
@@ -25,10 +26,10 @@ static const char *const want[] = {
 	  "",
 	"new lease a1: pool net1, PF eth0 vf 0 (0000:00:12.0), IOMMU group 6 (/dev/vfio/6), mac 02:00:00:00:00:01, vlan 0 qos 0\n"
 	  "",
-	"new lease a1: pool , PF  vf -1 (), IOMMU group -1 (), mac , vlan -1 qos -1, domain vm2\n"
+	"new lease a1: pool , PF  vf -1 (), no IOMMU group, mac , vlan -1 qos -1, domain vm2\n"
 	  "",
 	"released lease r1: pool p, PF eth0 vf 1 (0000:00:12.2), IOMMU group 7 (/dev/vfio/7), mac 02:00:00:00:00:02, vlan 5 qos 0\n"
-	  "detach pending (VF stays leased until the guest releases it or the domain stops): lease r2: pool , PF  vf -1 (), IOMMU group -1 (), mac , vlan -1 qos -1, domain l2 (attached)\n"
+	  "detach pending (VF stays leased until the guest releases it or the domain stops): lease r2: pool , PF  vf -1 (), no IOMMU group, mac , vlan -1 qos -1, domain l2 (attached)\n"
 	  "",
 	"",
 	"changed: eth0: up\n"
@@ -49,10 +50,13 @@ static const char *const want[] = {
 	  "  vf  pci           driver    netdev   group node owner                     mac               vlan:qos spoof trust lease\n"
 	  "",
 	"",
+	"released lease 0bad000000000120: pool -, PF - vf 0 (0000:00:12.0), no IOMMU group, mac 00:00:00:00:00:00, vlan 0 qos 0\n"
+	  "",
 };
 
 static const char *const names[] = {
 	"render.alloc_full", "render.alloc_nulls", "render.alloc_missing", "render.release", "render.release_none", "render.setup", "render.setup_nothing", "render.status", "render.list", "render.unknown_cmd",
+	"render.release_no_group",
 };
 
 int main(void)
