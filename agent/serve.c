@@ -244,6 +244,13 @@ static void reconcile_now(struct server *s, bool domains, const char *why)
 		reconcile_report(s, why, notes);
 }
 
+/* Reconciles now (a worker died half-way: serve_job.c), or from the
+ * retry timer while the state lock is held elsewhere. */
+void srv_reconcile_now(struct server *s, const char *why)
+{
+	reconcile_now(s, false, why);
+}
+
 /* The sweep's reconcile: what it found the last time (a lease whose VF
  * went, kept for the user to release) is not logged or counted again
  * every 5 s. */
