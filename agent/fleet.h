@@ -90,7 +90,7 @@ struct vfa_fleet {
 	struct vfa_metrics m;
 	struct vfa_fleet_snap snap;
 	char last_err[VFA_ERR_LEN];
-	struct vfnl *nl;
+	struct vfnl *nl;		/* vfa_fleet_snapshot's, lent by its caller */
 	struct vfio_ctx *io;
 	struct vfa_file_last cdi, metrics;
 	mode_t umask;

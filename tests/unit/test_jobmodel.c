@@ -7,6 +7,7 @@
  * vfnl replay of the lab's igb PF and a fake sysfs tree whose VF links
  * are removed before that request: a sysfs look fails, so a VF found is
  * one the model kept. Counts, never timings. No root, no kernel. */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent/agent_priv.h"
+#include "agent/fleet.h"
 #include "agent/journal_priv.h"
 #include "agent/model.h"
 #include "nl/vfnl_priv.h"
@@ -381,8 +383,36 @@ out:
 	rm_top();
 }
 
+/* Open descriptors of this process. */
+static int fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The daemon's fleet publishes from its model: it holds no netlink
+ * socket of its own (a spare fd in the daemon). */
+static void test_fleet_no_socket(void)
+{
+	struct vfa_fleet *f = NULL;
+	int before = fds(), r = vfa_fleet_new(NULL, NULL, &f), after = fds();
+
+	T("jobmodel.fleet_opens_no_socket", r == 0 && before >= 0 && after == before && !f->nl,
+	  "r=%d fds %d -> %d", r, before, after);
+	vfa_fleet_free(f);
+}
+
 int main(void)
 {
+	test_fleet_no_socket();
 	test_request_after_job();
 	test_job_died();
 	test_vfs_forgotten();
