@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "nl/vfnl.h"
@@ -531,13 +530,4 @@ void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o,
 	if (res && json_object_object_get_ex(res, "released", &v) && json_object_array_length(v))
 		vfa_metrics_release(&f->m, jstr(json_object_array_get_idx(v, 0), "pool"),
 				    (unsigned int)json_object_array_length(v), r, seconds);
-}
-
-/* CLOCK_MONOTONIC in seconds, for the latency histograms. */
-double vfa_fleet_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
