@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "nl/vfnl.h"
@@ -214,8 +213,9 @@ static void leases_of(struct vfa_state *st, struct vfa_lease **ls, size_t *n)
 	}
 }
 
-/* Fills f->snap from every PF of every pool of cfg and the leases in st
- * (read as they are: no state lock is taken, nothing is repaired). When
+/* Fills f->snap from every PF of every pool of cfg, looked up through
+ * f->nl (the caller's), and the leases in st (read as they are: no state
+ * lock is taken, nothing is repaired). When
  * the leases cannot be read (st NULL, or the journal fails), no VF is
  * announced free. Returns 0 or -ENOMEM. */
 int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
@@ -295,7 +295,10 @@ int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c,
 }
 
 /* The daemon's fleet state, reading sysfs under sys_root (NULL: /sys).
- * Returns 0 or -errno; the caller frees *ret with vfa_fleet_free(). */
+ * It opens no netlink socket: the daemon publishes from its model
+ * (vfa_fleet_snapshot_model); a caller of vfa_fleet_snapshot lends its
+ * own in f->nl (never closed here). Returns 0 or -errno; the caller
+ * frees *ret with vfa_fleet_free(). */
 int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet **ret)
 {
 	struct vfa_fleet *f = calloc(1, sizeof(*f));
@@ -305,9 +308,7 @@ int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet *
 		return -ENOMEM;
 	f->umask = umask(022);
 	umask(f->umask);
-	r = vfnl_open(&f->nl);
-	if (!r)
-		r = vfio_ctx_new(sys_root, dev_root, &f->io);
+	r = vfio_ctx_new(sys_root, dev_root, &f->io);
 	if (r) {
 		vfa_fleet_free(f);
 		return r;
@@ -321,7 +322,6 @@ void vfa_fleet_free(struct vfa_fleet *f)
 {
 	if (!f)
 		return;
-	vfnl_close(f->nl);
 	vfio_ctx_free(f->io);
 	free(f->cdi.txt);
 	free(f->metrics.txt);
@@ -530,13 +530,4 @@ void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o,
 	if (res && json_object_object_get_ex(res, "released", &v) && json_object_array_length(v))
 		vfa_metrics_release(&f->m, jstr(json_object_array_get_idx(v, 0), "pool"),
 				    (unsigned int)json_object_array_length(v), r, seconds);
-}
-
-/* CLOCK_MONOTONIC in seconds, for the latency histograms. */
-double vfa_fleet_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

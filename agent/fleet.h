@@ -90,7 +90,7 @@ struct vfa_fleet {
 	struct vfa_metrics m;
 	struct vfa_fleet_snap snap;
 	char last_err[VFA_ERR_LEN];
-	struct vfnl *nl;
+	struct vfnl *nl;		/* vfa_fleet_snapshot's, lent by its caller */
 	struct vfio_ctx *io;
 	struct vfa_file_last cdi, metrics;
 	mode_t umask;
@@ -106,7 +106,6 @@ int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, struct vfa_state
 void vfa_fleet_recheck(struct vfa_fleet *f);
 void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o, int r,
 		  const struct vfa_err *e, json_object *res, double seconds);
-double vfa_fleet_now(void);
 /* The CDI spec and metrics file paths of cfg ("" when disabled). */
 const char *vfa_fleet_cdi_dir(const struct vfa_config *cfg);
 const char *vfa_fleet_metrics_file(const struct vfa_config *cfg);

@@ -41,9 +41,26 @@
  *    called) it is trusted only while still in that IOMMU group with the
  *    group's /dev/vfio node there (a readlink and a stat per alloc).
  *    Removing a node by hand sends no uevent: the chown then fails, and
- *    the sweep finds it within 5 s. Any link event from
- *    someone else on its PF forgets the VFs of the model (sriov_numvfs
- *    may have recreated them).
+ *    the sweep finds it within 5 s. A link event from someone else on
+ *    a PF whose VF count it leaves as it was keeps the PF's VFs when
+ *    uevents are read: VFs recreated by sriov_numvfs sent a remove and
+ *    an add each, which forget them (address and group too), and lost
+ *    uevents forget every VF. Without uevents any such link event
+ *    forgets the VFs of the model;
+ *  - a worker's job (serve_job.c: alloc/release --domain in a child
+ *    process): nothing is dropped when it ends (vfa_model_job_done).
+ *    What it changed reaches the model as anyone's change does, and
+ *    before the daemon reads its reply (it made each change before it
+ *    wrote the reply, so by the freshness rule below the events are
+ *    read first): its lease records are in the journal, which the
+ *    daemon reads on from where its fold stopped (one pread; journal.c
+ *    vfa_journal_refresh, which follows a compaction's marker); its
+ *    SETLINKs come as link events (that PF reread: one GETLINK); its
+ *    binds and libvirt's rebinds as uevents (or, without them, the
+ *    per-use check); the /dev/vfio node's owner and mode are never
+ *    cached (the kept node is fstat'ed at each use). A worker that died
+ *    before replying may have left leases mid-transition: the daemon
+ *    reconciles at once, as the sweep would.
  *
  * The freshness rule, and why the daemon needs no read of the monitor or
  * uevent socket per request (serve.c srv_request_fresh; agent/loop.c):
@@ -177,6 +194,17 @@ void vfa_model_invalidate(struct vfa_agent *c)
 	nodes_reopen(c);
 }
 
+/* A worker's job ended (serve_job.c). Nothing of the model is dropped:
+ * what a worker changes reaches it as anyone else's changes do (the
+ * header: leases, bindings, links, nodes). died: the worker went before
+ * replying (killed half-way): its leases may be left mid-transition, so
+ * the next begin reconciles (the daemon also reconciles at once). */
+void vfa_model_job_done(struct vfa_agent *c, bool died)
+{
+	if (c->model.on && died)
+		c->model.due = true;
+}
+
 /* The next begin looks at everything as the CLI does: the model dropped,
  * the journal rebuilt if needed, every lease reconciled (before setup). */
 void vfa_model_full(struct vfa_agent *c)
@@ -197,15 +225,23 @@ void vfa_model_refresh(struct vfa_agent *c)
 		struct pf *pf = &c->pfs[i];
 		struct vfa_err e;
 
+		uint32_t num;
+
 		if (!pf->stale)
 			continue;
+		num = pf->link->num_vf;
 		if (vfa_pf_refresh(c, pf, &e) || strcmp(pf->link->name, pf->netdev))
 			c->model.stale_all = true;
-		/* Someone else changed this PF: its VFs may have been
-		 * recreated (sriov_numvfs) in between; look at them again. */
-		free(pf->vf_pci);
-		pf->vf_pci = NULL;
-		c->model.n_vfs = 0;
+		/* Someone else changed this PF (a worker's SETLINK, ip link):
+		 * its VFs may have been recreated (sriov_numvfs) in between.
+		 * With uevents each recreated VF's remove and add forgot it
+		 * (vfa_model_uevent), so only a changed count drops them all;
+		 * without, look at them all again. */
+		if (!c->model.uevents || pf->link->num_vf != num) {
+			free(pf->vf_pci);
+			pf->vf_pci = NULL;
+			c->model.n_vfs = 0;
+		}
 		pf->stale = false;
 	}
 	if (!c->model.stale_all)
@@ -345,13 +381,18 @@ void vfa_model_vf_group_seen(struct vfa_agent *c, struct pf *pf, unsigned int id
 		vf_groups(pf)[idx] = group < 0 ? -1 : group;
 }
 
-/* Forgets the group of every VF at pci (-1: of every VF). */
-static void groups_forget(struct vfa_agent *c, const char *pci)
+/* Forgets the group of every VF at pci (NULL: of every VF), and with
+ * addr its address too (the function was added or removed: the index
+ * may now be another address, looked up again). */
+static void groups_forget(struct vfa_agent *c, const char *pci, bool addr)
 {
 	for (unsigned int i = 0; i < c->n_pfs; i++)
 		for (unsigned int k = 0; c->pfs[i].vf_pci && k < VFNL_MAX_VFS; k++)
-			if (!pci || !strcmp(c->pfs[i].vf_pci[k], pci))
+			if (!pci || !strcmp(c->pfs[i].vf_pci[k], pci)) {
 				vf_groups(&c->pfs[i])[k] = GRP_UNKNOWN;
+				if (addr)
+					c->pfs[i].vf_pci[k][0] = '\0';
+			}
 }
 
 /* The kernel acked the settings s[0..n) on pf: the cached VF table says
@@ -406,7 +447,7 @@ void vfa_model_uevent(struct vfa_agent *c, const struct vfio_uevent *ev)
 		if (ev->action != VFIO_UEV_CHANGE)
 			vfa_model_vf_forget(c, ev->pci);
 		if (ev->action == VFIO_UEV_ADD || ev->action == VFIO_UEV_REMOVE)
-			groups_forget(c, ev->pci);
+			groups_forget(c, ev->pci, true);
 		return;
 	}
 	if (ev->group < 0 || ev->action != VFIO_UEV_REMOVE)
@@ -423,7 +464,7 @@ void vfa_model_uevent(struct vfa_agent *c, const struct vfio_uevent *ev)
 void vfa_model_uevents_lost(struct vfa_agent *c)
 {
 	c->model.n_vfs = 0;
-	groups_forget(c, NULL);
+	groups_forget(c, NULL, true);
 }
 
 /* Without uevents: rereads each group the model holds (a VF recreated

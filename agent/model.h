@@ -17,6 +17,7 @@ typedef void (*vfa_model_drain_fn)(void *ud);
 void vfa_model_enable(struct vfa_agent *c, vfa_model_drain_fn drain, void *ud);
 bool vfa_model_link(struct vfa_agent *c, const struct vfnl_link *l, bool removed);
 void vfa_model_invalidate(struct vfa_agent *c);
+void vfa_model_job_done(struct vfa_agent *c, bool died);
 void vfa_model_full(struct vfa_agent *c);
 void vfa_model_refresh(struct vfa_agent *c);
 void vfa_model_uevents(struct vfa_agent *c, bool on);

@@ -154,15 +154,16 @@ static bool loop_times_on(void)
 
 /* The clock to time from, read only when the hook is on (a clock read
  * is a syscall in the TCG lab, on every publish and sweep). */
-static double loop_t0(void)
+static double loop_t0(struct server *s)
 {
-	return loop_times_on() ? vfa_fleet_now() : 0;
+	return loop_times_on() ? (double)vfa_loop_clock_ns(s->loop) / 1e9 : 0;
 }
 
 static void loop_time(struct server *s, const char *what, double t0)
 {
 	if (loop_times_on())
-		srv_logmsg(s, 7, "loop time: %s %.0f us", what, (vfa_fleet_now() - t0) * 1e6);
+		srv_logmsg(s, 7, "loop time: %s %.0f us", what,
+			   ((double)vfa_loop_clock_ns(s->loop) / 1e9 - t0) * 1e6);
 }
 
 /* The CDI spec and the metrics file (fleet.c); a new failure is logged
@@ -170,7 +171,7 @@ static void loop_time(struct server *s, const char *what, double t0)
 static void fleet_publish(struct server *s)
 {
 	struct vfa_err e = { "", 0 };
-	double t0 = loop_t0();
+	double t0 = loop_t0(s);
 
 	if (s->fleet && vfa_fleet_publish(s->fleet, s->agent, s->st, s->virt_watching, &e))
 		srv_logmsg(s, 4, "%s", e.msg);
@@ -242,6 +243,13 @@ static void reconcile_now(struct server *s, bool domains, const char *why)
 
 	if (notes)
 		reconcile_report(s, why, notes);
+}
+
+/* Reconciles now (a worker died half-way: serve_job.c), or from the
+ * retry timer while the state lock is held elsewhere. */
+void srv_reconcile_now(struct server *s, const char *why)
+{
+	reconcile_now(s, false, why);
 }
 
 /* The sweep's reconcile: what it found the last time (a lease whose VF
@@ -441,7 +449,7 @@ static void sweep_timer(int id, void *ud)
 	/* The model's safety net: changes that send no event (a driver
 	 * unbound, a node removed) are found here, in place (model.c), and
 	 * leases reconciled. */
-	t0 = loop_t0();
+	t0 = loop_t0(s);
 	vfa_model_sweep(s->agent);
 	reconcile_sweep(s);
 	check_pfs(s);

@@ -334,12 +334,14 @@ static void job_done(struct client *c)
 	struct vfa_err e = { "", 0 };
 	json_object *reply = NULL;
 	char *nl = c->job_out ? memchr(c->job_out, '\n', c->job_len) : NULL;
+	bool died;
 
 	if (nl) {
 		*nl = '\0';
 		reply = json_tokener_parse(c->job_out);
 	}
-	if (!reply) {
+	died = !reply;
+	if (died) {
 		snprintf(e.msg, sizeof(e.msg), "%s: the worker process died before replying; vfagent status shows the result",
 			 c->job_op);
 		reply = vfa_reply_json(-EIO, NULL, &e);
@@ -360,9 +362,13 @@ static void job_done(struct client *c)
 	/* The next spare is forked now, not while the job ran: its libvirt
 	 * connection would have competed with the job's attach in libvirtd. */
 	srv_job_spare(s);
-	/* The worker bound, set and attached with its own agent: the model
-	 * rereads what it may have changed (libvirt may rebind the VF). */
-	vfa_model_invalidate(s->agent);
+	/* The worker journaled, bound, set and attached with its own agent:
+	 * the model hears of that as of anyone's changes (model.c), nothing
+	 * is reread here. One killed half-way left its leases mid-way:
+	 * reconciled now, not at the next sweep. */
+	vfa_model_job_done(s->agent, died);
+	if (died)
+		srv_reconcile_now(s, "worker died");
 	srv_watch_changed(s);
 	srv_client_run(c);
 }

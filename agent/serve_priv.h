@@ -161,6 +161,7 @@ void srv_want_retry(struct server *s);
 void srv_fleet_soon(struct server *s);
 void srv_model_sync(struct server *s);
 void srv_model_sync_req(struct server *s, bool fresh);
+void srv_reconcile_now(struct server *s, const char *why);
 bool srv_request_fresh(const struct server *s, const struct client *c);
 
 /* serve_client.c: connections and flow control. */
