@@ -5,15 +5,20 @@
 #include "agent/fleet.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Upper bounds in seconds; the last bucket is +Inf. */
-static const double bounds[VFA_HIST_BUCKETS - 1] = {
-	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+/* Upper bounds in seconds, and each as "%g" prints it (the le label;
+ * test_fleet checks they agree); the last bucket is +Inf. */
+static const struct {
+	double s;
+	const char *text;
+} bounds[VFA_HIST_BUCKETS - 1] = {
+	{ 0.005, "0.005" }, { 0.01, "0.01" }, { 0.025, "0.025" }, { 0.05, "0.05" },
+	{ 0.1, "0.1" }, { 0.25, "0.25" }, { 0.5, "0.5" }, { 1, "1" }, { 2.5, "2.5" },
+	{ 5, "5" }, { 10, "10" },
 };
 
 static void hist_observe(struct vfa_hist *h, double s)
@@ -22,7 +27,7 @@ static void hist_observe(struct vfa_hist *h, double s)
 
 	if (s < 0)
 		s = 0;
-	while (i < VFA_HIST_BUCKETS - 1 && s > bounds[i])
+	while (i < VFA_HIST_BUCKETS - 1 && s > bounds[i].s)
 		i++;
 	h->bucket[i]++;
 	h->count++;
@@ -102,79 +107,110 @@ void vfa_metrics_repairs(struct vfa_metrics *m, const unsigned int n[VFA_REPAIR_
 		m->repairs[k] += n[k];
 }
 
+/* The text grows in one buffer; every piece is appended as bytes (no
+ * printf per piece: the daemon renders this file every FLEET_MS under
+ * churn, on its loop). err is sticky: the first failure ends the text. */
 struct out {
 	char *buf;
 	size_t len, cap;
 	int err;
 };
 
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
+static void put_n(struct out *o, const char *s, size_t n)
 {
-	va_list ap;
-	int n;
-
 	if (o->err)
 		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->err = -EINVAL;
-			return;
-		}
-		if ((size_t)n < o->cap - o->len)
-			break;
-		char *b = realloc(o->buf, o->cap * 2 + (size_t)n);
+	if (o->cap - o->len <= n) {
+		size_t cap = o->cap * 2 + n;
+		char *b = realloc(o->buf, cap);
 
 		if (!b) {
 			o->err = -ENOMEM;
 			return;
 		}
 		o->buf = b;
-		o->cap = o->cap * 2 + (size_t)n;
+		o->cap = cap;
 	}
-	o->len += (size_t)n;
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void put(struct out *o, const char *s)
+{
+	put_n(o, s, strlen(s));
+}
+
+/* v in decimal, as "%llu" prints it. */
+static void put_u(struct out *o, unsigned long long v)
+{
+	char d[24], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	put_n(o, p, (size_t)(d + sizeof(d) - p));
 }
 
 static void head(struct out *o, const char *name, const char *type, const char *help)
 {
-	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	put(o, "# HELP ");
+	put(o, name);
+	put(o, " ");
+	put(o, help);
+	put(o, "\n# TYPE ");
+	put(o, name);
+	put(o, " ");
+	put(o, type);
+	put(o, "\n");
 }
 
 /* Pool and PF names are letters, digits, '-', '_', '.' (config.c) or
  * netdev/PCI names: nothing to escape in a label value but these. */
 static void label(struct out *o, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			put(o, "\\%c", *s);
-		else if (*s == '\n')
-			put(o, "\\n");
-		else
-			put(o, "%c", *s);
+	for (;;) {
+		size_t n = strcspn(s, "\\\"\n");
+
+		put_n(o, s, n);
+		s += n;
+		if (!*s)
+			return;
+		put(o, *s == '\n' ? "\\n" : *s == '"' ? "\\\"" : "\\\\");
+		s++;
 	}
+}
+
+/* name{pool="pool"} (and the rest of the line up to the value). */
+static void pool_series(struct out *o, const char *name, const char *suffix, const char *pool)
+{
+	put(o, name);
+	put(o, suffix);
+	put(o, "{pool=\"");
+	label(o, pool);
 }
 
 static void hist(struct out *o, const char *name, const char *pool, const struct vfa_hist *h)
 {
 	unsigned long long cum = 0;
+	char sum[40];
 
 	for (size_t i = 0; i < VFA_HIST_BUCKETS; i++) {
 		cum += h->bucket[i];
-		put(o, "%s_bucket{pool=\"", name);
-		label(o, pool);
-		if (i < VFA_HIST_BUCKETS - 1)
-			put(o, "\",le=\"%g\"} %llu\n", bounds[i], cum);
-		else
-			put(o, "\",le=\"+Inf\"} %llu\n", cum);
+		pool_series(o, name, "_bucket", pool);
+		put(o, "\",le=\"");
+		put(o, i < VFA_HIST_BUCKETS - 1 ? bounds[i].text : "+Inf");
+		put(o, "\"} ");
+		put_u(o, cum);
+		put(o, "\n");
 	}
-	put(o, "%s_sum{pool=\"", name);
-	label(o, pool);
-	put(o, "\"} %.9g\n%s_count{pool=\"", h->sum, name);
-	label(o, pool);
-	put(o, "\"} %llu\n", h->count);
+	pool_series(o, name, "_sum", pool);
+	snprintf(sum, sizeof(sum), "\"} %.9g\n", h->sum);
+	put(o, sum);
+	pool_series(o, name, "_count", pool);
+	put(o, "\"} ");
+	put_u(o, h->count);
+	put(o, "\n");
 }
 
 /* One gauge per pool, counted over the snapshot's VFs by what(). */
@@ -211,9 +247,10 @@ static void gauges(struct out *o, const struct vfa_metrics *m, const struct vfa_
 	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
 		head(o, g[k].name, "gauge", g[k].help);
 		for (size_t i = 0; i < m->n_pools; i++) {
-			put(o, "%s{pool=\"", g[k].name);
-			label(o, m->pools[i].pool);
-			put(o, "\"} %lu\n", count_vfs(s, m->pools[i].pool, (enum vf_count)k));
+			pool_series(o, g[k].name, "", m->pools[i].pool);
+			put(o, "\"} ");
+			put_u(o, count_vfs(s, m->pools[i].pool, (enum vf_count)k));
+			put(o, "\n");
 		}
 	}
 	head(o, "vfagent_pf_up", "gauge", "1 if the pool's PF exists and is up, else 0.");
@@ -222,11 +259,11 @@ static void gauges(struct out *o, const struct vfa_metrics *m, const struct vfa_
 		label(o, s->pfs[i].pool);
 		put(o, "\",pf=\"");
 		label(o, s->pfs[i].pf);
-		put(o, "\"} %d\n", s->pfs[i].present && s->pfs[i].up);
+		put(o, s->pfs[i].present && s->pfs[i].up ? "\"} 1\n" : "\"} 0\n");
 	}
 	head(o, "vfagent_libvirt_connected", "gauge",
 	     "1 while the daemon holds a libvirt connection with domain events.");
-	put(o, "vfagent_libvirt_connected %d\n", s->libvirt_connected);
+	put(o, s->libvirt_connected ? "vfagent_libvirt_connected 1\n" : "vfagent_libvirt_connected 0\n");
 }
 
 static void pool_counter(struct out *o, const struct vfa_metrics *m, const char *name,
@@ -236,9 +273,10 @@ static void pool_counter(struct out *o, const struct vfa_metrics *m, const char 
 	for (size_t i = 0; i < m->n_pools; i++) {
 		const unsigned long long *v = (const void *)((const char *)&m->pools[i] + field);
 
-		put(o, "%s{pool=\"", name);
-		label(o, m->pools[i].pool);
-		put(o, "\"} %llu\n", *v);
+		pool_series(o, name, "", m->pools[i].pool);
+		put(o, "\"} ");
+		put_u(o, *v);
+		put(o, "\n");
 	}
 }
 
@@ -255,12 +293,18 @@ static void counters(struct out *o, const struct vfa_metrics *m)
 		     "Allocations refused because the pool had no free VF.",
 		     offsetof(struct vfa_pool_counters, exhaustions));
 	head(o, "vfagent_release_failures_total", "counter", "Release requests that failed.");
-	put(o, "vfagent_release_failures_total %llu\n", m->release_failures);
+	put(o, "vfagent_release_failures_total ");
+	put_u(o, m->release_failures);
+	put(o, "\n");
 	head(o, "vfagent_reconcile_repairs_total", "counter",
 	     "What reconcile and the PF watch repaired, by kind.");
-	for (int k = 0; k < VFA_REPAIR__N; k++)
-		put(o, "vfagent_reconcile_repairs_total{kind=\"%s\"} %llu\n",
-		    vfa_repair_str((enum vfa_repair)k), m->repairs[k]);
+	for (int k = 0; k < VFA_REPAIR__N; k++) {
+		put(o, "vfagent_reconcile_repairs_total{kind=\"");
+		put(o, vfa_repair_str((enum vfa_repair)k));
+		put(o, "\"} ");
+		put_u(o, m->repairs[k]);
+		put(o, "\n");
+	}
 }
 
 /* Renders m and s as a textfile-collector file. *ret is malloc'd (the

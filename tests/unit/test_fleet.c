@@ -85,6 +85,42 @@ static void test_cdi(void)
 	free(txt);
 }
 
+/* Every bucket's le label is its bound as "%g" prints it (Prometheus
+ * reads the label as a float; the renderer keeps them as text); label
+ * values escape '\\', '"' and newlines; a text past the first buffer. */
+static void test_metrics_text(const struct vfa_metrics *m)
+{
+	static const double bound[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+	static struct vfa_fleet_snap big;
+	unsigned int all = 0;
+	char line[160], *txt = NULL;
+
+	if (vfa_metrics_render(m, &snap, &txt)) {
+		T("metrics.text_render", 0, "render failed");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(bound) / sizeof(bound[0]); i++) {
+		snprintf(line, sizeof(line), "vfagent_alloc_duration_seconds_bucket{pool=\"net-a\",le=\"%g\"} %d",
+			 bound[i], bound[i] < 0.2 ? 1 : 2);
+		all += t_has_line(txt, line);
+	}
+	T("metrics.le_all_bounds", all == sizeof(bound) / sizeof(bound[0]), "%u of 11\n%s", all, txt);
+	free(txt);
+	big = snap;
+	snprintf(big.pfs[0].pf, sizeof(big.pfs[0].pf), "a\"b\\c\nd");
+	for (size_t i = 1; i < 60 && i < sizeof(big.pfs) / sizeof(big.pfs[0]); i++)
+		big.pfs[i] = (struct vfa_fleet_pf){ "b", "0123456789abcdef", true, true };
+	big.n_pfs = 60 < sizeof(big.pfs) / sizeof(big.pfs[0]) ? 60 : sizeof(big.pfs) / sizeof(big.pfs[0]);
+	txt = NULL;
+	int r = vfa_metrics_render(m, &big, &txt);
+
+	T("metrics.label_escaped", !r && t_has_line(txt, "vfagent_pf_up{pool=\"net-a\",pf=\"a\\\"b\\\\c\\nd\"} 1"),
+	  "%s", txt ? txt : "");
+	T("metrics.text_grows", !r && strlen(txt) > 8192 && t_has_line(txt, "vfagent_libvirt_connected 1") &&
+	  t_has_line(txt, "vfagent_release_failures_total 1"), "len %zu", txt ? strlen(txt) : 0);
+	free(txt);
+}
+
 static void test_metrics(void)
 {
 	static struct vfa_metrics m;
@@ -141,6 +177,7 @@ static void test_metrics(void)
 	  strstr(txt, "# TYPE vfagent_allocs_total counter\n") &&
 	  strstr(txt, "# TYPE vfagent_alloc_duration_seconds histogram\n"), "%s", txt);
 	free(txt);
+	test_metrics_text(&m);
 	/* A pool dropped from the config leaves; one kept keeps its counts. */
 	cfg.n_pools = 1;
 	vfa_metrics_sync(&m, &cfg);
