@@ -250,15 +250,14 @@ static void fold_fence(struct vfa_state *st, const char *pci)
 }
 
 /* A journal only root (or the user running the tests) can have written. */
-static int check_file(int fd, const char *dir, struct vfa_err *e)
+/* Its stat goes to *s (the caller keeps its device and inode). */
+static int check_file(int fd, const char *dir, struct stat *s, struct vfa_err *e)
 {
-	struct stat s;
-
-	if (fstat(fd, &s) < 0)
+	if (fstat(fd, s) < 0)
 		return vfa_fail(e, errno, "journal %s/" JOURNAL ": %s", dir, strerror(errno));
-	if ((s.st_uid != 0 && s.st_uid != geteuid()) || (s.st_mode & (S_IWGRP | S_IWOTH)))
+	if ((s->st_uid != 0 && s->st_uid != geteuid()) || (s->st_mode & (S_IWGRP | S_IWOTH)))
 		return vfa_fail(e, EPERM, "journal %s/" JOURNAL " is owned by uid %u, mode %04o: it must be root's and 0600 (chown root:root, chmod 0600)",
-				dir, (unsigned int)s.st_uid, (unsigned int)(s.st_mode & 07777));
+				dir, (unsigned int)s->st_uid, (unsigned int)(s->st_mode & 07777));
 	return 0;
 }
 
@@ -277,9 +276,7 @@ int vfa_journal_open(struct vfa_state *st, struct vfa_err *e)
 					st->dir);
 		return vfa_fail(e, -fd, "journal %s/" JOURNAL ": %s", st->dir, strerror(-fd));
 	}
-	r = check_file(fd, st->dir, e);
-	if (!r && fstat(fd, &s) < 0)
-		r = vfa_fail(e, errno, "journal %s/" JOURNAL ": %s", st->dir, strerror(errno));
+	r = check_file(fd, st->dir, &s, e);
 	if (r) {
 		close(fd);
 		return r;
