@@ -121,6 +121,15 @@ sb() { m=$1 b=$2; shift 2; bench/serve_bench "$m" "$b" "$conf" "$st" bench "$out
 # three bare steps (on the PF's last VF) and nothing else running.
 if want floor; then
 	sb floor ./vfagent "$floor_n" "$pf" | tee -a "$out/table.txt" || rc=1
+	# The classic mode's figure of this boot beside it, not instead of it.
+	[ -s "$out/summary.csv" ] && [ -s "$out/floor-summary.csv" ] && awk -F, '
+		FNR == 1 { f++ } f == 1 && $1 == "daemon_sock_alloc" { ca50 = $3; ca99 = $5 }
+		f == 1 && $1 == "floor_sum" { cf50 = $3 }
+		f == 2 && $1 == "daemon_alloc" { qa50 = $3; qa99 = $5 } f == 2 && $1 == "floor_sum" { qf50 = $3 }
+		END { if (ca50 && cf50 && qa50 && qf50)
+			printf "  daemon alloc / floor_sum at p50: quiet %.2fx (p99/p50 %.2f); classic mode of this boot %.2fx (p99/p50 %.2f)\n",
+				qa50 / qf50, qa99 / qa50, ca50 / cf50, ca99 / ca50 }' "$out/summary.csv" "$out/floor-summary.csv" |
+		tee -a "$out/table.txt"
 fi
 if want cycles; then
 	sb cycles ./vfagent "$serve_s" $(echo "$serve_clients" | tr , ' ') | tee -a "$out/table.txt" || rc=1

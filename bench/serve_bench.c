@@ -5,13 +5,17 @@
  *   bench/serve_bench cycles VFAGENT CONF STATE POOL OUT SECONDS CLIENTS...
  *   bench/serve_bench hol VFAGENT CONF STATE POOL OUT REPS N DOMAIN
  *   bench/serve_bench soak VFAGENT CONF STATE POOL OUT COUNT WARMUP [TAG]
+ *   bench/serve_bench floor VFAGENT CONF STATE POOL OUT ROUNDS PF
  *
  * Each mode starts `VFAGENT -c CONF -s STATE serve` itself (its stderr:
  * OUT/serve-MODE.log), waits until it answers, and stops it with SIGTERM at
  * the end. The pool must be set up with nothing leased.
  *
- * cycles: for each client count, that many forked processes, each with its
- * own connection, loop alloc + release for SECONDS. An "exhausted" reply
+ * cycles: for each client count, in the order given (a count may come
+ * back: bench/lab.sh runs 1,2,4,8,8,4,2,1 twice), that many forked
+ * processes, each with its own connection, loop alloc + release for
+ * SECONDS; at the end, per count, the median, min and max cycles/s of its
+ * slices (OUT/cycles-median.csv). An "exhausted" reply
  * (exit 3) is counted and retried. Every cycle's VF and four
  * CLOCK_MONOTONIC stamps are kept; a double lease is counted when an alloc
  * of a VF returned before the release of an earlier alloc of the same VF
@@ -41,6 +45,17 @@
  * on the plain build (TAG plain) and on the sanitizer build (points
  * ASAN_OPTIONS' log_path into OUT/asan/; OUT/asan/ is listed after the
  * daemon exits). Writes OUT/soak[-TAG].csv.
+ *
+ * floor: the quiet comparison, like for like. One client (this process),
+ * one connection, the daemon serving and nothing else running: ROUNDS
+ * rounds (after 20 untimed) of alloc, release, hello (the protocol's
+ * cheapest op: the round trip alone) and one floor sample
+ * (bench/bench_floor.h) on PF's last VF, which the daemon never hands out
+ * to a lone client that releases before it allocs again (checked); every
+ * other round runs the other way round. The daemon runs with
+ * VFAGENT_LOOP_TIMES=1; after each step its log is read and the step is
+ * tagged with the sweeps and publishes logged meanwhile. Writes
+ * OUT/floor-summary.csv and OUT/floor-samples.csv.
  *
  * A benchmark: no pass/fail on timings; exit 1 only if an operation failed,
  * a double lease was seen or the sanitizer wrote a report. */
