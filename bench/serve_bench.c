@@ -376,8 +376,9 @@ static void cycles_medians(const int *cnt, const double *rate, const double *a50
 	}
 	if (f)
 		fprintf(f, "clients,slices,median_per_s,min_per_s,max_per_s,alloc_p50_ms_median\n");
+	/* No line starts with a number: bench/compare.sh and tail_loop.sh
+	 * read those as the slices above. */
 	printf("per client count, over its slices: median cycles/s, min, max, spread (max - min) / median\n");
-	printf("clients  slices  median/s     min/s     max/s  spread  alloc p50 ms (median)\n");
 	for (;;) {
 		int c = 0, k = 0;
 		double med, a;
@@ -398,8 +399,8 @@ static void cycles_medians(const int *cnt, const double *rate, const double *a50
 				v[k] = rate[i], w[k++] = a50[i];
 		med = median(v, k), a = median(w, k);
 
-		printf("%7d %7d %9.1f %9.1f %9.1f %6.1f%% %13.3f\n", c, k, med, v[0], v[k - 1],
-		       med > 0 ? 100 * (v[k - 1] - v[0]) / med : 0, a);
+		printf("  clients %d, %d slices: median %.1f/s, min %.1f, max %.1f, spread %.1f %%; alloc p50 (median) %.3f ms\n",
+		       c, k, med, v[0], v[k - 1], med > 0 ? 100 * (v[k - 1] - v[0]) / med : 0, a);
 		if (f)
 			fprintf(f, "%d,%d,%.1f,%.1f,%.1f,%.3f\n", c, k, med, v[0], v[k - 1], a);
 	}
