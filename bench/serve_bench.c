@@ -359,6 +359,31 @@ static double median(double *v, int n)
 	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Slice i's rate over the rate of the ref-client slices around it, the
+ * nearest one before and after interpolated linearly by position (the
+ * drift of a machine whose speed wanders, if slow, cancels: the sweep's
+ * 1,2,4,8,8,4,2,1 order is built for that); one side if only one exists;
+ * 0 if none. */
+static double rel_to_ref(const int *cnt, const double *rate, int slices, int ref, int i)
+{
+	int a = -1, b = -1;
+	double r;
+
+	for (int j = i - 1; j >= 0 && a < 0; j--)
+		if (cnt[j] == ref)
+			a = j;
+	for (int j = i + 1; j < slices && b < 0; j++)
+		if (cnt[j] == ref)
+			b = j;
+	if (a < 0 && b < 0)
+		return 0;
+	if (a < 0 || b < 0)
+		r = rate[a < 0 ? b : a];
+	else
+		r = rate[a] + (rate[b] - rate[a]) * (i - a) / (b - a);
+	return r > 0 ? rate[i] / r : 0;
+}
+
 /* Per client count, over the slices that ran it (cnt[i] clients gave
  * rate[i] cycles/s, alloc p50 a50[i] ms): median, min, max, printed and
  * into OUT/cycles-median.csv. Counts are judged on these, not on one
@@ -367,21 +392,22 @@ static void cycles_medians(const int *cnt, const double *rate, const double *a50
 {
 	double *v = malloc(sizeof(double) * (size_t)(slices + 1));
 	double *w = malloc(sizeof(double) * (size_t)(slices + 1));
+	double *x = malloc(sizeof(double) * (size_t)(slices + 1));
 	FILE *f = out_file("cycles-median.csv", "w");
-	int done[64], nd = 0;
+	int done[64], nd = 0, ref = 0;
 
-	if (!v || !w) {
+	if (!v || !w || !x) {
 		perror("malloc");
 		exit(1);
 	}
 	if (f)
-		fprintf(f, "clients,slices,median_per_s,min_per_s,max_per_s,alloc_p50_ms_median\n");
+		fprintf(f, "clients,slices,median_per_s,min_per_s,max_per_s,alloc_p50_ms_median,vs_ref_median\n");
 	/* No line starts with a number: bench/compare.sh and tail_loop.sh
 	 * read those as the slices above. */
 	printf("per client count, over its slices: median cycles/s, min, max, spread (max - min) / median\n");
 	for (;;) {
-		int c = 0, k = 0;
-		double med, a;
+		int c = 0, k = 0, kx = 0;
+		double med, a, rel;
 
 		for (int i = 0; i < slices; i++) {	/* the smallest count not done */
 			bool seen = false;
@@ -394,20 +420,26 @@ static void cycles_medians(const int *cnt, const double *rate, const double *a50
 		if (!c || nd == 64)
 			break;
 		done[nd++] = c;
-		for (int i = 0; i < slices; i++)
-			if (cnt[i] == c)
-				v[k] = rate[i], w[k++] = a50[i];
-		med = median(v, k), a = median(w, k);
-
-		printf("  clients %d, %d slices: median %.1f/s, min %.1f, max %.1f, spread %.1f %%; alloc p50 (median) %.3f ms\n",
-		       c, k, med, v[0], v[k - 1], med > 0 ? 100 * (v[k - 1] - v[0]) / med : 0, a);
+		if (!ref)
+			ref = c;	/* the smallest count: the reference */
+		for (int i = 0; i < slices; i++) {
+			if (cnt[i] != c)
+				continue;
+			v[k] = rate[i], w[k++] = a50[i];
+			if (c != ref && (rel = rel_to_ref(cnt, rate, slices, ref, i)) > 0)
+				x[kx++] = rel;
+		}
+		med = median(v, k), a = median(w, k), rel = c == ref ? 1 : median(x, kx);
+		printf("  clients %d, %d slices: median %.1f/s, min %.1f, max %.1f, spread %.1f %%; alloc p50 (median) %.3f ms; vs %d client(s) in the slices around it: median %.2fx\n",
+		       c, k, med, v[0], v[k - 1], med > 0 ? 100 * (v[k - 1] - v[0]) / med : 0, a, ref, rel);
 		if (f)
-			fprintf(f, "%d,%d,%.1f,%.1f,%.1f,%.3f\n", c, k, med, v[0], v[k - 1], a);
+			fprintf(f, "%d,%d,%.1f,%.1f,%.1f,%.3f,%.3f\n", c, k, med, v[0], v[k - 1], a, rel);
 	}
 	if (f)
 		fclose(f);
 	free(v);
 	free(w);
+	free(x);
 }
 
 static int cmd_cycles(int argc, char **argv)
