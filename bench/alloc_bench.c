@@ -91,6 +91,7 @@
 #include "vfio/vfio.h"
 
 #include "bench/bench.h"
+#include "bench/bench_floor.h"
 
 extern char **environ;
 
@@ -422,26 +423,6 @@ static void ratios(const char *out)
 	fclose(f);
 }
 
-/* Writes a small file the way a lease is journaled: temp, fsync, rename. */
-static int journal_once(const char *dir)
-{
-	static const char body[] = "{\"id\":\"0123456789abcdef\",\"state\":\"ready\"}\n";
-	char tmp[1024], dst[1024];
-	int fd, r = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s/.bench.tmp", dir);
-	snprintf(dst, sizeof(dst), "%s/.bench.json", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, body, sizeof(body) - 1) < 0 || fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (!r && rename(tmp, dst) < 0)
-		r = -errno;
-	return r;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	const char *pf, *out, *script = "bench/script_way.sh";
@@ -451,6 +432,7 @@ static int cmd_run(int argc, char **argv)
 	struct vfnl *nl = NULL;
 	struct vfa_state *vst = NULL;
 	static struct vfnl_link link;
+	struct bench_floor fl;
 	struct passwd *pw;
 	char vf[16] = "", node[64], drv[64];
 	int reps, budget, cold_every, rounds = 0, ifindex, group, r, cold;
@@ -488,6 +470,7 @@ static int cmd_run(int argc, char **argv)
 	if ((r = vfio_group(io, vf, &group)))
 		return die(vf, r, vfio_errmsg(io));
 	snprintf(node, sizeof(node), "/dev/vfio/%d", group);
+	bench_floor_init(&fl, nl, ifindex, 0, group, state);
 	printf("VF %s (group %d) of %s, %d rounds max, %d s budget, in-process paths x%d per round, cold paths every %d rounds\n",
 	       vf, group, pf, reps, budget, FAST, cold_every);
 #if VFAGENT_LIBVIRT
@@ -597,30 +580,19 @@ static int cmd_run(int argc, char **argv)
 		add(P_CLI_DAEMON_RELEASE, t - t0);
 		daemon_stop();
 
-		/* The floor: what the warm path cannot avoid. */
+		/* The floor: what the warm path cannot avoid (bench/bench_floor.h). */
 		for (int k = 0; k < FAST; k++) {
-			double sum = 0;
+			double us[BENCH_FLOOR_STEPS];
+			const char *what = "";
 
-			s.mac[0] = 0x02, s.mac[4] = (uint8_t)k, s.mac[5] = (uint8_t)rounds;
-			t0 = now_us();
-			r = vfnl_set_vfs(nl, ifindex, &s, 1);
-			t = now_us();
-			if (r)
-				return die("floor setlink", r, vfnl_errmsg(nl));
-			add(P_FLOOR_SETLINK, t - t0), sum += t - t0;
-			t0 = now_us();
-			r = chown(node, vm_uid, vm_gid) ? -errno : 0;
-			t = now_us();
-			if (r || chown(node, 0, 0))
-				return die("floor chown", r, node);
-			add(P_FLOOR_CHOWN, t - t0), sum += t - t0;
-			t0 = now_us();
-			r = journal_once(state);
-			t = now_us();
-			if (r)
-				return die("floor journal", r, state);
-			add(P_FLOOR_FSYNC_RENAME, t - t0), sum += t - t0;
-			add(P_FLOOR_SUM, sum);
+			if ((r = bench_floor_sample(&fl, us, &what)))
+				return die(what, r, !strcmp(what, "floor setlink") ? vfnl_errmsg(nl) :
+					   !strcmp(what, "floor chown") ? node : state);
+			add(P_FLOOR_SETLINK, us[BENCH_FLOOR_SETLINK]);
+			add(P_FLOOR_CHOWN, us[BENCH_FLOOR_CHOWN]);
+			add(P_FLOOR_FSYNC_RENAME, us[BENCH_FLOOR_FSYNC_RENAME]);
+			add(P_FLOOR_SUM, us[BENCH_FLOOR_SETLINK] + us[BENCH_FLOOR_CHOWN] +
+					    us[BENCH_FLOOR_FSYNC_RENAME]);
 		}
 
 		/* Phases of the warm alloc, each the mechanism call vfa_alloc

@@ -11,11 +11,13 @@
 out=${VFAGENT_LAB_OUT:-${BENCH_OUT:-/tmp/vfagent-bench}}
 # Arguments (the guest sees no host environment):
 #   REPS BUDGET_S CLIENTS CHURN_S COLD_EVERY DOMAIN_REPS
-#   SERVE_S SERVE_CLIENTS HOL_REPS HOL_N SOAK MODES
+#   SERVE_S SERVE_CLIENTS HOL_REPS HOL_N SOAK MODES FLOOR_N
+# SERVE_S is one slice of the client sweep: the counts run in the order
+# given, each several times (bench/README.md, "The quiet comparison").
 reps=${1:-200} budget=${2:-540} clients=${3:-4} churn_s=${4:-30} cold_every=${5:-3}
 domain_reps=${6:-10}
-serve_s=${7:-10} serve_clients=${8:-1,2,4,8} hol_reps=${9:-3} hol_n=${10:-50} soak=${11:-10000}
-modes=,${12:-classic,cycles,syscalls,hol,soak},
+serve_s=${7:-2.5} serve_clients=${8:-1,2,4,8,8,4,2,1,1,2,4,8,8,4,2,1} hol_reps=${9:-3} hol_n=${10:-50} soak=${11:-10000}
+modes=,${12:-classic,floor,cycles,syscalls,hol,soak}, floor_n=${13:-2000}
 want() { case $modes in *,$1,*) return 0 ;; esac; return 1; }
 mkdir -p "$out"
 # The daemons' logs (a line per request) go to a tmpfs, not to the lab's
@@ -44,7 +46,7 @@ echo "spoofchk = on" >>"$conf"
 	if [ -n "${VFAGENT_LAB:-}" ]; then echo "where: lab guest (tests/lab/run.sh)"; else echo "where: this host, directly"; fi
 	echo "pf: $pf ($(basename "$(readlink -f $dev)"), driver $(basename "$(readlink -f $dev/driver)")), $nvf VFs"
 	echo "rounds: $reps max, budget ${budget}s, cold paths every $cold_every rounds, churn: $clients clients x ${churn_s}s, domain: $domain_reps reps"
-	echo "serve_bench: cycles ${serve_s}s x clients $serve_clients, hol $hol_reps reps x $hol_n, soak $soak cycles; modes ${modes#,}"
+	echo "serve_bench: floor $floor_n rounds, cycles ${serve_s}s slices x clients $serve_clients, hol $hol_reps reps x $hol_n, soak $soak cycles; modes ${modes#,}"
 } >"$out/meta.txt"
 cat "$out/meta.txt"
 
@@ -114,15 +116,32 @@ fi	# want classic
 # the daemon (bench/vfagent-asan, built by make bench) through SOAK cycles.  Each mode starts
 # and stops its own `vfagent serve`.
 sb() { m=$1 b=$2; shift 2; bench/serve_bench "$m" "$b" "$conf" "$st" bench "$out" "$@"; }
+# floor: the quiet, like-for-like comparison: one client, the daemon
+# serving, its alloc, release and a hello alternating with the floor's
+# three bare steps (on the PF's last VF) and nothing else running.
+if want floor; then
+	sb floor ./vfagent "$floor_n" "$pf" | tee -a "$out/table.txt" || rc=1
+	# The classic mode's figure of this boot beside it, not instead of it.
+	[ -s "$out/summary.csv" ] && [ -s "$out/floor-summary.csv" ] && awk -F, '
+		FNR == 1 { f++ } f == 1 && $1 == "daemon_sock_alloc" { ca50 = $3; ca99 = $5 }
+		f == 1 && $1 == "floor_sum" { cf50 = $3 }
+		f == 2 && $1 == "daemon_alloc" { qa50 = $3; qa99 = $5 } f == 2 && $1 == "floor_sum" { qf50 = $3 }
+		END { if (ca50 && cf50 && qa50 && qf50)
+			printf "  daemon alloc / floor_sum at p50: quiet %.2fx (p99/p50 %.2f); classic mode of this boot %.2fx (p99/p50 %.2f)\n",
+				qa50 / qf50, qa99 / qa50, ca50 / cf50, ca99 / ca50 }' "$out/summary.csv" "$out/floor-summary.csv" |
+		tee -a "$out/table.txt"
+fi
 if want cycles; then
 	sb cycles ./vfagent "$serve_s" $(echo "$serve_clients" | tr , ' ') | tee -a "$out/table.txt" || rc=1
 	# What the floor alone allows: a cycle is an alloc and a release, each
 	# at least one floor_sum (SETLINK, chown, one synced write), measured
-	# in this boot by the classic mode.
-	f=$(awk -F, '$1 == "floor_sum" { print $3 }' "$out/summary.csv" 2>/dev/null)
-	c1=$(awk -F, '$1 == 1 { print $4 }' "$out/cycles-summary.csv" 2>/dev/null)
+	# in this boot by the floor mode (ms), else by the classic mode (us);
+	# 1 client: the median of its slices.
+	f=$(awk -F, '$1 == "floor_sum" { print $3 * 1000 }' "$out/floor-summary.csv" 2>/dev/null)
+	[ -n "$f" ] || f=$(awk -F, '$1 == "floor_sum" { print $3 }' "$out/summary.csv" 2>/dev/null)
+	c1=$(awk -F, '$1 == 1 { print $3 }' "$out/cycles-median.csv" 2>/dev/null)
 	[ -n "$f" ] && [ -n "$c1" ] && awk -v f="$f" -v c="$c1" 'BEGIN {
-		printf "  the floor'"'"'s own ceiling: 1 / (2 x floor_sum p50 %.3f ms) = %.0f cycles/s; 1 client reached %.1f/s = %.2f of it\n", f / 1000, 1e6 / (2 * f), c, c * 2 * f / 1e6 }' |
+		printf "  the floor'"'"'s own ceiling: 1 / (2 x floor_sum p50 %.3f ms) = %.0f cycles/s; 1 client (median) reached %.1f/s = %.2f of it\n", f / 1000, 1e6 / (2 * f), c, c * 2 * f / 1e6 }' |
 		tee -a "$out/table.txt"
 fi
 # syscalls: what the daemon does per alloc and per release (strace counts,

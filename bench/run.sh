@@ -6,9 +6,11 @@
 # BENCH_PF=netdev, whose VFs are recreated and removed).  Knobs (env):
 # BENCH_REPS (200 rounds), BENCH_BUDGET (540 s for the rounds), BENCH_CLIENTS
 # (4), BENCH_CHURN_S (30), BENCH_COLD_EVERY (3), BENCH_DOMAIN_REPS (10), BENCH_OUT (/tmp/vfagent-bench);
-# bench/serve_bench: BENCH_SERVE_S (10 s per client count), BENCH_SERVE_CLIENTS
-# (1,2,4,8), BENCH_HOL_REPS (3), BENCH_HOL_N (50), BENCH_SOAK (10000 cycles;
-# 0 skips); BENCH_MODES (classic,cycles,syscalls,hol,soak) picks what runs.
+# bench/serve_bench: BENCH_FLOOR_N (2000 rounds of the quiet comparison),
+# BENCH_SERVE_S (2.5 s per slice of the client sweep), BENCH_SERVE_CLIENTS
+# (1,2,4,8,8,4,2,1 twice: the slices in that order), BENCH_HOL_REPS (3),
+# BENCH_HOL_N (50), BENCH_SOAK (10000 cycles; 0 skips); BENCH_MODES
+# (classic,floor,cycles,syscalls,hol,soak) picks what runs.
 set -eu
 cd "$(dirname "$0")/.."
 here=0 kvm=
@@ -21,7 +23,8 @@ for a in "$@"; do
 done
 out=${BENCH_OUT:-/tmp/vfagent-bench}
 args="${BENCH_REPS:-200} ${BENCH_BUDGET:-540} ${BENCH_CLIENTS:-4} ${BENCH_CHURN_S:-30} ${BENCH_COLD_EVERY:-3} ${BENCH_DOMAIN_REPS:-10}"
-args="$args ${BENCH_SERVE_S:-10} ${BENCH_SERVE_CLIENTS:-1,2,4,8} ${BENCH_HOL_REPS:-3} ${BENCH_HOL_N:-50} ${BENCH_SOAK:-10000} ${BENCH_MODES:-classic,cycles,syscalls,hol,soak}"
+args="$args ${BENCH_SERVE_S:-2.5} ${BENCH_SERVE_CLIENTS:-1,2,4,8,8,4,2,1,1,2,4,8,8,4,2,1} ${BENCH_HOL_REPS:-3} ${BENCH_HOL_N:-50} ${BENCH_SOAK:-10000}"
+args="$args ${BENCH_MODES:-classic,floor,cycles,syscalls,hol,soak} ${BENCH_FLOOR_N:-2000}"
 rm -rf "$out"
 mkdir -p "$out" bench/results
 [ -x vfagent ] && [ -x bench/alloc_bench ] || make WERROR=1 all
@@ -36,7 +39,7 @@ else
 fi
 rc=$?
 set -e
-for f in meta.txt table.txt summary.csv domain-summary.csv netpool-summary.csv netpool-error.txt ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cycles.csv cycles-summary.csv hol-summary.csv soak.csv soak-rss.csv soak-plain.csv soak-rss-plain.csv serve-soak-plain.log serve-cycles.log serve-hol.log serve-soak.log cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
+for f in meta.txt table.txt summary.csv domain-summary.csv netpool-summary.csv netpool-error.txt ratios.csv samples.csv churn.csv churn-summary.csv churn-stderr.txt cycles.csv cycles-summary.csv cycles-median.csv floor-summary.csv floor-samples.csv serve-floor.log hol-summary.csv soak.csv soak-rss.csv soak-plain.csv soak-rss-plain.csv serve-soak-plain.log serve-cycles.log serve-hol.log serve-soak.log cdf.dat daemon.log strace-alloc.txt strace-alloc-summary.txt; do
 	[ -f "$out/$f" ] && cp "$out/$f" bench/results/
 done
 for f in "$out"/asan/*; do

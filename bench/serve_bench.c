@@ -5,13 +5,17 @@
  *   bench/serve_bench cycles VFAGENT CONF STATE POOL OUT SECONDS CLIENTS...
  *   bench/serve_bench hol VFAGENT CONF STATE POOL OUT REPS N DOMAIN
  *   bench/serve_bench soak VFAGENT CONF STATE POOL OUT COUNT WARMUP [TAG]
+ *   bench/serve_bench floor VFAGENT CONF STATE POOL OUT ROUNDS PF
  *
  * Each mode starts `VFAGENT -c CONF -s STATE serve` itself (its stderr:
  * OUT/serve-MODE.log), waits until it answers, and stops it with SIGTERM at
  * the end. The pool must be set up with nothing leased.
  *
- * cycles: for each client count, that many forked processes, each with its
- * own connection, loop alloc + release for SECONDS. An "exhausted" reply
+ * cycles: for each client count, in the order given (a count may come
+ * back: bench/lab.sh runs 1,2,4,8,8,4,2,1 twice), that many forked
+ * processes, each with its own connection, loop alloc + release for
+ * SECONDS; at the end, per count, the median, min and max cycles/s of its
+ * slices (OUT/cycles-median.csv). An "exhausted" reply
  * (exit 3) is counted and retried. Every cycle's VF and four
  * CLOCK_MONOTONIC stamps are kept; a double lease is counted when an alloc
  * of a VF returned before the release of an earlier alloc of the same VF
@@ -42,6 +46,17 @@
  * ASAN_OPTIONS' log_path into OUT/asan/; OUT/asan/ is listed after the
  * daemon exits). Writes OUT/soak[-TAG].csv.
  *
+ * floor: the quiet comparison, like for like. One client (this process),
+ * one connection, the daemon serving and nothing else running: ROUNDS
+ * rounds (after 20 untimed) of alloc, release, hello (the protocol's
+ * cheapest op: the round trip alone) and one floor sample
+ * (bench/bench_floor.h) on PF's last VF, which the daemon never hands out
+ * to a lone client that releases before it allocs again (checked); every
+ * other round runs the other way round. The daemon runs with
+ * VFAGENT_LOOP_TIMES=1; after each step its log is read and the step is
+ * tagged with the sweeps and publishes logged meanwhile. Writes
+ * OUT/floor-summary.csv and OUT/floor-samples.csv.
+ *
  * A benchmark: no pass/fail on timings; exit 1 only if an operation failed,
  * a double lease was seen or the sanitizer wrote a report. */
 #include <dirent.h>
@@ -66,6 +81,9 @@
 #include "bench/bench.h"
 #include "bench/bench_daemon.h"
 #include "bench/bench_client.h"
+#include "bench/bench_floor.h"
+#include "nl/vfnl.h"
+#include "vfio/vfio.h"
 
 extern char **environ;
 
@@ -274,7 +292,7 @@ static void cyc_stats(struct rec *all, int n, double t_start, struct cyc_sum *m)
 }
 
 /* One client count: fork, run, gather. */
-static int cycles_run(int clients, double secs, FILE *csv, struct cyc_sum *m)
+static int cycles_run(int clients, int slice, double secs, FILE *csv, struct cyc_sum *m)
 {
 	int max = (int)(secs * 5000) + 1000;
 	size_t ss = slot_size(max);
@@ -322,47 +340,151 @@ static int cycles_run(int clients, double secs, FILE *csv, struct cyc_sum *m)
 	}
 	m->conn_fail += bad;
 	for (int i = 0; csv && i < n; i++)
-		fprintf(csv, "%d,%d,%s,%.1f,%.1f,%.1f,%.1f\n", clients, all[i].client, all[i].pci,
-			all[i].t0 - t_start, all[i].t1 - t_start, all[i].t2 - t_start, all[i].t3 - t_start);
+		fprintf(csv, "%d,%d,%s,%.1f,%.1f,%.1f,%.1f,%d\n", clients, all[i].client, all[i].pci,
+			all[i].t0 - t_start, all[i].t1 - t_start, all[i].t2 - t_start, all[i].t3 - t_start,
+			slice);
 	cyc_stats(all, n, t_start, m);
 	free(all);
 	munmap(map, ss * (size_t)clients);
 	return 0;
 }
 
+/* The median of v[0..n) (the mean of the middle two when n is even),
+ * sorting v; 0 if empty. */
+static double median(double *v, int n)
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Slice i's rate over the rate of the ref-client slices around it, the
+ * nearest one before and after interpolated linearly by position (the
+ * drift of a machine whose speed wanders, if slow, cancels: the sweep's
+ * 1,2,4,8,8,4,2,1 order is built for that); one side if only one exists;
+ * 0 if none. */
+static double rel_to_ref(const int *cnt, const double *rate, int slices, int ref, int i)
+{
+	int a = -1, b = -1;
+	double r;
+
+	for (int j = i - 1; j >= 0 && a < 0; j--)
+		if (cnt[j] == ref)
+			a = j;
+	for (int j = i + 1; j < slices && b < 0; j++)
+		if (cnt[j] == ref)
+			b = j;
+	if (a < 0 && b < 0)
+		return 0;
+	if (a < 0 || b < 0)
+		r = rate[a < 0 ? b : a];
+	else
+		r = rate[a] + (rate[b] - rate[a]) * (i - a) / (b - a);
+	return r > 0 ? rate[i] / r : 0;
+}
+
+/* Per client count, over the slices that ran it (cnt[i] clients gave
+ * rate[i] cycles/s, alloc p50 a50[i] ms): median, min, max, printed and
+ * into OUT/cycles-median.csv. Counts are judged on these, not on one
+ * slice each. */
+static void cycles_medians(const int *cnt, const double *rate, const double *a50, int slices)
+{
+	double *v = malloc(sizeof(double) * (size_t)(slices + 1));
+	double *w = malloc(sizeof(double) * (size_t)(slices + 1));
+	double *x = malloc(sizeof(double) * (size_t)(slices + 1));
+	FILE *f = out_file("cycles-median.csv", "w");
+	int done[64], nd = 0, ref = 0;
+
+	if (!v || !w || !x) {
+		perror("malloc");
+		exit(1);
+	}
+	if (f)
+		fprintf(f, "clients,slices,median_per_s,min_per_s,max_per_s,alloc_p50_ms_median,vs_ref_median\n");
+	/* No line starts with a number: bench/compare.sh and tail_loop.sh
+	 * read those as the slices above. */
+	printf("per client count, over its slices: median cycles/s, min, max, spread (max - min) / median\n");
+	for (;;) {
+		int c = 0, k = 0, kx = 0;
+		double med, a, rel;
+
+		for (int i = 0; i < slices; i++) {	/* the smallest count not done */
+			bool seen = false;
+
+			for (int j = 0; j < nd; j++)
+				seen = seen || done[j] == cnt[i];
+			if (!seen && (!c || cnt[i] < c))
+				c = cnt[i];
+		}
+		if (!c || nd == 64)
+			break;
+		done[nd++] = c;
+		if (!ref)
+			ref = c;	/* the smallest count: the reference */
+		for (int i = 0; i < slices; i++) {
+			if (cnt[i] != c)
+				continue;
+			v[k] = rate[i], w[k++] = a50[i];
+			if (c != ref && (rel = rel_to_ref(cnt, rate, slices, ref, i)) > 0)
+				x[kx++] = rel;
+		}
+		med = median(v, k), a = median(w, k), rel = c == ref ? 1 : median(x, kx);
+		printf("  clients %d, %d slices: median %.1f/s, min %.1f, max %.1f, spread %.1f %%; alloc p50 (median) %.3f ms; vs %d client(s) in the slices around it: median %.2fx\n",
+		       c, k, med, v[0], v[k - 1], med > 0 ? 100 * (v[k - 1] - v[0]) / med : 0, a, ref, rel);
+		if (f)
+			fprintf(f, "%d,%d,%.1f,%.1f,%.1f,%.3f,%.3f\n", c, k, med, v[0], v[k - 1], a, rel);
+	}
+	if (f)
+		fclose(f);
+	free(v);
+	free(w);
+	free(x);
+}
+
 static int cmd_cycles(int argc, char **argv)
 {
 	struct vfa_client *c = NULL;
 	FILE *csv, *sum;
-	double secs;
-	int r, rc = 0;
+	double secs, *rate, *a50;
+	int r, rc = 0, *cnt;
 
 	if (argc < 2)
 		return 2;
 	secs = atof(argv[0]);
+	cnt = calloc((size_t)argc, sizeof(*cnt));
+	rate = calloc((size_t)argc, sizeof(*rate));
+	a50 = calloc((size_t)argc, sizeof(*a50));
+	if (!cnt || !rate || !a50)
+		return die("malloc", -ENOMEM);
 	if ((r = daemon_start("cycles", &c)))
 		return die("vfagent serve", r);
 	csv = out_file("cycles.csv", "w");
 	sum = out_file("cycles-summary.csv", "w");
 	if (!csv || !sum)
 		return die("results", -EIO);
-	fprintf(csv, "clients,client,pci,alloc_sent_us,alloc_replied_us,release_sent_us,release_replied_us\n");
-	fprintf(sum, "clients,seconds,cycles,cycles_per_s,exhausted,alloc_failed,release_failed,conn_failed,alloc_p50_ms,alloc_p99_ms,release_p50_ms,release_p99_ms,double_leases\n");
-	printf("\ncycles through the daemon: alloc + release per client process, own persistent connection each, %.0f s per count\n", secs);
+	fprintf(csv, "clients,client,pci,alloc_sent_us,alloc_replied_us,release_sent_us,release_replied_us,slice\n");
+	fprintf(sum, "clients,seconds,cycles,cycles_per_s,exhausted,alloc_failed,release_failed,conn_failed,alloc_p50_ms,alloc_p99_ms,release_p50_ms,release_p99_ms,double_leases,slice\n");
+	printf("\ncycles through the daemon: alloc + release per client process, own persistent connection each, %.1f s per slice, counts in this order:",
+	       secs);
+	for (int i = 1; i < argc; i++)
+		printf(" %s", argv[i]);
+	printf("\n");
 	printf("clients   cycles  cycles/s  exhausted  failed  alloc p50 ms  alloc p99 ms  release p50 ms  double leases\n");
 	for (int i = 1; i < argc; i++) {
 		struct cyc_sum m;
 		int n = atoi(argv[i]);
 
-		if (n < 1 || (r = cycles_run(n, secs, csv, &m)))
+		if (n < 1 || (r = cycles_run(n, i, secs, csv, &m)))
 			return die("cycles", n < 1 ? -EINVAL : r);
-		fprintf(sum, "%d,%.3f,%d,%.1f,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%d\n", n, m.secs, m.cycles,
+		fprintf(sum, "%d,%.3f,%d,%.1f,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%d,%d\n", n, m.secs, m.cycles,
 			m.secs > 0 ? m.cycles / m.secs : 0, m.exhausted, m.alloc_fail, m.release_fail,
-			m.conn_fail, m.a50, m.a99, m.r50, m.r99, m.doubles);
+			m.conn_fail, m.a50, m.a99, m.r50, m.r99, m.doubles, i);
 		printf("%7d %8d %9.1f %10d %7d %13.3f %13.3f %15.3f %14d\n", n, m.cycles,
 		       m.secs > 0 ? m.cycles / m.secs : 0, m.exhausted,
 		       m.alloc_fail + m.release_fail + m.conn_fail, m.a50, m.a99, m.r50, m.doubles);
 		fflush(stdout);
+		cnt[i - 1] = n, rate[i - 1] = m.secs > 0 ? m.cycles / m.secs : 0, a50[i - 1] = m.a50;
 		if (m.alloc_fail || m.release_fail || m.conn_fail || m.doubles)
 			rc = 1;
 		if ((r = leased(c)) != 0) {
@@ -370,6 +492,10 @@ static int cmd_cycles(int argc, char **argv)
 			rc = 1;
 		}
 	}
+	cycles_medians(cnt, rate, a50, argc - 1);
+	free(cnt);
+	free(rate);
+	free(a50);
 	fclose(csv);
 	fclose(sum);
 	vfa_client_close(c);
@@ -843,6 +969,315 @@ static int cmd_soak(int argc, char **argv)
 	return f0 + f1 || reports || !WIFEXITED(st) || WEXITSTATUS(st) ? 1 : 0;
 }
 
+/* ---- floor: the quiet, like-for-like comparison ---- */
+
+enum { Q_ALLOC, Q_RELEASE, Q_RTT, Q_SETLINK, Q_CHOWN, Q_FSYNC, Q_FLOOR, Q_N };
+static const char *const qname[Q_N] = {
+	"daemon_alloc", "daemon_release", "daemon_rtt", "floor_setlink", "floor_chown",
+	"floor_fsync_rename", "floor_sum",
+};
+enum { TAG_SWEEP = 1, TAG_PUBLISH = 2 };
+
+/* The daemon's log, read as it grows: which loop-time lines
+ * (VFAGENT_LOOP_TIMES, agent/serve.c) were written since the last look. */
+struct logwatch {
+	int fd;
+	char line[1400];
+	size_t len;
+	double *hold[2];	/* sweep, publish: how long each held the loop (us) */
+	int nhold[2], cap;
+};
+
+static unsigned int log_line(struct logwatch *w)
+{
+	static const char *const key[2] = { "loop time: sweep ", "loop time: publish " };
+	unsigned int tags = 0;
+
+	w->line[w->len < sizeof(w->line) ? w->len : sizeof(w->line) - 1] = 0;
+	for (int k = 0; k < 2; k++) {
+		char *p = strstr(w->line, key[k]);
+
+		if (!p)
+			continue;
+		tags |= k ? TAG_PUBLISH : TAG_SWEEP;
+		if (w->nhold[k] < w->cap)
+			w->hold[k][w->nhold[k]++] = atof(p + strlen(key[k]));
+	}
+	w->len = 0;
+	return tags;
+}
+
+/* TAG_* of the loop-time lines the daemon wrote since the last call. */
+static unsigned int log_events(struct logwatch *w)
+{
+	char buf[4096];
+	unsigned int tags = 0;
+	ssize_t n;
+
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n')
+				tags |= log_line(w);
+			else if (w->len < sizeof(w->line) - 1)
+				w->line[w->len++] = buf[i];
+		}
+	return tags;
+}
+
+/* The VF the floor uses: the PF's last one (the daemon, asked by one
+ * client that releases before the next alloc, hands out its first), its
+ * index, address and IOMMU group. */
+static int floor_vf(const char *pf, struct vfio_ctx *io, uint32_t *ret_vf, char pci[16],
+		    int *ret_group)
+{
+	char p[600], link[600], *base;
+	ssize_t n;
+	int nvf, r;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/sys/class/net/%s/device/sriov_numvfs", pf);
+	f = fopen(p, "r");
+	if (!f)
+		return -errno;
+	r = fscanf(f, "%d", &nvf) == 1 && nvf > 1 ? 0 : -ENODEV;
+	fclose(f);
+	if (r)
+		return r;
+	snprintf(p, sizeof(p), "/sys/class/net/%s/device/virtfn%d", pf, nvf - 1);
+	n = readlink(p, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = 0;
+	base = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	if (strlen(base) >= 16)
+		return -ENAMETOOLONG;
+	memcpy(pci, base, strlen(base) + 1);
+	if ((r = vfio_group(io, pci, ret_group)))
+		return r;
+	*ret_vf = (uint32_t)(nvf - 1);
+	return 0;
+}
+
+struct qrun {
+	double *v[Q_N];
+	unsigned char *tag[Q_N];
+	int n;
+};
+
+/* One timed request (hello, or alloc / release of *pci); its time into
+ * q at path p, tagged with the loop-time lines written meanwhile. */
+static int q_step(struct qrun *q, struct logwatch *w, struct vfa_client *c, int p, char pci[16])
+{
+	double t0 = now_us();
+	int r;
+
+	if (p == Q_ALLOC)
+		r = do_alloc(c, NULL, pci);
+	else if (p == Q_RELEASE)
+		r = do_release(c, pci);
+	else
+		r = bench_call(c, bench_req("hello", NULL, NULL), TIMEOUT_MS, NULL);
+	q->v[p][q->n] = now_us() - t0;
+	q->tag[p][q->n] = (unsigned char)log_events(w);
+	return r;
+}
+
+static int q_floor(struct qrun *q, struct logwatch *w, struct bench_floor *fl)
+{
+	double us[BENCH_FLOOR_STEPS];
+	const char *what = "";
+	int r = bench_floor_sample(fl, us, &what);
+	unsigned char t = (unsigned char)log_events(w);
+
+	if (r) {
+		fprintf(stderr, "serve_bench: %s on %s: %s\n", what, fl->node, strerror(-r));
+		return r;
+	}
+	q->v[Q_SETLINK][q->n] = us[BENCH_FLOOR_SETLINK];
+	q->v[Q_CHOWN][q->n] = us[BENCH_FLOOR_CHOWN];
+	q->v[Q_FSYNC][q->n] = us[BENCH_FLOOR_FSYNC_RENAME];
+	q->v[Q_FLOOR][q->n] = us[0] + us[1] + us[2];
+	for (int p = Q_SETLINK; p <= Q_FLOOR; p++)
+		q->tag[p][q->n] = t;
+	return 0;
+}
+
+/* One round: alloc, release, hello, floor; odd rounds the other way
+ * round, so that no path always follows the same one. */
+static int q_round(struct qrun *q, struct logwatch *w, struct vfa_client *c,
+		   struct bench_floor *fl, const char *floor_pci)
+{
+	static const int fwd[] = { Q_ALLOC, Q_RELEASE, Q_RTT, Q_FLOOR };
+	static const int back[] = { Q_FLOOR, Q_RTT, Q_ALLOC, Q_RELEASE };
+	const int *order = q->n & 1 ? back : fwd;
+	char pci[16] = "";
+	int r;
+
+	log_events(w);
+	for (int k = 0; k < 4; k++) {
+		r = order[k] == Q_FLOOR ? q_floor(q, w, fl) : q_step(q, w, c, order[k], pci);
+		if (r)
+			return r < 0 ? r : -EIO;
+		if (order[k] == Q_ALLOC && !strcmp(pci, floor_pci)) {
+			fprintf(stderr, "serve_bench: the daemon handed out %s, the floor's VF\n", pci);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+struct qstat {
+	int n, clean_n, sweep, publish;
+	double p50, p90, p99, max, clean50, clean99;
+};
+
+static void q_stats(const struct qrun *q, int p, struct qstat *s)
+{
+	double *all = malloc(sizeof(double) * (size_t)(q->n + 1));
+	double *clean = malloc(sizeof(double) * (size_t)(q->n + 1));
+
+	if (!all || !clean) {
+		perror("malloc");
+		exit(1);
+	}
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < q->n; i++) {
+		all[i] = q->v[p][i];
+		if (!q->tag[p][i])
+			clean[s->clean_n++] = q->v[p][i];
+		s->sweep += !!(q->tag[p][i] & TAG_SWEEP);
+		s->publish += !!(q->tag[p][i] & TAG_PUBLISH);
+	}
+	s->n = q->n;
+	s->p50 = pct_sort(all, q->n, 0.50) / 1e3, s->p90 = pct(all, q->n, 0.90) / 1e3;
+	s->p99 = pct(all, q->n, 0.99) / 1e3, s->max = pct(all, q->n, 1.0) / 1e3;
+	s->clean50 = pct_sort(clean, s->clean_n, 0.50) / 1e3;
+	s->clean99 = pct(clean, s->clean_n, 0.99) / 1e3;
+	free(all);
+	free(clean);
+}
+
+/* Of the daemon alloc's samples above its p99: how many overlapped a
+ * sweep, a publish, neither; printed with what the loop holds cost. */
+static void q_tail(const struct qrun *q, const struct qstat *a, const struct logwatch *w)
+{
+	int k = 0, sw = 0, pub = 0, none = 0;
+
+	for (int i = 0; i < q->n; i++) {
+		unsigned char t = q->tag[Q_ALLOC][i];
+
+		if (q->v[Q_ALLOC][i] / 1e3 <= a->p99)
+			continue;
+		k++, sw += !!(t & TAG_SWEEP), pub += !!(t & TAG_PUBLISH), none += !t;
+	}
+	printf("  daemon_alloc's %d samples above its p99: %d overlapped a sweep, %d a publish, %d neither\n",
+	       k, sw, pub, none);
+	for (int h = 0; h < 2; h++) {
+		double *v = w->hold[h];
+		int n = w->nhold[h];
+
+		qsort(v, (size_t)n, sizeof(*v), cmp_d);
+		printf("  the loop held by a %s (VFAGENT_LOOP_TIMES): n %d, p50 %.3f ms, max %.3f ms\n",
+		       h ? "publish" : "sweep", n, pct(v, n, 0.5) / 1e3, pct(v, n, 1.0) / 1e3);
+	}
+}
+
+static void q_report(const struct qrun *q, const struct logwatch *w, FILE *sum)
+{
+	struct qstat s[Q_N];
+
+	printf("path                    n    p50 ms    p90 ms    p99 ms    max ms   clean n  clean p50  clean p99  sweep  publish\n");
+	fprintf(sum, "path,n,p50_ms,p90_ms,p99_ms,max_ms,clean_n,clean_p50_ms,clean_p99_ms,with_sweep,with_publish\n");
+	for (int p = 0; p < Q_N; p++) {
+		q_stats(q, p, &s[p]);
+		printf("%-20s %4d %9.3f %9.3f %9.3f %9.3f %9d %10.3f %10.3f %6d %8d\n", qname[p],
+		       s[p].n, s[p].p50, s[p].p90, s[p].p99, s[p].max, s[p].clean_n, s[p].clean50,
+		       s[p].clean99, s[p].sweep, s[p].publish);
+		fprintf(sum, "%s,%d,%.3f,%.3f,%.3f,%.3f,%d,%.3f,%.3f,%d,%d\n", qname[p], s[p].n,
+			s[p].p50, s[p].p90, s[p].p99, s[p].max, s[p].clean_n, s[p].clean50,
+			s[p].clean99, s[p].sweep, s[p].publish);
+	}
+	printf("  daemon_alloc / floor_sum          p50 %.2fx   p99 %.2fx\n",
+	       s[Q_ALLOC].p50 / s[Q_FLOOR].p50, s[Q_ALLOC].p99 / s[Q_FLOOR].p99);
+	printf("  (daemon_alloc - daemon_rtt) / floor_sum at p50: %.2fx (the round trip alone %.3f ms)\n",
+	       (s[Q_ALLOC].p50 - s[Q_RTT].p50) / s[Q_FLOOR].p50, s[Q_RTT].p50);
+	printf("  daemon_alloc p99/p50 %.2f (samples with no sweep or publish seen: %.2f); floor_sum p99/p50 %.2f\n",
+	       s[Q_ALLOC].p99 / s[Q_ALLOC].p50, s[Q_ALLOC].clean99 / s[Q_ALLOC].clean50,
+	       s[Q_FLOOR].p99 / s[Q_FLOOR].p50);
+	q_tail(q, &s[Q_ALLOC], w);
+}
+
+/* floor: N rounds as q_round says, after 20 untimed ones, over one
+ * connection, against the floor on the PF's last VF. */
+static int cmd_floor(int argc, char **argv)
+{
+	struct qrun q = { .n = 0 };
+	struct logwatch w = { .fd = -1 };
+	struct vfa_client *c = NULL;
+	struct vfio_ctx *io = NULL;
+	struct vfnl *nl = NULL;
+	struct bench_floor fl;
+	char log[1024], fpci[16];
+	int n, ifindex, group = 0, r;
+	uint32_t vf = 0;
+	FILE *sum, *smp;
+
+	if (argc != 2 || (n = atoi(argv[0])) < 1)
+		return 2;
+	if ((r = vfnl_open(&nl)) || (r = vfnl_ifindex(nl, argv[1], &ifindex)))
+		return die(argv[1], r);
+	if ((r = vfio_ctx_new(NULL, NULL, &io)) || (r = floor_vf(argv[1], io, &vf, fpci, &group)))
+		return die("the floor's VF", r);
+	bench_floor_init(&fl, nl, ifindex, vf, group, state);
+	w.cap = n + 100;
+	for (int p = 0; p < Q_N; p++) {
+		q.v[p] = calloc((size_t)n + 20, sizeof(double));
+		q.tag[p] = calloc((size_t)n + 20, 1);
+		if (!q.v[p] || !q.tag[p])
+			return die("malloc", -ENOMEM);
+	}
+	w.hold[0] = calloc((size_t)w.cap, sizeof(double));
+	w.hold[1] = calloc((size_t)w.cap, sizeof(double));
+	if (!w.hold[0] || !w.hold[1])
+		return die("malloc", -ENOMEM);
+	setenv("VFAGENT_LOOP_TIMES", "1", 1);
+	if ((r = daemon_start("floor", &c)))
+		return die("vfagent serve", r);
+	snprintf(log, sizeof(log), "%s/serve-floor.log", bench_log_dir(out));
+	w.fd = open(log, O_RDONLY | O_CLOEXEC);
+	sum = out_file("floor-summary.csv", "w");
+	smp = out_file("floor-samples.csv", "w");
+	if (w.fd < 0 || !sum || !smp)
+		return die("results", -EIO);
+	for (int i = 0; i < 20; i++)		/* warm-up, overwritten */
+		if ((r = q_round(&q, &w, c, &fl, fpci)))
+			return die("floor warm-up", r);
+	w.nhold[0] = w.nhold[1] = 0;
+	for (q.n = 0; q.n < n; q.n++)
+		if ((r = q_round(&q, &w, c, &fl, fpci)))
+			return die("floor round", r);
+	printf("\nquiet comparison: one client, one persistent connection, the daemon serving; %d rounds of daemon alloc, release, hello (round trip), floor (VF %s), every other round in reverse\n",
+	       n, fpci);
+	q_report(&q, &w, sum);
+	fprintf(smp, "round,path,us,sweep,publish\n");
+	for (int i = 0; i < q.n; i++)
+		for (int p = 0; p < Q_N; p++)
+			fprintf(smp, "%d,%s,%.1f,%d,%d\n", i, qname[p], q.v[p][i],
+				!!(q.tag[p][i] & TAG_SWEEP), !!(q.tag[p][i] & TAG_PUBLISH));
+	fclose(sum);
+	fclose(smp);
+	close(w.fd);
+	vfa_client_close(c);
+	bench_daemon_stop(&dmn, NULL);
+	vfio_ctx_free(io);
+	vfnl_close(nl);
+	for (int p = 0; p < Q_N; p++)
+		free(q.v[p]), free(q.tag[p]);
+	free(w.hold[0]);
+	free(w.hold[1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int r = 2;
@@ -856,10 +1291,13 @@ int main(int argc, char **argv)
 			r = cmd_hol(argc - 7, argv + 7);
 		else if (!strcmp(argv[1], "soak"))
 			r = cmd_soak(argc - 7, argv + 7);
+		else if (!strcmp(argv[1], "floor"))
+			r = cmd_floor(argc - 7, argv + 7);
 	}
 	if (r == 2)
 		fprintf(stderr, "usage: serve_bench cycles VFAGENT CONF STATE POOL OUT SECONDS CLIENTS...\n"
 				"       serve_bench hol VFAGENT CONF STATE POOL OUT REPS N DOMAIN\n"
-				"       serve_bench soak VFAGENT CONF STATE POOL OUT COUNT WARMUP [TAG]\n");
+				"       serve_bench soak VFAGENT CONF STATE POOL OUT COUNT WARMUP [TAG]\n"
+				"       serve_bench floor VFAGENT CONF STATE POOL OUT ROUNDS PF\n");
 	return r;
 }
