@@ -1,0 +1,108 @@
+/* The hot-spot cuts of the daemon's request path keep their bytes: the
+ * request validator's duplicate-key check (proto.c, no key decoded when
+ * json-c merged none), and the lease's JSON (lease.c: keys added as new,
+ * constant) as the journal writes it and the reply carries it. */
+#include "agent/agent.h"
+#include "agent/journal_priv.h"
+#include "tests/unit/t.h"
+
+#include <errno.h>
+
+/* One request line through the validator: r and the message. */
+static int line_check(const char *line, struct vfa_err *e)
+{
+	struct vfa_opts o = { 0 };
+	json_object *req = NULL;
+	const char *op;
+	int r = vfa_req_line(line, strlen(line), &req, &op, &o, e);
+
+	json_object_put(req);
+	return r;
+}
+
+static void test_dup_keys(void)
+{
+	static const struct { const char *line, *msg; } cases[] = {
+		{ "{\"op\":\"release\",\"pci\":\"0000:00:12.0\",\"pci\":\"0000:00:12.2\"}",
+		  "field \"pci\" given more than once in the request: give each field once" },
+		{ "{\"op\":\"release\",\"\\u0070ci\":\"0000:00:12.0\",\"pci\":\"0000:00:12.2\"}",
+		  "field \"pci\" given more than once in the request: give each field once" },
+		{ "{\"op\":\"status\",\"v\":1,\"op\":\"status\"}",
+		  "field \"op\" given more than once in the request: give each field once" },
+		{ "{\"op\":\"alloc\",\"pool\":\"a\",\"vlan\":1,\"qos\":2,\"vlan\":1,\"pool\":\"b\"}",
+		  "field \"vlan\" given more than once in the request: give each field once" },
+		/* keys of nested objects are not the request's */
+		{ "{\"op\":\"status\",\"id\":\"{\\\"op\\\":1,\\\"op\\\":2}\"}", "" },
+		{ "{\"p\\u006fol\":\"a\",\"op\":\"alloc\"}", "" },
+		{ "{\"op\":\"alloc\",\"pool\":\"a\",\"vlan\":1,\"qos\":2,\"mac\":\"02:00:00:00:00:01\"}", "" },
+	};
+	char n[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vfa_err e = { "", 0 };
+		int r = line_check(cases[i].line, &e);
+
+		snprintf(n, sizeof(n), "prof.dup_key[%zu]", i);
+		if (cases[i].msg[0])
+			T(n, r == -EINVAL && e.exit == VFA_EXIT_USAGE && !strcmp(e.msg, cases[i].msg),
+			  "r=%d exit %d \"%s\" for %s", r, e.exit, e.msg, cases[i].line);
+		else
+			T(n, r == 0, "r=%d \"%s\" for %s", r, e.msg, cases[i].line);
+	}
+}
+
+/* A lease with every field set (escapes included), and one with the
+ * optional ones empty. */
+static void lease_fill(struct vfa_lease *l, bool full)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->id, sizeof(l->id), "0123456789abcdef");
+	vfa_lease_set_state(l, VFA_LS_READY);
+	snprintf(l->pool, sizeof(l->pool), "net1");
+	snprintf(l->pf, sizeof(l->pf), "eth0");
+	snprintf(l->pf_pci, sizeof(l->pf_pci), "0000:00:02.0");
+	l->vf = 3;
+	snprintf(l->pci, sizeof(l->pci), "0000:00:12.6");
+	l->group = 12;
+	snprintf(l->mac, sizeof(l->mac), "02:00:00:00:00:09");
+	l->vlan = 100;
+	l->qos = 2;
+	l->pid = 4242;
+	l->created = 1764115200;
+	l->owner = VFA_NO_OWNER;
+	if (!full)
+		return;
+	snprintf(l->domain, sizeof(l->domain), "vm/\"a\"\\b");
+	snprintf(l->uuid, sizeof(l->uuid), "6f0e5d5c-1b1a-4c3e-9a8b-0123456789ab");
+	l->attached = true;
+	l->persistent = true;
+	snprintf(l->holder, sizeof(l->holder), "k8s:vfagent.io/net1");
+	l->owner = 1000;
+}
+
+static void test_lease_bytes(void)
+{
+	static const char *const want[] = {
+		"ef71f3d6 {\"id\":\"0123456789abcdef\",\"state\":\"ready\",\"pool\":\"net1\",\"pf\":\"eth0\",\"pf_pci\":\"0000:00:02.0\",\"vf\":3,\"pci\":\"0000:00:12.6\",\"iommu_group\":12,\"vfio_node\":\"\\/dev\\/vfio\\/12\",\"mac\":\"02:00:00:00:00:09\",\"vlan\":100,\"qos\":2,\"domain\":\"vm\\/\\\"a\\\"\\\\b\",\"uuid\":\"6f0e5d5c-1b1a-4c3e-9a8b-0123456789ab\",\"attached\":true,\"persistent\":true,\"holder\":\"k8s:vfagent.io\\/net1\",\"pid\":4242,\"created\":1764115200,\"owner\":1000}\n",
+		"49a67056 {\"id\":\"0123456789abcdef\",\"state\":\"ready\",\"pool\":\"net1\",\"pf\":\"eth0\",\"pf_pci\":\"0000:00:02.0\",\"vf\":3,\"pci\":\"0000:00:12.6\",\"iommu_group\":12,\"vfio_node\":\"\\/dev\\/vfio\\/12\",\"mac\":\"02:00:00:00:00:09\",\"vlan\":100,\"qos\":2,\"domain\":null,\"attached\":false,\"persistent\":false,\"holder\":null,\"pid\":4242,\"created\":1764115200,\"owner\":null}\n",
+	};
+	char buf[4096];
+
+	for (int i = 0; i < 2; i++) {
+		struct vfa_lease l;
+		size_t n;
+		char name[64];
+
+		lease_fill(&l, i == 0);
+		n = vfa_journal_format(&l, NULL, buf, sizeof(buf));
+		snprintf(name, sizeof(name), "prof.lease_journal_bytes[%d]", i);
+		T(name, n == strlen(want[i]) && !memcmp(buf, want[i], n), "got %.*s", (int)n, buf);
+	}
+}
+
+int main(void)
+{
+	test_dup_keys();
+	test_lease_bytes();
+	return t_done();
+}
