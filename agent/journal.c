@@ -134,14 +134,12 @@ size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
 			  char *buf, size_t len)
 {
 	char json[REC_MAX];
-	json_object *o = NULL;
 	int n;
 
 	if (l) {
-		o = vfa_lease_json(l);
-		n = snprintf(json, sizeof(json), "%s",
-			     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		json_object_put(o);
+		n = (int)vfa_lease_text(l, json, sizeof(json));	/* vfa_lease_json's bytes */
+		if (!n)
+			return 0;
 	} else if (drop_pci) {
 		n = snprintf(json, sizeof(json), "{\"drop\":\"%s\"}", drop_pci);
 	} else {

@@ -100,9 +100,51 @@ static void test_lease_bytes(void)
 	}
 }
 
+/* vfa_lease_text() against json-c's serialization of vfa_lease_json():
+ * every byte value in the free-text fields, and odd numbers. */
+static void test_lease_text(void)
+{
+	struct vfa_lease l;
+	char got[4096], n[64];
+	int bad = 0, runs = 0;
+
+	for (int c = 1; c < 256; c++) {
+		for (int full = 0; full < 2; full++) {
+			json_object *o;
+			const char *want;
+			size_t len;
+
+			lease_fill(&l, full);
+			if (full) {
+				snprintf(l.domain, sizeof(l.domain), "d%cx/%c", c, c);
+				snprintf(l.holder, sizeof(l.holder), "%c", c);
+				l.pid = c % 2 ? -(long long)c * 1000000007LL : 0;
+				l.created = c == 255 ? -9223372036854775807LL - 1 : c;
+				l.owner = (uid_t)c * 16777259u;
+				l.vf = (unsigned int)c;
+				l.group = c - 128;
+			}
+			o = vfa_lease_json(&l);
+			want = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+			len = vfa_lease_text(&l, got, sizeof(got));
+			runs++;
+			if (len != strlen(want) || strcmp(got, want)) {
+				if (!bad++)
+					printf("# byte %d: got  %s\n# want %s\n", c, got, want);
+			}
+			if (len > 2 && vfa_lease_text(&l, got, len) != 0)
+				bad++;	/* one byte short for the NUL: 0 */
+			json_object_put(o);
+		}
+	}
+	snprintf(n, sizeof(n), "prof.lease_text_is_json_c[%d]", runs);
+	T(n, bad == 0, "%d of %d leases differ from json-c's bytes", bad, runs);
+}
+
 int main(void)
 {
 	test_dup_keys();
 	test_lease_bytes();
+	test_lease_text();
 	return t_done();
 }
