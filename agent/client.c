@@ -25,6 +25,7 @@ struct vfa_client {
 	char path[108];
 	char *buf;			/* received, not yet returned */
 	size_t len, cap;
+	struct json_tokener *tok;	/* parses every reply line (reset per line) */
 	char err[512];
 };
 
@@ -170,6 +171,24 @@ static int fill(struct vfa_client *c, long long deadline)
 	}
 }
 
+/* c->buf up to its NUL as JSON, as json_tokener_parse() would, on the
+ * tokener c keeps (none allocated and freed per reply). NULL if malformed
+ * or out of memory. */
+static json_object *parse_line(struct vfa_client *c)
+{
+	json_object *o;
+
+	if (!c->tok && !(c->tok = json_tokener_new()))
+		return NULL;
+	json_tokener_reset(c->tok);
+	o = json_tokener_parse_ex(c->tok, c->buf, -1);
+	if (json_tokener_get_error(c->tok) != json_tokener_success) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The next line as JSON; see vfagent-client.h. */
 int vfa_client_recv(struct vfa_client *c, int timeout_ms, json_object **ret)
 {
@@ -184,7 +203,7 @@ int vfa_client_recv(struct vfa_client *c, int timeout_ms, json_object **ret)
 			return r;
 	}
 	c->buf[n] = '\0';
-	o = json_tokener_parse(c->buf);
+	o = parse_line(c);
 	memmove(c->buf, c->buf + n + 1, c->len - (size_t)n - 1);
 	c->len -= (size_t)n + 1;
 	if (!o || !json_object_is_type(o, json_type_object)) {
@@ -244,6 +263,8 @@ void vfa_client_close(struct vfa_client *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->tok)
+		json_tokener_free(c->tok);
 	free(c->buf);
 	free(c);
 }

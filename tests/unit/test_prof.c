@@ -7,6 +7,12 @@
 #include "tests/unit/t.h"
 
 #include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/vfagent-client.h"
 
 /* One request line through the validator: r and the message. */
 static int line_check(const char *line, struct vfa_err *e)
@@ -141,8 +147,53 @@ static void test_lease_text(void)
 	T(n, bad == 0, "%d of %d leases differ from json-c's bytes", bad, runs);
 }
 
+/* The client library keeps one tokener per connection: a malformed or
+ * cut reply line leaves nothing behind for the next one. */
+static void test_client_lines(void)
+{
+	static const char lines[] = "{\"a\":\n{\"ok\":1}\n[1]\n{\"x\":\"y\"} junk\n{\"b\":[1,{\"c\":null}]}\n";
+	static const int want_r[] = { -EBADMSG, 0, -EBADMSG, 0, 0 };
+	static const char *const want_o[] = { "", "{\"ok\":1}", "", "{\"x\":\"y\"}",
+					      "{\"b\":[1,{\"c\":null}]}" };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfa_client *c = NULL;
+	int lfd, r, st = -1;
+	char n[64];
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/vfa-prof-test.%d", (int)getpid());
+	unlink(sa.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1)) {
+		T("prof.client_setup", 0, "socket: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int fd = accept(lfd, NULL, NULL);
+
+		_exit(fd < 0 || write(fd, lines, sizeof(lines) - 1) != (ssize_t)sizeof(lines) - 1);
+	}
+	r = vfa_client_connect(sa.sun_path, 5000, &c);
+	T("prof.client_connect", r == 0, "%s", vfa_client_error(c));
+	for (size_t i = 0; i < sizeof(want_r) / sizeof(want_r[0]) && !r; i++) {
+		json_object *o = NULL;
+		int rr = vfa_client_recv(c, 5000, &o);
+		const char *got = rr ? "" : json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+		snprintf(n, sizeof(n), "prof.client_line[%zu]", i);
+		T(n, rr == want_r[i] && !strcmp(got, want_o[i]), "r=%d %s", rr, rr ? vfa_client_error(c) : got);
+		json_object_put(o);
+	}
+	vfa_client_close(c);
+	waitpid(pid, &st, 0);
+	close(lfd);
+	unlink(sa.sun_path);
+}
+
 int main(void)
 {
+	test_client_lines();
 	test_dup_keys();
 	test_lease_bytes();
 	test_lease_text();
