@@ -84,7 +84,26 @@ static void jkey(struct jout *w, const char *key)
 	jraw(w, "\":", 2);
 }
 
-static void jstr_or_null(struct jout *w, const char *key, const char *s)
+static void kstr(struct jout *w, const char *key, const char *s)
+{
+	jkey(w, key);
+	jstr(w, s);
+}
+
+static void kint(struct jout *w, const char *key, long long v)
+{
+	jkey(w, key);
+	jint(w, v);
+}
+
+static void kbool(struct jout *w, const char *key, bool v)
+{
+	jkey(w, key);
+	jraw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* "key":"s", or "key":null if s is empty. */
+static void kstr_or_null(struct jout *w, const char *key, const char *s)
 {
 	jkey(w, key);
 	if (s[0])
@@ -106,30 +125,28 @@ size_t vfa_lease_text(const struct vfa_lease *l, char *buf, size_t len)
 	struct jout nw = { node, sizeof(node), 10, false };
 
 	jraw(&w, "{", 1);
-	jkey(&w, "id"); jstr(&w, l->id);
-	jkey(&w, "state"); jstr(&w, vfa_lease_state_str(l->state));
-	jkey(&w, "pool"); jstr(&w, l->pool);
-	jkey(&w, "pf"); jstr(&w, l->pf);
-	jkey(&w, "pf_pci"); jstr(&w, l->pf_pci);
-	jkey(&w, "vf"); jint(&w, (int)l->vf);
-	jkey(&w, "pci"); jstr(&w, l->pci);
-	jkey(&w, "iommu_group"); jint(&w, l->group);
+	kstr(&w, "id", l->id);
+	kstr(&w, "state", vfa_lease_state_str(l->state));
+	kstr(&w, "pool", l->pool);
+	kstr(&w, "pf", l->pf);
+	kstr(&w, "pf_pci", l->pf_pci);
+	kint(&w, "vf", (int)l->vf);
+	kstr(&w, "pci", l->pci);
+	kint(&w, "iommu_group", l->group);
 	jint(&nw, l->group);
 	node[nw.at] = '\0';
-	jkey(&w, "vfio_node"); jstr(&w, node);
-	jkey(&w, "mac"); jstr(&w, l->mac);
-	jkey(&w, "vlan"); jint(&w, l->vlan);
-	jkey(&w, "qos"); jint(&w, l->qos);
-	jstr_or_null(&w, "domain", l->domain);
-	if (l->uuid[0]) {
-		jkey(&w, "uuid");
-		jstr(&w, l->uuid);
-	}
-	jkey(&w, "attached"); jraw(&w, l->attached ? "true" : "false", l->attached ? 4 : 5);
-	jkey(&w, "persistent"); jraw(&w, l->persistent ? "true" : "false", l->persistent ? 4 : 5);
-	jstr_or_null(&w, "holder", l->holder);
-	jkey(&w, "pid"); jint(&w, l->pid);
-	jkey(&w, "created"); jint(&w, l->created);
+	kstr(&w, "vfio_node", node);
+	kstr(&w, "mac", l->mac);
+	kint(&w, "vlan", l->vlan);
+	kint(&w, "qos", l->qos);
+	kstr_or_null(&w, "domain", l->domain);
+	if (l->uuid[0])
+		kstr(&w, "uuid", l->uuid);
+	kbool(&w, "attached", l->attached);
+	kbool(&w, "persistent", l->persistent);
+	kstr_or_null(&w, "holder", l->holder);
+	kint(&w, "pid", l->pid);
+	kint(&w, "created", l->created);
 	jkey(&w, "owner");
 	if (l->owner == VFA_NO_OWNER)
 		jraw(&w, "null", 4);
