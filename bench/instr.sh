@@ -11,7 +11,6 @@
 set -u
 v=$1 conf=$2 st=$3 pool=$4 out=$5 secs=${6:-20}
 command -v valgrind >/dev/null || { echo "instr: SKIP: no valgrind here" >&2; exit 0; }
-command -v callgrind_annotate >/dev/null || { echo "instr: SKIP: no callgrind_annotate here" >&2; exit 0; }
 d=$out/instr
 rm -rf "$d"
 mkdir -p "$d/cg" "$d/cpu"
@@ -60,10 +59,18 @@ incl() {
 	next_is_cost { if (want) { calls += n; ir += $2 } next_is_cost = 0 }
 	END { printf "%.0f %d\n", ir, calls }' "$1"
 }
-# top FILE INCLUSIVE N: the N costliest functions, with their share.
+# top FILE INCLUSIVE N: the N costliest functions (inclusive: yes/no;
+# those at the collected total, the frames above it, left out), Ir and
+# share of the total; read from the file (callgrind_annotate printed
+# nothing in the lab guest).
 top() {
-	callgrind_annotate --inclusive="$2" "$1" 2>/dev/null | awk '/^-+$/ { s++; next } s >= 3 && NF' |
-		grep -v 'PROGRAM TOTALS\|file:function' | sed -n "1,$3p" | sed 's/ \[[^]]*\]$//' | cut -c1-140
+	awk -v inc="$2" '
+	/^fn=/ { cur = substr($0, 4); next }
+	/^calls=/ { nc = 1; next }
+	/^[0-9]/ { if (!nc) self[cur] += $2; all[cur] += $2; nc = 0; next }
+	END { for (f in all) printf "%.0f\t%s\n", inc == "yes" ? all[f] : self[f], f }' "$1" |
+		awk -F '\t' -v t="$(total "$1")" '$1 < t' | sort -rn | head -n "$3" |
+		awk -F '\t' -v t="$(total "$1")" '{ printf "    %12s %5.1f %%  %s\n", $1, t ? 100 * $1 / t : 0, $2 }'
 }
 total() { awk '/^(summary|totals):/ { print $2; exit }' "$1"; }
 echo "instructions (Ir, callgrind) per request of $v ($(date -u '+%Y-%m-%d %H:%M UTC'), 1 client, ${secs} s under callgrind):"
@@ -94,7 +101,7 @@ done
 if [ -n "$bf" ]; then
 	set -- $(incl "$bf" vfa_client_request); q_ir=$1 q_n=$2
 	q_ir=$(total "$bf")	# collected inside vfa_client_request only
-	awk -v q="$q_ir" -v n="$q_n" 'BEGIN { if (n) printf "  client: %d requests; vfa_client_request (send, wait, read, parse) %.0f per request\n", n, q / n }'
+	awk -v q="$q_ir" -v n="$q_n" 'BEGIN { if (n) printf "  client (bench/serve_bench: the library of this tree, whichever daemon): %d requests; vfa_client_request (send, wait, read, parse) %.0f per request\n", n, q / n }'
 	echo "  client, inside vfa_client_request, top self:"
 	top "$bf" no 12
 else
