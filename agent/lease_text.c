@@ -23,6 +23,12 @@ static void jraw(struct jout *w, const char *s, size_t n)
 	w->at += n;
 }
 
+/* The bytes json-c escapes in a string: control bytes, '"', '\\', '/'. */
+static bool must_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c == '/';
+}
+
 /* s quoted and escaped as json-c escapes strings. */
 static void jstr(struct jout *w, const char *s)
 {
@@ -30,11 +36,12 @@ static void jstr(struct jout *w, const char *s)
 
 	jraw(w, "\"", 1);
 	while (*s) {
-		size_t run = strcspn(s, "\"\\/\b\f\n\r\t\x01\x02\x03\x04\x05\x06\x07\x0b\x0e\x0f"
-				     "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f");
+		size_t run = 0;
 		unsigned char c;
 		char u[6] = { '\\', 'u', '0', '0', 0, 0 };
 
+		while (s[run] && !must_escape((unsigned char)s[run]))
+			run++;
 		jraw(w, s, run);
 		s += run;
 		if (!*s)
