@@ -103,6 +103,11 @@ static void test_lease_bytes(void)
 		n = vfa_journal_format(&l, NULL, buf, sizeof(buf));
 		snprintf(name, sizeof(name), "prof.lease_journal_bytes[%d]", i);
 		T(name, n == strlen(want[i]) && !memcmp(buf, want[i], n), "got %.*s", (int)n, buf);
+		/* the line and its NUL just fit; one byte less: 0 */
+		snprintf(name, sizeof(name), "prof.lease_journal_fit[%d]", i);
+		T(name, vfa_journal_format(&l, NULL, buf, n + 1) == n && !strcmp(buf, want[i]) &&
+		  vfa_journal_format(&l, NULL, buf, n) == 0 && vfa_journal_format(&l, NULL, buf, 5) == 0,
+		  "len %zu", n);
 	}
 }
 
