@@ -7,6 +7,7 @@
 #include "tests/unit/t.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -196,8 +197,84 @@ static void test_client_lines(void)
 	unlink(sa.sun_path);
 }
 
+/* A tree with every kind of value json-c has: strings over every byte
+ * value (NUL included), keys to escape, integer and double extremes,
+ * empty containers, nulls in objects and arrays, nesting. */
+static json_object *all_kinds(void)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array(), *in;
+	char s[256];
+	struct vfa_lease l;
+
+	for (int c = 0; c < 256; c++)
+		s[c] = (char)c;
+	json_object_object_add(o, "v", json_object_new_int(1));
+	json_object_object_add(o, "bytes", json_object_new_string_len(s, 256));
+	json_object_object_add(o, "k/\x01\"\\\x7f\xc3\xa9", json_object_new_string("a/b"));
+	json_object_object_add(o, "", json_object_new_string(""));
+	json_object_object_add(o, "null", NULL);
+	json_object_object_add(o, "t", json_object_new_boolean(1));
+	json_object_object_add(o, "f", json_object_new_boolean(0));
+	json_object_array_add(a, json_object_new_int64(INT64_MIN));
+	json_object_array_add(a, json_object_new_int64(INT64_MAX));
+	json_object_array_add(a, json_object_new_int64(INT64_MAX - 1));
+	json_object_array_add(a, json_object_new_uint64(UINT64_MAX));
+	json_object_array_add(a, json_object_new_int(-2147483647 - 1));
+	json_object_array_add(a, json_object_new_int(0));
+	json_object_array_add(a, NULL);
+	json_object_array_add(a, json_object_new_double(0.1));
+	json_object_array_add(a, json_object_new_double(-0.0));
+	json_object_array_add(a, json_object_new_double(3.0));
+	json_object_array_add(a, json_object_new_double(1e300));
+	json_object_array_add(a, json_object_new_object());
+	json_object_array_add(a, json_object_new_array());
+	json_object_object_add(o, "list", a);
+	in = json_object_new_object();
+	lease_fill(&l, true);
+	json_object_object_add(in, "lease", vfa_lease_json(&l));
+	json_object_object_add(in, "deeper", json_tokener_parse("[[{\"a\":[null,{\"b\":{}}]}],\"\\u0000\"]"));
+	json_object_object_add(o, "result", in);
+	return o;
+}
+
+/* vfa_json_plain() against json-c on the reply envelopes and on a tree of
+ * every kind, with and without '/' escaped, appended after bytes already
+ * in the buffer. */
+static void test_json_plain(void)
+{
+	static const int flags[] = { JSON_C_TO_STRING_PLAIN,
+				     JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE };
+	struct vfa_err e = { "bad \"thing\" /x\n", VFA_EXIT_USAGE };
+	struct vfa_lease l;
+	json_object *trees[5];
+	char n[64];
+
+	lease_fill(&l, true);
+	trees[0] = all_kinds();
+	trees[1] = vfa_reply_json(0, vfa_lease_json(&l), &e);
+	trees[2] = vfa_reply_json(-EINVAL, NULL, &e);
+	trees[3] = vfa_reply_json(-EINPROGRESS, json_object_new_object(), &e);
+	trees[4] = json_object_new_string("/");
+	for (size_t t = 0; t < sizeof(trees) / sizeof(trees[0]); t++) {
+		for (int f = 0; f < 2; f++) {
+			const char *want = json_object_to_json_string_ext(trees[t], flags[f]);
+			char *buf = strdup("prefix"), *got;
+			size_t len = 6, cap = 7;
+			int r = vfa_json_plain(trees[t], flags[f], &buf, &len, &cap);
+
+			got = buf ? buf + 6 : NULL;
+			snprintf(n, sizeof(n), "prof.json_plain_is_json_c[%zu,%d]", t, f);
+			T(n, r == 0 && !memcmp(buf, "prefix", 6) && len == 6 + strlen(want) &&
+			  !strcmp(got, want), "r=%d\n# got  %s\n# want %s", r, got ? got : "", want);
+			free(buf);
+		}
+		json_object_put(trees[t]);
+	}
+}
+
 int main(void)
 {
+	test_json_plain();
 	test_client_lines();
 	test_dup_keys();
 	test_lease_bytes();
