@@ -272,8 +272,66 @@ static void test_json_plain(void)
 	}
 }
 
+/* The client library sends json-c's PLAIN bytes of the request, "v"
+ * added when absent, one line each, the same over several requests. */
+static void test_client_send(void)
+{
+	static const char *const reqs[] = {
+		"{\"op\":\"release\",\"pci\":\"0000:00:12.0\",\"domain\":\"a/b \\\"c\\\" \\u0001\\u00e9\"}",
+		"{\"op\":\"status\",\"v\":1,\"id\":7}",
+		"{\"op\":\"alloc\",\"pool\":\"net1\",\"vlan\":100,\"live\":true,\"id\":\"x/y\"}",
+	};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfa_client *c = NULL;
+	char want[2048] = "", n[64];
+	int lfd, r, st = -1;
+	pid_t pid;
+
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		json_object *q = json_tokener_parse(reqs[i]);
+
+		if (!json_object_object_get_ex(q, "v", NULL))
+			json_object_object_add(q, "v", json_object_new_int(1));
+		strcat(want, json_object_to_json_string_ext(q, JSON_C_TO_STRING_PLAIN));
+		strcat(want, "\n");
+		json_object_put(q);
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/vfa-prof-send.%d", (int)getpid());
+	unlink(sa.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1)) {
+		T("prof.client_send_setup", 0, "socket: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {	/* exits 0 if it read exactly want, then EOF */
+		int fd = accept(lfd, NULL, NULL);
+		char got[2048];
+		size_t len = 0;
+		ssize_t k;
+
+		while (fd >= 0 && len < sizeof(got) && (k = read(fd, got + len, sizeof(got) - len)) > 0)
+			len += (size_t)k;
+		_exit(len == strlen(want) && !memcmp(got, want, len) ? 0 : 1);
+	}
+	r = vfa_client_connect(sa.sun_path, 5000, &c);
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]) && !r; i++) {
+		json_object *q = json_tokener_parse(reqs[i]);
+
+		r = vfa_client_send(c, q);
+		json_object_put(q);
+	}
+	vfa_client_close(c);
+	waitpid(pid, &st, 0);
+	snprintf(n, sizeof(n), "prof.client_send_bytes");
+	T(n, r == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "r=%d, the reader saw other bytes (status %d)", r, st);
+	close(lfd);
+	unlink(sa.sun_path);
+}
+
 int main(void)
 {
+	test_client_send();
 	test_json_plain();
 	test_client_lines();
 	test_dup_keys();
