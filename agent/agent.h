@@ -182,6 +182,8 @@ unsigned int vfa_lease_damaged(const struct vfa_state *st);
 #define VFA_DAMAGED_FIX "the leases they changed may be out of date: run vfagent status (its reconcile checks every lease against the kernel and libvirt) and keep a copy of the journal for a bug report; the next compaction drops them"
 int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret);
 json_object *vfa_lease_json(const struct vfa_lease *l);
+size_t vfa_lease_text(const struct vfa_lease *l, char *buf, size_t len);	/* lease_text.c */
+int vfa_json_plain(json_object *v, int flags, char **buf, size_t *len, size_t *cap);	/* json_plain.c */
 
 /* virt.c: the libvirt handoff. Built without libvirt (LIBVIRT=0) every
  * call returns -ENOTSUP saying so. A domain is named by its UUID (uuid);

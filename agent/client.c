@@ -25,6 +25,9 @@ struct vfa_client {
 	char path[108];
 	char *buf;			/* received, not yet returned */
 	size_t len, cap;
+	struct json_tokener *tok;	/* parses every reply line (reset per line) */
+	char *sbuf;			/* the request line being sent, kept for the next */
+	size_t slen, scap;
 	char err[512];
 };
 
@@ -98,25 +101,19 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Sends req as one line; see vfagent-client.h. */
+/* Sends req as one line; see vfagent-client.h. The line is written
+ * into c->sbuf (vfa_json_plain: json-c's PLAIN bytes), reused. */
 int vfa_client_send(struct vfa_client *c, json_object *req)
 {
-	const char *txt;
-	char *line;
-	size_t n;
 	int r;
 
 	if (!json_object_object_get_ex(req, "v", NULL))
 		json_object_object_add(req, "v", json_object_new_int(1));
-	txt = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	n = strlen(txt);
-	line = malloc(n + 1);
-	if (!line)
+	c->slen = 0;
+	if (vfa_json_plain(req, JSON_C_TO_STRING_PLAIN, &c->sbuf, &c->slen, &c->scap))
 		return cfail(c, -ENOMEM, "out of memory");
-	memcpy(line, txt, n);
-	line[n] = '\n';
-	r = send_all(c->fd, line, n + 1);
-	free(line);
+	c->sbuf[c->slen++] = '\n';	/* over the NUL it wrote */
+	r = send_all(c->fd, c->sbuf, c->slen);
 	if (r)
 		return cfail(c, r, "daemon socket %s: sending the request failed (%s)", c->path,
 			     strerror(-r));
@@ -170,6 +167,24 @@ static int fill(struct vfa_client *c, long long deadline)
 	}
 }
 
+/* c->buf up to its NUL as JSON, as json_tokener_parse() would, on the
+ * tokener c keeps (none allocated and freed per reply). NULL if malformed
+ * or out of memory. */
+static json_object *parse_line(struct vfa_client *c)
+{
+	json_object *o;
+
+	if (!c->tok && !(c->tok = json_tokener_new()))
+		return NULL;
+	json_tokener_reset(c->tok);
+	o = json_tokener_parse_ex(c->tok, c->buf, -1);
+	if (json_tokener_get_error(c->tok) != json_tokener_success) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The next line as JSON; see vfagent-client.h. */
 int vfa_client_recv(struct vfa_client *c, int timeout_ms, json_object **ret)
 {
@@ -184,7 +199,7 @@ int vfa_client_recv(struct vfa_client *c, int timeout_ms, json_object **ret)
 			return r;
 	}
 	c->buf[n] = '\0';
-	o = json_tokener_parse(c->buf);
+	o = parse_line(c);
 	memmove(c->buf, c->buf + n + 1, c->len - (size_t)n - 1);
 	c->len -= (size_t)n + 1;
 	if (!o || !json_object_is_type(o, json_type_object)) {
@@ -244,6 +259,9 @@ void vfa_client_close(struct vfa_client *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->tok)
+		json_tokener_free(c->tok);
+	free(c->sbuf);
 	free(c->buf);
 	free(c);
 }

@@ -486,38 +486,45 @@ out:
 	return r;
 }
 
+/* Adds a key vfa_lease_json adds once, a string constant: json-c
+ * neither looks for it first nor copies it (the same bytes out). */
+static void add(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
 /* A new JSON object for a lease; the caller owns it. */
 json_object *vfa_lease_json(const struct vfa_lease *l)
 {
 	json_object *o = json_object_new_object();
 	char node[32];
 
-	json_object_object_add(o, "id", json_object_new_string(l->id));
-	json_object_object_add(o, "state", json_object_new_string(vfa_lease_state_str(l->state)));
-	json_object_object_add(o, "pool", json_object_new_string(l->pool));
-	json_object_object_add(o, "pf", json_object_new_string(l->pf));
-	json_object_object_add(o, "pf_pci", json_object_new_string(l->pf_pci));
-	json_object_object_add(o, "vf", json_object_new_int(l->vf));
-	json_object_object_add(o, "pci", json_object_new_string(l->pci));
-	json_object_object_add(o, "iommu_group", json_object_new_int(l->group));
+	add(o, "id", json_object_new_string(l->id));
+	add(o, "state", json_object_new_string(vfa_lease_state_str(l->state)));
+	add(o, "pool", json_object_new_string(l->pool));
+	add(o, "pf", json_object_new_string(l->pf));
+	add(o, "pf_pci", json_object_new_string(l->pf_pci));
+	add(o, "vf", json_object_new_int(l->vf));
+	add(o, "pci", json_object_new_string(l->pci));
+	add(o, "iommu_group", json_object_new_int(l->group));
 	/* No group known (-1: a fence, a VF adopted off vfio-pci): no node. */
 	snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
-	json_object_object_add(o, "vfio_node", l->group >= 0 ? json_object_new_string(node) : NULL);
-	json_object_object_add(o, "mac", json_object_new_string(l->mac));
-	json_object_object_add(o, "vlan", json_object_new_int(l->vlan));
-	json_object_object_add(o, "qos", json_object_new_int(l->qos));
-	json_object_object_add(o, "domain", l->domain[0] ?
-			       json_object_new_string(l->domain) : NULL);
+	add(o, "vfio_node", l->group >= 0 ? json_object_new_string(node) : NULL);
+	add(o, "mac", json_object_new_string(l->mac));
+	add(o, "vlan", json_object_new_int(l->vlan));
+	add(o, "qos", json_object_new_int(l->qos));
+	add(o, "domain", l->domain[0] ?
+			    json_object_new_string(l->domain) : NULL);
 	if (l->uuid[0])
-		json_object_object_add(o, "uuid", json_object_new_string(l->uuid));
-	json_object_object_add(o, "attached", json_object_new_boolean(l->attached));
-	json_object_object_add(o, "persistent", json_object_new_boolean(l->persistent));
-	json_object_object_add(o, "holder", l->holder[0] ?
-			       json_object_new_string(l->holder) : NULL);
-	json_object_object_add(o, "pid", json_object_new_int64(l->pid));
-	json_object_object_add(o, "created", json_object_new_int64(l->created));
-	json_object_object_add(o, "owner", l->owner == VFA_NO_OWNER ? NULL :
-			       json_object_new_int64(l->owner));
+		add(o, "uuid", json_object_new_string(l->uuid));
+	add(o, "attached", json_object_new_boolean(l->attached));
+	add(o, "persistent", json_object_new_boolean(l->persistent));
+	add(o, "holder", l->holder[0] ?
+			    json_object_new_string(l->holder) : NULL);
+	add(o, "pid", json_object_new_int64(l->pid));
+	add(o, "created", json_object_new_int64(l->created));
+	add(o, "owner", l->owner == VFA_NO_OWNER ? NULL :
+			   json_object_new_int64(l->owner));
 	return o;
 }
 

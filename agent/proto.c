@@ -356,17 +356,16 @@ static int req_key_once(json_object *seen, const char *tok, size_t len,
 	return r;
 }
 
-/* json-c keeps the last of duplicate keys, so {"op":"status","op":"setup"}
- * would silently run setup: each key of the top-level object is checked
- * once. line is valid JSON (already parsed). */
-static int req_keys_unique(const char *line, size_t len, struct vfa_err *e)
+/* Walks the keys of the top-level object of line (valid JSON): counts
+ * them into *ret_n and, if seen is set, records each in it
+ * (req_key_once), stopping at the first duplicate (-EINVAL). */
+static int req_keys_walk(const char *line, size_t len, json_object *seen, size_t *ret_n,
+			 struct vfa_err *e)
 {
-	json_object *seen = json_object_new_object();
 	bool want_key = false;
+	size_t n = 0;
 	int depth = 0, r = 0;
 
-	if (!seen)
-		return vfa_fail(e, ENOMEM, "out of memory");
 	for (size_t i = 0; i < len && !r; i++) {
 		if (line[i] == '"') {
 			size_t j = i + 1;
@@ -375,8 +374,11 @@ static int req_keys_unique(const char *line, size_t len, struct vfa_err *e)
 				j += line[j] == '\\' ? 2 : 1;
 			if (j >= len)
 				break;	/* cannot happen: the line parsed */
-			if (depth == 1 && want_key)
-				r = req_key_once(seen, line + i, j + 1 - i, e);
+			if (depth == 1 && want_key) {
+				n++;
+				if (seen)
+					r = req_key_once(seen, line + i, j + 1 - i, e);
+			}
 			want_key = false;
 			i = j;
 		} else if (line[i] == '{' || line[i] == '[') {
@@ -387,6 +389,29 @@ static int req_keys_unique(const char *line, size_t len, struct vfa_err *e)
 			want_key = true;
 		}
 	}
+	*ret_n = n;
+	return r;
+}
+
+/* json-c keeps the last of duplicate keys, so {"op":"status","op":"setup"}
+ * would silently run setup: each key of the top-level object is checked
+ * once. line is valid JSON (already parsed into req, an object). When
+ * req holds as many keys as the line names, no two were the same (json-c
+ * merged none): no key is decoded. Otherwise each is, to name the one
+ * given twice. */
+static int req_keys_unique(json_object *req, const char *line, size_t len, struct vfa_err *e)
+{
+	json_object *seen;
+	size_t n = 0;
+	int r;
+
+	req_keys_walk(line, len, NULL, &n, e);
+	if (n == (size_t)json_object_object_length(req))
+		return 0;
+	seen = json_object_new_object();
+	if (!seen)
+		return vfa_fail(e, ENOMEM, "out of memory");
+	r = req_keys_walk(line, len, seen, &n, e);
 	json_object_put(seen);
 	return r;
 }
@@ -419,7 +444,7 @@ static int req_tokenize(const char *line, size_t len, json_object **ret,
 		return -EINVAL;
 	}
 	json_tokener_free(tok);
-	if (json_object_is_type(req, json_type_object) && req_keys_unique(line, len, e)) {
+	if (json_object_is_type(req, json_type_object) && req_keys_unique(req, line, len, e)) {
 		json_object_put(req);
 		return -EINVAL;
 	}

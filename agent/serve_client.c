@@ -102,36 +102,20 @@ bool srv_client_flush(struct client *c)
 	return true;
 }
 
-/* Queues one reply line; takes ownership of reply. */
+/* Queues one reply line; takes ownership of reply. Serialized straight
+ * into c->out (vfa_json_plain: json-c's bytes, no printbuf per reply). */
 void srv_client_reply(struct client *c, json_object *reply)
 {
-	const char *txt = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
-							 JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t n = strlen(txt);
-	char *b;
-
 	if (c->out_off >= OUT_CAP || (c->out_off && c->out_off == c->out_len)) {
 		/* Drop what was sent: the buffer stays under 2 * OUT_CAP. */
 		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
 		c->out_len -= c->out_off;
 		c->out_off = 0;
 	}
-	if (c->out_len + n + 1 > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-
-		while (cap < c->out_len + n + 1)
-			cap *= 2;
-		b = realloc(c->out, cap);
-		if (!b) {
-			json_object_put(reply);
-			return;		/* the client sees no reply and times out */
-		}
-		c->out = b;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, txt, n);
-	c->out[c->out_len + n] = '\n';
-	c->out_len += n + 1;
+	/* the client sees no reply and times out if memory ran out */
+	if (vfa_json_plain(reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+			   &c->out, &c->out_len, &c->out_cap) == 0)
+		c->out[c->out_len++] = '\n';	/* room for the NUL it wrote */
 	json_object_put(reply);
 }
 

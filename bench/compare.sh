@@ -1,7 +1,9 @@
 # Two vfagent binaries side by side in one boot (the lab guest, or a real
 # SR-IOV host as root): ROUNDS rounds, each runs bench/serve_bench cycles
 # with 1 and with 4 clients for SECONDS against OLD's daemon, then NEW's
-# (the order alternates between rounds), then bench/syscalls.sh on each.
+# (the order alternates between rounds), then bench/syscalls.sh on each,
+# and bench/instr.sh (instructions per request under callgrind; skip it with
+# COMPARE_INSTR=0, its run length COMPARE_INSTR_SECS, default 20).
 # Under TCG absolute times swing between boots: read NEW against OLD.
 # Usage (from the tree root): sh bench/compare.sh OLD NEW [ROUNDS] [SECONDS]
 # Results: $VFAGENT_LAB_OUT (or /tmp/vfagent-compare)/compare.txt.
@@ -34,6 +36,7 @@ for w in old new; do
 	b=$old; [ $w = new ] && b=$new
 	echo "$w:" | tee -a "$res"
 	sh bench/syscalls.sh "$b" "$conf" "$st" bench "$out" 3 | tee -a "$res"
+	[ "${COMPARE_INSTR:-1}" = 0 ] || sh bench/instr.sh "$b" "$conf" "$st" bench "$out/$w" "${COMPARE_INSTR_SECS:-20}" | tee -a "$res"
 done
 med() {	# med WHO CLIENTS FIELD: the median of FIELD over the rounds
 	grep "^$1 clients=$2 " "$res" | tr ' ' '\n' | sed -n "s/^$3=//p" | sort -n |
