@@ -56,16 +56,18 @@ static void put_c(struct jbuf *w, char c)
 		(*w->b)[(*w->len)++] = c;
 }
 
-/* s (n bytes) quoted, escaped as json-c escapes strings: control bytes
- * as \b \f \n \r \t or \u00xx, '"', '\\', and '/' unless !slash. */
-static void put_str(struct jbuf *w, const char *s, size_t n, bool slash)
+/**
+ * vfa_json_quote() - s[0..n) quoted and escaped as json-c escapes strings
+ * (control bytes as \b \f \n \r \t or \u00xx, '"', '\\', and '/' unless
+ * !slash) into out, which has room for VFA_JSON_QUOTE_MAX(n) bytes
+ *
+ * Returns the bytes written (no NUL).
+ */
+size_t vfa_json_quote(char *out, const char *s, size_t n, bool slash)
 {
 	static const char hex[] = "0123456789abcdef";
-	char *o;
+	char *o = out;
 
-	if (!room(w, 6 * n + 2))
-		return;
-	o = *w->b + *w->len;
 	*o++ = '"';
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -93,12 +95,16 @@ static void put_str(struct jbuf *w, const char *s, size_t n, bool slash)
 		}
 	}
 	*o++ = '"';
-	*w->len = (size_t)(o - *w->b);
+	return (size_t)(o - out);
 }
 
-static void put_int(struct jbuf *w, int64_t v)
+/**
+ * vfa_json_int() - v in decimal, as json-c prints an int64, into out
+ * (room for VFA_JSON_INT_MAX bytes). Returns the bytes written (no NUL).
+ */
+size_t vfa_json_int(char *out, int64_t v)
 {
-	char t[24];
+	char t[VFA_JSON_INT_MAX];
 	size_t i = sizeof(t);
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
@@ -108,7 +114,20 @@ static void put_int(struct jbuf *w, int64_t v)
 	} while (u);
 	if (v < 0)
 		t[--i] = '-';
-	put(w, t + i, sizeof(t) - i);
+	memcpy(out, t + i, sizeof(t) - i);
+	return sizeof(t) - i;
+}
+
+static void put_str(struct jbuf *w, const char *s, size_t n, bool slash)
+{
+	if (room(w, VFA_JSON_QUOTE_MAX(n)))
+		*w->len += vfa_json_quote(*w->b + *w->len, s, n, slash);
+}
+
+static void put_int(struct jbuf *w, int64_t v)
+{
+	if (room(w, VFA_JSON_INT_MAX))
+		*w->len += vfa_json_int(*w->b + *w->len, v);
 }
 
 static void put_value(struct jbuf *w, json_object *v, int flags)

@@ -23,61 +23,30 @@ static void jraw(struct jout *w, const char *s, size_t n)
 	w->at += n;
 }
 
-/* The bytes json-c escapes in a string: control bytes, '"', '\\', '/'. */
-static bool must_escape(unsigned char c)
-{
-	return c < 0x20 || c == '"' || c == '\\' || c == '/';
-}
-
-/* s quoted and escaped as json-c escapes strings. */
+/* s quoted and escaped as json-c escapes strings (vfa_json_quote), a
+ * piece at a time through a small buffer. */
 static void jstr(struct jout *w, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(s);
+	char t[VFA_JSON_QUOTE_MAX(64)];
 
-	jraw(w, "\"", 1);
-	while (*s) {
-		size_t run = 0;
-		unsigned char c;
-		char u[6] = { '\\', 'u', '0', '0', 0, 0 };
-
-		while (s[run] && !must_escape((unsigned char)s[run]))
-			run++;
-		jraw(w, s, run);
-		s += run;
-		if (!*s)
-			break;
-		c = (unsigned char)*s++;
-		switch (c) {
-		case '"': jraw(w, "\\\"", 2); break;
-		case '\\': jraw(w, "\\\\", 2); break;
-		case '/': jraw(w, "\\/", 2); break;
-		case '\b': jraw(w, "\\b", 2); break;
-		case '\f': jraw(w, "\\f", 2); break;
-		case '\n': jraw(w, "\\n", 2); break;
-		case '\r': jraw(w, "\\r", 2); break;
-		case '\t': jraw(w, "\\t", 2); break;
-		default:
-			u[4] = hex[c >> 4];
-			u[5] = hex[c & 15];
-			jraw(w, u, 6);
-		}
+	if (!n) {
+		jraw(w, "\"\"", 2);
+		return;
 	}
-	jraw(w, "\"", 1);
+	for (size_t i = 0; i < n; i += 64) {
+		size_t k = n - i < 64 ? n - i : 64, m = vfa_json_quote(t, s + i, k, true);
+
+		/* Each piece comes quoted: keep the first quote, the last. */
+		jraw(w, t + (i > 0), m - (i > 0) - (i + k < n));
+	}
 }
 
 static void jint(struct jout *w, long long v)
 {
-	char t[24];
-	size_t i = sizeof(t);
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	char t[VFA_JSON_INT_MAX];
 
-	do {
-		t[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		t[--i] = '-';
-	jraw(w, t + i, sizeof(t) - i);
+	jraw(w, t, vfa_json_int(t, v));
 }
 
 /* "key": (a plain constant), after a comma unless it is the first. */

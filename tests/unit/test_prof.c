@@ -129,6 +129,14 @@ static void test_lease_text(void)
 			lease_fill(&l, full);
 			if (full) {
 				snprintf(l.domain, sizeof(l.domain), "d%cx/%c", c, c);
+				if (c % 2 && sizeof(l.domain) > 141) {
+					/* Long: c and '/' around lease_text's 64-byte pieces. */
+					memset(l.domain, 'a', 140);
+					l.domain[63] = l.domain[64] = l.domain[127] = (char)c;
+					l.domain[128] = '/';
+					l.domain[139] = (char)c;
+					l.domain[140] = '\0';
+				}
 				snprintf(l.holder, sizeof(l.holder), "%c", c);
 				l.pid = c % 2 ? -(long long)c * 1000000007LL : 0;
 				l.created = c == 255 ? -9223372036854775807LL - 1 : c;
