@@ -357,6 +357,11 @@ static int check_chain(const char *buf, size_t len)
  * Returns 0, -EBADMSG on malformed input or when no RTM_NEWLINK is there,
  * or the -errno of an NLMSG_ERROR that comes first.  ret is caller memory,
  * written only on success. */
+size_t vfnl_link_size(const struct vfnl_link *l)
+{
+	return offsetof(struct vfnl_link, vfs) + l->n_vfs * sizeof(l->vfs[0]);
+}
+
 int vfnl_parse_link(const void *buf, size_t len, struct vfnl_link *ret)
 {
 	struct parse_ctx p;
@@ -367,10 +372,13 @@ int vfnl_parse_link(const void *buf, size_t len, struct vfnl_link *ret)
 		return -EINVAL;
 	if (check_chain(buf, len) < 0)
 		return -EBADMSG;
-	/* Big (10 KiB) and written only on success: parse into a scratch copy. */
-	l = calloc(1, sizeof(*l));
+	/* Big (10 KiB) and written only on success: parse into a scratch copy,
+	 * whose VF entries are each written whole (vfinfo_attr): only the
+	 * fields before them start zeroed, only the used part is copied. */
+	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
+	memset(l, 0, offsetof(struct vfnl_link, vfs));
 	memset(&p, 0, sizeof(p));
 	p.buf = buf;
 	p.len = len;
@@ -391,7 +399,7 @@ int vfnl_parse_link(const void *buf, size_t len, struct vfnl_link *ret)
 	}
 	if (l->has_num_vf && l->n_vfs < l->num_vf)
 		l->truncated = true;
-	memcpy(ret, l, sizeof(*l));
+	memcpy(ret, l, vfnl_link_size(l));
 	r = 0;
 out:
 	free(l);

@@ -421,7 +421,7 @@ static int get_link(struct vfnl *nl, int ifindex, const char *name,
 			name ? name : "(null)");
 		return -EINVAL;
 	}
-	l = calloc(1, sizeof(*l));
+	l = malloc(sizeof(*l));	/* vfnl_parse_link writes it */
 	if (!l)
 		return -ENOMEM;
 	memset(buf, 0, sizeof(buf));
@@ -444,7 +444,7 @@ static int get_link(struct vfnl *nl, int ifindex, const char *name,
 		set_err(nl, "RTM_GETLINK: no link in the reply");
 		goto out;
 	}
-	memcpy(ret, l, sizeof(*l));
+	memcpy(ret, l, vfnl_link_size(l));
 out:
 	free(l);
 	return r;
@@ -835,7 +835,7 @@ int vfnl_monitor_read(struct vfnl *nl, vfnl_monitor_cb cb, void *ud)
 int vfnl_monitor_read_n(struct vfnl *nl, unsigned int max, vfnl_monitor_cb cb,
 			void *ud)
 {
-	struct vfnl_link *l = calloc(1, sizeof(*l));
+	struct vfnl_link *l = malloc(sizeof(*l));	/* each use writes it */
 	unsigned int got = 0;
 	int seen = 0;
 
@@ -865,7 +865,7 @@ int vfnl_monitor_read_n(struct vfnl *nl, unsigned int max, vfnl_monitor_cb cb,
 				   nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
 				const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
-				memset(l, 0, sizeof(*l));
+				memset(l, 0, offsetof(struct vfnl_link, vfs));
 				l->ifindex = ifi->ifi_index;
 				cb(l, true, ud);
 				seen++;

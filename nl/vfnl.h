@@ -56,8 +56,12 @@ struct vfnl_link {
 	uint32_t num_vf;	/* IFLA_NUM_VF: what the kernel says exists */
 	uint32_t n_vfs;		/* entries parsed into vfs[] */
 	bool truncated;		/* n_vfs < num_vf: the kernel (or we) cut the list */
-	struct vfnl_vf vfs[VFNL_MAX_VFS];
+	struct vfnl_vf vfs[VFNL_MAX_VFS];	/* past n_vfs: not written */
 };
+
+/* The bytes of l that hold its data (the fields, then n_vfs entries):
+ * what vfnl copies into a caller's link, not the 10 KiB of the struct. */
+size_t vfnl_link_size(const struct vfnl_link *l);
 
 /* Which fields of struct vfnl_vf_set to apply. */
 enum {
