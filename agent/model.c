@@ -224,7 +224,6 @@ void vfa_model_refresh(struct vfa_agent *c)
 	for (unsigned int i = 0; i < c->n_pfs && !c->model.stale_all; i++) {
 		struct pf *pf = &c->pfs[i];
 		struct vfa_err e;
-
 		uint32_t num;
 
 		if (!pf->stale)
