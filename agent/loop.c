@@ -496,10 +496,17 @@ int vfa_virt_event_impl(virEventAddHandleFunc ah, virEventUpdateHandleFunc uh,
 
 void vfa_loop_for_libvirt(struct vfa_loop *l)
 {
+	static bool registered;	/* a forked worker inherits it */
+
 	virt_loop = l;
-	/* virt.c owns the (lazily loaded) library. */
-	vfa_virt_event_impl(virt_add_handle, virt_update_handle, virt_remove_handle,
-			    virt_add_timeout, virt_update_timeout, virt_remove_timeout);
+	/* libvirt takes one event implementation per process and logs a
+	 * warning on a second: a worker forked from the daemon only points
+	 * the same callbacks at its own loop. virt.c owns the (lazily
+	 * loaded) library. */
+	if (!registered)
+		registered = !vfa_virt_event_impl(virt_add_handle, virt_update_handle,
+						  virt_remove_handle, virt_add_timeout,
+						  virt_update_timeout, virt_remove_timeout);
 }
 #else
 void vfa_loop_for_libvirt(struct vfa_loop *l)

@@ -28,5 +28,6 @@ lab_l2_define() {
 </domain>
 XML
 	sed -i '/graphics/d' /tmp/l2.xml
-	virsh -q define /tmp/l2.xml >/dev/null
+	# Defined once per boot: a second define (a new uuid) is refused.
+	virsh -q dominfo l2 >/dev/null 2>&1 || virsh -q define /tmp/l2.xml >/dev/null
 }

@@ -100,3 +100,9 @@ va --direct release --pci "$dpci" >/dev/null 2>&1
 s=$(status)
 check jobmodel.direct_release_seen "$s" sh -c "echo '$s' | jq -e '.pools[0].leased == 0' >/dev/null"
 lab_serve_stop; dpid=
+
+# 5. The workers said nothing of their own to the daemon's log: libvirt
+# takes one event implementation per process and warns on a second, which
+# each forked worker used to ask for (agent/loop.c vfa_loop_for_libvirt).
+check jobmodel.workers_no_libvirt_warning "$(grep -m1 'replace registered event loop' "$log")" \
+	sh -c "! grep -q 'replace registered event loop' '$log'"
