@@ -1,5 +1,5 @@
 /* Fixture helpers shared by the unit tests that lay out a fake sysfs tree
- * (test_policy.c, test_scale.c). */
+ * (test_policy.c, and t_host.h for test_scale.c and test_jobmodel.c). */
 #ifndef T_FIXTURE_H
 #define T_FIXTURE_H
 

@@ -23,158 +23,19 @@
 #include "nl/vfnl_priv.h"
 #include "vfio/vfio.h"
 #include "tests/unit/t.h"
-#include "tests/unit/t_fixture.h"
-
-#define FIX "tests/fixtures/nl/igb_7vfs_fresh.bin"
-#define PF_PCI "0000:00:02.0"
-#define NVF 3
-
-static const char *const vf_pci[NVF] = { "0000:00:12.0", "0000:00:12.2", "0000:00:12.4" };
-static char top[128];
-
-static int path(char *buf, size_t len, const char *rel)
-{
-	int n = snprintf(buf, len, "%s/%s", top, rel);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static int put(const char *rel, const char *text)
-{
-	char p[512];
-	FILE *f;
-
-	if (path(p, sizeof(p), rel))
-		return -ENAMETOOLONG;
-	f = fopen(p, "w");
-	if (!f)
-		return -errno;
-	fputs(text, f);
-	return fclose(f) ? -errno : 0;
-}
-
-/* mkdir -p of top/rel. */
-static int mkdirs(const char *rel)
-{
-	char p[512];
-
-	if (path(p, sizeof(p), rel))
-		return -ENAMETOOLONG;
-	for (char *s = p + strlen(top) + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	return mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
-}
-
-static int ln(const char *target, const char *rel)
-{
-	char p[512];
-
-	if (path(p, sizeof(p), rel))
-		return -ENAMETOOLONG;
-	return symlink(target, p) ? -errno : 0;
-}
-
-/* The PF's first VFs as sysfs shows them: virtfnN links, on vfio-pci. */
-static int fake_sys(void)
-{
-	char a[256], b[256];
-	int r = mkdirs("sys/bus/pci/devices/" PF_PCI);
-
-	r = r ? r : t_copy_dir(top, "tests/fixtures/pci/igb_pf", "sys/bus/pci/devices/" PF_PCI);
-	r = r ? r : mkdirs("sys/bus/pci/drivers/vfio-pci");
-	r = r ? r : mkdirs("dev/vfio");
-	for (int i = 0; !r && i < NVF; i++) {
-		snprintf(a, sizeof(a), "sys/bus/pci/devices/%s", vf_pci[i]);
-		r = mkdirs(a);
-		r = r ? r : t_copy_dir(top, "tests/fixtures/pci/igb_vf", a);
-		snprintf(a, sizeof(a), "../%s", vf_pci[i]);
-		snprintf(b, sizeof(b), "sys/bus/pci/devices/" PF_PCI "/virtfn%d", i);
-		r = r ? r : ln(a, b);
-		snprintf(b, sizeof(b), "sys/bus/pci/devices/%s/driver", vf_pci[i]);
-		r = r ? r : ln("../../../../bus/pci/drivers/vfio-pci", b);
-	}
-	return r;
-}
+#include "tests/unit/t_host.h"
 
 /* What a sysfs look would need is gone: the VF links of the PF. */
 static int sys_forget(void)
 {
 	char b[256], p[512];
 
-	for (int i = 0; i < NVF; i++) {
-		snprintf(b, sizeof(b), "sys/bus/pci/devices/" PF_PCI "/virtfn%d", i);
-		if (path(p, sizeof(p), b) || unlink(p))
+	for (int i = 0; i < T_NVF; i++) {
+		snprintf(b, sizeof(b), "sys/bus/pci/devices/" T_PF_PCI "/virtfn%d", i);
+		if (t_path(p, sizeof(p), b) || unlink(p))
 			return -errno;
 	}
 	return 0;
-}
-
-/* An agent over the fake tree (made first if mk) and a replay of the
- * recorded PF; *ret_rp the replay (the agent's). */
-static int open_agent(bool mk, struct vfa_agent **ret, struct vfnl_replay **ret_rp)
-{
-	static unsigned char rec[65536];
-	char conf[256], state[256], sys[256], dev[256];
-	struct vfa_opts o = { 0 };
-	struct vfa_err e = { "", 0 };
-	struct vfnl *nl = NULL;
-	size_t len;
-	FILE *f;
-	int r = 0;
-
-	if (mk) {
-		snprintf(top, sizeof(top), "/tmp/vfagent-test-jobmodel.XXXXXX");
-		if (!mkdtemp(top))
-			return -errno;
-		r = fake_sys();
-		r = r ? r : put("vfagent.conf", "[pool p]\npf = eth0\nvfs = 7\n");
-		if (r)
-			return r;
-	}
-	f = fopen(FIX, "rb");
-	if (!f)
-		return -errno;
-	len = fread(rec, 1, sizeof(rec), f);
-	fclose(f);
-	r = vfnl_open_replay(rec, len, &nl);
-	if (r)
-		return r;
-	*ret_rp = vfnl_replay_of(nl);
-	snprintf(conf, sizeof(conf), "%s/vfagent.conf", top);
-	snprintf(state, sizeof(state), "%s/state", top);
-	snprintf(sys, sizeof(sys), "%s/sys", top);
-	snprintf(dev, sizeof(dev), "%s/dev", top);
-	o.config = conf;
-	o.state_dir = state;
-	o.sys_root = sys;
-	o.dev_root = dev;
-	o.persist_dir = "";
-	r = vfa_agent_open_nl(&o, nl, ret, &e);
-	if (r)
-		printf("# agent open: %s\n", e.msg);
-	return r;
-}
-
-/* A lease of VF i in state st, as a worker journals it. */
-static int lease(struct vfa_agent *c, unsigned int i, enum vfa_lease_state st)
-{
-	struct vfa_lease l = { .vf = i, .group = 10 + (int)i, .pid = 1, .created = 1 };
-	struct vfa_err e = { "", 0 };
-
-	snprintf(l.id, sizeof(l.id), "00000000000000%02x", i);
-	vfa_lease_set_state(&l, st);
-	snprintf(l.pool, sizeof(l.pool), "p");
-	snprintf(l.pf, sizeof(l.pf), "eth0");
-	snprintf(l.pf_pci, sizeof(l.pf_pci), PF_PCI);
-	snprintf(l.pci, sizeof(l.pci), "%s", vf_pci[i]);
-	snprintf(l.mac, sizeof(l.mac), "00:00:00:00:00:00");
-	return vfa_lease_save(c->st, &l, &e);
 }
 
 /* The daemon's agent, warm as after some requests: the model on (with
@@ -185,7 +46,7 @@ static int warm(struct vfa_agent **ret, struct vfnl_replay **ret_rp, bool uev,
 {
 	struct vfa_err e = { "", 0 };
 	char buf[32];
-	int r = open_agent(true, ret, ret_rp);
+	int r = t_open_agent("jobmodel", true, ret, ret_rp);
 
 	if (r)
 		return r;
@@ -194,9 +55,9 @@ static int warm(struct vfa_agent **ret, struct vfnl_replay **ret_rp, bool uev,
 	r = vfa_begin(*ret, &e);
 	vfa_state_unlock((*ret)->st);
 	r = r ? r : vfa_pf_resolve(*ret, "eth0", vfa_config_pool(&(*ret)->cfg, "p"), ret_pf, &e);
-	for (unsigned int i = 0; !r && i < NVF; i++) {
+	for (unsigned int i = 0; !r && i < T_NVF; i++) {
 		r = vfa_vf_pci(*ret, *ret_pf, i, buf, sizeof(buf), &e);
-		vfa_model_vf_seen(*ret, vf_pci[i], 10 + (int)i);
+		vfa_model_vf_seen(*ret, t_vf_pci[i], 10 + (int)i);
 	}
 	if (r)
 		printf("# warm: %s\n", e.msg[0] ? e.msg : strerror(-r));
@@ -215,29 +76,6 @@ static void worker_link_event(struct vfa_agent *c, const struct pf *pf)
 	vfa_model_link(c, &l, false);
 }
 
-static void getlinks(const struct vfnl_replay *rp, size_t *ret_dumps, size_t *ret_one)
-{
-	size_t n = vfnl_replay_count(rp, RTM_GETLINK), d = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t len = 0;
-		const struct nlmsghdr *m = vfnl_replay_sent(rp, RTM_GETLINK, i, &len);
-
-		d += m && (m->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-	}
-	*ret_dumps = d;
-	*ret_one = n - d;
-}
-
-static void rm_top(void)
-{
-	char cmd[200];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	if (system(cmd))
-		printf("# cannot remove %s\n", top);
-}
-
 /* VFs the model still gives (address, and on vfio-pci with its group)
  * with sysfs unable to: kept, not reread. */
 static unsigned int vfs_kept(struct vfa_agent *c, struct pf *pf)
@@ -247,9 +85,9 @@ static unsigned int vfs_kept(struct vfa_agent *c, struct pf *pf)
 	char buf[32];
 	int g;
 
-	for (unsigned int i = 0; i < NVF; i++)
-		n += vfa_vf_pci(c, pf, i, buf, sizeof(buf), &e) == 0 && !strcmp(buf, vf_pci[i]) &&
-		     vfa_model_vf_ready(c, vf_pci[i], &g) && g == 10 + (int)i;
+	for (unsigned int i = 0; i < T_NVF; i++)
+		n += vfa_vf_pci(c, pf, i, buf, sizeof(buf), &e) == 0 && !strcmp(buf, t_vf_pci[i]) &&
+		     vfa_model_vf_ready(c, t_vf_pci[i], &g) && g == 10 + (int)i;
 	return n;
 }
 
@@ -266,13 +104,13 @@ static void test_request_after_job(void)
 	unsigned int gen;
 	int r = warm(&c, &rp, true, &pf);
 
-	r = r ? r : open_agent(false, &w, &wrp);
-	r = r ? r : lease(c, 0, VFA_LS_READY);		/* a lease the daemon had */
+	r = r ? r : t_open_agent("jobmodel", false, &w, &wrp);
+	r = r ? r : t_lease(c, 0, VFA_LS_READY);		/* a lease the daemon had */
 	r = r ? r : vfa_agent_leases(c, &ls, &n);
 	free(ls);
 	ls = NULL;
 	gen = c->st->jgen;
-	r = r ? r : lease(w, 1, VFA_LS_READY);		/* the worker's */
+	r = r ? r : t_lease(w, 1, VFA_LS_READY);		/* the worker's */
 	if (r) {
 		T("jobmodel.setup", 0, "%s", strerror(-r));
 		goto out;
@@ -284,25 +122,25 @@ static void test_request_after_job(void)
 	r = r ? r : vfa_begin(c, &e);
 	vfa_state_unlock(c->st);
 	r = r ? r : vfa_agent_leases(c, &ls, &n);
-	r = r ? r : vfa_pf_resolve(c, PF_PCI, NULL, &pf2, &e);
+	r = r ? r : vfa_pf_resolve(c, T_PF_PCI, NULL, &pf2, &e);
 	if (r) {
 		T("jobmodel.request", 0, "%s", e.msg[0] ? e.msg : strerror(-r));
 		goto out;
 	}
-	getlinks(rp, &dumps, &one);
+	t_getlinks(rp, &dumps, &one);
 	T_EQ_INT("jobmodel.after_job_no_link_dump", dumps, 0);
 	T_EQ_INT("jobmodel.after_job_one_getlink_the_pf_changed", one, 1);
 	T("jobmodel.after_job_pf_kept", pf2 == pf && c->n_pfs == 1, "n_pfs %u", c->n_pfs);
-	T_EQ_INT("jobmodel.after_job_vfs_not_reread", vfs_kept(c, pf2), NVF);
+	T_EQ_INT("jobmodel.after_job_vfs_not_reread", vfs_kept(c, pf2), T_NVF);
 	T("jobmodel.after_job_worker_lease_seen",
-	  n == 2 && (!strcmp(ls[0].pci, vf_pci[1]) || !strcmp(ls[1].pci, vf_pci[1])), "%zu leases", n);
+	  n == 2 && (!strcmp(ls[0].pci, t_vf_pci[1]) || !strcmp(ls[1].pci, t_vf_pci[1])), "%zu leases", n);
 	T("jobmodel.after_job_journal_read_on", c->st->jgen == gen, "journal reopened and read over (gen %u -> %u)",
 	  gen, c->st->jgen);
 out:
 	free(ls);
 	vfa_agent_close(w);
 	vfa_agent_close(c);
-	rm_top();
+	t_rm_top();
 }
 
 /* A worker killed half-way (its lease journaled "allocating", its VF
@@ -317,8 +155,8 @@ static void test_job_died(void)
 	size_t n = 99;
 	int r = warm(&c, &rp, true, &pf);
 
-	r = r ? r : open_agent(false, &w, &wrp);
-	r = r ? r : lease(w, 2, VFA_LS_ALLOCATING);
+	r = r ? r : t_open_agent("jobmodel", false, &w, &wrp);
+	r = r ? r : t_lease(w, 2, VFA_LS_ALLOCATING);
 	if (r) {
 		T("jobmodel.died_setup", 0, "%s", strerror(-r));
 		goto out;
@@ -333,7 +171,7 @@ out:
 	free(ls);
 	vfa_agent_close(w);
 	vfa_agent_close(c);
-	rm_top();
+	t_rm_top();
 }
 
 /* What uevents do not say is still looked at again: without the uevent
@@ -360,7 +198,7 @@ static void test_vfs_forgotten(void)
 	  !vfa_model_vf_addr(c, pf, 0, buf, sizeof(buf)) && c->model.n_vfs == 0, "n_vfs %u",
 	  c->model.n_vfs);
 	vfa_agent_close(c);
-	rm_top();
+	t_rm_top();
 	c = NULL;
 	r = warm(&c, &rp, true, &pf);
 	if (r) {
@@ -368,11 +206,11 @@ static void test_vfs_forgotten(void)
 		goto out;
 	}
 	snprintf(ev.subsystem, sizeof(ev.subsystem), "pci");
-	snprintf(ev.pci, sizeof(ev.pci), "%s", vf_pci[1]);
+	snprintf(ev.pci, sizeof(ev.pci), "%s", t_vf_pci[1]);
 	vfa_model_uevent(c, &ev);
 	T("jobmodel.uevent_remove_forgets_that_vf",
 	  !vfa_model_vf_addr(c, pf, 1, buf, sizeof(buf)) && vfa_model_vf_addr(c, pf, 0, buf, sizeof(buf)) &&
-	  c->model.n_vfs == NVF - 1, "n_vfs %u", c->model.n_vfs);
+	  c->model.n_vfs == T_NVF - 1, "n_vfs %u", c->model.n_vfs);
 	vfa_model_uevents_lost(c);
 	T("jobmodel.uevents_lost_forget_all",
 	  !vfa_model_vf_addr(c, pf, 0, buf, sizeof(buf)) && c->model.n_vfs == 0, "n_vfs %u",
@@ -380,7 +218,7 @@ static void test_vfs_forgotten(void)
 	(void)e;
 out:
 	vfa_agent_close(c);
-	rm_top();
+	t_rm_top();
 }
 
 /* Open descriptors of this process. */
