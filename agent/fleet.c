@@ -277,15 +277,20 @@ static void snap_model_pf(struct vfa_fleet *f, struct vfa_agent *c, const struct
  * and groups, kept true by events and the sweep): no link dump and no
  * sysfs walk per publish once the model has seen the VFs. Called between
  * requests (it brings the model up to date). Returns 0 or -ENOMEM. */
-int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c,
-			     struct vfa_state *st)
+int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c)
 {
 	const struct vfa_config *cfg = vfa_agent_config(c);
 	struct vfa_lease *ls = NULL;
 	size_t nl = 0;
 
 	vfa_model_refresh(c);
-	leases_of(st, &ls, &nl);
+	/* The agent's own fold: current after its own writes, so only what
+	 * other writers appended is read (a second handle would parse every
+	 * record the daemon wrote since the last publish). */
+	if (vfa_agent_leases(c, &ls, &nl)) {
+		ls = NULL;
+		nl = 0;
+	}
 	f->snap.n_vfs = f->snap.n_pfs = 0;
 	for (unsigned int i = 0; i < cfg->n_pools; i++)
 		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++)
@@ -462,8 +467,8 @@ void vfa_fleet_recheck(struct vfa_fleet *f)
  * snapshot of the daemon's model c (vfa_fleet_snapshot_model). Returns 1
  * with e set when this failure differs from the last one (the caller
  * logs it once), else 0. */
-int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, struct vfa_state *st,
-		      bool libvirt_connected, struct vfa_err *e)
+int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, bool libvirt_connected,
+		      struct vfa_err *e)
 {
 	const struct vfa_config *cfg = vfa_agent_config(c);
 	const char *dir = vfa_fleet_cdi_dir(cfg), *mf = vfa_fleet_metrics_file(cfg);
@@ -471,7 +476,7 @@ int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, struct vfa_state
 
 	e->msg[0] = '\0';
 	vfa_metrics_sync(&f->m, cfg);
-	r = vfa_fleet_snapshot_model(f, c, st);
+	r = vfa_fleet_snapshot_model(f, c);
 	if (r)
 		return vfa_fail(e, r, "metrics and CDI spec: out of memory"), 1;
 	f->snap.libvirt_connected = libvirt_connected;

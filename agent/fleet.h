@@ -99,10 +99,9 @@ int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet *
 void vfa_fleet_free(struct vfa_fleet *f);
 int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
 		       struct vfa_state *st);
-int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c,
-			     struct vfa_state *st);
-int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, struct vfa_state *st,
-		      bool libvirt_connected, struct vfa_err *e);
+int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c);
+int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, bool libvirt_connected,
+		      struct vfa_err *e);
 void vfa_fleet_recheck(struct vfa_fleet *f);
 void vfa_fleet_op(struct vfa_fleet *f, const char *op, const struct vfa_opts *o, int r,
 		  const struct vfa_err *e, json_object *res, double seconds);

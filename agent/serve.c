@@ -173,7 +173,7 @@ static void fleet_publish(struct server *s)
 	struct vfa_err e = { "", 0 };
 	double t0 = loop_t0(s);
 
-	if (s->fleet && vfa_fleet_publish(s->fleet, s->agent, s->st, s->virt_watching, &e))
+	if (s->fleet && vfa_fleet_publish(s->fleet, s->agent, s->virt_watching, &e))
 		srv_logmsg(s, 4, "%s", e.msg);
 	loop_time(s, "publish", t0);
 }
@@ -660,10 +660,6 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 			goto out;
 		}
 	}
-	if (vfa_state_open(o->state_dir, &s.st, e)) {
-		r = -EIO;
-		goto out;
-	}
 	if (o->socket)
 		snprintf(s.path, sizeof(s.path), "%s", o->socket);
 	else if (vfa_agent_config(s.agent)->socket[0])
@@ -726,7 +722,6 @@ out:
 	vfa_loop_free(s.loop);
 	if (s.lockfd >= 0)
 		close(s.lockfd);
-	vfa_state_close(s.st);
 	vfa_fleet_free(s.fleet);
 	return r;
 }

@@ -72,7 +72,7 @@ static uint64_t leases_fp(struct server *s)
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t n = 0;
 
-	if (!s->st || vfa_lease_list(s->st, &ls, &n, NULL))
+	if (!s->agent || vfa_agent_leases(s->agent, &ls, &n))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct vfa_lease *l = &ls[i];

@@ -74,11 +74,11 @@ static void test_snapshot_from_model(void)
 		return;
 	}
 	vfa_model_enable(A, NULL, NULL);
-	r = vfa_fleet_snapshot_model(f, A, A->st);
+	r = vfa_fleet_snapshot_model(f, A);
 	T("tail.snapshot_first", r == 0 && snap_is_lab(f, why, sizeof(why)), "r=%d %s", r, why);
 	break_sysfs();
 	gl = vfnl_replay_count(RP, RTM_GETLINK);
-	r = vfa_fleet_snapshot_model(f, A, A->st);
+	r = vfa_fleet_snapshot_model(f, A);
 	T("tail.snapshot_no_sysfs", r == 0 && snap_is_lab(f, why, sizeof(why)), "r=%d %s", r, why);
 	T_EQ_INT("tail.snapshot_no_getlink", vfnl_replay_count(RP, RTM_GETLINK) - gl, 0);
 	fleet_done(f);
@@ -100,7 +100,7 @@ static void test_uevent_forgets_group(void)
 	}
 	vfa_model_enable(A, NULL, NULL);
 	vfa_model_uevents(A, true);
-	r = vfa_fleet_snapshot_model(f, A, A->st);
+	r = vfa_fleet_snapshot_model(f, A);
 	snprintf(ev.pci, sizeof(ev.pci), "%s", vf_pci[2]);
 	vfa_model_uevent(A, &ev);
 	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/iommu_group", sys_path, vf_pci[2]);
@@ -108,7 +108,7 @@ static void test_uevent_forgets_group(void)
 	r |= symlink("../../../../kernel/iommu_groups/30", p);
 	snprintf(p, sizeof(p), "%s/bus/pci/devices/%s/iommu_group", sys_path, vf_pci[3]);
 	unlink(p);	/* no uevent for VF 3: its cached group stands */
-	r |= vfa_fleet_snapshot_model(f, A, A->st);
+	r |= vfa_fleet_snapshot_model(f, A);
 	T("tail.uevent_group_reread", r == 0 && f->snap.vfs[2].group == 30 &&
 	  f->snap.vfs[3].group == 13, "r=%d groups %d %d", r, f->snap.vfs[2].group,
 	  f->snap.vfs[3].group);
@@ -290,7 +290,7 @@ static void test_publish_in_memory(void)
 	vfa_model_enable(A, NULL, NULL);
 	old = umask(077);
 	f->umask = 077;
-	r = vfa_fleet_publish(f, A, A->st, false, &e);
+	r = vfa_fleet_publish(f, A, false, &e);
 	T("tail.publish_first", r == 0 && stat(cdi, &st) == 0 && stat(prom, &st) == 0 &&
 	  (st.st_mode & 0777) == 0644, "r=%d %s; mode %o", r, e.msg, (unsigned)st.st_mode & 0777);
 	{
@@ -301,18 +301,18 @@ static void test_publish_in_memory(void)
 			fclose(w);
 		}
 	}
-	r = vfa_fleet_publish(f, A, A->st, false, &e);
+	r = vfa_fleet_publish(f, A, false, &e);
 	T("tail.publish_cdi_not_read_back", r == 0 && file_is(cdi, "edited"), "r=%d %s", r, e.msg);
 	/* The sweep's publish looks at the file: put back. */
 	vfa_fleet_recheck(f);
-	r = vfa_fleet_publish(f, A, A->st, false, &e);
+	r = vfa_fleet_publish(f, A, false, &e);
 	T("tail.publish_recheck_restores", r == 0 && file_has(cdi, "\"/dev/vfio/10\""), "r=%d %s", r, e.msg);
 	/* A VF's group changes (uevents lost): the spec is written again. */
 	snprintf(conf, sizeof(conf), "%s/bus/pci/devices/%s/iommu_group", sys_path, vf_pci[0]);
 	unlink(conf);
 	r = symlink("../../../../kernel/iommu_groups/40", conf);
 	vfa_model_uevents_lost(A);
-	r |= vfa_fleet_publish(f, A, A->st, false, &e);
+	r |= vfa_fleet_publish(f, A, false, &e);
 	T("tail.publish_cdi_change_written", r == 0 && file_has(cdi, "\"/dev/vfio/40\""),
 	  "r=%d %s", r, e.msg);
 	umask(old);
