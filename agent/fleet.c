@@ -1,7 +1,7 @@
 /* What vfagent serve publishes for the fleet: one snapshot of the pools
- * (the daemon's model, vfa_fleet_snapshot_model, or else rtnetlink and
- * sysfs; the lease journal read without the state lock; PF by PF, so a
- * missing PF does not hide the others), the CDI spec and the metrics file
+ * (the daemon's model, vfa_fleet_snapshot_model; the leases of the
+ * agent's own journal fold; PF by PF, so a missing PF does not hide the
+ * others), the CDI spec and the metrics file
  * rendered from it, each replaced atomically when its content changed
  * (compared with what was last written, kept in memory). */
 #include "agent/fleet.h"
@@ -153,88 +153,12 @@ static const char *jstr(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
 }
 
-static bool is_pci(const char *s)
-{
-	return strchr(s, ':') != NULL;	/* netdev names hold no ':' */
-}
-
 static bool leased(const struct vfa_lease *ls, size_t n, const char *pci)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(ls[i].pci, pci))
 			return true;
 	return false;
-}
-
-/* One configured PF and its VFs, read from rtnetlink and sysfs; a PF that
- * cannot be found is recorded as absent. ls is NULL when the leases could
- * not be read: no VF can then be told free, so each counts as unhealthy.
- * link is scratch memory. */
-static void snap_pf(struct vfa_fleet *f, const struct vfa_pool *p, unsigned int j,
-		    const struct vfa_lease *ls, size_t nl, struct vfnl_link *link)
-{
-	struct vfa_fleet_snap *s = &f->snap;
-	struct vfa_fleet_pf *pf = &s->pfs[s->n_pfs++];
-	unsigned int n = 0;
-	int r;
-
-	memset(pf, 0, sizeof(*pf));
-	snprintf(pf->pool, sizeof(pf->pool), "%s", p->name);
-	snprintf(pf->pf, sizeof(pf->pf), "%s", p->pf[j]);
-	r = is_pci(p->pf[j]) ? vfnl_find_pci(f->nl, p->pf[j], link) :
-			       vfnl_get_link(f->nl, 0, p->pf[j], link);
-	if (r || strcmp(link->parent_bus, "pci"))
-		return;
-	pf->present = true;
-	pf->up = link->flags & IFF_UP;
-	if (vfio_numvfs(f->io, link->parent_dev, &n))
-		return;
-	for (unsigned int i = 0; i < n && s->n_vfs < VFA_FLEET_MAX_VFS; i++) {
-		struct vfa_fleet_vf *v = &s->vfs[s->n_vfs];
-
-		memset(v, 0, sizeof(*v));
-		if (vfio_virtfn(f->io, link->parent_dev, i, v->pci, sizeof(v->pci)))
-			continue;
-		snprintf(v->pool, sizeof(v->pool), "%s", p->name);
-		if (vfio_group(f->io, v->pci, &v->group))
-			v->group = -1;
-		v->leased = ls && leased(ls, nl, v->pci);
-		v->healthy = ls && pf->up && v->group >= 0;
-		s->n_vfs++;
-	}
-}
-
-/* The leases of st into *ls (the caller frees), none if it cannot say. */
-static void leases_of(struct vfa_state *st, struct vfa_lease **ls, size_t *n)
-{
-	if (!st || vfa_lease_list(st, ls, n, NULL)) {
-		*ls = NULL;
-		*n = 0;
-	}
-}
-
-/* Fills f->snap from every PF of every pool of cfg, looked up through
- * f->nl (the caller's), and the leases in st (read as they are: no state
- * lock is taken, nothing is repaired). When
- * the leases cannot be read (st NULL, or the journal fails), no VF is
- * announced free. Returns 0 or -ENOMEM. */
-int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
-		       struct vfa_state *st)
-{
-	struct vfnl_link *link = malloc(sizeof(*link));
-	struct vfa_lease *ls = NULL;
-	size_t nl = 0;
-
-	if (!link)
-		return -ENOMEM;
-	leases_of(st, &ls, &nl);
-	f->snap.n_vfs = f->snap.n_pfs = 0;
-	for (unsigned int i = 0; i < cfg->n_pools; i++)
-		for (unsigned int j = 0; j < cfg->pools[i].n_pf; j++)
-			snap_pf(f, &cfg->pools[i], j, ls, nl, link);
-	free(ls);
-	free(link);
-	return 0;
 }
 
 /* One configured PF and its VFs from the daemon's model (model.c): the
@@ -273,10 +197,12 @@ static void snap_model_pf(struct vfa_fleet *f, struct vfa_agent *c, const struct
 	}
 }
 
-/* vfa_fleet_snapshot() from the daemon's model c (its PFs, VF addresses
- * and groups, kept true by events and the sweep): no link dump and no
- * sysfs walk per publish once the model has seen the VFs. Called between
- * requests (it brings the model up to date). Returns 0 or -ENOMEM. */
+/* Fills f->snap from every PF of every pool, as the daemon's model c
+ * holds them (its PFs, VF addresses and groups, kept true by events and
+ * the sweep): no link dump and no sysfs walk per publish once the model
+ * has seen the VFs. When the leases cannot be read, no VF is announced
+ * free. Called between requests (it brings the model up to date).
+ * Returns 0 or -ENOMEM. */
 int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c)
 {
 	const struct vfa_config *cfg = vfa_agent_config(c);
@@ -301,9 +227,8 @@ int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c)
 
 /* The daemon's fleet state, reading sysfs under sys_root (NULL: /sys).
  * It opens no netlink socket: the daemon publishes from its model
- * (vfa_fleet_snapshot_model); a caller of vfa_fleet_snapshot lends its
- * own in f->nl (never closed here). Returns 0 or -errno; the caller
- * frees *ret with vfa_fleet_free(). */
+ * (vfa_fleet_snapshot_model). Returns 0 or -errno; the caller frees
+ * *ret with vfa_fleet_free(). */
 int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet **ret)
 {
 	struct vfa_fleet *f = calloc(1, sizeof(*f));

@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct vfnl;
 struct vfio_ctx;
 
 #define VFA_CDI_DIR "/var/run/cdi"
@@ -90,15 +89,12 @@ struct vfa_fleet {
 	struct vfa_metrics m;
 	struct vfa_fleet_snap snap;
 	char last_err[VFA_ERR_LEN];
-	struct vfnl *nl;		/* vfa_fleet_snapshot's, lent by its caller */
 	struct vfio_ctx *io;
 	struct vfa_file_last cdi, metrics;
 	mode_t umask;
 };
 int vfa_fleet_new(const char *sys_root, const char *dev_root, struct vfa_fleet **ret);
 void vfa_fleet_free(struct vfa_fleet *f);
-int vfa_fleet_snapshot(struct vfa_fleet *f, const struct vfa_config *cfg,
-		       struct vfa_state *st);
 int vfa_fleet_snapshot_model(struct vfa_fleet *f, struct vfa_agent *c);
 int vfa_fleet_publish(struct vfa_fleet *f, struct vfa_agent *c, bool libvirt_connected,
 		      struct vfa_err *e);

@@ -11,9 +11,9 @@ int policy_main(void);
 
 #include "agent/doctor.h"
 #include "agent/fleet.h"
+#include "agent/model.h"
 #include "tests/unit/t_text.h"
 #include "agent/journal_priv.h"
-#include "vfio/vfio.h"
 
 /* pci's lease as JSON (NULL: none); the caller puts it. */
 static json_object *lease_of(const char *pci)
@@ -157,22 +157,21 @@ static void test_watch_shows_fence(void)
  * the leases cannot be read, so no VF may count as free. */
 static void test_fleet_unreadable(void)
 {
-	struct vfa_fleet *f = calloc(1, sizeof(*f));
+	struct vfa_fleet *f = NULL;
 	char j[512], t[512], cmd[2700], *txt = NULL;
 	json_object *res = NULL;
 	struct vfa_err e = { "", 0 };
 	int r;
 
-	if (!f || start(POOL7, true, false) || vfio_ctx_new(sys_path, dev_path, &f->io)) {
+	if (start(POOL7, true, false) || vfa_fleet_new(sys_path, dev_path, &f)) {
 		T("fence.fleet.start", 0, "cannot set up the fake host");
-		free(f);
 		return;
 	}
-	f->nl = A->nl;
+	vfa_model_enable(A, NULL, NULL);	/* as the daemon publishes */
 	r = alloc(NULL, NULL, NULL, &res, &e);
 	json_object_put(res);
 	vfa_metrics_sync(&f->m, vfa_agent_config(A));
-	r |= vfa_fleet_snapshot(f, vfa_agent_config(A), A->st);
+	r |= vfa_fleet_snapshot_model(f, A);
 	r |= vfa_metrics_render(&f->m, &f->snap, &txt);
 	T("fence.fleet_readable_counts", r == 0 && txt &&
 	  t_has_line(txt, "vfagent_pool_vfs_free{pool=\"net1\"} 6") &&
@@ -187,14 +186,13 @@ static void test_fleet_unreadable(void)
 	/* A reader does not stat the path per read (only a compactor's
 	 * "moved" marker sends it to a new file): reopen as a restart would. */
 	vfa_journal_close(A->st);
-	r |= vfa_fleet_snapshot(f, vfa_agent_config(A), A->st);
+	r |= vfa_fleet_snapshot_model(f, A);
 	r |= vfa_metrics_render(&f->m, &f->snap, &txt);
 	T("fence.fleet_unreadable_none_free", r == 0 && txt &&
 	  t_has_line(txt, "vfagent_pool_vfs_free{pool=\"net1\"} 0") &&
 	  t_has_line(txt, "vfagent_pool_vfs_unhealthy{pool=\"net1\"} 7"), "r=%d %s", r, txt ? txt : "");
 	free(txt);
-	vfio_ctx_free(f->io);
-	free(f);
+	vfa_fleet_free(f);
 	stop();
 }
 
