@@ -185,9 +185,7 @@ json_object *vfa_lease_json(const struct vfa_lease *l);
 size_t vfa_lease_text(const struct vfa_lease *l, char *buf, size_t len);	/* lease_text.c */
 int vfa_json_plain(json_object *v, int flags, char **buf, size_t *len, size_t *cap);	/* json_plain.c */
 #define VFA_JSON_QUOTE_MAX(n) (6 * (n) + 2)	/* vfa_json_quote's most bytes */
-#define VFA_JSON_INT_MAX 20			/* "-9223372036854775808" */
 size_t vfa_json_quote(char *out, const char *s, size_t n, bool slash);
-size_t vfa_json_int(char *out, int64_t v);
 
 /* virt.c: the libvirt handoff. Built without libvirt (LIBVIRT=0) every
  * call returns -ENOTSUP saying so. A domain is named by its UUID (uuid);

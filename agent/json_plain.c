@@ -7,6 +7,7 @@
  * INT64_MAX) are left to json-c, one value at a time.
  * tests/unit/test_prof.c compares both on every byte value and type. */
 #include "agent/agent.h"
+#include "agent/numfmt.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -98,26 +99,6 @@ size_t vfa_json_quote(char *out, const char *s, size_t n, bool slash)
 	return (size_t)(o - out);
 }
 
-/**
- * vfa_json_int() - v in decimal, as json-c prints an int64, into out
- * (room for VFA_JSON_INT_MAX bytes). Returns the bytes written (no NUL).
- */
-size_t vfa_json_int(char *out, int64_t v)
-{
-	char t[VFA_JSON_INT_MAX];
-	size_t i = sizeof(t);
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		t[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		t[--i] = '-';
-	memcpy(out, t + i, sizeof(t) - i);
-	return sizeof(t) - i;
-}
-
 static void put_str(struct jbuf *w, const char *s, size_t n, bool slash)
 {
 	if (room(w, VFA_JSON_QUOTE_MAX(n)))
@@ -126,8 +107,8 @@ static void put_str(struct jbuf *w, const char *s, size_t n, bool slash)
 
 static void put_int(struct jbuf *w, int64_t v)
 {
-	if (room(w, VFA_JSON_INT_MAX))
-		*w->len += vfa_json_int(*w->b + *w->len, v);
+	if (room(w, VFA_DEC_MAX))
+		*w->len += vfa_dec_i64(*w->b + *w->len, v);
 }
 
 static void put_value(struct jbuf *w, json_object *v, int flags)

@@ -6,6 +6,7 @@
  * the journal's format does not change (tests/unit/test_prof.c compares
  * both over every byte value). */
 #include "agent/agent.h"
+#include "agent/numfmt.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -44,9 +45,9 @@ static void jstr(struct jout *w, const char *s)
 
 static void jint(struct jout *w, long long v)
 {
-	char t[VFA_JSON_INT_MAX];
+	char t[VFA_DEC_MAX];
 
-	jraw(w, t, vfa_json_int(t, v));
+	jraw(w, t, vfa_dec_i64(t, v));
 }
 
 /* "key": (a plain constant), after a comma unless it is the first. */

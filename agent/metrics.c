@@ -3,6 +3,7 @@
  * of the pools, counters and latency histograms kept for the daemon's
  * life. No HTTP here: node_exporter serves the file. */
 #include "agent/fleet.h"
+#include "agent/numfmt.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -144,12 +145,9 @@ static void put(struct out *o, const char *s)
 /* v in decimal, as "%llu" prints it. */
 static void put_u(struct out *o, unsigned long long v)
 {
-	char d[24], *p = d + sizeof(d);
+	char d[VFA_DEC_MAX];
 
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
-	put_n(o, p, (size_t)(d + sizeof(d) - p));
+	put_n(o, d, vfa_dec_u64(d, v));
 }
 
 static void head(struct out *o, const char *name, const char *type, const char *help)
