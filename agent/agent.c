@@ -11,7 +11,6 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,27 +182,6 @@ void vfa_repaired(struct vfa_agent *c, enum vfa_repair kind, const char *fmt, ..
 const unsigned int *vfa_agent_repairs(const struct vfa_agent *a)
 {
 	return a->repairs;
-}
-
-/* Test hook: VFAGENT_CRASH_AT=NAME kills the process at that point of an
- * alloc, release or setup (tests/README.md, crash matrix), so the lab can
- * prove a kill -9 anywhere loses and doubles no VF. */
-void vfa_crash_point(const char *name)
-{
-	const char *at = getenv("VFAGENT_CRASH_AT"), *stop = getenv("VFAGENT_STOP_AT");
-
-	/* VFAGENT_STOP_AT=NAME stops the process there (SIGSTOP) until the
-	 * test, having changed the world under it, sends SIGCONT. */
-	if (stop && !strcmp(stop, name))
-		raise(SIGSTOP);
-
-	if (!at || strcmp(at, name))
-		return;
-	/* In a daemon's worker (serve_job.c) the daemon dies with it, as
-	 * when the loop itself ran the operation. */
-	if (getenv("VFAGENT_WORKER"))
-		kill(getppid(), SIGKILL);
-	raise(SIGKILL);
 }
 
 /* Copies src into dst, or -ENAMETOOLONG: nothing journaled is ever cut. */

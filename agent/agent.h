@@ -11,28 +11,14 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "agent/err.h"
+#include "agent/json_plain.h"
+#include "agent/lease.h"
+#include "agent/persist.h"
+#include "agent/self.h"
+
 #define VFA_MAX_POOLS 32
 #define VFA_MAX_PFS 8		/* per pool */
-#define VFA_NAME_LEN 64
-#define VFA_ERR_LEN 1024
-
-/* One line for the user: what failed and how to fix it. */
-struct vfa_err {
-	char msg[VFA_ERR_LEN];
-	int exit;		/* exit status to report; 0 means 1 */
-};
-enum {
-	VFA_EXIT_FAIL = 1,	/* failed, nothing half-done */
-	VFA_EXIT_USAGE = 2,	/* bad arguments or config */
-	VFA_EXIT_EXHAUSTED = 3,	/* no free VF in the pool */
-	VFA_EXIT_PENDING = 4,	/* a detach is pending in the guest */
-	VFA_EXIT_DENIED = 5,	/* permission denied (daemon rules) */
-};
-int vfa_fail(struct vfa_err *e, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Same, for errors in what the user asked or configured (exit 2). */
-int vfa_usage(struct vfa_err *e, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 struct vfa_pool {
 	char name[VFA_NAME_LEN];
@@ -98,62 +84,6 @@ int vfa_parse_vlan(const char *s, uint16_t *ret_vlan, uint8_t *ret_qos,
 int vfa_parse_bool(const char *s, bool *ret);
 void vfa_mac_str(const uint8_t mac[6], char buf[18]);
 
-/* lease.c, journal.c: the state dir. Leases live in one append-only
- * journal (STATE_DIR/journal), one fdatasync'd record per save or drop,
- * which each vfa_state folds in memory and reads on from where it stopped
- * (so load and list see other processes' writes). A lock
- * file guards VF selection; locks/<pci> is held while a VF's lease is
- * being changed, so a crashed holder is told from a live one. */
-struct vfa_state;
-
-#define VFA_DOMAIN_LEN 256	/* longer domain names are refused, not cut */
-#define VFA_UUID_LEN 37		/* VIR_UUID_STRING_BUFLEN */
-#define VFA_HOLDER_LEN 65	/* printable ASCII, no spaces, <= 64 bytes */
-bool vfa_holder_ok(const char *s);
-
-/* A lease's state: an enum in the code, its name (the table in lease.c)
- * in the journal and the JSON. */
-enum vfa_lease_state {
-	VFA_LS_UNKNOWN = -1,
-	VFA_LS_ALLOCATING,	/* journaled, hardware being set up */
-	VFA_LS_READY,		/* the VF is the holder's */
-	VFA_LS_DETACHING,	/* a detach is pending in the guest */
-	VFA_LS_RELEASING,	/* being scrubbed back to the pool */
-	VFA_LS_FENCED,		/* holder unknown (a damaged lease file): never
-				 * free until an admin releases it */
-};
-struct vfa_lease {
-	char id[17];
-	enum vfa_lease_state state;
-	char pool[VFA_NAME_LEN];
-	char pf[VFA_NAME_LEN];		/* netdev */
-	char pf_pci[16];
-	unsigned int vf;
-	char pci[16];
-	int group;
-	char mac[18];
-	uint16_t vlan;
-	uint8_t qos;
-	char domain[VFA_DOMAIN_LEN];	/* name at alloc time, for display */
-	char uuid[VFA_UUID_LEN];	/* what identifies the domain; "" in old journals */
-	bool attached;
-	bool persistent;		/* in the domain's config: kept across stops */
-	char holder[VFA_HOLDER_LEN];	/* who holds it, e.g. "k8s:vfagent.io/net1"; "" none */
-	long long pid;
-	long long created;
-	uid_t owner;			/* who allocated it through the daemon; VFA_NO_OWNER none */
-};
-#define VFA_NO_OWNER ((uid_t)-1)	/* --direct, adopted, or before owners: root's */
-
-enum vfa_lease_state vfa_lease_state(const struct vfa_lease *l);
-void vfa_lease_set_state(struct vfa_lease *l, enum vfa_lease_state s);
-const char *vfa_lease_state_str(enum vfa_lease_state s);
-
-int vfa_state_open(const char *dir, struct vfa_state **ret, struct vfa_err *e);
-void vfa_state_close(struct vfa_state *st);	/* accepts NULL; drops locks */
-int vfa_state_lock(struct vfa_state *st, struct vfa_err *e);
-void vfa_state_unlock(struct vfa_state *st);
-int vfa_state_trylock(struct vfa_state *st);	/* 0, -EWOULDBLOCK if held elsewhere */
 /* The agent's state lock, tried (the daemon's loop never waits) and kept
  * for the operation that follows (its vfa_begin takes no other); unlock
  * accepts it not held. */
@@ -163,29 +93,6 @@ void vfa_agent_unlock(struct vfa_agent *c);
 /* The leases as the agent's own journal fold has them (*ret the
  * caller's): 0 or -errno. */
 int vfa_agent_leases(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n);
-pid_t vfa_self_pid(void);	/* self.c: getpid() asked once per process */
-/* Locks locks/<pci>; returns an fd to close, -EWOULDBLOCK if held. */
-int vfa_vf_lock(struct vfa_state *st, const char *pci, bool wait);
-int vfa_vf_lock_open(struct vfa_state *st, const char *pci);
-int vfa_vf_flock(int fd, bool wait);
-int vfa_lease_load(struct vfa_state *st, const char *pci, struct vfa_lease *ret);
-int vfa_lease_save(struct vfa_state *st, const struct vfa_lease *l,
-		   struct vfa_err *e);
-int vfa_lease_drop(struct vfa_state *st, const char *pci, struct vfa_err *e);
-/* All leases; *ret is malloc'd, caller frees. Damaged journal records
- * are reported through bad (may be NULL) and skipped. */
-int vfa_lease_list(struct vfa_state *st, struct vfa_lease **ret, size_t *ret_n,
-		   json_object *bad);
-unsigned int vfa_lease_damaged(const struct vfa_state *st);
-/* Why a lease is fenced (doctor, reconcile's note). */
-#define VFA_FENCE_WHY "a record of its lease could not be read (a damaged journal record, or a damaged lease file from before the journal, kept as leases/<pci>.json.damaged in the state dir), so a VM may hold it"
-#define VFA_DAMAGED_FIX "the leases they changed may be out of date: run vfagent status (its reconcile checks every lease against the kernel and libvirt) and keep a copy of the journal for a bug report; the next compaction drops them"
-int vfa_lease_parse(const char *buf, size_t len, struct vfa_lease *ret);
-json_object *vfa_lease_json(const struct vfa_lease *l);
-size_t vfa_lease_text(const struct vfa_lease *l, char *buf, size_t len);	/* lease_text.c */
-int vfa_json_plain(json_object *v, int flags, char **buf, size_t *len, size_t *cap);	/* json_plain.c */
-#define VFA_JSON_QUOTE_MAX(n) (6 * (n) + 2)	/* vfa_json_quote's most bytes */
-size_t vfa_json_quote(char *out, const char *s, size_t n, bool slash);
 
 /* virt.c: the libvirt handoff. Built without libvirt (LIBVIRT=0) every
  * call returns -ENOTSUP saying so. A domain is named by its UUID (uuid);
@@ -221,14 +128,6 @@ typedef int (*vfa_virt_dev_cb)(const char *uuid, const char *name,
 			       void *ud);
 int vfa_virt_hostdevs(struct vfa_virt *v, vfa_virt_dev_cb cb, void *ud,
 		      struct vfa_err *e);
-
-/* persist.c: the journal of leases that outlive a reboot, and the
- * once-per-boot rebuild marker of the runtime journal. */
-#define VFA_PERSIST_DIR "/var/lib/vfagent"
-int vfa_persist_open(const char *dir, bool create, struct vfa_state **ret,
-		     struct vfa_err *e);
-bool vfa_rebuild_needed(const char *state_dir);
-int vfa_rebuild_done(const char *state_dir);
 
 /* domxml.c: the host PCI functions a domain XML names (pure parser). */
 struct vfa_hostdev {

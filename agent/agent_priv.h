@@ -4,6 +4,7 @@
 #define VFAGENT_AGENT_PRIV_H
 
 #include "agent/agent.h"
+#include "agent/crash.h"
 #include "agent/repair.h"
 
 #include <net/if.h>
@@ -98,7 +99,6 @@ void vfa_note(struct vfa_agent *c, const char *fmt, ...)
 	      __attribute__((format(printf, 2, 3)));
 void vfa_repaired(struct vfa_agent *c, enum vfa_repair kind, const char *fmt, ...)
 		  __attribute__((format(printf, 3, 4)));
-void vfa_crash_point(const char *name);
 int vfa_put_str(char *dst, size_t len, const char *src);
 int vfa_journal(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e);
 int vfa_unjournal(struct vfa_agent *c, const char *pci, struct vfa_err *e);
@@ -128,7 +128,6 @@ int vfa_lease_repool(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e
 int vfa_lease_unpooled(struct vfa_agent *c, struct vfa_lease *l, json_object *done,
 		       struct vfa_err *e);
 void vfa_reconcile_leases(struct vfa_agent *c);
-int vfa_random_bytes(void *buf, size_t n);	/* self.c */
 void vfa_new_id(char id[17]);
 void vfa_rebuild(struct vfa_agent *c);
 int vfa_begin(struct vfa_agent *c, struct vfa_err *e);

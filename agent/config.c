@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <ini.h>
 #include <linux/if_link.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,40 +13,6 @@
 #include <unistd.h>
 
 #include "vfio/vfio.h"
-
-static int vfail(struct vfa_err *e, int code, int err, const char *fmt,
-		 va_list ap) __attribute__((format(printf, 4, 0)));
-static int vfail(struct vfa_err *e, int code, int err, const char *fmt,
-		 va_list ap)
-{
-	if (e) {
-		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		e->exit = code;
-	}
-	return err < 0 ? err : -err;
-}
-
-int vfa_fail(struct vfa_err *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vfail(e, VFA_EXIT_FAIL, err, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-int vfa_usage(struct vfa_err *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vfail(e, VFA_EXIT_USAGE, err, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 int vfa_parse_bool(const char *s, bool *ret)
 {

@@ -3,7 +3,9 @@
  * (the daemon, its workers and --direct CLIs all write it). Why a log and
  * not a file per VF: bench/README.md, "Journal format". */
 #include "agent/journal_priv.h"
-#include "agent/agent_priv.h"	/* vfa_crash_point */
+#include "agent/crash.h"
+#include "agent/lease.h"
+#include "agent/self.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
 #ifndef VFA_JOURNAL_PRIV_H
 #define VFA_JOURNAL_PRIV_H
 
-#include "agent/agent.h"
+#include "agent/lease.h"
 
 #include <sys/types.h>
 

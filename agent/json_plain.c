@@ -6,7 +6,7 @@
  * Values this writer does not spell itself (doubles, integers above
  * INT64_MAX) are left to json-c, one value at a time.
  * tests/unit/test_prof.c compares both on every byte value and type. */
-#include "agent/agent.h"
+#include "agent/json_plain.h"
 #include "agent/numfmt.h"
 
 #include <errno.h>

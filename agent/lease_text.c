@@ -5,7 +5,8 @@
  * '/' escaped as "\/", control bytes as \u00xx, other bytes as they are):
  * the journal's format does not change (tests/unit/test_prof.c compares
  * both over every byte value). */
-#include "agent/agent.h"
+#include "agent/json_plain.h"
+#include "agent/lease.h"
 #include "agent/numfmt.h"
 
 #include <stdbool.h>

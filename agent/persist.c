@@ -5,7 +5,7 @@
  * unit's StateDirectory=), and the runtime journal records the boot it was
  * rebuilt in, so the rebuild runs once per boot (or after the runtime
  * state was wiped), not on every command. */
-#include "agent/agent.h"
+#include "agent/persist.h"
 
 #include <errno.h>
 #include <fcntl.h>

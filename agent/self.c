@@ -2,7 +2,7 @@
  * its pid, and random bytes drawn ahead. Both start over in a forked
  * child (pthread_atfork), which must neither report its parent's pid nor
  * hand out its parent's next lease ids and MACs. */
-#include "agent/agent_priv.h"
+#include "agent/self.h"
 
 #include <errno.h>
 #include <pthread.h>
