@@ -266,7 +266,7 @@ static void fold_fence(struct vfa_state *st, const char *pci)
 		l->owner = VFA_NO_OWNER;
 		return;
 	}
-	vfa_journal_fence(pci, &rec.lease);
+	vfa_lease_fence(pci, &rec.lease);
 	fold_apply(st, &rec);	/* out of memory: it stays counted */
 }
 

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Reads leases/NAME of a state dir from before the journal: a regular
@@ -74,35 +73,9 @@ static bool is_old(const char *name)
 	return name[0] != '.' && nl > 5 && !strcmp(name + nl - 5, ".json");
 }
 
-/**
- * vfa_journal_fence - the lease that fences pci into *ret: a record of its
- * lease could not be read (its leases/<pci>.json from before the journal,
- * or a damaged journal record: journal.c), so a VM may hold the VF. Only
- * the address is known; the id is derived from it (a re-import after a
- * crash, or a second reader of the same damaged record, makes the same
- * lease, not a second one), reconcile fills in the pool and PF, and only a
- * release by an admin frees the VF.
- */
-void vfa_journal_fence(const char *pci, struct vfa_lease *ret)
-{
-	struct vfa_lease l = { .state = VFA_LS_FENCED, .group = -1, .created = time(NULL) };
-	size_t k = 0;
-
-	snprintf(l.id, sizeof(l.id), "0bad000");
-	for (const char *p = pci; *p; p++)
-		if (*p != ':' && *p != '.')
-			l.id[7 + k++] = *p;
-	snprintf(l.pci, sizeof(l.pci), "%s", pci);
-	snprintf(l.pf_pci, sizeof(l.pf_pci), "%s", pci);
-	snprintf(l.pool, sizeof(l.pool), "-");
-	snprintf(l.pf, sizeof(l.pf), "-");
-	snprintf(l.mac, sizeof(l.mac), "00:00:00:00:00:00");
-	*ret = l;
-}
-
 /* The lease leases/NAME stands for: the file's, or, when it cannot be
  * trusted but is named <pci>.json and the journal has no lease of that
- * VF, a fence (vfa_journal_fence). -EBADMSG when there is neither. */
+ * VF, a fence (vfa_lease_fence). -EBADMSG when there is neither. */
 static int old_lease(struct vfa_state *st, int dfd, const char *name, struct vfa_lease *ret)
 {
 	char pci[16];
@@ -116,7 +89,7 @@ static int old_lease(struct vfa_state *st, int dfd, const char *name, struct vfa
 	pci[nl - 5] = '\0';
 	if (!vfa_pci_addr_ok(pci) || vfa_journal_find(st, pci))
 		return -EBADMSG;
-	vfa_journal_fence(pci, ret);
+	vfa_lease_fence(pci, ret);
 	return 0;
 }
 
@@ -308,7 +281,7 @@ out:
  * vfa_journal_import - moves what older versions kept beside the journal
  * into it, once each (old_kinds: leases/, then owners/). A leases/ file
  * that does not parse leaves its VF fenced (a lease in state "fenced", see
- * vfa_journal_fence) and is kept as NAME.damaged. The journal is folded
+ * vfa_lease_fence) and is kept as NAME.damaged. The journal is folded
  * first: one of a newer format is refused here, with its message, before
  * any command reads it. Returns 0 (also when there is nothing to import)
  * or -errno with e set.

@@ -1,9 +1,9 @@
-/* The state dir's internals: may only be included by lease.c, journal.c,
- * the test suites and bench/journal_bench.c. */
+/* The state dir's internals: may only be included by state.c, journal.c,
+ * journal_import.c, the test suites and bench/journal_bench.c. */
 #ifndef VFA_JOURNAL_PRIV_H
 #define VFA_JOURNAL_PRIV_H
 
-#include "agent/lease.h"
+#include "agent/lease_priv.h"
 
 #include <sys/types.h>
 
@@ -70,7 +70,6 @@ size_t vfa_journal_format_rec(const struct vfa_jrec *r, char *buf, size_t len);
 int vfa_journal_open(struct vfa_state *st, struct vfa_err *e);
 void vfa_journal_close(struct vfa_state *st);
 int vfa_journal_import(struct vfa_state *st, struct vfa_err *e);	/* journal_import.c */
-void vfa_journal_fence(const char *pci, struct vfa_lease *ret);	/* journal_import.c */
 
 /* journal.c's locked append, for the import. */
 int vfa_journal_lock(struct vfa_state *st, struct vfa_err *e);
@@ -78,13 +77,5 @@ void vfa_journal_unlock(struct vfa_state *st);
 int vfa_journal_append_locked(struct vfa_state *st, const char *buf, size_t len);
 int vfa_journal_refresh(struct vfa_state *st, struct vfa_err *e);
 struct vfa_lease *vfa_journal_find(struct vfa_state *st, const char *pci);
-
-/* lease.c helpers journal.c shares. */
-int vfa_open_reg(int dfd, const char *name, int flags, mode_t mode);
-int vfa_open_temp(int dfd, const char *name);
-int vfa_open_state_dir(int at, const char *name, const char *path, mode_t mode,
-		       struct vfa_err *e);
-bool vfa_pci_addr_ok(const char *s);
-bool vfa_lease_fields_ok(const struct vfa_lease *l);
 
 #endif

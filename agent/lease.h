@@ -14,7 +14,7 @@
 
 #define VFA_NAME_LEN 64		/* a pool's or a PF's name */
 
-/* lease.c, journal.c: the state dir. Leases live in one append-only
+/* state.c, journal.c: the state dir. Leases live in one append-only
  * journal (STATE_DIR/journal), one fdatasync'd record per save or drop,
  * which each vfa_state folds in memory and reads on from where it stopped
  * (so load and list see other processes' writes). A lock

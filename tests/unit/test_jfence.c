@@ -236,7 +236,7 @@ static void test_no_group(void)
 	json_object *o, *v = NULL;
 	bool null_node, has_key;
 
-	vfa_journal_fence(vf_pci[0], &f);
+	vfa_lease_fence(vf_pci[0], &f);
 	o = vfa_lease_json(&f);
 	has_key = json_object_object_get_ex(o, "vfio_node", &v);
 	null_node = has_key && !v;
