@@ -12,37 +12,36 @@
 
 #define SENTINEL '#'
 
-/* Is v written as "%" PRId64 writes it, and not a byte more? */
-static bool i64_ok(int64_t v, char *why, size_t len)
+/* Is got[0..n) want, and the byte after it (got was filled with
+ * SENTINEL, room VFA_DEC_MAX + 1) untouched? */
+static bool as_printf(const char *want, const char *got, size_t n, char *why, size_t len)
 {
-	char want[32], got[VFA_DEC_MAX + 1];
-	size_t n;
-
-	memset(got, SENTINEL, sizeof(got));
-	n = vfa_dec_i64(got, v);
-	snprintf(want, sizeof(want), "%" PRId64, v);
-	if (n == strlen(want) && !memcmp(got, want, n) && (n == sizeof(got) - 1 ||
-							   got[n] == SENTINEL))
+	if (n <= VFA_DEC_MAX && n == strlen(want) && !memcmp(got, want, n) &&
+	    got[n] == SENTINEL)
 		return true;
 	snprintf(why, len, "%s: got %zu bytes \"%.*s\"", want, n,
-		 (int)(n < sizeof(got) ? n : sizeof(got)), got);
+		 (int)(n <= VFA_DEC_MAX ? n : VFA_DEC_MAX), got);
 	return false;
 }
 
+/* Is v written as "%" PRId64 writes it? */
+static bool i64_ok(int64_t v, char *why, size_t len)
+{
+	char want[32], got[VFA_DEC_MAX + 1];
+
+	memset(got, SENTINEL, sizeof(got));
+	snprintf(want, sizeof(want), "%" PRId64, v);
+	return as_printf(want, got, vfa_dec_i64(got, v), why, len);
+}
+
+/* Is v written as "%" PRIu64 writes it? */
 static bool u64_ok(uint64_t v, char *why, size_t len)
 {
 	char want[32], got[VFA_DEC_MAX + 1];
-	size_t n;
 
 	memset(got, SENTINEL, sizeof(got));
-	n = vfa_dec_u64(got, v);
 	snprintf(want, sizeof(want), "%" PRIu64, v);
-	if (n == strlen(want) && !memcmp(got, want, n) && (n == sizeof(got) - 1 ||
-							   got[n] == SENTINEL))
-		return true;
-	snprintf(why, len, "%s: got %zu bytes \"%.*s\"", want, n,
-		 (int)(n < sizeof(got) ? n : sizeof(got)), got);
-	return false;
+	return as_printf(want, got, vfa_dec_u64(got, v), why, len);
 }
 
 static void test_edges(void)
