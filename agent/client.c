@@ -3,6 +3,7 @@
  * seconds (default 120, room for a libvirt attach) for the connect, the
  * send and the reply. */
 #include "agent/agent.h"
+#include "agent/io.h"
 #include "agent/vfagent-client.h"
 
 #include <errno.h>
@@ -85,22 +86,6 @@ int vfa_client_connect(const char *path, int timeout_ms, struct vfa_client **ret
 	return 0;
 }
 
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Sends req as one line; see vfagent-client.h. The line is written
  * into c->sbuf (vfa_json_plain: json-c's PLAIN bytes), reused. */
 int vfa_client_send(struct vfa_client *c, json_object *req)
@@ -113,7 +98,7 @@ int vfa_client_send(struct vfa_client *c, json_object *req)
 	if (vfa_json_plain(req, JSON_C_TO_STRING_PLAIN, &c->sbuf, &c->slen, &c->scap))
 		return cfail(c, -ENOMEM, "out of memory");
 	c->sbuf[c->slen++] = '\n';	/* over the NUL it wrote */
-	r = send_all(c->fd, c->sbuf, c->slen);
+	r = vfa_write_all(c->fd, c->sbuf, c->slen, VFA_IO_SEND);
 	if (r)
 		return cfail(c, r, "daemon socket %s: sending the request failed (%s)", c->path,
 			     strerror(-r));

@@ -6,6 +6,7 @@
  * (compared with what was last written, kept in memory). */
 #include "agent/fleet.h"
 #include "agent/agent_priv.h"
+#include "agent/io.h"
 #include "agent/model.h"
 
 #include <errno.h>
@@ -54,21 +55,6 @@ static int read_same(int dfd, const char *name, const char *buf, size_t len, boo
 	return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Replaces path with buf unless it holds exactly that already: a temp
  * file beside it (not matching *.json or *.prom, which readers glob),
  * fsync, rename, fsync of the directory; no symlink is followed at the
@@ -99,7 +85,7 @@ int vfa_file_update(const char *path, const char *buf, size_t len, bool *ret_cha
 		r = -errno;
 		goto out;
 	}
-	r = fchmod(fd, 0644) < 0 ? -errno : write_all(fd, buf, len);	/* umask */
+	r = fchmod(fd, 0644) < 0 ? -errno : vfa_write_all(fd, buf, len, VFA_IO_POS);	/* umask */
 	if (!r && fsync(fd) < 0)
 		r = -errno;
 	close(fd);
@@ -136,7 +122,7 @@ int vfa_file_replace(const char *path, const char *buf, size_t len, mode_t mask)
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	r = (mask & 0644) && fchmod(fd, 0644) < 0 ? -errno : write_all(fd, buf, len);
+	r = (mask & 0644) && fchmod(fd, 0644) < 0 ? -errno : vfa_write_all(fd, buf, len, VFA_IO_POS);
 	if (close(fd) < 0 && !r)
 		r = -errno;
 	if (!r && rename(tmp, path) < 0)

@@ -4,6 +4,7 @@
  * not a file per VF: bench/README.md, "Journal format". */
 #include "agent/journal_priv.h"
 #include "agent/crash.h"
+#include "agent/io.h"
 #include "agent/lease.h"
 #include "agent/self.h"
 
@@ -522,23 +523,6 @@ int vfa_journal_lock(struct vfa_state *st, struct vfa_err *e)
 	}
 }
 
-static int pwrite_all(int fd, const char *p, size_t n, off_t at)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, at);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-		at += w;
-	}
-	return 0;
-}
-
 /* The snapshot of the fold in a new temp file, synced: its fd (the
  * caller's) and its end in *ret_end, or -errno. */
 static int write_snapshot(struct vfa_state *st, off_t *ret_end)
@@ -552,7 +536,7 @@ static int write_snapshot(struct vfa_state *st, off_t *ret_end)
 	for (size_t i = 0; i < st->n && !r; i++) {
 		size_t len = vfa_journal_format(&st->fold[i], NULL, line, sizeof(line));
 
-		r = len ? pwrite_all(fd, line, len, at) : -EOVERFLOW;
+		r = len ? vfa_write_all(fd, line, len, at) : -EOVERFLOW;
 		at += (off_t)len;
 	}
 	if (!r && fsync(fd) < 0)
@@ -586,7 +570,7 @@ static int compact(struct vfa_state *st)
 		return fd;
 	r = fstat(fd, &s) < 0 ? -errno : 0;
 	if (!r)
-		r = pwrite_all(old, mark, mlen, st->off);
+		r = vfa_write_all(old, mark, mlen, st->off);
 	if (!r)
 		vfa_crash_point("journal.moved");
 	if (!r && renameat(st->dirfd, JOURNAL_TMP, st->dirfd, JOURNAL) < 0)
@@ -646,7 +630,7 @@ int vfa_journal_append_locked(struct vfa_state *st, const char *buf, size_t len)
 
 	if (r)
 		return r;
-	r = pwrite_all(st->jfd, buf, len, st->off);
+	r = vfa_write_all(st->jfd, buf, len, st->off);
 	if (!r && fdatasync(st->jfd) < 0)
 		r = -errno;
 	st->jclean = false;
