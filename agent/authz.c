@@ -5,8 +5,6 @@
 #include "agent/lease_match.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -71,18 +69,6 @@ static bool in_uids(uid_t uid, const uid_t *uids, unsigned int n)
 		if (uids[i] == uid)
 			return true;
 	return false;
-}
-
-/* Sets e to a permission denial (exit VFA_EXIT_DENIED); returns -EACCES. */
-int vfa_denied(struct vfa_err *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	e->exit = VFA_EXIT_DENIED;
-	return -EACCES;
 }
 
 /* root, or a member of [serve] admin-groups. */

@@ -2,6 +2,7 @@
  * carries. */
 #include "agent/err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -38,6 +39,19 @@ int vfa_usage(struct vfa_err *e, int err, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	r = vfail(e, VFA_EXIT_USAGE, err, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* vfa_fail() for a permission denied by the daemon's rules: exit
+ * VFA_EXIT_DENIED, returns -EACCES. */
+int vfa_denied(struct vfa_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vfail(e, VFA_EXIT_DENIED, EACCES, fmt, ap);
 	va_end(ap);
 	return r;
 }

@@ -22,5 +22,8 @@ int vfa_fail(struct vfa_err *e, int err, const char *fmt, ...)
 /* Same, for errors in what the user asked or configured (exit 2). */
 int vfa_usage(struct vfa_err *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A permission denied by the daemon's rules (exit 5, -EACCES). */
+int vfa_denied(struct vfa_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -30,8 +30,6 @@ int vfa_authz_request(const struct vfa_config *cfg, const struct vfa_peer *p,
 int vfa_authz_release(const struct vfa_config *cfg, const struct vfa_peer *p,
 		      const struct vfa_opts *o, const char *uuid,
 		      const struct vfa_lease *ls, size_t n, struct vfa_err *e);
-int vfa_denied(struct vfa_err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /* logsafe.c: what a client sent, made safe to log; and a per-uid limit. */
 size_t vfa_log_escape(const char *in, char *out, size_t size);
