@@ -269,8 +269,10 @@ int vfa_begin(struct vfa_agent *c, struct vfa_err *e)
 	r = vfa_state_lock(c->st, e);
 	if (r)
 		return r;
-	if (c->model.on && !c->model.due)
-		return 0;	/* reconciled on the sweep and on events */
+	/* Reconciled on the sweep and on events; but while the persistent
+	 * leases are not restored (alloc refuses), each operation retries. */
+	if (c->model.on && !c->model.due && !c->unrestored[0])
+		return 0;
 	c->model.due = false;
 	vfa_rebuild(c);
 	vfa_reconcile_leases(c);
@@ -322,6 +324,8 @@ int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 		json_object_put(c->notes);
 		c->notes = json_object_new_array();
 		memset(c->repairs, 0, sizeof(c->repairs));
+		if (c->unrestored[0])	/* from the last rebuild: still so */
+			vfa_note(c, "%s", c->unrestored);
 		return vfa_leases_of(c, ret_ls, ret_n, e);
 	}
 	r = vfa_begin(c, e);

@@ -209,6 +209,7 @@ int vfa_check_pfs(struct vfa_agent *a, bool restore, json_object **ret_notes,
 		  struct vfa_err *e);
 int vfa_watch_state(struct vfa_agent *a, json_object **ret, struct vfa_err *e);
 const unsigned int *vfa_agent_repairs(const struct vfa_agent *a);
+const char *vfa_agent_unrestored(const struct vfa_agent *a);
 
 /* watch.c: the events (doc/PROTOCOL.md) that turn one vfa_watch_state()
  * into the next, appended to events; *seq counts them. */

@@ -67,6 +67,8 @@ struct vfa_agent {
 	int virt_errno;			/* its -errno: -ENOTSUP = no libvirt here */
 	char persist_dir[256];		/* "" = no persistent state */
 	struct vfa_state *pst;		/* persistent journal, opened on need */
+	char unrestored[VFA_ERR_LEN + 512];	/* why its leases are not restored in this
+					 * boot, "" when they are (reconcile.c) */
 	struct pf pfs[VFA_MAX_POOLS * VFA_MAX_PFS];
 	unsigned int n_pfs;
 	json_object *notes;		/* what reconcile repaired or found */
@@ -130,6 +132,7 @@ int vfa_lease_unpooled(struct vfa_agent *c, struct vfa_lease *l, json_object *do
 void vfa_reconcile_leases(struct vfa_agent *c);
 void vfa_new_id(char id[17]);
 void vfa_rebuild(struct vfa_agent *c);
+int vfa_unrestored(const struct vfa_agent *c, struct vfa_err *e);
 int vfa_begin(struct vfa_agent *c, struct vfa_err *e);
 int vfa_leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,
 		  struct vfa_err *e);

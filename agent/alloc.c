@@ -282,6 +282,9 @@ static int reserve(struct vfa_agent *c, const struct vfa_opts *o, const struct v
 	r = vfa_begin(c, e);
 	if (r)
 		return r;
+	r = vfa_unrestored(c, e);
+	if (r)
+		goto unlock;
 	p = vfa_config_pool(&c->cfg, o->pool);
 	r = p ? check_domain(c, o, l, running, e) : unknown_pool(c, o, e);
 	if (r)

@@ -292,8 +292,8 @@ static int sys_ifaddrs(const char *ifname, struct vfa_doc_addr *ret, size_t max)
 	return n;
 }
 
-/* The persistent journal's damaged records (none read: none), only read:
- * no lock, and no dir made if none. */
+/* The persistent journal's damaged records (none read: none), or why it
+ * cannot be read; only read: no lock, and no dir made if none. */
 static void persist_damaged(const struct vfa_opts *o, struct vfa_doc_ctx *c)
 {
 	const char *dir = o->persist_dir ? o->persist_dir : VFA_PERSIST_DIR;
@@ -301,9 +301,18 @@ static void persist_damaged(const struct vfa_opts *o, struct vfa_doc_ctx *c)
 	struct vfa_lease *ls = NULL;
 	struct vfa_err e = { "", 0 };
 	size_t n = 0;
+	int r = vfa_persist_open(dir, false, &pst, &e);
 
-	if (!vfa_persist_open(dir, false, &pst, &e) && pst && !vfa_lease_list(pst, &ls, &n, NULL)) {
-		snprintf(c->persist_dir, sizeof(c->persist_dir), "%s", dir);
+	if (!r && pst) {
+		r = vfa_lease_list(pst, &ls, &n, NULL);
+		if (r)
+			vfa_fail(&e, -r, "journal %s/journal: %s", dir, strerror(-r));
+	}
+	snprintf(c->persist_dir, sizeof(c->persist_dir), "%s", (r || pst) ? dir : "");
+	if (r) {
+		c->persist_errno = -r;
+		snprintf(c->persist_err, sizeof(c->persist_err), "%s", e.msg);
+	} else if (pst) {
 		c->persist_damaged = vfa_lease_damaged(pst);
 	}
 	free(ls);

@@ -89,8 +89,10 @@ struct vfa_doc_ctx {
 	unsigned int journal_damaged;	/* records its journal's fold skipped */
 	int state_errno;		/* the state dir is there but could not be read */
 	char state_err[VFA_ERR_LEN];	/* why not */
-	char persist_dir[256];		/* the persistent journal's, "" if none read */
+	char persist_dir[256];		/* the persistent journal's, "" if none there */
 	unsigned int persist_damaged;	/* records its fold skipped */
+	int persist_errno;		/* the persistent journal is there but unreadable */
+	char persist_err[VFA_ERR_LEN];	/* why not */
 	struct vfio_ctx *io;
 	struct vfa_virt *virt;		/* NULL: libvirt not reachable */
 	int virt_errno;			/* why not: ENOTSUP not built in or not installed */

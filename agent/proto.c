@@ -599,6 +599,7 @@ static const char *errno_name(int err)
 	case EADDRINUSE: return "EADDRINUSE";
 	case ENOTCONN: return "ENOTCONN";
 	case ENOMEM: return "ENOMEM";
+	case EAGAIN: return "EAGAIN";	/* persistent leases not restored yet */
 	default: return "EIO";
 	}
 }

@@ -389,29 +389,79 @@ static int adopt(const char *uuid, const char *name, const char *pci,
 	return 0;
 }
 
-/* Copies each persistent lease the runtime journal lacks back into it. */
-static void restore_persistent(struct vfa_agent *c)
+/* Copies each persistent lease the runtime journal lacks back into it.
+ * 0, or -errno with e when the persistent journal cannot be read (newer
+ * format, owner or mode refused, I/O) or a lease of it could not be
+ * copied: what was copied stays, the rest is tried again next time. */
+static int restore_persistent(struct vfa_agent *c, struct vfa_err *e)
 {
 	struct vfa_lease *ls = NULL, cur;
-	struct vfa_err e;
 	size_t n = 0;
+	int r;
 
-	if (!c->pst && vfa_persist_open(c->persist_dir, false, &c->pst, &e)) {
-		vfa_note(c, "persistent state: %s", e.msg);
-		return;
+	if (!c->pst) {
+		r = vfa_persist_open(c->persist_dir, false, &c->pst, e);
+		if (r)
+			return r;
 	}
-	if (!c->pst || vfa_lease_list(c->pst, &ls, &n, NULL))
-		return;
+	if (!c->pst)
+		return 0;	/* no persistent state (yet, or disabled) */
+	r = vfa_lease_list(c->pst, &ls, &n, NULL);
+	if (r)
+		return vfa_fail(e, -r, "journal %s/journal: %s", c->persist_dir, strerror(-r));
 	for (size_t i = 0; i < n; i++) {
-		if (vfa_lease_load(c->st, ls[i].pci, &cur) != -ENOENT)
+		r = vfa_lease_load(c->st, ls[i].pci, &cur);
+		if (r == 0)
 			continue;
-		if (vfa_lease_save(c->st, &ls[i], &e))
-			vfa_note(c, "%s %s: persistent lease not restored: %s", ls[i].pci, ls[i].id, e.msg);
+		if (r == -ENOENT)
+			r = vfa_lease_save(c->st, &ls[i], e);
 		else
-			vfa_repaired(c, VFA_REPAIR_RESTORED, "%s %s: persistent lease of domain %s restored from %s",
-				     ls[i].pci, ls[i].id, ls[i].domain, c->persist_dir);
+			vfa_fail(e, -r, "journal %s: %s", c->state_dir, strerror(-r));
+		if (r) {
+			free(ls);
+			return r;
+		}
+		vfa_repaired(c, VFA_REPAIR_RESTORED, "%s %s: persistent lease of domain %s restored from %s",
+			     ls[i].pci, ls[i].id, ls[i].domain, c->persist_dir);
 	}
 	free(ls);
+	return 0;
+}
+
+/* The persistent leases could not be restored (why: e): until they are,
+ * any VF that looks free may be a persistent domain's (its saved config
+ * names it, its next start takes it), so alloc refuses (vfa_unrestored)
+ * rather than hand it to someone else. Status, list, release and setup
+ * go on: setup must ready the PFs at boot, and a VF it scrubs that a
+ * domain owns gets its lease's MAC/VLAN back from the reconcile after the
+ * restore. The daemon logs this note at warning (serve.c). */
+static void set_unrestored(struct vfa_agent *c, const struct vfa_err *e)
+{
+	snprintf(c->unrestored, sizeof(c->unrestored),
+		 "persistent leases in %s not restored: %s; until they are, alloc hands out no VF (a persistent domain may own any VF that looks free): fix that (vfagent doctor, check state.journal), every command retries",
+		 c->persist_dir, e->msg);
+	vfa_note(c, "%s", c->unrestored);
+}
+
+/**
+ * vfa_agent_unrestored() - why the persistent leases are not restored
+ * in this boot (the reconcile note saying so, owned by a), or NULL when
+ * they are (or there are none).
+ */
+const char *vfa_agent_unrestored(const struct vfa_agent *a)
+{
+	return a->unrestored[0] ? a->unrestored : NULL;
+}
+
+/**
+ * vfa_unrestored() - alloc's guard: -EAGAIN with e while the persistent
+ * leases could not be restored (set_unrestored), else 0.
+ */
+int vfa_unrestored(const struct vfa_agent *c, struct vfa_err *e)
+{
+	if (!c->unrestored[0])
+		return 0;
+	return vfa_fail(e, EAGAIN, "no VF handed out: %s", c->unrestored);
 }
 
 /* Is there a local libvirt to ask? Two stats, where loading libvirt and
@@ -429,18 +479,25 @@ static bool libvirt_there(const struct vfa_config *cfg)
 
 /* Once per boot (or after the runtime journal was wiped): the persistent
  * leases, then every VF a defined domain names as a hostdev, so libvirt's
- * saved configs and the journal agree on who holds what. Until libvirt
- * answers, each command retries (restoring persistent leases is idempotent;
- * with no libvirt socket that costs two stats). */
+ * saved configs and the journal agree on who holds what. Until the
+ * persistent journal is read and libvirt answers, each command retries
+ * (restoring persistent leases is idempotent; with no libvirt socket that
+ * costs two stats). */
 void vfa_rebuild(struct vfa_agent *c)
 {
 	struct vfa_virt *v;
 	struct vfa_err e;
 	int r;
 
-	if (!vfa_rebuild_needed(c->state_dir))
+	if (!vfa_rebuild_needed(c->state_dir)) {
+		c->unrestored[0] = '\0';	/* a command restored them in this boot */
 		return;
-	restore_persistent(c);
+	}
+	if (restore_persistent(c, &e)) {
+		set_unrestored(c, &e);
+		return;		/* not done: the next command retries */
+	}
+	c->unrestored[0] = '\0';
 	if (VFAGENT_LIBVIRT && !libvirt_there(&c->cfg))
 		return;
 	v = vfa_virt_conn(c, &e);

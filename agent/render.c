@@ -7,9 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A JSON boolean as the text shows it: absent, false, true. */
+/* A JSON boolean as the text shows it: absent ("-": not reported), false,
+ * true. */
 enum tri { TRI_NONE, TRI_FALSE, TRI_TRUE };
-static const char *const tri_str[] = { "", "false", "true" };
+static const char *const tri_str[] = { "-", "false", "true" };
 
 enum ftype { F_STR, F_INT, F_TRI };
 struct field {
@@ -73,12 +74,14 @@ static const struct field pool_fields[] = {
 
 struct pf_view {
 	char pf[VFA_NAME_LEN], pci[16], pool[VFA_NAME_LEN], vf_device[16];
+	char error[VFA_ERR_LEN];	/* its SR-IOV could not be read: no counts */
 	int num_vfs, total_vfs, total_vfs_config;
 	enum tri up, truncated;
 };
 static const struct field pf_fields[] = {
 	FS(struct pf_view, "pf", pf), FS(struct pf_view, "pci", pci),
 	FS(struct pf_view, "pool", pool), FS(struct pf_view, "vf_device", vf_device),
+	FS(struct pf_view, "error", error),
 	FI(struct pf_view, "num_vfs", num_vfs), FI(struct pf_view, "total_vfs", total_vfs),
 	FI(struct pf_view, "total_vfs_config", total_vfs_config),
 	FT(struct pf_view, "up", up), FT(struct pf_view, "truncated", truncated),
@@ -103,27 +106,44 @@ static const char *or_dash(const char *s)
 	return *s ? s : "-";
 }
 
-/* The i-th element of array key of o, or NULL past its end. */
+/* An int field as text: "-" for -1, which decode() gives a key the reply
+ * left out or set to null (a VF without IOMMU group, a VLAN the kernel
+ * did not report) and the lease's iommu_group uses for "none known"; no
+ * field shown here has a real negative value. */
+static const char *num(char buf[12], int v)
+{
+	if (v < 0)
+		return "-";
+	snprintf(buf, 12, "%d", v);
+	return buf;
+}
+
+/* The i-th element of array key of o, or NULL past its end or when o has
+ * no such array (json-c asserts on the length of a non-array: list's PF
+ * with an "error" has no "vfs"). */
 static json_object *item(json_object *o, const char *key, size_t i)
 {
 	json_object *a = NULL;
 
-	json_object_object_get_ex(o, key, &a);
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+		return NULL;
 	return i < json_object_array_length(a) ? json_object_array_get_idx(a, i) : NULL;
 }
 
 static void print_lease(FILE *f, json_object *o, const char *verb)
 {
 	struct lease_view l;
+	char n1[12], n2[12];
 
 	decode(o, lease_fields, NFIELDS(lease_fields), &l);
-	fprintf(f, "%s lease %s: pool %s, PF %s vf %d (%s), ", verb, l.id, l.pool, l.pf, l.vf, l.pci);
+	fprintf(f, "%s lease %s: pool %s, PF %s vf %s (%s), ", verb, l.id, or_dash(l.pool),
+		or_dash(l.pf), num(n1, l.vf), or_dash(l.pci));
 	/* -1, or no key: no group known, so no node to name */
 	if (l.group >= 0)
 		fprintf(f, "IOMMU group %d (%s)", l.group, l.node);
 	else
 		fprintf(f, "no IOMMU group");
-	fprintf(f, ", mac %s, vlan %d qos %d", l.mac, l.vlan, l.qos);
+	fprintf(f, ", mac %s, vlan %s qos %s", or_dash(l.mac), num(n1, l.vlan), num(n2, l.qos));
 	if (*l.domain)
 		fprintf(f, ", domain %s%s", l.domain, l.attached == TRI_TRUE ? " (attached)" : "");
 	if (*l.holder)
@@ -164,9 +184,10 @@ static void print_status(FILE *f, json_object *res)
 			p.present, p.free, p.leased);
 		for (size_t k = 0; (x = item(po, "leases", k)); k++) {
 			struct lease_view l;
+			char n[12];
 
 			decode(x, lease_fields, NFIELDS(lease_fields), &l);
-			fprintf(f, "  %s  %s vf %d  %-9s  %s  %s%s%s\n", l.id, l.pf, l.vf, l.state,
+			fprintf(f, "  %s  %s vf %s  %-9s  %s  %s%s%s\n", l.id, l.pf, num(n, l.vf), l.state,
 				l.pci, or_dash(l.domain), *l.holder ? "  holder " : "", l.holder);
 		}
 	}
@@ -177,16 +198,21 @@ static void print_vf(FILE *f, json_object *o)
 	json_object *lo = NULL;
 	struct lease_view l = { .id = "-" };
 	struct vf_view v;
-	char vq[32];
+	char vq[32], n1[12], n2[12];
 
 	decode(o, vf_fields, NFIELDS(vf_fields), &v);
 	json_object_object_get_ex(o, "lease", &lo);
 	if (lo)
 		decode(lo, lease_fields, NFIELDS(lease_fields), &l);
-	snprintf(vq, sizeof(vq), "%d:%d", v.vlan, v.qos);
-	fprintf(f, "  %-3d %-13s %-9s %-8s %-5d %-30s %-17s %-8s %-5s %-5s %s%s%s\n", v.vf,
-		v.pci, or_dash(v.driver), or_dash(v.netdev), v.group, or_dash(v.owner), v.mac, vq,
-		tri_str[v.spoofchk], tri_str[v.trust], l.id, *l.domain ? "@" : "", l.domain);
+	/* No vlan key: the kernel reported none ("-"); 0:0 only when it said 0. */
+	if (v.vlan < 0)
+		snprintf(vq, sizeof(vq), "-");
+	else
+		snprintf(vq, sizeof(vq), "%d:%s", v.vlan, num(n2, v.qos));
+	fprintf(f, "  %-3d %-13s %-9s %-8s %-5s %-30s %-17s %-8s %-5s %-5s %s%s%s\n", v.vf,
+		or_dash(v.pci), or_dash(v.driver), or_dash(v.netdev), num(n1, v.group),
+		or_dash(v.owner), or_dash(v.mac), vq, tri_str[v.spoofchk], tri_str[v.trust], l.id,
+		*l.domain ? "@" : "", l.domain);
 }
 
 struct journal_view {
@@ -206,6 +232,12 @@ static void print_list(FILE *f, json_object *res)
 		struct pf_view p;
 
 		decode(po, pf_fields, NFIELDS(pf_fields), &p);
+		if (*p.error) {
+			/* no counts, no VFs: list could not read its SR-IOV */
+			fprintf(f, "%s %s pool %s %s: %s\n", p.pf, p.pci, or_dash(p.pool),
+				p.up == TRI_TRUE ? "up" : "DOWN", p.error);
+			continue;
+		}
 		fprintf(f, "%s %s pool %s %s: %d of %d VFs (device %s)", p.pf, p.pci, or_dash(p.pool),
 			p.up == TRI_TRUE ? "up" : "DOWN", p.num_vfs, p.total_vfs, p.vf_device);
 		if (p.total_vfs_config >= 0)

@@ -97,11 +97,26 @@ void srv_logmsg(struct server *s, int prio, const char *fmt, ...)
 		srv_log_flush(s);
 }
 
+/* Logs each note at prio; the one saying the persistent leases are not
+ * restored (alloc refuses meanwhile) at warning, once until it changes:
+ * every reconcile and every status notes it again while it holds. */
 void srv_log_notes(struct server *s, int prio, const char *what, json_object *notes)
 {
-	for (size_t i = 0; i < json_object_array_length(notes); i++)
-		srv_logmsg(s, prio, "%s: %s", what,
-			   json_object_get_string(json_object_array_get_idx(notes, i)));
+	static char warned[2048];	/* the one process's daemon: its last such note */
+	const char *unrestored = vfa_agent_unrestored(s->agent);
+
+	if (!unrestored)
+		warned[0] = '\0';
+	for (size_t i = 0; i < json_object_array_length(notes); i++) {
+		const char *n = json_object_get_string(json_object_array_get_idx(notes, i));
+
+		if (!unrestored || strcmp(n, unrestored)) {
+			srv_logmsg(s, prio, "%s: %s", what, n);
+		} else if (strcmp(n, warned)) {
+			snprintf(warned, sizeof(warned), "%s", n);
+			srv_logmsg(s, 4, "%s: %s", what, n);
+		}
+	}
 }
 
 /* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. */

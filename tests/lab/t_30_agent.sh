@@ -109,6 +109,14 @@ check agent.list_macs_match "$n of 7" [ "$n" = 7 ]
 check agent.list_fields "list lacks fields" sh -c "jq -e '.pfs[0].vfs[0] | .pci and .driver and .iommu_group and .vfio_node and .node_owner and .spoofchk != null' $out/list.json >/dev/null"
 va list >"$out/list.txt" 2>&1
 cat "$out/list.txt"
+# The text says what the JSON says: each VF's group ("-" without one) and
+# the VLAN:QoS igb reported ("0:0" for VLAN 0, as the VF of alloc10 has;
+# "-" only when none was reported), never -1 (render.c; the columns as
+# print_vf pads them).
+want=$(jq -r '.pfs[0].vfs[] | "\(.vf) \(.iommu_group // "-") \(if .vlan == null then "-" else "\(.vlan):\(.qos)" end)"' "$out/list.json" | tr '\n' ' ')
+got=$(awk '/^  [0-9]/ { g = substr($0, 40, 5); q = substr($0, 95, 8); gsub(/ /, "", g); gsub(/ /, "", q); print $1, g, q }' "$out/list.txt" | tr '\n' ' ')
+check agent.list_text_group_vlan "text: $got json: $want" \
+	sh -c "[ '$got' = '$want' ] && case '$want' in *' 0:0 '*) true ;; *) false ;; esac"
 
 # Churn: clients allocating and releasing at once never take or drop each
 # other's lease (a reconcile acting on a stale lease list once did).

@@ -14,7 +14,7 @@ mkdir -m 0755 "$d/st"
 jput "$d/st" "$(jlease 0000:00:02.1 00000000000000a1)"
 echo 'deadbeef {"id":"00000000000000a2"}' >>"$d/st/journal"
 jput "$d/st" "$(jlease 0000:00:02.2 00000000000000a2)"
-va() { "$V" -c "$d/c.conf" -s "$d/st" "$@"; }
+va() { "$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" "$@"; }
 
 va --direct --json list >"$d/l.json" 2>"$d/l.err"; rc=$?
 check damaged.list_json "rc=$rc $(jq -c .journal $d/l.json) $(cat $d/l.err)" \
@@ -25,7 +25,7 @@ va doctor --json >"$d/doc.json" 2>/dev/null
 check damaged.doctor "$(jq -c '.findings[] | select(.check == "state.journal")' $d/doc.json)" \
 	sh -c "jq -e '[.findings[] | select(.check == \"state.journal\" and .status == \"warn\" and (.message | test(\"1 damaged\")) and (.fix | test(\"vfagent status\")))] | length == 1' $d/doc.json >/dev/null"
 
-"$V" -c "$d/c.conf" -s "$d/st" serve >"$d/log" 2>&1 &
+"$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" serve >"$d/log" 2>&1 &
 dpid=$!
 for i in $(seq 1 100); do [ -S "$d/st/vfagent.sock" ] && break; sleep 0.05; done
 va --json list >"$d/ld.json" 2>"$d/ld.err"; rc=$?

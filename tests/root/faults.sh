@@ -21,7 +21,7 @@ cdi-dir =
 metrics-file =
 CONF
 inns() { ip netns exec $ns "$@"; }
-ip netns exec $ns "$V" -c "$d/c.conf" -s "$d/st" serve 2>"$d/log" &
+ip netns exec $ns "$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" serve 2>"$d/log" &
 pid=$!
 for i in $(seq 1 100); do [ -S "$d/st/vfagent.sock" ] && break; sleep 0.05; done
 check faults.enobufs_daemon_up "no socket: $(cat $d/log)" [ -S "$d/st/vfagent.sock" ]
@@ -38,7 +38,7 @@ lost=$(drops)
 kill -CONT $pid
 check faults.enobufs_overflowed "$n pairs made, $lost events dropped: the flood did not overflow the monitor socket" [ "$lost" -gt 0 ]
 # The daemon answers once it has caught up (the timeout only tells a hang).
-out=$(timeout 60 "$V" -c "$d/c.conf" -s "$d/st" --json status 2>&1); rc=$?
+out=$(timeout 60 "$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" --json status 2>&1); rc=$?
 check faults.enobufs_still_serving "rc=$rc $out; log: $(tail -n3 $d/log)" \
 	sh -c "[ $rc = 0 ] && grep -q 'status done' $d/log"
 check faults.enobufs_alive "daemon died: $(tail -n3 $d/log)" kill -0 $pid
@@ -64,7 +64,7 @@ for i in range(4):
 	fake=$!
 	for i in $(seq 1 50); do [ -S "$d/lv.sock" ] && break; sleep 0.05; done
 	printf '[libvirt]\nuri = qemu+unix:///system?socket=%s\n[pool p]\npf = vfa-nosuch0\nvfs = 2\n' "$d/lv.sock" >"$d/lv.conf"
-	"$V" -c "$d/lv.conf" -s "$d/st2" --direct alloc --pool p --domain x >"$d/lv.out" 2>"$d/lv.err"; rc=$?
+	"$V" -c "$d/lv.conf" -s "$d/st2" --persist-dir "$d/pst" --direct alloc --pool p --domain x >"$d/lv.out" 2>"$d/lv.err"; rc=$?
 	check faults.libvirtd_dies_mid_connect "rc=$rc $(head -c 600 $d/lv.err)" \
 		sh -c "[ $rc = 1 ] && [ \$(wc -l <$d/lv.err) = 1 ] && grep -q 'libvirt not reachable' $d/lv.err"
 	check faults.libvirtd_dies_nothing_leased "$(jleases $d/st2)" sh -c ". tests/lab/journal.sh; [ -f $d/st2/journal ] && [ -z \"\$(jleases $d/st2)\" ]"

@@ -19,7 +19,7 @@ jput "$d/st" "$(jlease $a 00000000000000a1)"
 jrec "$(jlease $a 00000000000000a1 | sed 's/"ready"/"releasing"/')" | sed 's/^./x/' | jappend "$d/st"
 jput "$d/st" "$(jlease $b 00000000000000a2)"
 jput "$d/st" "$(jlease $g 00000000000000a3 | sed 's/"ready"/"fenced"/; s/"pool":"p"/"pool":"gone"/')"
-va() { "$V" -c "$d/c.conf" -s "$d/st" "$@"; }
+va() { "$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" "$@"; }
 has() { jleases "$d/st" | grep -q "\"pci\":\"$1\""; }
 quiet() { "$@" >/dev/null; }
 
@@ -43,6 +43,6 @@ check jfence.release_pool_gone "rc=$rc $(cat $d/g.err) $(jq -c .reconcile $d/g.j
 mkdir -m 0755 "$d/new"
 jput "$d/new" '{"format":9}'
 jput "$d/new" "$(jlease $a 00000000000000a1)"
-"$V" -c "$d/c.conf" -s "$d/new" --direct list >"$d/n.out" 2>&1; rc=$?
+"$V" -c "$d/c.conf" -s "$d/new" --persist-dir "$d/pst" --direct list >"$d/n.out" 2>&1; rc=$?
 check jfence.format_newer_refused "rc=$rc $(cat $d/n.out)" \
 	eval '[ $rc = 1 ] && grep -q "is format 9, this vfagent reads format 1: run the vfagent version that wrote it" "$d/n.out"'

@@ -27,7 +27,7 @@ printf '[pool bench]\npf = eth9\nvfs = 7\n' >"$td/want"
 check lablib.conf_plain "$(diff "$td/want" "$conf")" cmp -s "$td/want" "$conf"
 V=$PWD/vfagent st=$td/st
 printf '[pool p]\npf = vfa-nosuch0\nvfs = 1\n[serve]\ncdi-dir =\nmetrics-file =\n' >"$conf"
-va --direct --json status >"$td/va.json" 2>&1
+va --persist-dir "$td/pst" --direct --json status >"$td/va.json" 2>&1
 check lablib.va "va --json status: $(cat "$td/va.json")" grep -q '"pool": *"p"' "$td/va.json"
 
 mkdir -p "$td/s"

@@ -25,7 +25,7 @@ vfs = 2
 cdi-dir = $d/cdi
 metrics-file = $d/tf/vfagent.prom
 CONF
-"$V" -c "$d/c.conf" -s "$d/st" serve 2>"$d/log" &
+"$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" serve 2>"$d/log" &
 pid=$!
 f=$d/tf/vfagent.prom
 for i in $(seq 1 100); do [ -s "$f" ] && break; sleep 0.05; done
@@ -69,7 +69,7 @@ check metrics.mtime_moves "mtime $t0 -> $t1, inode $ino -> $(stat -c %i $f)" \
 	sh -c "[ -n '$t0' ] && [ '$t0' != '$t1' ] && [ $ino = $(stat -c %i "$f") ]"
 
 # A refused alloc (the pool has no PF) moves a counter; the next scrape sees it.
-"$V" -c "$d/c.conf" -s "$d/st" alloc --pool p >/dev/null 2>&1
+"$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" alloc --pool p >/dev/null 2>&1
 ok=
 for i in $(seq 1 50); do
 	curl -sf "http://127.0.0.1:$port/metrics" >"$d/scrape" &&

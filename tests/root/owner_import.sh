@@ -17,7 +17,7 @@ jput "$d/st" "$(jlease 0000:00:02.1 00000000000000a1)"
 jput "$d/st" "$(jlease 0000:00:02.2 00000000000000a2)"
 echo "$(id -u daemon)" >"$d/st/owners/00000000000000a1"
 echo 5 >"$d/st/owners/00000000000000ff"	# a lease gone
-va() { "$V" -c "$d/c.conf" -s "$d/st" "$@"; }
+va() { "$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" "$@"; }
 as() { who=$1; shift; setpriv --reuid "$who" --regid "$(id -g nobody)" --clear-groups "$@"; }
 owner_of() { jleases "$d/st" | jq -r "select(.id == \"$1\") | .owner"; }
 
@@ -32,15 +32,15 @@ n0=$(wc -l <"$d/st/journal")
 va --direct status >/dev/null 2>&1
 check owner_import.once "journal lines $n0 -> $(wc -l <$d/st/journal)" [ "$(wc -l <"$d/st/journal")" = "$n0" ]
 
-"$V" -c "$d/c.conf" -s "$d/st" serve >"$d/log" 2>&1 &
+"$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" serve >"$d/log" 2>&1 &
 dpid=$!
 for i in $(seq 1 100); do [ -S "$d/st/vfagent.sock" ] && break; sleep 0.05; done
 chmod 755 "$d/st"
-as bin "$V" -c "$d/c.conf" -s "$d/st" release --lease 00000000000000a1 >"$d/r1" 2>&1; rc=$?
+as bin "$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" release --lease 00000000000000a1 >"$d/r1" 2>&1; rc=$?
 check owner_import.other_denied "rc=$rc $(cat $d/r1)" sh -c "[ $rc = 5 ] && grep -q 'belongs to uid $(id -u daemon)' $d/r1"
-as daemon "$V" -c "$d/c.conf" -s "$d/st" release --lease 00000000000000a2 >"$d/r2" 2>&1; rc=$?
+as daemon "$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" release --lease 00000000000000a2 >"$d/r2" 2>&1; rc=$?
 check owner_import.unowned_denied "rc=$rc $(cat $d/r2)" sh -c "[ $rc = 5 ] && grep -q 'no recorded owner' $d/r2"
-as daemon "$V" -c "$d/c.conf" -s "$d/st" release --lease 00000000000000a1 >"$d/r3" 2>&1; rc=$?
+as daemon "$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" release --lease 00000000000000a1 >"$d/r3" 2>&1; rc=$?
 check owner_import.own_allowed "rc=$rc $(cat $d/r3) owner=$(owner_of 00000000000000a1)" \
 	sh -c "[ $rc != 5 ] && ! grep -q 'permission denied' $d/r3"
 kill -TERM $dpid; wait $dpid

@@ -11,7 +11,7 @@ d=$(mktemp -d /tmp/vfagent-proto.XXXXXX)
 pid= wpid= spid=
 trap 'kill $pid $wpid $spid 2>/dev/null; rm -rf "$d"' EXIT
 printf '[pool p]\npf = vfa-nosuch0\nvfs = 2\n' >"$d/c.conf"
-"$V" -c "$d/c.conf" -s "$d/st" serve 2>"$d/log" &
+"$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" serve 2>"$d/log" &
 pid=$!
 sock=$d/st/vfagent.sock
 for i in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done

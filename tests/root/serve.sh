@@ -16,16 +16,16 @@ allow-users = daemon
 cdi-dir =
 metrics-file =
 CONF
-"$V" -c "$d/c.conf" -s "$d/st" serve 2>"$d/log" &
+"$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" serve 2>"$d/log" &
 pid=$!
 sock=$d/st/vfagent.sock
 for i in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done
 check serve.socket "no socket after 5 s: $(cat $d/log)" [ -S "$sock" ]
 chmod 755 "$d/st"
 
-out=$("$V" -c "$d/c.conf" -s "$d/st" --json status 2>&1); rc=$?
+out=$("$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" --json status 2>&1); rc=$?
 check serve.cli_via_daemon "rc=$rc $out" sh -c "[ $rc = 0 ] && grep -q 'uid 0 pid .*: status done' $d/log"
-direct=$("$V" -c "$d/c.conf" -s "$d/st" --direct --json status 2>&1)
+direct=$("$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" --direct --json status 2>&1)
 check serve.same_as_direct "daemon: $out / direct: $direct" [ "$(echo "$out" | jq -c .pools)" = "$(echo "$direct" | jq -c .pools)" ]
 out=$("$S" "$sock" '{"op":"status"}\n' 2>&1)
 check serve.good_request "$out" sh -c "echo '$out' | jq -e '.ok == true and .exit == 0' >/dev/null"
@@ -62,9 +62,9 @@ cp "$d/c.good" "$d/c.conf"
 kill -HUP $pid; sleep 0.3
 check serve.reload "$(tail -n1 $d/log)" grep -q 'config reloaded' "$d/log"
 # A second daemon on the same socket is refused.
-"$V" -c "$d/c.conf" -s "$d/st" serve 2>"$d/log2"; rc=$?
+"$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" serve 2>"$d/log2"; rc=$?
 check serve.one_daemon "rc=$rc $(cat $d/log2)" sh -c "[ $rc != 0 ] && grep -q 'another vfagent serve answers' $d/log2"
 kill -TERM $pid; wait $pid; rc=$?
 check serve.sigterm "rc=$rc" sh -c "[ $rc = 0 ] && [ ! -e $sock ]"
-out=$("$V" -c "$d/c.conf" -s "$d/st" --json status 2>&1); rc=$?
+out=$("$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" --json status 2>&1); rc=$?
 check serve.cli_direct_without_daemon "rc=$rc $out" [ $rc = 0 ]

@@ -16,7 +16,7 @@ trap 'kill $p 2>/dev/null; rm -rf "$d"' EXIT
 printf '[pool p]\npf = vfa-nosuch0\nvfs = 2\n[serve]\ncdi-dir =\nmetrics-file =\n' >"$d/c.conf"
 mkdir "$d/asan"
 ASAN_OPTIONS=log_path=$d/asan/asan:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:log_path=$d/asan/ubsan \
-	"$A" -c "$d/c.conf" -s "$d/st" serve --socket "$d/s" 2>"$d/log" &
+	"$A" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" serve --socket "$d/s" 2>"$d/log" &
 p=$!
 for i in $(seq 1 100); do [ -S "$d/s" ] && break; kill -0 $p 2>/dev/null || break; sleep 0.05; done
 check serve_asan.up "$(cat $d/log)" [ -S "$d/s" ]

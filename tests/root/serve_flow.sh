@@ -36,7 +36,7 @@ conf() {
 	} >"$d/c.conf"
 }
 start() {
-	"$V" -c "$d/c.conf" -s "$st" serve 2>>"$log" &
+	"$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" serve 2>>"$log" &
 	pid=$!
 	for i in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done
 	chmod 755 "$st"
@@ -85,9 +85,9 @@ check flow.half_close_unterminated "$out" sh -c "echo '$out' | head -n1 | jq -e 
 as 1 "$T" "$sock" trickle:64:4000 >"$d/trickle" 2>&1 &
 tr=$!
 sleep 1.5
-out=$("$V" -c "$d/c.conf" -s "$st" --json status 2>&1); rc=$?
+out=$("$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" --json status 2>&1); rc=$?
 check flow.slots_root_served "rc=$rc $out" sh -c "[ $rc = 0 ] && grep -q 'uid 0 pid .*: status done' $log"
-out=$(as 1 "$V" -c "$d/c.conf" -s "$st" status 2>&1); rc=$?
+out=$(as 1 "$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" status 2>&1); rc=$?
 check flow.slots_user_told_busy "rc=$rc $out" sh -c "[ $rc != 0 ] && echo '$out' | grep -q 'busy' && ! echo '$out' | grep -q 'Broken pipe'"
 wait $tr
 out=$("$T" "$sock" trickle:1:8000 2>&1)
@@ -96,14 +96,14 @@ check flow.line_deadline "$out" sh -c "echo '$out' | grep -q 'trickle: 0 of 1 st
 # 5. A refused peer reads the refusal (exit 5), never "Broken pipe".
 bad=0
 for i in $(seq 1 20); do
-	out=$(as 4242 "$V" -c "$d/c.conf" -s "$st" status 2>&1); rc=$?
+	out=$(as 4242 "$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" status 2>&1); rc=$?
 	echo "$out" | grep -q 'permission denied' && [ $rc = 5 ] || { bad=$((bad + 1)); last="rc=$rc $out"; }
 done
 check flow.refusal_readable "$bad of 20 without the refusal; last: ${last:-}" [ $bad = 0 ]
 
 # 6. The CLI's receive timeout: a stopped daemon.
 kill -STOP $pid
-out=$(VFAGENT_TIMEOUT=1 timeout 10 "$V" -c "$d/c.conf" -s "$st" status 2>&1); rc=$?
+out=$(VFAGENT_TIMEOUT=1 timeout 10 "$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" status 2>&1); rc=$?
 kill -CONT $pid
 check flow.cli_timeout "rc=$rc $out" sh -c "[ $rc = 1 ] && echo '$out' | grep -q 'no reply from the daemon .* within 1 s'"
 
@@ -124,7 +124,7 @@ kill -0 $holder 2>/dev/null; held=$?
 check flow.lock_status_at_once "held=$held $(cat $d/waiter)" [ $held = 0 ]
 check flow.lock_waiter_served "rc=$rc $(cat $d/waiter)" sh -c "[ $rc = 0 ] && jq -e '.ok == true' $d/waiter >/dev/null"
 wait $holder
-out=$("$V" -c "$d/c.conf" -s "$st" --direct status 2>&1); rc=$?
+out=$("$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" --direct status 2>&1); rc=$?
 check flow.direct_alongside "rc=$rc $out" [ $rc = 0 ]
 
 # 8. SIGHUP that removes a user: its open connection is refused next.
@@ -144,17 +144,17 @@ out=$(as "$u" "$T" "$sock" 'send:{"op":"status"}\n' read:1 2>&1)
 check authz.dropped_group_refused "$out" sh -c "echo '$out' | grep -q 'permission denied'"
 
 # 10, 11. Per-pool rules, setup for admins; a denial exits 5 and names the key.
-out=$(as nobody "$V" -c "$d/c.conf" -s "$st" alloc --pool p 2>&1); rc=$?
+out=$(as nobody "$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" alloc --pool p 2>&1); rc=$?
 check authz.pool_users "rc=$rc $out" sh -c "[ $rc = 5 ] && echo '$out' | grep -q 'allow-users / allow-groups in \[pool p\]'"
-out=$(asg nobody "$gid" "$V" -c "$d/c.conf" -s "$st" alloc --pool q --vlan 300 2>&1); rc=$?
+out=$(asg nobody "$gid" "$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" alloc --pool q --vlan 300 2>&1); rc=$?
 check authz.pool_vlans "rc=$rc $out" sh -c "[ $rc = 5 ] && echo '$out' | grep -q 'allow-vlans of \[pool q\]'"
-out=$(asg nobody "$gid" "$V" -c "$d/c.conf" -s "$st" alloc --pool q --vlan 150 2>&1); rc=$?
+out=$(asg nobody "$gid" "$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" alloc --pool q --vlan 150 2>&1); rc=$?
 check authz.pool_allowed "rc=$rc $out" sh -c "[ $rc != 5 ] && ! echo '$out' | grep -q 'permission denied'"
-out=$(as 1 "$V" -c "$d/c.conf" -s "$st" setup 2>&1); rc=$?
+out=$(as 1 "$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" setup 2>&1); rc=$?
 check authz.setup_admin_only "rc=$rc $out" sh -c "[ $rc = 5 ] && echo '$out' | grep -q 'admin-groups'"
-out=$(asg 1 "$gaid" "$V" -c "$d/c.conf" -s "$st" setup 2>&1); rc=$?
+out=$(asg 1 "$gaid" "$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" setup 2>&1); rc=$?
 check authz.setup_admin_group "rc=$rc $out" sh -c "[ $rc != 5 ] && ! echo '$out' | grep -q 'permission denied'"
-out=$(as 1 "$V" -c "$d/c.conf" -s "$st" release --lease 0123456789abcdef 2>&1); rc=$?
+out=$(as 1 "$V" -c "$d/c.conf" -s "$st" --persist-dir "$d/pst" release --lease 0123456789abcdef 2>&1); rc=$?
 check authz.release_unknown_not_denied "rc=$rc $out" sh -c "[ $rc != 5 ]"
 
 # 12. Client strings cannot forge log lines, at any priority: the request

@@ -44,7 +44,7 @@ PY
 fake=$!
 for i in $(seq 1 50); do [ -S "$d/lv.sock" ] && break; sleep 0.05; done
 printf '[libvirt]\nuri = qemu+unix:///system?socket=%s\n[pool p]\npf = vfa-nosuch0\nvfs = 2\n' "$d/lv.sock" >"$d/c.conf"
-"$V" -c "$d/c.conf" -s "$d/st" serve 2>"$d/log" &
+"$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" serve 2>"$d/log" &
 pid=$!
 sock=$d/st/vfagent.sock
 for i in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.05; done

@@ -1,6 +1,8 @@
 /* The CLI's text output, rendered from typed views of a reply (render.c):
  * byte for byte what the CLI printed when it read the JSON keys at each
- * printf (the fixtures were checked against that code before it went). */
+ * printf (the fixtures were checked against that code before it went),
+ * except that a number or string the reply lacks now prints "-", never
+ * -1 or nothing (test_render_unknown.c). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,10 +28,10 @@ static const char *const want[] = {
 	  "",
 	"new lease a1: pool net1, PF eth0 vf 0 (0000:00:12.0), IOMMU group 6 (/dev/vfio/6), mac 02:00:00:00:00:01, vlan 0 qos 0\n"
 	  "",
-	"new lease a1: pool , PF  vf -1 (), no IOMMU group, mac , vlan -1 qos -1, domain vm2\n"
+	"new lease a1: pool -, PF - vf - (-), no IOMMU group, mac -, vlan - qos -, domain vm2\n"
 	  "",
 	"released lease r1: pool p, PF eth0 vf 1 (0000:00:12.2), IOMMU group 7 (/dev/vfio/7), mac 02:00:00:00:00:02, vlan 5 qos 0\n"
-	  "detach pending (VF stays leased until the guest releases it or the domain stops): lease r2: pool , PF  vf -1 (), no IOMMU group, mac , vlan -1 qos -1, domain l2 (attached)\n"
+	  "detach pending (VF stays leased until the guest releases it or the domain stops): lease r2: pool -, PF - vf - (-), no IOMMU group, mac -, vlan - qos -, domain l2 (attached)\n"
 	  "",
 	"",
 	"changed: eth0: up\n"
@@ -45,7 +47,7 @@ static const char *const want[] = {
 	"eth0 0000:00:02.0 pool net1 up: 2 of 7 VFs (device 10ca) (kernel limit; config space TotalVFs 8)\n"
 	  "  vf  pci           driver    netdev   group node owner                     mac               vlan:qos spoof trust lease\n"
 	  "  0   0000:00:12.0  vfio-pci  -        6     libvirt-qemu:kvm 0660          02:00:00:00:00:01 100:0    true  false l1@vm\n"
-	  "  1   0000:00:12.2  -         eth1     -1    -                              00:00:00:00:00:00 -1:-1                -\n"
+	  "  1   0000:00:12.2  -         eth1     -     -                              00:00:00:00:00:00 -        -     -     -\n"
 	  "eth9 0000:01:00.0 pool - DOWN: 0 of 7 VFs (device 10ca) (kernel truncated the VF list)\n"
 	  "  vf  pci           driver    netdev   group node owner                     mac               vlan:qos spoof trust lease\n"
 	  "",

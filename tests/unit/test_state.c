@@ -506,9 +506,10 @@ out:
 static void test_gone_release(void)
 {
 	const char *sd = fresh("s-gone"), *sys = fresh("sys"), *devd = fresh("dev");
-	const char *conf = fresh("gone.conf");
+	const char *conf = fresh("gone.conf"), *pst = fresh("gone-persist");
 	struct vfa_opts o = { .config = conf, .state_dir = sd, .sys_root = sys,
-			      .dev_root = devd, .pci = good.pci };
+			      .dev_root = devd, .pci = good.pci,
+			      .persist_dir = pst };	/* never the host's */
 	struct vfa_agent *a = NULL;
 	struct vfa_state *st;
 	struct vfa_err e = { "", 0 };
