@@ -97,6 +97,7 @@ int vfa_parse_vlan(const char *s, uint16_t *ret_vlan, uint8_t *ret_qos,
 		   bool *ret_has_qos);
 int vfa_parse_bool(const char *s, bool *ret);
 void vfa_mac_str(const uint8_t mac[6], char buf[18]);
+void vfa_hex(char *out, const uint8_t *b, size_t n, char sep);
 
 /* lease.c, journal.c: the state dir. Leases live in one append-only
  * journal (STATE_DIR/journal), one fdatasync'd record per save or drop,

@@ -130,6 +130,11 @@ int vfa_lease_unpooled(struct vfa_agent *c, struct vfa_lease *l, json_object *do
 void vfa_reconcile_leases(struct vfa_agent *c);
 int vfa_random_bytes(void *buf, size_t n);	/* self.c */
 void vfa_new_id(char id[17]);
+struct vfa_self_hooks {
+	const char *crash_at, *stop_at;	/* VFAGENT_CRASH_AT, VFAGENT_STOP_AT */
+	bool worker;			/* VFAGENT_WORKER: a daemon's worker */
+};
+const struct vfa_self_hooks *vfa_self_hooks(void);
 void vfa_rebuild(struct vfa_agent *c);
 int vfa_begin(struct vfa_agent *c, struct vfa_err *e);
 int vfa_leases_of(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n,

@@ -133,10 +133,24 @@ const char *vfa_mac_error(int r)
 	return "expected six pairs of hex digits split by ':' like 52:54:00:aa:bb:cc";
 }
 
+/* Writes the n bytes b as lowercase hex digits into out, sep between two
+ * bytes unless it is 0, and a NUL: out holds 2n + 1 bytes (3n with sep). */
+void vfa_hex(char *out, const uint8_t *b, size_t n, char sep)
+{
+	static const char digit[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		if (i && sep)
+			*out++ = sep;
+		*out++ = digit[b[i] >> 4];
+		*out++ = digit[b[i] & 15];
+	}
+	*out = '\0';
+}
+
 void vfa_mac_str(const uint8_t m[6], char buf[18])
 {
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
-		 m[3], m[4], m[5]);
+	vfa_hex(buf, m, 6, ':');
 }
 
 /* "ID" or "ID:QOS"; ID 0..4094 (4095 is reserved: the kernel may take it,

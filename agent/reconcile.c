@@ -329,16 +329,6 @@ static int pool_vf(struct vfa_agent *c, const char *pci, const struct vfa_pool *
 	return -ENOENT;
 }
 
-/* A new lease id: 16 random hex digits. */
-void vfa_new_id(char id[17])
-{
-	uint8_t rnd[8] = { 0 };
-
-	vfa_random_bytes(rnd, sizeof(rnd));
-	for (int i = 0; i < 8; i++)
-		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
-}
-
 /* vfa_virt_hostdevs callback: a pool VF that a domain's config (or live
  * XML) names, and no lease holds, becomes that domain's lease. */
 static int adopt(const char *uuid, const char *name, const char *pci,
