@@ -155,6 +155,8 @@ void vfa_state_close(struct vfa_state *st);	/* accepts NULL; drops locks */
 int vfa_state_lock(struct vfa_state *st, struct vfa_err *e);
 void vfa_state_unlock(struct vfa_state *st);
 int vfa_state_trylock(struct vfa_state *st);	/* 0, -EWOULDBLOCK if held elsewhere */
+void vfa_state_defer_compaction(struct vfa_state *st);
+int vfa_state_compact(struct vfa_state *st, struct vfa_err *e);	/* 1, 0 or -errno */
 /* The agent's state lock, tried (the daemon's loop never waits) and kept
  * for the operation that follows (its vfa_begin takes no other); unlock
  * accepts it not held. */
@@ -164,6 +166,9 @@ void vfa_agent_unlock(struct vfa_agent *c);
 /* The leases as the agent's own journal fold has them (*ret the
  * caller's): 0 or -errno. */
 int vfa_agent_leases(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n);
+/* The daemon compacts the journal between requests, not inside one. */
+void vfa_agent_defer_compaction(struct vfa_agent *c);
+int vfa_agent_compact(struct vfa_agent *c, struct vfa_err *e);
 pid_t vfa_self_pid(void);	/* self.c: getpid() asked once per process */
 /* Locks locks/<pci>; returns an fd to close, -EWOULDBLOCK if held. */
 int vfa_vf_lock(struct vfa_state *st, const char *pci, bool wait);
