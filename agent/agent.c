@@ -311,6 +311,19 @@ int vfa_agent_leases(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n)
 	return vfa_lease_list(c->st, ret, ret_n, NULL);
 }
 
+/* c's appends leave compaction to vfa_agent_compact, called between
+ * requests, until the log passes the larger bound (journal_priv.h). */
+void vfa_agent_defer_compaction(struct vfa_agent *c)
+{
+	vfa_state_defer_compaction(c->st);
+}
+
+/* vfa_state_compact on c's journal: 1 compacted, 0 not due, -errno. */
+int vfa_agent_compact(struct vfa_agent *c, struct vfa_err *e)
+{
+	return vfa_state_compact(c->st, e);
+}
+
 /* vfa_begin() for commands that only read: the leases, then the lock is let go. */
 int vfa_begin_read(struct vfa_agent *c, struct vfa_lease **ret_ls,
 		   size_t *ret_n, struct vfa_err *e)

@@ -93,6 +93,9 @@ void vfa_agent_unlock(struct vfa_agent *c);
 /* The leases as the agent's own journal fold has them (*ret the
  * caller's): 0 or -errno. */
 int vfa_agent_leases(struct vfa_agent *c, struct vfa_lease **ret, size_t *ret_n);
+/* The daemon compacts the journal between requests, not inside one. */
+void vfa_agent_defer_compaction(struct vfa_agent *c);
+int vfa_agent_compact(struct vfa_agent *c, struct vfa_err *e);
 
 /* virt.c: the libvirt handoff. Built without libvirt (LIBVIRT=0) every
  * call returns -ENOTSUP saying so. A domain is named by its UUID (uuid);

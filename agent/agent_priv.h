@@ -130,7 +130,6 @@ int vfa_lease_repool(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e
 int vfa_lease_unpooled(struct vfa_agent *c, struct vfa_lease *l, json_object *done,
 		       struct vfa_err *e);
 void vfa_reconcile_leases(struct vfa_agent *c);
-void vfa_new_id(char id[17]);
 void vfa_rebuild(struct vfa_agent *c);
 int vfa_unrestored(const struct vfa_agent *c, struct vfa_err *e);
 int vfa_begin(struct vfa_agent *c, struct vfa_err *e);

@@ -1,6 +1,7 @@
 /* Configuration: INI through libinih. Errors carry file:line; a line
  * counter in our reader gives the handler the line it is on. */
 #include "agent/agent.h"
+#include "agent/numfmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,8 +101,7 @@ const char *vfa_mac_error(int r)
 
 void vfa_mac_str(const uint8_t m[6], char buf[18])
 {
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
-		 m[3], m[4], m[5]);
+	vfa_hex(buf, m, 6, ':');
 }
 
 /* "ID" or "ID:QOS"; ID 0..4094 (4095 is reserved: the kernel may take it,

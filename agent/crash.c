@@ -1,8 +1,8 @@
 /* The crash points of the lab's crash matrix (tests/README.md). */
 #include "agent/crash.h"
+#include "agent/self.h"
 
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,18 +11,18 @@
  * prove a kill -9 anywhere loses and doubles no VF. */
 void vfa_crash_point(const char *name)
 {
-	const char *at = getenv("VFAGENT_CRASH_AT"), *stop = getenv("VFAGENT_STOP_AT");
+	const struct vfa_self_hooks *h = vfa_self_hooks();
 
 	/* VFAGENT_STOP_AT=NAME stops the process there (SIGSTOP) until the
 	 * test, having changed the world under it, sends SIGCONT. */
-	if (stop && !strcmp(stop, name))
+	if (h->stop_at && !strcmp(h->stop_at, name))
 		raise(SIGSTOP);
 
-	if (!at || strcmp(at, name))
+	if (!h->crash_at || strcmp(h->crash_at, name))
 		return;
 	/* In a daemon's worker (serve_job.c) the daemon dies with it, as
 	 * when the loop itself ran the operation. */
-	if (getenv("VFAGENT_WORKER"))
+	if (h->worker)
 		kill(getppid(), SIGKILL);
 	raise(SIGKILL);
 }

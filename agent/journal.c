@@ -600,6 +600,13 @@ static int compact(struct vfa_state *st)
 	return 0;
 }
 
+/* Is the log past bound and mostly history (a snapshot of n leases is
+ * under n KiB)? */
+static bool past(const struct vfa_state *st, size_t bound)
+{
+	return (size_t)st->off > bound + st->n * 1024;
+}
+
 /* Under the lock: cuts a torn tail (a crashed writer's) off at st->off.
  * No syscall when the refresh under the lock read the file's end at
  * st->off. The cut frees what was allocated past it. 0 or -errno. */
@@ -705,12 +712,39 @@ static int append(struct vfa_state *st, const char *line, size_t len,
 		st->off += (off_t)len;	/* else the next vfa_journal_refresh folds it */
 		st->jclean = true;
 	}
-	/* Past the bound and mostly history (a snapshot of n leases is
-	 * under n KiB): compact. The record is durable either way. */
-	if (!r && (size_t)st->off > st->jbound + st->n * 1024)
+	/* Past the bound: compact. The record is durable either way. */
+	if (!r && past(st, st->jbound))
 		compact(st);
 	vfa_journal_unlock(st);
 	return r ? vfa_fail(e, r, "journal %s: %s", st->dir, strerror(-r)) : 0;
+}
+
+/* A handle whose owner compacts between requests (vfa_state_compact):
+ * its appends compact inline only past VFA_JOURNAL_DEFER_BOUND. */
+void vfa_state_defer_compaction(struct vfa_state *st)
+{
+	st->jbound = VFA_JOURNAL_DEFER_BOUND;
+}
+
+/* Compacts the journal if it is past VFA_JOURNAL_BOUND, the bound an
+ * append compacts at by default; for a caller between requests (the
+ * daemon's sweep). Returns 1 when it compacted, 0 when there was nothing
+ * to, or -errno with e set (the old journal stays, whole). */
+int vfa_state_compact(struct vfa_state *st, struct vfa_err *e)
+{
+	int r = vfa_journal_lock(st, e);
+
+	if (r)
+		return r;
+	if (past(st, VFA_JOURNAL_BOUND)) {
+		r = cut_tail(st);
+		if (!r)
+			r = compact(st);
+		r = r ? vfa_fail(e, r, "journal %s/" JOURNAL ": compaction: %s", st->dir,
+				 strerror(-r)) : 1;
+	}
+	vfa_journal_unlock(st);
+	return r;
 }
 
 /* Saves l: durable when this returns 0. */

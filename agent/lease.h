@@ -70,6 +70,8 @@ void vfa_state_close(struct vfa_state *st);	/* accepts NULL; drops locks */
 int vfa_state_lock(struct vfa_state *st, struct vfa_err *e);
 void vfa_state_unlock(struct vfa_state *st);
 int vfa_state_trylock(struct vfa_state *st);	/* 0, -EWOULDBLOCK if held elsewhere */
+void vfa_state_defer_compaction(struct vfa_state *st);
+int vfa_state_compact(struct vfa_state *st, struct vfa_err *e);	/* 1, 0 or -errno */
 /* Locks locks/<pci>; returns an fd to close, -EWOULDBLOCK if held. */
 int vfa_vf_lock(struct vfa_state *st, const char *pci, bool wait);
 int vfa_vf_lock_open(struct vfa_state *st, const char *pci);

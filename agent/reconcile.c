@@ -162,7 +162,7 @@ static int pool_vf(struct vfa_agent *c, const char *pci, const struct vfa_pool *
 
 /**
  * vfa_lease_repool - a lease whose pool is not configured (a fence's pool
- * not known yet, journal_import.c vfa_journal_fence; or the pool removed or
+ * not known yet, lease.c vfa_lease_fence; or the pool removed or
  * renamed) is moved to the configured pool that has its VF, journaled.
  * Returns 0 when l's pool is configured now, -ENOENT when no pool has the
  * VF, another -errno with e (may be NULL) when the journal write failed.
@@ -327,16 +327,6 @@ static int pool_vf(struct vfa_agent *c, const char *pci, const struct vfa_pool *
 		}
 	}
 	return -ENOENT;
-}
-
-/* A new lease id: 16 random hex digits. */
-void vfa_new_id(char id[17])
-{
-	uint8_t rnd[8] = { 0 };
-
-	vfa_random_bytes(rnd, sizeof(rnd));
-	for (int i = 0; i < 8; i++)
-		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
 }
 
 /* vfa_virt_hostdevs callback: a pool VF that a domain's config (or live

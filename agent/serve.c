@@ -450,6 +450,19 @@ static void mon_io(int id, int fd, uint32_t events, void *ud)
 	srv_model_sync(ud);
 }
 
+/* The journal's compaction, between requests (vfa_agent_defer_compaction):
+ * skipped while another process holds the state lock (the next sweep). */
+static void journal_compact(struct server *s)
+{
+	struct vfa_err e = { "", 0 };
+
+	if (!srv_lock_free(s))
+		return;
+	if (vfa_agent_compact(s->agent, &e) < 0)
+		srv_logmsg(s, 4, "%s", e.msg);
+	vfa_agent_unlock(s->agent);
+}
+
 static void sweep_timer(int id, void *ud)
 {
 	struct server *s = ud;
@@ -468,6 +481,7 @@ static void sweep_timer(int id, void *ud)
 	vfa_model_sweep(s->agent);
 	reconcile_sweep(s);
 	check_pfs(s);
+	journal_compact(s);
 	loop_time(s, "sweep", t0);
 	if (s->fleet)
 		vfa_fleet_recheck(s->fleet);	/* the files, not only our copy */
@@ -652,6 +666,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	if (r)
 		goto out;
 	vfa_model_enable(s.agent, mon_read_own, &s);
+	vfa_agent_defer_compaction(s.agent);	/* the sweep compacts */
 	/* One daemon per state dir, for its whole life: the socket probe
 	 * alone races when two start at once. */
 	{

@@ -43,7 +43,7 @@
 #define BLOCKS 5
 #define TIMEOUT_MS 120000
 /* Before each round an untimed pause of 0..JITTER_MS (fixed seed): the
- * daemon's periodic jobs (the metrics/CDI publish 250 ms after a change,
+ * daemon's periodic jobs (the metrics/CDI publish 1 s after a change,
  * the 5 s sweep) then fall on every op alike instead of on the one the
  * rounds' fixed schedule lines up with them (it was the leases=N
  * release). BENCH_SCALE_JITTER_MS overrides, 0 turns it off. */

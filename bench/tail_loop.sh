@@ -2,7 +2,7 @@
 # (a request that arrives meanwhile waits them out), old vs new binary in
 # one boot, with 7 VFs (one PF) and 28 VFs (four PFs, one pool), under
 # bench/serve_bench cycles with one client and the default sweep (5 s)
-# and publish (at most every 250 ms).
+# and publish (at most every FLEET_MS, agent/serve_priv.h).
 # Inside the lab: sh tests/lab/run.sh --pfs 4 --out DIR --timeout 900
 #   sh bench/tail_loop.sh OLD NEW [SECONDS] [ROUNDS]
 # Both binaries must log "loop time:" lines under VFAGENT_LOOP_TIMES=1

@@ -5,7 +5,8 @@
 # it), so the worker's own next save waited on it forever: the release
 # never replied and every later alloc waited for the state lock.
 # Here: a release of a VF attached to l2 waits in libvirt's unacked detach
-# (~5 s) while another client's churn makes the daemon compact; the
+# (~5 s) while another client's churn makes the daemon compact (at its
+# sweep, every 500 ms here: the daemon compacts between requests); the
 # release must reply, and an alloc after it too. `timeout` only turns a
 # hang into a FAIL. VFAGENT=PATH runs another build (the parent's of the
 # fix fails wlock.release_replied).
@@ -22,7 +23,7 @@ virsh -q dominfo l2 >/dev/null 2>&1 || lab_l2_define
 virsh -q destroy l2 >/dev/null 2>&1
 rm -rf "$st"; : >"$log"
 va setup >/dev/null 2>&1; check wlock.setup "setup failed" [ $? = 0 ]
-lab_serve "$log" || { fail "wlock.serve: did not start"; exit 0; }
+VFAGENT_SWEEP_MS=500 lab_serve "$log" || { fail "wlock.serve: did not start"; exit 0; }
 virsh -q start l2 >/dev/null 2>&1
 a=$(va --json alloc --pool net1 --domain l2 --live 2>&1)
 check wlock.attach "$a" sh -c "echo '$a' | jq -e '.attached == true' >/dev/null"
@@ -30,7 +31,8 @@ cycle() { cy=$(va --json alloc --pool net1 | jq -r .id) && va release --lease "$
 jsize() { stat -c %s "$st/journal"; }
 jino() { stat -c %i "$st/journal"; }
 # Close below the compaction bound (8 KiB + 1 KiB per lease held,
-# agent/journal.c), so that a few cycles during the detach compact.
+# agent/journal.c), so that a few cycles during the detach take it past,
+# and the next sweep compacts.
 for i in $(seq 1 60); do [ "$(jsize)" -gt 7000 ] && break; cycle; done
 i0=$(jino)
 rm -f "$out/rel.rc"

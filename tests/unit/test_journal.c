@@ -272,6 +272,49 @@ out:
 	vfa_state_close(b);
 }
 
+/* The daemon's handle (vfa_state_defer_compaction) leaves compaction to
+ * vfa_state_compact between requests: its saves past the 8 KiB bound
+ * keep the file, the call compacts it (1), a second finds nothing to do
+ * (0); past VFA_JOURNAL_DEFER_BOUND a save compacts inline after all. */
+static void test_deferred_compaction(void)
+{
+	const char *sd = sdir("defer");
+	struct vfa_state *a = open_st(sd), *b = open_st(sd);
+	struct vfa_err e = { "", 0 };
+	struct vfa_lease l = lease(3), got;
+	int saves = 0, r = 0, c1, c2;
+	ino_t ino;
+
+	if (!a || !b) {
+		T("journal.defer", 0, "open failed");
+		goto out;
+	}
+	vfa_state_defer_compaction(a);
+	ino = a->jino;
+	while ((size_t)jsize(sd) < VFA_JOURNAL_BOUND + 4096 && !r) {
+		l.vlan = (uint16_t)(++saves);
+		r = vfa_lease_save(a, &l, &e);
+	}
+	T("journal.defer_no_inline", r == 0 && a->jino == ino, "r=%d, compacted inline after %d saves",
+	  r, saves);
+	c1 = vfa_state_compact(a, &e);
+	c2 = vfa_state_compact(a, &e);
+	T("journal.defer_compacted", c1 == 1 && c2 == 0 && a->jino != ino && jsize(sd) < 1024,
+	  "compact %d then %d, size %lld: %s", c1, c2, (long long)jsize(sd), e.msg);
+	T("journal.defer_seen", vfa_lease_load(b, l.pci, &got) == 0 && got.vlan == saves,
+	  "the other handle lost the last save");
+	ino = a->jino;
+	while ((size_t)jsize(sd) < VFA_JOURNAL_DEFER_BOUND + 4096 && !r && a->jino == ino) {
+		l.vlan = (uint16_t)(++saves % 4000);
+		r = vfa_lease_save(a, &l, &e);
+	}
+	T("journal.defer_backstop", r == 0 && a->jino != ino, "r=%d, never compacted up to %lld bytes",
+	  r, (long long)jsize(sd));
+out:
+	vfa_state_close(a);
+	vfa_state_close(b);
+}
+
 static void write_old(const char *sd, const struct vfa_lease *l, const char *name)
 {
 	json_object *o = vfa_lease_json(l);
@@ -366,6 +409,7 @@ int main(void)
 	test_torn_tail();
 	test_crc_bad();
 	test_compaction();
+	test_deferred_compaction();
 	test_import();
 	test_trust();
 	{

@@ -3,6 +3,7 @@
  * json-c merged none), and the lease's JSON (lease.c: keys added as new,
  * constant) as the journal writes it and the reply carries it. */
 #include "agent/agent.h"
+#include "agent/agent_priv.h"
 #include "agent/journal_priv.h"
 #include "tests/unit/t.h"
 
@@ -337,8 +338,35 @@ static void test_client_send(void)
 	unlink(sa.sun_path);
 }
 
+/* vfa_mac_str and vfa_new_id write their hex by hand: the bytes are
+ * snprintf's "%02x" ones. */
+static void test_hex(void)
+{
+	static const uint8_t edge[][6] = { { 0 }, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+					   { 0x02, 0x0a, 0xa0, 0x10, 0x9f, 0xf9 } };
+	uint8_t m[6];
+	char got[18], want[18], id[17];
+	int bad = 0;
+
+	for (int i = 0; i < 1003; i++) {
+		if (i < 3)
+			memcpy(m, edge[i], 6);
+		else
+			vfa_random_bytes(m, 6);
+		vfa_mac_str(m, got);
+		snprintf(want, sizeof(want), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+			 m[3], m[4], m[5]);
+		bad += strcmp(got, want) != 0;
+	}
+	T("prof.mac_str", bad == 0, "%d of 1003 MACs differ from snprintf's", bad);
+	memset(id, 'x', sizeof(id));
+	vfa_new_id(id);
+	T("prof.new_id", strlen(id) == 16 && strspn(id, "0123456789abcdef") == 16, "id \"%.17s\"", id);
+}
+
 int main(void)
 {
+	test_hex();
 	test_client_send();
 	test_json_plain();
 	test_client_lines();

@@ -75,6 +75,26 @@ static void test_random_fork(void)
 	  "the child drew the parent's next bytes (or failed)");
 }
 
+/* The hooks' environment is read once per process, and again in a
+ * forked child, which may set a hook of its own (a daemon's worker sets
+ * VFAGENT_WORKER; test_journal_moved sets VFAGENT_CRASH_AT). */
+static void test_hooks_fork(void)
+{
+	pid_t pid;
+
+	unsetenv("VFAGENT_STOP_AT");
+	T("self.hooks_read", vfa_self_hooks()->stop_at == NULL, "stop_at set");
+	pid = fork();
+	if (pid == 0) {
+		setenv("VFAGENT_STOP_AT", "t.hooks", 1);
+		_exit(vfa_self_hooks()->stop_at && !strcmp(vfa_self_hooks()->stop_at, "t.hooks") ? 0 : 1);
+	}
+	T("self.hooks_in_child", child_status(pid) == 0, "the child kept its parent's hooks");
+	setenv("VFAGENT_STOP_AT", "t.hooks", 1);
+	T("self.hooks_once", vfa_self_hooks()->stop_at == NULL, "read again in the same process");
+	unsetenv("VFAGENT_STOP_AT");
+}
+
 static void test_random_distinct(void)
 {
 	unsigned char v[200][8];
@@ -244,6 +264,7 @@ int main(void)
 		return 1;
 	test_pid_fork();
 	test_random_fork();
+	test_hooks_fork();
 	test_random_distinct();
 	test_trylock();
 	test_hand_swap();
