@@ -39,6 +39,8 @@ kill -CONT $pid
 check faults.enobufs_overflowed "$n pairs made, $lost events dropped: the flood did not overflow the monitor socket" [ "$lost" -gt 0 ]
 # The daemon answers once it has caught up (the timeout only tells a hang).
 out=$(timeout 60 "$V" -c "$d/c.conf" -s "$d/st" --persist-dir "$d/pst" --json status 2>&1); rc=$?
+# The daemon logs a request after its reply is sent: wait for the line.
+lab_wait_log "$d/log" 'status done' 50
 check faults.enobufs_still_serving "rc=$rc $out; log: $(tail -n3 $d/log)" \
 	sh -c "[ $rc = 0 ] && grep -q 'status done' $d/log"
 check faults.enobufs_alive "daemon died: $(tail -n3 $d/log)" kill -0 $pid
