@@ -81,7 +81,6 @@ int vfa_parse_pci(const char *s, char ret[VFA_PCI_LEN]);	/* proto.c */
 const char *vfa_mac_error(int r);
 int vfa_parse_vlan(const char *s, uint16_t *ret_vlan, uint8_t *ret_qos,
 		   bool *ret_has_qos);
-int vfa_parse_bool(const char *s, bool *ret);
 void vfa_mac_str(const uint8_t mac[6], char buf[18]);
 
 /* The agent's state lock, tried (the daemon's loop never waits) and kept
@@ -260,8 +259,6 @@ int vfa_virt_define(struct vfa_virt *v, const char *xml, struct vfa_err *e);
 /* ports.c: hot-plug slots. -ENOSPC (with the fix) if the running domain
  * has no free slot; `vfagent ports DOMAIN [--add N]`. */
 int vfa_slots_require(struct vfa_virt *v, const char *domain, struct vfa_err *e);
-int vfa_ports(const struct vfa_config *cfg, const char *domain, unsigned int add,
-	      json_object **ret, struct vfa_err *e);
 int vfa_ports_main(const struct vfa_opts *o, bool json);
 
 /* doctor.c: checks the host; prints text or JSON; returns the exit code

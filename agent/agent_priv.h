@@ -126,7 +126,6 @@ int vfa_vf_pci(struct vfa_agent *c, struct pf *pf, unsigned int idx, char *buf,
 	       size_t len, struct vfa_err *e);
 int vfa_scrub(struct vfa_agent *c, const struct vfa_lease *l, struct vfa_err *e);
 int vfa_undo_attach(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e);
-int vfa_lease_repool(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e);
 int vfa_lease_unpooled(struct vfa_agent *c, struct vfa_lease *l, json_object *done,
 		       struct vfa_err *e);
 void vfa_reconcile_leases(struct vfa_agent *c);

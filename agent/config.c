@@ -15,7 +15,7 @@
 
 #include "vfio/vfio.h"
 
-int vfa_parse_bool(const char *s, bool *ret)
+static int vfa_parse_bool(const char *s, bool *ret)
 {
 	static const char *yes[] = { "1", "yes", "on", "true" };
 	static const char *no[] = { "0", "no", "off", "false" };

@@ -166,7 +166,7 @@ int vfa_doc_conf_value(const char *path, const char *key, char *ret, size_t len)
 /**
  * vfa_doc_config() - did the config load?
  */
-void vfa_doc_config(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
+static void vfa_doc_config(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep)
 {
 	if (c->cfg)
 		vfa_doc_add(rep, DOC_CONFIG, DOC_OK, NULL, NULL, "%s: %u pool(s)",

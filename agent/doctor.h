@@ -114,7 +114,6 @@ void vfa_doc_iommu_cmdline(const struct vfa_doc_ctx *c, struct vfa_doc_report *r
 void vfa_doc_iommu_active(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_intremap(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 void vfa_doc_vfio_modules(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
-void vfa_doc_config(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 /* doctor_pf.c: each configured PF and its VFs */
 void vfa_doc_pfs(const struct vfa_doc_ctx *c, struct vfa_doc_report *rep);
 /* doctor_virt.c: libvirt, its confinement, QEMU's limits, domains */

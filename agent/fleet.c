@@ -108,7 +108,7 @@ out:
  * version, or at worst an empty one, until the daemon's next publish
  * (at start, then every sweep) replaces it. mask: the process umask
  * (a mode it narrows is set back to 0644). Returns 0 or -errno. */
-int vfa_file_replace(const char *path, const char *buf, size_t len, mode_t mask)
+static int vfa_file_replace(const char *path, const char *buf, size_t len, mode_t mask)
 {
 	const char *slash = strrchr(path, '/');
 	char tmp[800];

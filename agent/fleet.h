@@ -78,7 +78,6 @@ int vfa_metrics_render(const struct vfa_metrics *m, const struct vfa_fleet_snap 
 
 /* fleet.c */
 int vfa_file_update(const char *path, const char *buf, size_t len, bool *ret_changed);
-int vfa_file_replace(const char *path, const char *buf, size_t len, mode_t mask);
 /* What the daemon last wrote to a file (txt NULL: not known; "": no file). */
 struct vfa_file_last {
 	char path[512];

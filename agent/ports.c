@@ -93,7 +93,7 @@ static int add_ports(struct vfa_virt *v, const char *domain, unsigned int n,
  * and in its saved config; with add > 0 first adds that many empty
  * pcie-root-ports to the saved config. *ret is the caller's JSON.
  */
-int vfa_ports(const struct vfa_config *cfg, const char *domain, unsigned int add,
+static int vfa_ports(const struct vfa_config *cfg, const char *domain, unsigned int add,
 	      json_object **ret, struct vfa_err *e)
 {
 	struct vfa_virt *v = NULL;

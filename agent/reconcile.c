@@ -167,7 +167,7 @@ static int pool_vf(struct vfa_agent *c, const char *pci, const struct vfa_pool *
  * Returns 0 when l's pool is configured now, -ENOENT when no pool has the
  * VF, another -errno with e (may be NULL) when the journal write failed.
  */
-int vfa_lease_repool(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e)
+static int vfa_lease_repool(struct vfa_agent *c, struct vfa_lease *l, struct vfa_err *e)
 {
 	const struct vfa_pool *p;
 	struct pf *pf;
