@@ -3,7 +3,6 @@
  * (the daemon, its workers and --direct CLIs all write it). Why a log and
  * not a file per VF: bench/README.md, "Journal format". */
 #include "agent/journal_priv.h"
-#include "agent/crash.h"
 #include "agent/io.h"
 #include "agent/lease.h"
 #include "agent/self.h"
@@ -21,176 +20,10 @@
 #include <unistd.h>
 
 #define JOURNAL VFA_JOURNAL_NAME
-#define JOURNAL_TMP ".journal.tmp"
 #define REC_MAX VFA_JOURNAL_REC_MAX
 #define RESERVE 4096	/* ~100 drops */
 #define ROOM_CHUNK (64 * 1024)	/* allocated ahead at a time: one fstatfs and
 				 * one fallocate per chunk of log, not per save */
-
-static uint32_t crc_tab[256];
-
-/* The CRC-32 (IEEE 802.3, reflected, as zlib's crc32) of p[0..n) that
- * frames each record; bench/journal_bench.c frames its variants with it. */
-uint32_t vfa_journal_crc(const char *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	if (!crc_tab[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t x = i;
-
-			for (int k = 0; k < 8; k++)
-				x = (x >> 1) ^ (0xedb88320u & -(x & 1));
-			crc_tab[i] = x;
-		}
-	while (n--)
-		c = crc_tab[(c ^ (unsigned char)*p++) & 0xff] ^ (c >> 8);
-	return ~c;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* {"drop":"<pci>"}, exactly as vfa_journal_format writes it. */
-static bool parse_drop(const char *j, size_t n, char pci[16])
-{
-	static const char pre[] = "{\"drop\":\"", post[] = "\"}";
-	size_t plen = sizeof(pre) - 1, alen = 12;
-
-	if (n != plen + alen + sizeof(post) - 1 || memcmp(j, pre, plen) ||
-	    memcmp(j + plen + alen, post, sizeof(post) - 1))
-		return false;
-	memcpy(pci, j + plen, alen);
-	pci[alen] = '\0';
-	return vfa_pci_addr_ok(pci);
-}
-
-#define MOVED "{\"moved\":true}"
-#define FORMAT "{\"format\":%u}"
-
-/* {"format":N}, N in 1..9999 without leading zeros, exactly as
- * vfa_journal_format_rec writes it: N, or 0 for any other line. */
-static unsigned int parse_format(const char *j, size_t n)
-{
-	static const char pre[] = "{\"format\":";
-	size_t plen = sizeof(pre) - 1;
-	unsigned int v = 0;
-
-	if (n < plen + 2 || n > plen + 5 || memcmp(j, pre, plen) || j[n - 1] != '}' ||
-	    j[plen] == '0')
-		return 0;
-	for (size_t i = plen; i < n - 1; i++) {
-		if (j[i] < '0' || j[i] > '9')
-			return 0;
-		v = v * 10 + (unsigned int)(j[i] - '0');
-	}
-	return v;
-}
-
-/**
- * vfa_journal_record - parses one journal line (without its '\n')
- *
- * Returns 0 with *ret filled, -EBADMSG for a line whose CRC does not match
- * or whose record is not one the journal writes (every lease field is
- * checked as vfa_lease_parse checks it).
- */
-int vfa_journal_record(const char *line, size_t len, struct vfa_jrec *ret)
-{
-	struct vfa_jrec rec = { 0 };
-	uint32_t want = 0;
-
-	if (len < 10 || len > REC_MAX || line[8] != ' ')
-		return -EBADMSG;
-	for (int i = 0; i < 8; i++) {
-		int h = hexval(line[i]);
-
-		if (h < 0)
-			return -EBADMSG;
-		want = want << 4 | (uint32_t)h;
-	}
-	if (vfa_journal_crc(line + 9, len - 9) != want)
-		return -EBADMSG;
-	if (len - 9 == sizeof(MOVED) - 1 && !memcmp(line + 9, MOVED, len - 9))
-		rec.moved = true;
-	else if ((rec.format = parse_format(line + 9, len - 9)))
-		;	/* says which readers may read on */
-	else if (parse_drop(line + 9, len - 9, rec.pci))
-		rec.drop = true;
-	else if (vfa_lease_parse(line + 9, len - 9, &rec.lease))
-		return -EBADMSG;
-	*ret = rec;
-	return 0;
-}
-
-/* A lease's journal line: vfa_lease_json's bytes (vfa_lease_text) written
- * in place after "<crc> ", no copy and no printf. Returns its length, 0
- * if the JSON reaches REC_MAX or the line does not fit in len (with NUL). */
-static size_t lease_line(const struct vfa_lease *l, char *buf, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n;
-	uint32_t crc;
-
-	if (len < 11)
-		return 0;
-	n = vfa_lease_text(l, buf + 9, len - 10 < REC_MAX ? len - 10 : REC_MAX);
-	if (!n)
-		return 0;
-	crc = vfa_journal_crc(buf + 9, n);
-	for (int i = 7; i >= 0; i--, crc >>= 4)
-		buf[i] = hex[crc & 15];
-	buf[8] = ' ';
-	buf[9 + n] = '\n';
-	buf[10 + n] = '\0';
-	return n + 10;
-}
-
-/**
- * vfa_journal_format - the journal line (with '\n') saving l, or dropping
- * drop_pci when l is NULL, or the "moved" marker when both are NULL, into
- * buf. Returns its length, 0 if it does not fit.
- */
-size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
-			  char *buf, size_t len)
-{
-	char json[REC_MAX];
-	int n;
-
-	if (l)
-		return lease_line(l, buf, len);
-	if (drop_pci) {
-		n = snprintf(json, sizeof(json), "{\"drop\":\"%s\"}", drop_pci);
-	} else {
-		n = snprintf(json, sizeof(json), MOVED);
-	}
-	if (n < 0 || (size_t)n >= sizeof(json))
-		return 0;
-	n = snprintf(buf, len, "%08x %s\n", vfa_journal_crc(json, (size_t)n), json);
-	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
-}
-
-/* The line (with '\n') of record r into buf: its length, 0 if too long. */
-size_t vfa_journal_format_rec(const struct vfa_jrec *r, char *buf, size_t len)
-{
-	char json[32];
-	int n;
-
-	if (r->format) {
-		n = snprintf(json, sizeof(json), FORMAT, r->format);
-		n = snprintf(buf, len, "%08x %s\n", vfa_journal_crc(json, (size_t)n), json);
-		return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
-	}
-	if (r->moved)
-		return vfa_journal_format(NULL, NULL, buf, len);
-	return r->drop ? vfa_journal_format(NULL, r->pci, buf, len) :
-			 vfa_journal_format(&r->lease, NULL, buf, len);
-}
 
 /* The folded lease of VF pci, or NULL. */
 struct vfa_lease *vfa_journal_find(struct vfa_state *st, const char *pci)
@@ -523,94 +356,10 @@ int vfa_journal_lock(struct vfa_state *st, struct vfa_err *e)
 	}
 }
 
-/* The snapshot of the fold in a new temp file, synced: its fd (the
- * caller's) and its end in *ret_end, or -errno. */
-static int write_snapshot(struct vfa_state *st, off_t *ret_end)
-{
-	char line[REC_MAX + 16];
-	off_t at = 0;
-	int fd = vfa_open_temp(st->dirfd, JOURNAL_TMP), r = 0;
-
-	if (fd < 0)
-		return fd;
-	for (size_t i = 0; i < st->n && !r; i++) {
-		size_t len = vfa_journal_format(&st->fold[i], NULL, line, sizeof(line));
-
-		r = len ? vfa_write_all(fd, line, len, at) : -EOVERFLOW;
-		at += (off_t)len;
-	}
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	if (r) {
-		close(fd);
-		unlinkat(st->dirfd, JOURNAL_TMP, 0);
-		return r;
-	}
-	*ret_end = at;
-	return fd;
-}
-
-/* Replaces the journal by a snapshot of the fold. Under the lock; on
- * failure the old journal stays, whole. The "moved" marker goes at the end
- * of the old log before the rename: a reader there learns of the new file
- * without a stat per read, and a compactor killed between the two leaves
- * a marker that readers find pointing at the same file and pass. The
- * marker needs no fdatasync: only a machine crash loses it, and that
- * leaves no reader on the old file. */
-static int compact(struct vfa_state *st)
-{
-	char mark[64];
-	size_t mlen = vfa_journal_format(NULL, NULL, mark, sizeof(mark));
-	int old = st->jfd, fd, r;
-	struct stat s;
-	off_t end = 0;
-
-	fd = write_snapshot(st, &end);
-	if (fd < 0)
-		return fd;
-	r = fstat(fd, &s) < 0 ? -errno : 0;
-	if (!r)
-		r = vfa_write_all(old, mark, mlen, st->off);
-	if (!r)
-		vfa_crash_point("journal.moved");
-	if (!r && renameat(st->dirfd, JOURNAL_TMP, st->dirfd, JOURNAL) < 0)
-		r = -errno;
-	if (r) {
-		/* Cut the marker back (one left behind points at this same
-		 * file: readers pass it). */
-		if (ftruncate(old, st->off) == 0)
-			fdatasync(old);
-		close(fd);
-		unlinkat(st->dirfd, JOURNAL_TMP, 0);
-		return r;
-	}
-	/* The new journal is in place; the dir's fsync makes that durable
-	 * (until then a crash leaves the old one, which says the same). */
-	fsync(st->dirfd);
-	st->jfd = fd;
-	st->jdev = s.st_dev;
-	st->jino = s.st_ino;
-	st->jgen++;
-	st->jlocked = false;	/* we never locked the new one */
-	st->off = end;
-	st->jclean = true;	/* we wrote it, up to end */
-	st->jroom = 0;
-	st->nbad = 0;		/* the damaged records are not in the snapshot */
-	close(old);	/* lets go of the old one's lock: waiters meet the marker */
-	return 0;
-}
-
-/* Is the log past bound and mostly history (a snapshot of n leases is
- * under n KiB)? */
-static bool past(const struct vfa_state *st, size_t bound)
-{
-	return (size_t)st->off > bound + st->n * 1024;
-}
-
 /* Under the lock: cuts a torn tail (a crashed writer's) off at st->off.
  * No syscall when the refresh under the lock read the file's end at
  * st->off. The cut frees what was allocated past it. 0 or -errno. */
-static int cut_tail(struct vfa_state *st)
+int vfa_journal_cut_tail(struct vfa_state *st)
 {
 	struct stat s;
 
@@ -633,7 +382,7 @@ static int cut_tail(struct vfa_state *st)
  * buf and moves st->off past it (until then the file is not "clean"). */
 int vfa_journal_append_locked(struct vfa_state *st, const char *buf, size_t len)
 {
-	int r = cut_tail(st);
+	int r = vfa_journal_cut_tail(st);
 
 	if (r)
 		return r;
@@ -697,7 +446,7 @@ static int append(struct vfa_state *st, const char *line, size_t len,
 
 	if (r)
 		return r;
-	r = cut_tail(st);
+	r = vfa_journal_cut_tail(st);
 	if (!r && !rec->drop)
 		r = reserve_room(st, len);
 	if (!r)
@@ -713,38 +462,10 @@ static int append(struct vfa_state *st, const char *line, size_t len,
 		st->jclean = true;
 	}
 	/* Past the bound: compact. The record is durable either way. */
-	if (!r && past(st, st->jbound))
-		compact(st);
+	if (!r && vfa_journal_past(st, st->jbound))
+		vfa_journal_compact(st);
 	vfa_journal_unlock(st);
 	return r ? vfa_fail(e, r, "journal %s: %s", st->dir, strerror(-r)) : 0;
-}
-
-/* A handle whose owner compacts between requests (vfa_state_compact):
- * its appends compact inline only past VFA_JOURNAL_DEFER_BOUND. */
-void vfa_state_defer_compaction(struct vfa_state *st)
-{
-	st->jbound = VFA_JOURNAL_DEFER_BOUND;
-}
-
-/* Compacts the journal if it is past VFA_JOURNAL_BOUND, the bound an
- * append compacts at by default; for a caller between requests (the
- * daemon's sweep). Returns 1 when it compacted, 0 when there was nothing
- * to, or -errno with e set (the old journal stays, whole). */
-int vfa_state_compact(struct vfa_state *st, struct vfa_err *e)
-{
-	int r = vfa_journal_lock(st, e);
-
-	if (r)
-		return r;
-	if (past(st, VFA_JOURNAL_BOUND)) {
-		r = cut_tail(st);
-		if (!r)
-			r = compact(st);
-		r = r ? vfa_fail(e, r, "journal %s/" JOURNAL ": compaction: %s", st->dir,
-				 strerror(-r)) : 1;
-	}
-	vfa_journal_unlock(st);
-	return r;
 }
 
 /* Saves l: durable when this returns 0. */

@@ -74,6 +74,10 @@ size_t vfa_journal_format(const struct vfa_lease *l, const char *drop_pci,
 			  char *buf, size_t len);
 size_t vfa_journal_format_rec(const struct vfa_jrec *r, char *buf, size_t len);
 int vfa_journal_open(struct vfa_state *st, struct vfa_err *e);
+/* journal_compact.c; all three under the journal's lock */
+bool vfa_journal_past(const struct vfa_state *st, size_t bound);
+int vfa_journal_compact(struct vfa_state *st);
+int vfa_journal_cut_tail(struct vfa_state *st);	/* journal.c */
 void vfa_journal_close(struct vfa_state *st);
 int vfa_journal_import(struct vfa_state *st, struct vfa_err *e);	/* journal_import.c */
 
