@@ -322,134 +322,6 @@ static void virt_timer(int id, void *ud)
 	reconcile_now(s, true, "libvirt (re)connected");
 }
 
-static void check_pfs(struct server *s)
-{
-	struct vfa_err e = { "", 0 };
-	json_object *notes = NULL;
-
-	if (vfa_check_pfs(s->agent, vfa_agent_config(s->agent)->pf_restore, &notes, &e) == 0) {
-		srv_log_notes(s, 4, "watch", notes);
-		if (s->fleet && json_object_array_length(notes)) {
-			vfa_metrics_repairs(&s->fleet->m, vfa_agent_repairs(s->agent));
-			srv_fleet_soon(s);
-		}
-		json_object_put(notes);
-	}
-}
-
-static void on_link(const struct vfnl_link *l, bool removed, void *ud)
-{
-	struct server *s = ud;
-
-	if (vfa_model_link(s->agent, l, removed))
-		s->mon_pending = true;
-}
-
-/* Reads the link events queued (max datagrams, 0: all); the model
- * (model.c) marks the PFs they name. */
-static void mon_read_n(struct server *s, unsigned int max)
-{
-	if (s->mon && vfnl_monitor_read_n(s->mon, max, on_link, s) < 0) {
-		vfa_model_invalidate(s->agent);	/* events lost: reread it all */
-		s->mon_pending = true;
-	}
-}
-
-/* The model's drain, right after the kernel acked our SETLINK: one
- * datagram, the one our SETLINK queued before its ack (unless someone
- * else's came in between: then ours stays queued, the monitor fd stays
- * readable and the loop reads it first in its next turn, model.c). It
- * only reads: the PFs are looked at again by srv_model_sync. */
-static void mon_read_own(void *ud)
-{
-	mon_read_n(ud, 1);
-}
-
-static void on_uevent(const struct vfio_uevent *ev, void *ud)
-{
-	struct server *s = ud;
-
-	vfa_model_uevent(s->agent, ev);
-}
-
-/* Reads the kernel uevents queued (a VF unbound behind our back, a
- * /dev/vfio node gone): the model forgets the VFs they name. */
-static void uev_read(struct server *s)
-{
-	if (s->uev && vfio_uevent_read(s->uev, on_uevent, s) < 0)
-		vfa_model_uevents_lost(s->agent);	/* lost some: forget every VF */
-}
-
-static void uev_io(int id, int fd, uint32_t events, void *ud)
-{
-	(void)id;
-	(void)fd;
-	(void)events;
-	uev_read(ud);
-}
-
-/* Opens the uevent socket and tells the model to trust it; without one
- * (not root in the init namespaces) the model re-checks each VF per use. */
-static void uev_open(struct server *s)
-{
-	int r = vfio_uevent_open(&s->uev);
-
-	if (!r && vfa_loop_add_first(s->loop, vfio_uevent_fd(s->uev), EPOLLIN, uev_io, s) < 0)
-		r = -ENOMEM;
-	if (r) {
-		vfio_uevent_close(s->uev);
-		s->uev = NULL;
-		srv_logmsg(s, 4, "kernel uevents: %s; VF bindings are re-checked on every alloc",
-			   strerror(-r));
-	}
-	vfa_model_uevents(s->agent, s->uev != NULL);
-}
-
-/* Between requests (and before each): the events the kernel queued (ip
- * link set ... behind our back, a VF unbound) are read, and the PFs they
- * name reread, before the model is used; watchers and the metrics hear
- * of them. fresh: the caller knows that everything queued that the
- * request must see was read already in this turn (srv_request_fresh,
- * model.c): no reads, 2 syscalls fewer. */
-void srv_model_sync_req(struct server *s, bool fresh)
-{
-	if (!fresh) {
-		uev_read(s);
-		mon_read_n(s, 0);
-	}
-	if (!s->mon_pending)
-		return;
-	s->mon_pending = false;
-	check_pfs(s);
-	srv_watch_changed(s);
-	srv_fleet_soon(s);		/* a PF up or down: the metrics say so at once */
-}
-
-void srv_model_sync(struct server *s)
-{
-	srv_model_sync_req(s, false);
-}
-
-/* May a request line of c, starting at c->in, skip the drain? Yes when
- * its first byte was queued before this turn's epoll_wait returned (it
- * was buffered before this turn's read, or it is the line holding the
- * first byte that read took) and that epoll_wait reported every ready fd
- * with the event sockets dispatched first. The argument is in model.c's
- * header. */
-bool srv_request_fresh(const struct server *s, const struct client *c)
-{
-	return vfa_loop_first_seen(s->loop) &&
-	       (c->rd_turn != vfa_loop_turn(s->loop) || c->rd_safe > 0);
-}
-
-static void mon_io(int id, int fd, uint32_t events, void *ud)
-{
-	(void)id;
-	(void)fd;
-	(void)events;
-	srv_model_sync(ud);
-}
-
 /* The journal's compaction, between requests (vfa_agent_defer_compaction):
  * skipped while another process holds the state lock (the next sweep). */
 static void journal_compact(struct server *s)
@@ -480,7 +352,7 @@ static void sweep_timer(int id, void *ud)
 	t0 = loop_t0(s);
 	vfa_model_sweep(s->agent);
 	reconcile_sweep(s);
-	check_pfs(s);
+	srv_check_pfs(s);
 	journal_compact(s);
 	loop_time(s, "sweep", t0);
 	if (s->fleet)
@@ -665,7 +537,7 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	r = vfa_agent_open(o, &s.agent, e);
 	if (r)
 		goto out;
-	vfa_model_enable(s.agent, mon_read_own, &s);
+	vfa_model_enable(s.agent, srv_mon_read_own, &s);
 	vfa_agent_defer_compaction(s.agent);	/* the sweep compacts */
 	/* One daemon per state dir, for its whole life: the socket probe
 	 * alone races when two start at once. */
@@ -712,18 +584,18 @@ int vfa_serve(const struct vfa_opts *o, struct vfa_err *e)
 	s.fleet_timer = vfa_loop_timer(s.loop, -1, fleet_timer, &s);
 	if (s.lwatch < 0 || s.retry_timer < 0 || !s.fleet || s.fleet_timer < 0 ||
 	    vfa_loop_add(s.loop, sfd, EPOLLIN, on_signal, &s) < 0 ||
-	    vfa_loop_add_first(s.loop, vfnl_fd(s.mon), EPOLLIN, mon_io, &s) < 0 ||
+	    vfa_loop_add_first(s.loop, vfnl_fd(s.mon), EPOLLIN, srv_mon_io, &s) < 0 ||
 	    vfa_loop_timer(s.loop, sweep_ms(), sweep_timer, &s) < 0 ||
 	    vfa_loop_timer(s.loop, TICK_MS, tick_timer, &s) < 0 ||
 	    (VFAGENT_LIBVIRT && vfa_loop_timer(s.loop, 2000, virt_timer, &s) < 0)) {
 		r = vfa_fail(e, ENOMEM, "event loop setup failed");
 		goto out;
 	}
-	uev_open(&s);
+	srv_uev_open(&s);
 	reconcile_now(&s, false, "start");
 	if (VFAGENT_LIBVIRT)
 		virt_timer(0, &s);
-	check_pfs(&s);
+	srv_check_pfs(&s);
 	fleet_publish(&s);
 	srv_job_spare(&s);
 	srv_logmsg(&s, 6, "serving on %s (config %s, state %s)", s.path,

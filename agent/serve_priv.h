@@ -162,9 +162,15 @@ void srv_log_notes(struct server *s, int prio, const char *what, json_object *no
 bool srv_lock_free(struct server *s);
 void srv_want_retry(struct server *s);
 void srv_fleet_soon(struct server *s);
+void srv_reconcile_now(struct server *s, const char *why);
+
+/* serve_kernel.c: link events and uevents, the model kept in step. */
+void srv_check_pfs(struct server *s);
+void srv_mon_read_own(void *ud);
+void srv_mon_io(int id, int fd, uint32_t events, void *ud);
+void srv_uev_open(struct server *s);
 void srv_model_sync(struct server *s);
 void srv_model_sync_req(struct server *s, bool fresh);
-void srv_reconcile_now(struct server *s, const char *why);
 bool srv_request_fresh(const struct server *s, const struct client *c);
 
 /* serve_client.c: connections and flow control. */
