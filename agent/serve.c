@@ -102,18 +102,20 @@ void srv_logmsg(struct server *s, int prio, const char *fmt, ...)
  * every reconcile and every status notes it again while it holds. */
 void srv_log_notes(struct server *s, int prio, const char *what, json_object *notes)
 {
-	static char warned[2048];	/* the one process's daemon: its last such note */
 	const char *unrestored = vfa_agent_unrestored(s->agent);
 
-	if (!unrestored)
-		warned[0] = '\0';
+	if (!unrestored) {
+		free(s->unrestored_logged);
+		s->unrestored_logged = NULL;
+	}
 	for (size_t i = 0; i < json_object_array_length(notes); i++) {
 		const char *n = json_object_get_string(json_object_array_get_idx(notes, i));
 
 		if (!unrestored || strcmp(n, unrestored)) {
 			srv_logmsg(s, prio, "%s: %s", what, n);
-		} else if (strcmp(n, warned)) {
-			snprintf(warned, sizeof(warned), "%s", n);
+		} else if (!s->unrestored_logged || strcmp(n, s->unrestored_logged)) {
+			free(s->unrestored_logged);
+			s->unrestored_logged = strdup(n);
 			srv_logmsg(s, 4, "%s: %s", what, n);
 		}
 	}
@@ -620,6 +622,7 @@ out:
 	vfio_uevent_close(s.uev);
 	json_object_put(s.wstate);
 	free(s.sweep_notes);
+	free(s.unrestored_logged);
 	vfa_agent_close(s.agent);
 	vfa_loop_free(s.loop);
 	if (s.lockfd >= 0)

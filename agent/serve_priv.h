@@ -116,6 +116,8 @@ struct server {
 	int retry_timer;
 	bool reconcile_pending;		/* a libvirt event met a held state lock */
 	char *sweep_notes;		/* what the last sweep's reconcile noted */
+	char *unrestored_logged;	/* the "persistent leases not restored"
+					 * note last logged (srv_log_notes) */
 	struct vfnl *mon;
 	bool mon_pending;		/* link events read, PFs not yet looked at */
 	struct vfio_uev_sock *uev;	/* kernel uevents for the model, or NULL */
